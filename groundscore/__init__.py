@@ -1,0 +1,81 @@
+"""groundscore: verify the grounding output of vision-language models.
+
+A chain of verifiers turns each completion (boxes, labels, ``<think>``
+reasoning) into one confidence score, usable as an RL reward or an
+inference-time filter::
+
+    import groundscore
+    report = groundscore.verify({"query": "water left",
+                                 "completion": '[{"bbox_2d": [45, 36, 137, 209], "label": "water left"}]',
+                                 "image_size": [640, 480]})
+    report.confidence, report.decision
+
+Importing this package loads neither torch nor spaCy nor transformers; the
+verifiers that need them import them on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, overload
+
+from groundscore.config import ChainConfig, Thresholds
+from groundscore.model import Box, Issue, Parsed, Point, Report, Sample, Verdict
+from groundscore.plugins.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from groundscore.chain import Chain
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Box",
+    "Chain",
+    "ChainConfig",
+    "Issue",
+    "Parsed",
+    "Point",
+    "Report",
+    "Sample",
+    "Thresholds",
+    "Verdict",
+    "hookimpl",
+    "verify",
+    "__version__",
+]
+
+_default_chains: dict[int, Any] = {}
+
+
+def __getattr__(name: str) -> Any:
+    # Chain pulls in the plugin manager and parsers; keep `import groundscore` light.
+    if name == "Chain":
+        from groundscore.chain import Chain
+
+        return Chain
+    raise AttributeError(f"module 'groundscore' has no attribute {name!r}")
+
+
+@overload
+def verify(samples: Sample | Mapping[str, Any], config: Any = None) -> Report: ...
+@overload
+def verify(samples: Iterable[Sample | Mapping[str, Any]], config: Any = None) -> list[Report]: ...
+
+
+def verify(samples: Any, config: Any = None) -> Report | list[Report]:
+    """Verify one sample (returns a Report) or many (returns a list).
+
+    ``config`` is anything :class:`ChainConfig` accepts (a dict, a TOML path).
+    Without a config, one default chain is built and reused.
+    """
+    from groundscore.chain import Chain
+
+    if config is None:
+        chain = _default_chains.get(0)
+        if chain is None:
+            chain = _default_chains[0] = Chain()
+    else:
+        chain = Chain(config)
+    if isinstance(samples, Sample | Mapping):
+        return chain.verify_one(samples)
+    return chain.verify(list(samples))

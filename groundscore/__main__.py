@@ -1,0 +1,7 @@
+"""``python -m groundscore`` runs the command line."""
+
+import sys
+
+from groundscore.cli import main
+
+sys.exit(main())

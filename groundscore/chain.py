@@ -1,0 +1,238 @@
+"""The chain: samples in, reports out, one verifier at a time over the batch.
+
+Why a host-run chain and not pluggy's hook calling: each verifier runs inside
+its own ``try``, so an exception in one (a plugin bug, a CUDA error) becomes
+a None verdict that carries the error, logged once, and every other verifier
+still runs. Verifiers whose optional dependency or model is missing are kept
+in the chain and answer None with install instructions, so ``verify`` works on
+a bare install and the report says what was not checked.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from groundscore.config import ChainConfig, load_config
+from groundscore.model import Issue, Parsed, Report, Sample, Verdict
+from groundscore.parse import parse_completion
+from groundscore.plugins.manager import Registry, get_registry
+from groundscore.scoring import Scorer
+from groundscore.verifiers.base import Context, Verifier
+
+log = logging.getLogger("groundscore")
+
+SampleLike = Sample | Mapping[str, Any]
+
+_MAX_IMAGE_SIZE_CACHE = 4096
+
+
+def _coerce(item: Any) -> tuple[Sample, Issue | None]:
+    """Any input -> a Sample; invalid input becomes a Sample plus an issue, never an exception."""
+    if isinstance(item, Sample):
+        return item, None
+    if isinstance(item, Mapping):
+        try:
+            return Sample.model_validate(dict(item)), None
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ())) or "sample"
+            safe = {k: item.get(k) for k in ("query", "completion", "id") if isinstance(item.get(k), str | bytes | None)}
+            try:
+                sample = Sample.model_validate(safe)
+            except ValidationError:
+                sample = Sample()
+            return sample, Issue(code="sample.invalid", message=f"invalid sample field {where!r}: {first.get('msg', exc)}", severity="error")
+    if isinstance(item, str | bytes):
+        return Sample(completion=item), None
+    return Sample(), Issue(code="sample.invalid", message=f"a sample must be a Sample or a mapping, got {type(item).__name__}", severity="error")
+
+
+class Chain:
+    """A configured chain of verifiers. Build once, call :meth:`verify` per batch.
+
+    >>> from groundscore import Chain, Sample
+    >>> chain = Chain({"verifiers": ["schema"]})
+    >>> report = chain.verify_one(Sample(query="water left",
+    ...     completion='[{"bbox_2d": [45, 36, 137, 209], "label": "water left"}]'))
+    >>> report.decision
+    'accept'
+    """
+
+    def __init__(
+        self,
+        config: ChainConfig | dict[str, Any] | str | Path | None = None,
+        *,
+        verifiers: Sequence[Verifier] | None = None,
+        registry: Registry | None = None,
+    ) -> None:
+        self.config = load_config(config)
+        self.registry = registry or get_registry()
+        self.verifiers: list[Verifier] = list(verifiers) if verifiers is not None else self._build_verifiers()
+        self._unavailable: dict[str, str | None] = {}
+        for verifier in self.verifiers:
+            try:
+                self._unavailable[verifier.name] = verifier.unavailable()
+            except Exception as exc:  # noqa: BLE001
+                self._unavailable[verifier.name] = f"availability check failed: {type(exc).__name__}: {exc}"
+        self.scorer = Scorer(
+            thresholds=self.config.thresholds,
+            weights=self.config.weights,
+            default_weights={v.name: getattr(v, "default_weight", 1.0) for v in self.verifiers},
+            calibrator=self._load_calibrator(),
+        )
+        self.timings_ms: dict[str, float] = {}
+        self._logged: set[tuple[str, str]] = set()
+        self._image_sizes: dict[str, tuple[int, int] | None] = {}
+
+    # -- construction -------------------------------------------------------
+    def _build_verifiers(self) -> list[Verifier]:
+        known = self.registry.verifiers
+        names = self.config.verifiers if self.config.verifiers is not None else list(known)
+        unknown = [n for n in [*names, *self.config.disable, *self.config.options] if n not in known]
+        if unknown:
+            raise ValueError(
+                f"unknown verifier name(s) {unknown}; registered: {sorted(known)}"
+                + (f"; plugin load errors: {self.registry.errors}" if self.registry.errors else "")
+            )
+        out: list[Verifier] = []
+        for name in names:
+            if name in self.config.disable:
+                continue
+            cls = known[name]
+            try:
+                out.append(cls(cls.Options.model_validate(self.config.options.get(name, {}))))
+            except ValidationError as exc:
+                raise ValueError(f"bad options for verifier {name!r}: {exc}") from exc
+        return out
+
+    def _load_calibrator(self) -> Any:
+        if not self.config.calibration:
+            return None
+        from groundscore.calibration import load_calibrator
+
+        return load_calibrator(self.config.calibration)
+
+    @property
+    def names(self) -> list[str]:
+        return [v.name for v in self.verifiers]
+
+    # -- running ------------------------------------------------------------
+    def verify(self, samples: SampleLike | Iterable[SampleLike]) -> list[Report]:
+        """Verify a batch; one Report per sample, in order. Never raises on bad samples."""
+        if isinstance(samples, Sample | Mapping | str | bytes):
+            samples = [samples]
+        start = time.perf_counter()
+        coerced = [_coerce(s) for s in samples]
+        contexts: list[Context] = []
+        for index, (sample, issue) in enumerate(coerced):
+            contexts.append(self._context(sample, issue, index))
+        per_sample_verdicts: list[list[Verdict]] = [[] for _ in contexts]
+        for verifier in self.verifiers:
+            for i, verdict in enumerate(self._run(verifier, contexts)):
+                per_sample_verdicts[i].append(verdict)
+        elapsed = (time.perf_counter() - start) * 1000.0
+        each = elapsed / max(1, len(contexts))
+        reports = []
+        for ctx, verdicts in zip(contexts, per_sample_verdicts, strict=True):
+            confidence, decision = self.scorer.score(verdicts)
+            reports.append(Report(
+                id=ctx.sample.id, parsed=ctx.parsed, verdicts=verdicts,
+                confidence=confidence, decision=decision, elapsed_ms=each,
+            ))
+        return reports
+
+    def verify_one(self, sample: SampleLike) -> Report:
+        """Verify one sample (a batch of one)."""
+        return self.verify([sample])[0]
+
+    def _context(self, sample: Sample, issue: Issue | None, index: int) -> Context:
+        size = self._image_size(sample)
+        try:
+            parsed = parse_completion(sample, self.registry.parsers, size, self.config.parse)
+        except Exception as exc:  # noqa: BLE001 - last line of defence; parsers already isolate
+            parsed = Parsed(issues=[Issue(code="parser.error", message=f"{type(exc).__name__}: {exc}", severity="error")])
+        if issue is not None:
+            parsed.issues.insert(0, issue)
+        return Context(sample=sample, parsed=parsed, image_size=size, index=index)
+
+    def _image_size(self, sample: Sample) -> tuple[int, int] | None:
+        if sample.image_size is not None:
+            return sample.image_size
+        image = sample.image
+        if image is None:
+            return None
+        if hasattr(image, "size") and not isinstance(image, str | bytes | Path):
+            try:
+                w, h = image.size
+                return (int(w), int(h))
+            except Exception:  # noqa: BLE001
+                return None
+        key = str(image) if isinstance(image, str | Path) else None
+        if key is not None and key in self._image_sizes:
+            return self._image_sizes[key]
+        size = read_image_size(image)
+        if key is not None:
+            if len(self._image_sizes) >= _MAX_IMAGE_SIZE_CACHE:
+                self._image_sizes.clear()
+            self._image_sizes[key] = size
+        return size
+
+    def _run(self, verifier: Verifier, contexts: list[Context]) -> list[Verdict]:
+        name = verifier.name
+        missing = self._unavailable.get(name)
+        if missing:
+            return [Verdict.skip(name, "skipped.unavailable", missing) for _ in contexts]
+        start = time.perf_counter()
+        try:
+            verdicts = verifier.verify_batch(contexts)
+            if len(verdicts) != len(contexts):
+                raise RuntimeError(f"returned {len(verdicts)} verdicts for {len(contexts)} samples")
+        except Exception as exc:  # noqa: BLE001 - isolation is the point
+            key = (name, type(exc).__name__)
+            if key not in self._logged:
+                self._logged.add(key)
+                log.warning("verifier %r failed: %s: %s", name, type(exc).__name__, exc, exc_info=True)
+            verdicts = [
+                Verdict.skip(name, "error", f"verifier failed: {type(exc).__name__}: {exc}", error=type(exc).__name__)
+                for _ in contexts
+            ]
+        elapsed = (time.perf_counter() - start) * 1000.0
+        self.timings_ms[name] = self.timings_ms.get(name, 0.0) + elapsed
+        each = elapsed / max(1, len(contexts))
+        for v in verdicts:
+            if v.elapsed_ms == 0.0:
+                v.elapsed_ms = each
+            if v.verifier != name:
+                v.verifier = name
+        return verdicts
+
+    def close(self) -> None:
+        for verifier in self.verifiers:
+            try:
+                verifier.close()
+            except Exception:  # noqa: BLE001
+                log.debug("close failed for %s", verifier.name, exc_info=True)
+
+
+def read_image_size(image: Any) -> tuple[int, int] | None:
+    """(width, height) from an image path or bytes, reading only the header."""
+    try:
+        from PIL import Image
+    except ImportError:
+        return None
+    try:
+        if isinstance(image, bytes):
+            import io
+
+            with Image.open(io.BytesIO(image)) as im:
+                return im.size
+        with Image.open(image) as im:
+            return im.size
+    except Exception:  # noqa: BLE001 - unreadable image: size unknown, not a crash
+        return None

@@ -1,0 +1,272 @@
+"""The data that crosses groundscore's boundaries.
+
+Data flows one way: ``Sample -> Parsed -> Verdict -> Report``. Every model here
+is pydantic v2, so a caller gets validation with field names in the error and
+JSON for free. Inside verifiers plain tuples are fine; these models are the
+edges.
+
+All boxes are in ORIGINAL image pixels (x1, y1, x2, y2, floats). Parsers convert
+whatever space the model wrote in (smart_resize'd pixels, 0-1000, ...) into
+this one space, so verifiers, rewards and users never have to ask.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Decision = Literal["accept", "reject", "abstain"]
+Severity = Literal["info", "warning", "error"]
+
+
+class Box(BaseModel):
+    """An axis-aligned box in original-image pixels, with its label.
+
+    Coordinates are plain floats and are *not* validated for order or
+    finiteness here: a model can emit ``[500, 20, 10, nan]`` and the schema
+    verifier must be able to see that and say so, rather than the parser
+    raising.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    label: str | None = None
+    score: float | None = Field(default=None, description="The model's own score, if it wrote one.")
+
+    @property
+    def xyxy(self) -> tuple[float, float, float, float]:
+        return (self.x1, self.y1, self.x2, self.y2)
+
+    @property
+    def width(self) -> float:
+        return self.x2 - self.x1
+
+    @property
+    def height(self) -> float:
+        return self.y2 - self.y1
+
+    @property
+    def area(self) -> float:
+        w, h = self.width, self.height
+        return w * h if w > 0 and h > 0 else 0.0
+
+    @property
+    def is_finite(self) -> bool:
+        return all(math.isfinite(v) for v in self.xyxy)
+
+    def iou(self, other: Box | tuple[float, float, float, float] | list[float]) -> float:
+        """Intersection over union, 0.0 for degenerate or non-finite boxes."""
+        ox1, oy1, ox2, oy2 = other.xyxy if isinstance(other, Box) else tuple(other)
+        return box_iou(self.xyxy, (ox1, oy1, ox2, oy2))
+
+
+def box_iou(a: tuple[float, ...] | list[float], b: tuple[float, ...] | list[float]) -> float:
+    """IoU of two xyxy boxes; 0.0 when either is degenerate or not finite."""
+    ax1, ay1, ax2, ay2 = (float(v) for v in a)
+    bx1, by1, bx2, by2 = (float(v) for v in b)
+    if not all(math.isfinite(v) for v in (ax1, ay1, ax2, ay2, bx1, by1, bx2, by2)):
+        return 0.0
+    area_a = max(0.0, ax2 - ax1) * max(0.0, ay2 - ay1)
+    area_b = max(0.0, bx2 - bx1) * max(0.0, by2 - by1)
+    iw = min(ax2, bx2) - max(ax1, bx1)
+    ih = min(ay2, by2) - max(ay1, by1)
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    inter = iw * ih
+    union = area_a + area_b - inter
+    return inter / union if union > 0 else 0.0
+
+
+class Point(BaseModel):
+    """A point in original-image pixels (Qwen2.5-VL ``point_2d`` and friends)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    x: float
+    y: float
+    label: str | None = None
+
+
+class Issue(BaseModel):
+    """Something the parser noticed: malformed, repaired or ambiguous input.
+
+    ``code`` is stable and machine-readable (``r1.missing_answer``,
+    ``json.repaired``, ...); ``message`` is one human sentence.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    message: str
+    severity: Severity = "warning"
+
+
+class Parsed(BaseModel):
+    """What a completion says, in one coordinate space.
+
+    ``think`` and ``answer`` are the text inside the R1 tags (``answer`` is the
+    whole completion when there are no tags). ``boxes`` and ``points`` are in
+    original-image pixels when the image size was known, else in the model's
+    own space (an issue says so). ``no_object`` is True for an explicit
+    "nothing found" answer, which is a valid answer, not a parse failure.
+    """
+
+    format: str = "unknown"
+    format_confidence: float = 0.0
+    think: str | None = None
+    answer: str | None = None
+    boxes: list[Box] = Field(default_factory=list)
+    points: list[Point] = Field(default_factory=list)
+    model_boxes: list[Box] = Field(
+        default_factory=list,
+        description="The boxes as the model wrote them, before conversion to original pixels.",
+    )
+    coords: str = Field(default="original", description="The space the model wrote its coordinates in.")
+    in_original: bool = Field(
+        default=True, description="False when the image size was unknown and boxes stay in the model's space."
+    )
+    no_object: bool = False
+    has_think_tags: bool = False
+    has_answer_tags: bool = False
+    answer_found: bool = Field(
+        default=False, description="A structured answer (JSON, coordinates) was found and read."
+    )
+    issues: list[Issue] = Field(default_factory=list)
+
+    def issue_codes(self) -> list[str]:
+        return [i.code for i in self.issues]
+
+    @property
+    def labels(self) -> list[str]:
+        return [b.label for b in self.boxes if b.label]
+
+
+ImageInput = str | Path | bytes | Any  # Any: a PIL.Image.Image, kept untyped so PIL stays optional
+
+
+class Sample(BaseModel):
+    """One model output to verify.
+
+    ``query`` is the referring expression (or the whole prompt; verifiers
+    extract the expression). ``image_size`` is (width, height) of the
+    ORIGINAL image; when absent it is read from ``image``. ``coords`` names
+    the space the model wrote its coordinates in; absent means the detected
+    format's default (``qwen25`` smart_resize'd pixels for Qwen2.5-VL JSON).
+    ``solution`` is optional ground truth: one xyxy box or a list of them, in
+    original pixels.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    query: str = ""
+    completion: str = ""
+    image: ImageInput | None = None
+    image_size: tuple[int, int] | None = None
+    format: str | None = None
+    coords: str | None = None
+    solution: list[list[float]] | None = None
+    id: str | None = None
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("completion", "query", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> str:
+        """Accept bytes (decoded leniently) and None, so bad input never raises."""
+        if value is None:
+            return ""
+        if isinstance(value, bytes | bytearray):
+            return bytes(value).decode("utf-8", errors="replace")
+        return value if isinstance(value, str) else str(value)
+
+    @field_validator("solution", mode="before")
+    @classmethod
+    def _solution(cls, value: Any) -> Any:
+        """One box ``[x1, y1, x2, y2]`` becomes ``[[x1, y1, x2, y2]]``."""
+        if value is None:
+            return None
+        if isinstance(value, list | tuple) and len(value) == 4 and all(
+            isinstance(v, int | float) for v in value
+        ):
+            return [list(value)]
+        return value
+
+    @field_validator("image_size", mode="before")
+    @classmethod
+    def _size(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        w, h = value
+        if int(w) <= 0 or int(h) <= 0:
+            raise ValueError(f"image_size must be positive (width, height), got {value!r}")
+        return (int(w), int(h))
+
+
+class Verdict(BaseModel):
+    """One verifier's judgement of one sample.
+
+    ``score`` in [0, 1], or None when the verifier does not apply or could
+    not run (``reason`` says which and why). ``gate`` is None for a verifier
+    that is not a gate; True when the gate held; False when it failed, which
+    forces the sample's confidence to 0. ``code`` is a stable machine-readable
+    tag of the main finding (``ok``, ``skipped.no_image``, ``box.outside``, ...).
+    """
+
+    verifier: str
+    score: float | None
+    gate: bool | None = None
+    code: str = "ok"
+    reason: str = ""
+    details: dict[str, Any] = Field(default_factory=dict)
+    elapsed_ms: float = 0.0
+
+    @field_validator("score")
+    @classmethod
+    def _score(cls, value: float | None) -> float | None:
+        if value is None:
+            return None
+        if not math.isfinite(value):
+            raise ValueError(f"score must be finite, got {value!r}")
+        return min(1.0, max(0.0, float(value)))
+
+    @property
+    def failed_gate(self) -> bool:
+        return self.gate is False
+
+    @classmethod
+    def skip(cls, verifier: str, code: str, reason: str, **details: Any) -> Verdict:
+        """A not-applicable / skipped verdict: score None, with the reason."""
+        return cls(verifier=verifier, score=None, code=code, reason=reason, details=details)
+
+
+class Report(BaseModel):
+    """Everything groundscore concluded about one sample."""
+
+    id: str | None = None
+    parsed: Parsed
+    verdicts: list[Verdict] = Field(default_factory=list)
+    confidence: float = 0.0
+    decision: Decision = "abstain"
+    reward: float | None = None
+    elapsed_ms: float = 0.0
+
+    @property
+    def boxes(self) -> list[Box]:
+        return self.parsed.boxes
+
+    def verdict(self, name: str) -> Verdict | None:
+        """The verdict of the verifier called ``name``, if it ran."""
+        for v in self.verdicts:
+            if v.verifier == name:
+                return v
+        return None
+
+    @property
+    def failed_gates(self) -> list[str]:
+        return [v.verifier for v in self.verdicts if v.failed_gate]

@@ -1,0 +1,159 @@
+"""Finding and reading the JSON inside a model's answer, bounded and repair-aware.
+
+Models wrap JSON in fences (sometimes closed wrongly, as in ```` ```json</answer> ````),
+put prose around it, truncate it, or leave trailing commas. We locate the
+candidate JSON text in linear time, refuse anything too deep or too long
+before a parser can recurse or crawl over it, try the strict ``json`` module,
+and only then the maintained ``json-repair`` library.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from typing import Any
+
+from groundscore.model import Issue
+
+MAX_JSON_CHARS = 100_000
+MAX_JSON_DEPTH = 32
+
+
+def _bracket_depth(text: str, limit: int) -> int:
+    """Maximum nesting of [] and {} outside strings; stops early past ``limit``."""
+    depth = best = 0
+    in_str = escaped = False
+    for ch in text:
+        if in_str:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_str = False
+            continue
+        if ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+            if depth > best:
+                best = depth
+                if best > limit:
+                    return best
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    return best
+
+
+def find_json_text(text: str) -> tuple[str | None, bool]:
+    """The JSON-looking part of ``text`` and whether it came from a fence.
+
+    Fence: the text after the first ```` ``` ```` (and an optional language
+    word) up to the next ```` ``` ````, or to the end when the fence is never
+    closed. Otherwise: from the first ``[`` or ``{`` to the last ``]`` or
+    ``}`` (or to the end, for truncated output).
+    """
+    fence = text.find("```")
+    if fence != -1:
+        body_start = fence + 3
+        # skip a language word such as "json" and the newline
+        nl = text.find("\n", body_start, body_start + 20)
+        word = text[body_start : nl if nl != -1 else body_start].strip()
+        if nl != -1 and (word.isalpha() or not word):
+            body_start = nl + 1
+        else:
+            while body_start < len(text) and text[body_start].isalpha():
+                body_start += 1
+        end = text.find("```", body_start)
+        body = text[body_start : end if end != -1 else len(text)]
+        if "[" in body or "{" in body:
+            return body.strip(), True
+    starts = [i for i in (text.find("["), text.find("{")) if i != -1]
+    if not starts:
+        return None, False
+    start = min(starts)
+    end = max(text.rfind("]"), text.rfind("}"))
+    if end < start:
+        return text[start:].strip(), False
+    return text[start : end + 1], False
+
+
+def load_json(candidate: str, issues: list[Issue]) -> Any:
+    """Strict JSON first, then json-repair; None (with an issue) if neither works."""
+    if len(candidate) > MAX_JSON_CHARS:
+        issues.append(Issue(code="json.too_long", message=f"JSON text is {len(candidate)} characters, over the {MAX_JSON_CHARS} limit", severity="error"))
+        return None
+    depth = _bracket_depth(candidate, MAX_JSON_DEPTH)
+    if depth > MAX_JSON_DEPTH:
+        issues.append(Issue(code="json.too_deep", message=f"JSON nests deeper than {MAX_JSON_DEPTH} levels", severity="error"))
+        return None
+    try:
+        return json.loads(candidate)
+    except (ValueError, RecursionError):
+        pass
+    try:
+        import json_repair
+
+        value = json_repair.loads(candidate)
+    except Exception as exc:  # noqa: BLE001 - the repair library must not crash us
+        issues.append(Issue(code="json.invalid", message=f"JSON could not be read or repaired: {type(exc).__name__}", severity="error"))
+        return None
+    if value in ("", None) or value == [] and "[" not in candidate:
+        issues.append(Issue(code="json.invalid", message="JSON could not be read or repaired", severity="error"))
+        return None
+    issues.append(Issue(code="json.repaired", message="the JSON was malformed and was repaired", severity="warning"))
+    return value
+
+
+def iter_dicts(value: Any, max_items: int = 10_000) -> Iterator[dict[str, Any]]:
+    """Every dict in a JSON value, depth-first, in document order, bounded."""
+    stack = [value]
+    seen = 0
+    order: list[Any] = []
+    while stack and seen < max_items:
+        item = stack.pop()
+        seen += 1
+        if isinstance(item, dict):
+            order.append(item)
+            stack.extend(reversed(list(item.values())))
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+    yield from order
+
+
+def to_float(value: Any) -> float | None:
+    """A coordinate as float: numbers, numeric strings; None otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def to_numbers(value: Any) -> list[float] | None:
+    """A coordinate list: ``[1, "2", 3.0, 4]`` or ``"1, 2, 3, 4"``; None if not numeric."""
+    if isinstance(value, str):
+        parts = value.replace("(", " ").replace(")", " ").replace("[", " ").replace("]", " ").replace(",", " ").split()
+        value = parts
+    if isinstance(value, dict):
+        keys = [k for k in ("x1", "y1", "x2", "y2") if k in value] or [k for k in ("x", "y") if k in value]
+        value = [value[k] for k in keys]
+    if not isinstance(value, list | tuple):
+        return None
+    out = []
+    for v in value:
+        f = to_float(v)
+        if f is None:
+            return None
+        out.append(f)
+    return out
+
+
+def finite(values: list[float]) -> bool:
+    return all(math.isfinite(v) for v in values)

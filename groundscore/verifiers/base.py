@@ -1,0 +1,101 @@
+"""What a verifier is, for built-ins and third-party plugins alike.
+
+A verifier is batch-first: :meth:`Verifier.verify_batch` gets every sample of a
+batch at once, so that spaCy can ``pipe`` and CLIP can run one forward pass.
+It reads :class:`~groundscore.model.Parsed` and never re-parses the completion.
+
+A verifier never has to guard against its own exceptions: the chain isolates
+each one and turns an exception into a None verdict that carries the error.
+It *should* return ``Verdict.skip(...)`` (score None) for samples it does not
+apply to, and from :meth:`Verifier.unavailable` a sentence saying how to
+install what it lacks, so that a bare install still runs the chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from groundscore.model import Parsed, Sample, Verdict
+
+
+@dataclass(slots=True)
+class Context:
+    """One sample as a verifier sees it: the sample, its parse, the image size.
+
+    ``image_size`` is the ORIGINAL image's (width, height), resolved once by
+    the chain (from ``Sample.image_size`` or the image header), or None.
+    ``cache`` is shared by all verifiers for this sample within one chain call
+    (for example the referring expression extracted from the query).
+    """
+
+    sample: Sample
+    parsed: Parsed
+    image_size: tuple[int, int] | None = None
+    index: int = 0
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def query(self) -> str:
+        return self.sample.query
+
+
+class VerifierOptions(BaseModel):
+    """Options every verifier accepts; subclasses add their own fields.
+
+    ``extra="forbid"`` makes a typo in a config file an error that names the
+    bad key, instead of a silently ignored option.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Verifier:
+    """Base class for verifiers. Subclass, set ``name``, implement ``verify_batch``.
+
+    ``Options`` is a pydantic model of the verifier's settings; the chain
+    validates the ``[verifiers.<name>]`` table of the configuration against
+    it and passes the result as ``self.options``.
+
+    ``is_gate`` tells users (and ``groundscore plugins``) whether the verifier
+    can force a rejection. ``default_weight`` is its weight in the geometric
+    mean unless the configuration says otherwise.
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    Options: ClassVar[type[VerifierOptions]] = VerifierOptions
+    is_gate: ClassVar[bool] = False
+    default_weight: ClassVar[float] = 1.0
+
+    def __init__(self, options: VerifierOptions | dict[str, Any] | None = None) -> None:
+        if options is None:
+            options = self.Options()
+        elif isinstance(options, dict):
+            options = self.Options.model_validate(options)
+        self.options = options
+
+    def unavailable(self) -> str | None:
+        """None when the verifier can run; else why not and how to fix it.
+
+        Called once per chain before the first batch. Must be cheap and must
+        not download anything.
+        """
+        return None
+
+    def verify_batch(self, contexts: Sequence[Context]) -> list[Verdict]:
+        """Return exactly one verdict per context, in order."""
+        raise NotImplementedError
+
+    def verify(self, context: Context) -> Verdict:
+        """Convenience for one sample: a batch of one."""
+        return self.verify_batch([context])[0]
+
+    def close(self) -> None:
+        """Release models or caches. Optional."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r}>"
