@@ -1,0 +1,76 @@
+"""``groundscore plugins``: what is loaded, from where, and what it registered."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("plugins", help="list loaded plugins, verifiers, parsers and backends", description=__doc__)
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=run)
+
+
+def describe() -> dict[str, Any]:
+    """Everything ``groundscore plugins`` shows, as plain data."""
+    from groundscore.plugins.manager import get_registry
+
+    registry = get_registry()
+    verifiers = []
+    for name, cls in registry.verifiers.items():
+        try:
+            missing = cls().unavailable()
+        except Exception as exc:  # noqa: BLE001 - describing must not fail
+            missing = f"cannot be constructed with default options: {type(exc).__name__}: {exc}"
+        verifiers.append({
+            "name": name,
+            "description": getattr(cls, "description", ""),
+            "gate": bool(getattr(cls, "is_gate", False)),
+            "available": missing is None,
+            "unavailable_reason": missing,
+            "module": cls.__module__,
+        })
+    return {
+        "plugins": [
+            {
+                "name": p.name, "module": p.module, "builtin": p.builtin, "version": p.version,
+                "hooks": p.hooks, "registered": p.registered, "error": p.error,
+            }
+            for p in registry.plugins.values()
+        ],
+        "verifiers": verifiers,
+        "parsers": [
+            {"name": name, "description": getattr(p, "description", ""), "default_coords": getattr(p, "default_coords", None)}
+            for name, p in registry.parsers.items()
+        ],
+        "backends": [{"kind": k, "name": n, "module": cls.__module__} for (k, n), cls in registry.backends.items()],
+        "reward_policies": sorted(registry.reward_policies),
+        "errors": registry.errors,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    info = describe()
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print(f"{'plugin':<22} {'version':<10} {'source':<9} hooks")
+    for p in info["plugins"]:
+        source = "builtin" if p["builtin"] else "installed"
+        status = f"  ERROR: {p['error']}" if p["error"] else ""
+        print(f"{p['name']:<22} {p['version'] or '-':<10} {source:<9} {', '.join(p['hooks'])}{status}")
+    print(f"\n{'verifier':<16} {'gate':<5} {'ready':<6} description")
+    for v in info["verifiers"]:
+        print(f"{v['name']:<16} {'yes' if v['gate'] else 'no':<5} {'yes' if v['available'] else 'no':<6} {v['description']}")
+        if not v["available"]:
+            print(f"{'':<29}-> {v['unavailable_reason']}")
+    print(f"\nparsers: {', '.join(p['name'] for p in info['parsers'])}")
+    if info["backends"]:
+        print(f"backends: {', '.join(b['kind'] + ':' + b['name'] for b in info['backends'])}")
+    if info["reward_policies"]:
+        print(f"reward policies: {', '.join(info['reward_policies'])}")
+    for error in info["errors"]:
+        print(f"warning: {error}")
+    return 0
