@@ -32,11 +32,11 @@ lint: $(VENV)/.test-installed
 	$(BIN)/ruff check groundscore tests benchmarks plugins
 
 docs: $(VENV)/.test-installed
-	$(BIN)/mkdocs build --strict -q -d site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -q -d site
 
 test: $(VENV)/.test-installed
 	$(BIN)/ruff check groundscore tests benchmarks plugins
-	$(BIN)/mkdocs build --strict -q -d site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -q -d site
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 clean:

@@ -46,37 +46,74 @@ def _bracket_depth(text: str, limit: int) -> int:
     return best
 
 
+MAX_FENCES = 8
+
+
+def _fence_body_start(text: str, fence: int) -> int:
+    """Where the body of the fence opened at ``fence`` starts (after ``json`` and the newline)."""
+    body_start = fence + 3
+    nl = text.find("\n", body_start, body_start + 20)
+    word = text[body_start : nl if nl != -1 else body_start].strip()
+    if nl != -1 and (word.isalpha() or not word):
+        return nl + 1
+    while body_start < len(text) and text[body_start].isalpha():
+        body_start += 1
+    return body_start
+
+
+def _bracket_span(text: str) -> str | None:
+    """From the first ``[``/``{`` to the last ``]``/``}`` (or to the end, for truncated output)."""
+    a, b = text.find("["), text.find("{")
+    if a == -1 and b == -1:
+        return None
+    start = b if a == -1 else a if b == -1 else min(a, b)
+    end = max(text.rfind("]"), text.rfind("}"))
+    if end < start:
+        return text[start:].strip()
+    return text[start : end + 1]
+
+
+def iter_json_texts(text: str) -> Iterator[tuple[str, bool]]:
+    """Candidate JSON texts in ``text``, in document order: ``(candidate, fenced)``.
+
+    Every fenced block that holds a bracket (at most :data:`MAX_FENCES`; an
+    unclosed fence runs to the end, as in truncated output), or, when there
+    is no such block, the span from the first bracket to the last. Models
+    sometimes write a draft block and then a "final answer" block, so the
+    caller reads them in order and keeps the first that holds a box.
+    """
+    pos = 0
+    yielded = False
+    for _ in range(MAX_FENCES):
+        fence = text.find("```", pos)
+        if fence == -1:
+            break
+        body_start = _fence_body_start(text, fence)
+        end = text.find("```", body_start)
+        body = text[body_start : end if end != -1 else len(text)]
+        if "[" in body or "{" in body:
+            yielded = True
+            yield body.strip(), True
+        if end == -1:
+            break
+        pos = end + 3
+    if not yielded:
+        span = _bracket_span(text)
+        if span is not None:
+            yield span, False
+
+
 def find_json_text(text: str) -> tuple[str | None, bool]:
-    """The JSON-looking part of ``text`` and whether it came from a fence.
+    """The first JSON-looking part of ``text`` and whether it came from a fence.
 
     Fence: the text after the first ```` ``` ```` (and an optional language
     word) up to the next ```` ``` ````, or to the end when the fence is never
     closed. Otherwise: from the first ``[`` or ``{`` to the last ``]`` or
     ``}`` (or to the end, for truncated output).
     """
-    fence = text.find("```")
-    if fence != -1:
-        body_start = fence + 3
-        # skip a language word such as "json" and the newline
-        nl = text.find("\n", body_start, body_start + 20)
-        word = text[body_start : nl if nl != -1 else body_start].strip()
-        if nl != -1 and (word.isalpha() or not word):
-            body_start = nl + 1
-        else:
-            while body_start < len(text) and text[body_start].isalpha():
-                body_start += 1
-        end = text.find("```", body_start)
-        body = text[body_start : end if end != -1 else len(text)]
-        if "[" in body or "{" in body:
-            return body.strip(), True
-    starts = [i for i in (text.find("["), text.find("{")) if i != -1]
-    if not starts:
-        return None, False
-    start = min(starts)
-    end = max(text.rfind("]"), text.rfind("}"))
-    if end < start:
-        return text[start:].strip(), False
-    return text[start : end + 1], False
+    for candidate, fenced in iter_json_texts(text):
+        return candidate, fenced
+    return None, False
 
 
 def load_json(candidate: str, issues: list[Issue]) -> Any:

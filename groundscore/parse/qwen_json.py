@@ -6,21 +6,44 @@ slightly broken JSON (repaired by json-repair), numbers as strings, boxes
 nested under other keys (``{"final_answer": {"bbox_2d": ...}}``), and labels
 under other keys (``text_content``). Coordinates default to Qwen2.5-VL's
 smart_resize'd input pixels.
+
+The same model, asked for a box without the cookbook's JSON prompt (the R1
+prompts of VLM-R1), also writes variants that carry the same coordinates:
+a bare list ``[x1, y1, x2, y2]``, ``{"bounding_box": [...]}``,
+``{"answer": "[x1, y1, x2, y2]"}``, ``{"top_left": [x, y], "bottom_right":
+[x, y]}`` or a box under a descriptive key (``{"left front cake": [...]}``).
+These are read by a lenient second pass that runs only when the strict
+``bbox_2d`` pass finds nothing, and each says so in an issue, so that a
+reward can prefer the documented format.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from groundscore.model import Box, Point
 from groundscore.parse.base import Parser, RawParse
-from groundscore.parse.jsontext import find_json_text, iter_dicts, load_json, to_numbers
+from groundscore.parse.jsontext import iter_dicts, iter_json_texts, load_json, to_numbers
 from groundscore.plugins.hookspecs import hookimpl
 
 BOX_KEYS = ("bbox_2d", "bbox", "box_2d")
 POINT_KEYS = ("point_2d",)
 LABEL_KEYS = ("label", "text_content", "name", "object", "description", "text")
 MAX_BOXES = 1000
+
+# Keys under which the lenient pass accepts a box (lower-cased, spaces as "_").
+LENIENT_BOX_KEYS = frozenset({
+    "bbox_2d", "bbox", "box_2d", "box", "bounding_box", "bounding_box_2d", "bounding_boxes",
+    "bounding_box_coordinates", "bbox_coordinates", "coordinates", "coords", "position", "region",
+    "answer", "final_answer", "output", "result",
+})
+# A whole string that is one box, optionally inside <answer> tags: "[0, 35, 102, 209]".
+_NUM = r"\s*(-?\d+(?:\.\d+)?)\s*"
+_BOX_STRING = re.compile(r"^\s*(?:<answer>)?\s*[\[(]" + r",".join([_NUM] * 4) + r"[\])]\s*(?:</answer>)?\s*$", re.IGNORECASE)
+# Cheap detection of a bare coordinate list such as [398,314,644,470].
+_BARE_BOX = re.compile(r"\[" + r",".join([r"\s*-?\d+(?:\.\d+)?\s*"] * 4) + r"\]")
+_LENIENT_HINTS = ('"bounding_box', '"coordinates"', '"bbox"', '"box"', '"top_left"', '"answer"', '"final_answer"')
 
 
 def _label(item: dict[str, Any], raw: RawParse) -> str | None:
@@ -35,8 +58,17 @@ def _label(item: dict[str, Any], raw: RawParse) -> str | None:
     return None
 
 
+def _add_box(raw: RawParse, nums: list[float], label: str | None) -> bool:
+    """Append a box; False once the cap is reached (an issue says so)."""
+    if len(raw.boxes) >= MAX_BOXES:
+        raw.issue("box.too_many", f"more than {MAX_BOXES} boxes; the rest are ignored", "error")
+        return False
+    raw.boxes.append(Box.model_construct(x1=nums[0], y1=nums[1], x2=nums[2], y2=nums[3], label=label, score=None))
+    return True
+
+
 def read_items(value: Any, raw: RawParse) -> None:
-    """Collect boxes and points from any JSON value into ``raw``."""
+    """Collect boxes and points from any JSON value into ``raw`` (strict keys)."""
     if value == [] or value == {}:
         raw.found = True
         raw.no_object = True
@@ -54,43 +86,114 @@ def read_items(value: Any, raw: RawParse) -> None:
                 n = "non-numeric" if nums is None else f"{len(nums)} numbers"
                 raw.issue("box.bad_arity", f"{box_key} is {n}, expected 4 numbers", "error")
                 continue
-            if len(raw.boxes) >= MAX_BOXES:
-                raw.issue("box.too_many", f"more than {MAX_BOXES} boxes; the rest are ignored", "error")
+            if not _add_box(raw, nums, label):
                 return
-            raw.boxes.append(Box(x1=nums[0], y1=nums[1], x2=nums[2], y2=nums[3], label=label))
         elif point_key is not None:
             nums = to_numbers(item[point_key])
             if nums is None or len(nums) != 2:
                 raw.issue("point.bad_arity", f"{point_key} is not 2 numbers", "error")
                 continue
-            raw.points.append(Point(x=nums[0], y=nums[1], label=label))
+            raw.points.append(Point.model_construct(x=nums[0], y=nums[1], label=label))
+
+
+def _box_numbers(value: Any) -> list[float] | None:
+    """Four numbers from a list or from a string that is exactly one box, else None."""
+    if isinstance(value, str):
+        m = _BOX_STRING.match(value) if len(value) < 200 else None
+        return [float(g) for g in m.groups()] if m else None
+    if isinstance(value, list) and len(value) == 4:
+        return to_numbers(value)
+    return None
+
+
+def _norm_key(key: Any) -> str:
+    return str(key).strip().lower().replace(" ", "_").replace("-", "_")
+
+
+def read_lenient(value: Any, raw: RawParse, max_items: int = 10_000) -> None:
+    """Second pass: boxes under other keys, bare lists, box strings, corner pairs."""
+    found_keys: list[str] = []
+    stack: list[tuple[Any, str | None]] = [(value, None)]
+    seen = 0
+    ordered: list[tuple[list[float], str | None]] = []
+    while stack and seen < max_items:
+        item, parent = stack.pop()
+        seen += 1
+        nums = _box_numbers(item) if not isinstance(item, dict) else None
+        if nums is not None:
+            ordered.append((nums, parent))
+            continue
+        if isinstance(item, list):
+            stack.extend((v, parent) for v in reversed(item))
+        elif isinstance(item, dict):
+            label = _label(item, raw)
+            tl, br = to_numbers(item.get("top_left")), to_numbers(item.get("bottom_right"))
+            if tl and br and len(tl) == 2 and len(br) == 2:
+                ordered.append(([tl[0], tl[1], br[0], br[1]], label or parent))
+                found_keys.append("top_left/bottom_right")
+                continue
+            children: list[tuple[Any, str | None]] = []
+            for key, child in item.items():
+                norm = _norm_key(key)
+                if norm in LENIENT_BOX_KEYS:
+                    # {"bounding_box": [...], "label": ...}: the label is a sibling or the parent key
+                    if _box_numbers(child) is not None:
+                        found_keys.append(norm)
+                    children.append((child, label or parent))
+                elif isinstance(child, str):
+                    continue  # prose such as "thinking process" is not a box
+                else:
+                    # {"left front cake": [...]} or {"standing_person": {...}}: the key names the object
+                    children.append((child, str(key)))
+            stack.extend(reversed(children))
+    for nums, label in ordered:
+        raw.found = True
+        if not _add_box(raw, nums, label):
+            break
+    if raw.boxes:
+        keys = ", ".join(sorted(set(found_keys))) or "a bare coordinate list"
+        raw.issue("box.lenient", f"box read from {keys} rather than bbox_2d", "info")
 
 
 class QwenJsonParser(Parser):
     name = "qwen25_json"
-    description = "Qwen2.5-VL JSON: bbox_2d / point_2d / label, fenced or bare"
+    description = "Qwen2.5-VL JSON: bbox_2d / point_2d / label, fenced or bare; lenient on keys and bare lists"
     default_coords = "qwen25"
     example = '```json\n[{"bbox_2d": [45, 36, 137, 209], "label": "water left"}]\n```'
 
     def detect(self, text: str) -> float:
         if "bbox_2d" in text or "point_2d" in text:
             return 0.95
-        if "```json" in text and ('"bbox"' in text or '"box_2d"' in text):
+        if ("{" in text or "```json" in text) and any(h in text for h in _LENIENT_HINTS):
             return 0.6
+        if "[" in text and _BARE_BOX.search(text) is not None:
+            return 0.4
         return 0.0
 
     def parse(self, text: str) -> RawParse:
         raw = RawParse()
-        candidate, _fenced = find_json_text(text)
-        if candidate is None:
-            raw.issue("json.missing", "no JSON found in the answer", "error")
+        values: list[Any] = []
+        for candidate, _fenced in iter_json_texts(text):
+            value = load_json(candidate, raw.issues)
+            if value is None:
+                continue
+            values.append(value)
+            read_items(value, raw)
+            if raw.boxes or raw.points or raw.no_object:
+                if len(values) > 1:
+                    raw.issue("json.later_block", "the box was read from a later JSON block", "info")
+                return raw
+        if not values:
+            if not raw.issues:
+                raw.issue("json.missing", "no JSON found in the answer", "error")
             return raw
-        value = load_json(candidate, raw.issues)
-        if value is None:
+        if raw.found:  # bbox_2d keys present but unreadable (issues say why)
             return raw
-        read_items(value, raw)
-        if not raw.found:
-            raw.issue("json.no_boxes", "the JSON has no bbox_2d or point_2d", "error")
+        for value in values:
+            read_lenient(value, raw)
+            if raw.boxes:
+                return raw
+        raw.issue("json.no_boxes", "the JSON has no bbox_2d or point_2d", "error")
         return raw
 
 
