@@ -137,6 +137,14 @@ def parse_completion(
             if outside.found:
                 issues.append(Issue(code="answer.outside_tags", message="the box was found outside <answer>"))
                 raw = outside
+    if not (raw.boxes or raw.points or raw.no_object) and split.think and not is_no_object_answer(answer):
+        # "...Final answer: ```json [...]``` </think>" with no (or a truncated) <answer>.
+        think_parser = parser or (None if sample.format else detect_format(split.think, parsers)[0])
+        if think_parser is not None:
+            inner = _run_parser(think_parser, split.think)
+            if inner.boxes or inner.points:
+                issues.append(Issue(code="answer.in_think", message="no readable box in the answer; the box was read from inside <think>"))
+                raw, parser = inner, think_parser
     issues.extend(raw.issues)
 
     no_object = raw.no_object or (not raw.boxes and not raw.points and is_no_object_answer(answer))
