@@ -39,9 +39,9 @@ __all__ = [
     "Sample",
     "Thresholds",
     "Verdict",
+    "__version__",
     "hookimpl",
     "verify",
-    "__version__",
 ]
 
 _default_chains: dict[int, Any] = {}

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from groundscore.config import ChainConfig, load_config
 from groundscore.model import Issue, Parsed, Report, Sample, Verdict
 from groundscore.parse import parse_completion
+from groundscore.parse.base import unchecked
 from groundscore.plugins.manager import Registry, get_registry
 from groundscore.scoring import Scorer
 from groundscore.verifiers.base import Context, Verifier
@@ -51,6 +52,14 @@ def _coerce(item: Any) -> tuple[Sample, Issue | None]:
     if isinstance(item, str | bytes):
         return Sample(completion=item), None
     return Sample(), Issue(code="sample.invalid", message=f"a sample must be a Sample or a mapping, got {type(item).__name__}", severity="error")
+
+
+def _coerce_safely(item: Any) -> tuple[Sample, Issue | None]:
+    """:func:`_coerce`, with any surprise (a validator's TypeError, a broken Mapping) as an issue."""
+    try:
+        return _coerce(item)
+    except Exception as exc:
+        return Sample(), Issue(code="sample.invalid", message=f"the sample could not be read: {type(exc).__name__}: {exc}"[:300], severity="error")
 
 
 class Chain:
@@ -125,12 +134,16 @@ class Chain:
     # -- running ------------------------------------------------------------
     def verify(self, samples: SampleLike | Iterable[SampleLike]) -> list[Report]:
         """Verify a batch; one Report per sample, in order. Never raises on bad samples."""
-        if isinstance(samples, Sample | Mapping | str | bytes):
+        if isinstance(samples, Sample | Mapping | str | bytes) or not isinstance(samples, Iterable):
             samples = [samples]
         start = time.perf_counter()
-        coerced = [_coerce(s) for s in samples]
         contexts: list[Context] = []
-        for index, (sample, issue) in enumerate(coerced):
+        try:
+            items = list(samples)
+        except Exception as exc:  # a generator that fails half-way: report it as one bad sample
+            items = [exc]
+        for index, item in enumerate(items):
+            sample, issue = _coerce_safely(item)
             contexts.append(self._context(sample, issue, index))
         per_sample_verdicts: list[list[Verdict]] = [[] for _ in contexts]
         for verifier in self.verifiers:
@@ -139,17 +152,38 @@ class Chain:
         elapsed = (time.perf_counter() - start) * 1000.0
         each = elapsed / max(1, len(contexts))
         reports = []
+        score = self.scorer.score
         for ctx, verdicts in zip(contexts, per_sample_verdicts, strict=True):
-            confidence, decision = self.scorer.score(verdicts)
-            reports.append(Report(
-                id=ctx.sample.id, parsed=ctx.parsed, verdicts=verdicts,
-                confidence=confidence, decision=decision, elapsed_ms=each,
+            try:
+                confidence, decision = score(verdicts)
+            except Exception as exc:  # a calibrator bug must not reach a training loop
+                self._log_once("scoring", exc)
+                confidence, decision = 0.0, "abstain"
+            # Built without validation: every field is a value the chain made or checked.
+            reports.append(unchecked(
+                Report, id=ctx.sample.id, parsed=ctx.parsed, verdicts=verdicts,
+                confidence=confidence, decision=decision, reward=None, elapsed_ms=each,
             ))
         return reports
 
     def verify_one(self, sample: SampleLike) -> Report:
         """Verify one sample (a batch of one)."""
         return self.verify([sample])[0]
+
+    def filter(self, samples: SampleLike | Iterable[SampleLike], threshold: float | None = None, mode: str = "abstain") -> list[Any]:
+        """Verify a batch and filter it: one :class:`~groundscore.filtering.FilterResult` per sample, in order.
+
+        ``threshold`` None keeps the answers the chain accepts; ``mode`` is
+        ``abstain`` (replace the others by an empty answer plus reason),
+        ``drop`` or ``annotate``. See :mod:`groundscore.filtering`.
+        """
+        from groundscore.filtering import filter_reports
+
+        if isinstance(samples, Sample | Mapping | str | bytes):
+            samples = [samples]
+        items = list(samples)
+        coerced = [_coerce(s)[0] for s in items]
+        return filter_reports(self.verify(items), coerced, threshold=threshold, mode=mode)  # type: ignore[arg-type]
 
     def _context(self, sample: Sample, issue: Issue | None, index: int) -> Context:
         size = self._image_size(sample)
@@ -190,14 +224,14 @@ class Chain:
             return [Verdict.skip(name, "skipped.unavailable", missing) for _ in contexts]
         start = time.perf_counter()
         try:
-            verdicts = verifier.verify_batch(contexts)
+            verdicts = list(verifier.verify_batch(contexts))
             if len(verdicts) != len(contexts):
                 raise RuntimeError(f"returned {len(verdicts)} verdicts for {len(contexts)} samples")
-        except Exception as exc:  # noqa: BLE001 - isolation is the point
-            key = (name, type(exc).__name__)
-            if key not in self._logged:
-                self._logged.add(key)
-                log.warning("verifier %r failed: %s: %s", name, type(exc).__name__, exc, exc_info=True)
+            bad = next((v for v in verdicts if not isinstance(v, Verdict)), None)
+            if bad is not None:
+                raise TypeError(f"returned a {type(bad).__name__}, not a Verdict")
+        except Exception as exc:
+            self._log_once(name, exc)
             verdicts = [
                 Verdict.skip(name, "error", f"verifier failed: {type(exc).__name__}: {exc}", error=type(exc).__name__)
                 for _ in contexts
@@ -206,17 +240,25 @@ class Chain:
         self.timings_ms[name] = self.timings_ms.get(name, 0.0) + elapsed
         each = elapsed / max(1, len(contexts))
         for v in verdicts:
-            if v.elapsed_ms == 0.0:
-                v.elapsed_ms = each
-            if v.verifier != name:
-                v.verifier = name
+            # straight into the instance dict: pydantic's __setattr__ costs more than the verifier
+            fields = v.__dict__
+            if fields["elapsed_ms"] == 0.0:
+                fields["elapsed_ms"] = each
+            if fields["verifier"] != name:
+                fields["verifier"] = name
         return verdicts
+
+    def _log_once(self, name: str, exc: BaseException) -> None:
+        key = (name, type(exc).__name__)
+        if key not in self._logged:
+            self._logged.add(key)
+            log.warning("%s failed: %s: %s", name, type(exc).__name__, exc, exc_info=True)
 
     def close(self) -> None:
         for verifier in self.verifiers:
             try:
                 verifier.close()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.debug("close failed for %s", verifier.name, exc_info=True)
 
 

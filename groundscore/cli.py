@@ -17,6 +17,12 @@ COMMANDS: tuple[str, ...] = (
     "groundscore.commands.verify",
     "groundscore.commands.plugins",
     "groundscore.commands.demo",
+    "groundscore.commands.filter",
+    "groundscore.commands.calibrate",
+    "groundscore.commands.eval",
+    "groundscore.commands.serve",
+    "groundscore.commands.parse",
+    "groundscore.commands.draw",
 )
 
 

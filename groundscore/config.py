@@ -22,10 +22,10 @@ pydantic: a typo or a bad value is an error that names the field::
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
+import tomllib
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from groundscore.parse import ParseConfig

@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
             progress = None
     summary = Summary()
     start = time.perf_counter()
-    out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")  # noqa: SIM115
+    out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")
     try:
         for batch in batched(samples, max(1, args.batch_size)):
             for sample, report in zip(batch, chain.verify(batch), strict=True):

@@ -6,6 +6,12 @@ is most confident); parse the answer (and, when the answer holds nothing, the
 text outside the tags, where some models put their box); convert boxes from
 the model's coordinate space to original-image pixels. Nothing here raises on
 any input: problems become :class:`~groundscore.model.Issue` entries.
+
+Detection asks every parser for a confidence (each ``detect`` is a substring
+test, with a bounded regex only behind it), keeps the best, and records the
+choice and the rejected alternatives in one ``format.detected`` (or, when
+another format was also plausible, ``format.ambiguous``) info issue. An
+explicit ``Sample.format`` is never second-guessed.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from collections.abc import Mapping
 from pydantic import BaseModel, ConfigDict, Field
 
 from groundscore.model import Box, Issue, Parsed, Point, Sample
-from groundscore.parse.base import Parser, RawParse
+from groundscore.parse.base import Parser, RawParse, unchecked
 from groundscore.parse.coords import (
     QWEN_FACTOR,
     QWEN_MAX_PIXELS,
@@ -24,10 +30,23 @@ from groundscore.parse.coords import (
     CoordSpace,
     get_space,
     qwen25_space,
+    register_space,
+    smart_resize,
 )
 from groundscore.parse.r1 import split_r1
 
-__all__ = ["ParseConfig", "parse_completion", "Parser", "RawParse"]
+__all__ = [
+    "CoordSpace",
+    "ParseConfig",
+    "Parser",
+    "RawParse",
+    "detect_format",
+    "get_space",
+    "is_no_object_answer",
+    "parse_completion",
+    "register_space",
+    "smart_resize",
+]
 
 # Explicit "nothing there" answers. Bounded: applied to at most 300 characters.
 _NO_OBJECT = re.compile(
@@ -37,6 +56,9 @@ _NO_OBJECT = re.compile(
     r"(?:find|locate|see|identify|detect)|is not (?:visible|present|in the image)|no (?:such|matching) \w+)\b",
     re.IGNORECASE,
 )
+
+# An alternative this close to the chosen format's confidence makes the choice ambiguous.
+AMBIGUITY_MARGIN = 0.2
 
 
 class ParseConfig(BaseModel):
@@ -50,11 +72,16 @@ class ParseConfig(BaseModel):
     factor: int = Field(default=QWEN_FACTOR, gt=0)
 
 
+_CUSTOM_QWEN: dict[tuple[int, int, int], CoordSpace] = {}
+
+
 def _space(name: str, config: ParseConfig) -> CoordSpace:
-    if name in ("qwen25", "smart_resize", "qwen2.5") and (
-        config.min_pixels, config.max_pixels, config.factor
-    ) != (QWEN_MIN_PIXELS, QWEN_MAX_PIXELS, QWEN_FACTOR):
-        return qwen25_space(config.min_pixels, config.max_pixels, config.factor)
+    key = (config.min_pixels, config.max_pixels, config.factor)
+    if name in ("qwen25", "smart_resize", "qwen2.5") and key != (QWEN_MIN_PIXELS, QWEN_MAX_PIXELS, QWEN_FACTOR):
+        space = _CUSTOM_QWEN.get(key)
+        if space is None:
+            space = _CUSTOM_QWEN[key] = qwen25_space(config.min_pixels, config.max_pixels, config.factor)
+        return space
     return get_space(name)
 
 
@@ -67,29 +94,98 @@ def is_no_object_answer(text: str | None) -> bool:
 
 
 def detect_format(text: str, parsers: Mapping[str, Parser]) -> tuple[Parser | None, float, list[tuple[str, float]]]:
-    """The most confident parser, its confidence, and the others that scored above 0."""
-    scored: list[tuple[float, int, Parser]] = []
-    for order, parser in enumerate(parsers.values()):
+    """The most confident parser, its confidence, and the others that scored above 0 (best first).
+
+    Ties go to the parser registered first. A ``detect`` that raises or
+    returns something that is not a number counts as 0: a plugin's bug must
+    not break parsing.
+    """
+    scored: list[tuple[float, Parser]] = []
+    for parser in parsers.values():
         try:
-            conf = float(parser.detect(text))
+            conf = parser.detect(text)
+            if conf > 0:
+                scored.append((conf, parser))
         except Exception:  # noqa: BLE001 - a plugin's detect must not break parsing
             continue
-        if conf > 0:
-            scored.append((conf, -order, parser))
     if not scored:
         return None, 0.0, []
-    scored.sort(key=lambda t: (t[0], t[1]), reverse=True)
-    best = scored[0]
-    return best[2], best[0], [(p.name, c) for c, _, p in scored[1:]]
+    best_conf, best = max(scored, key=_first)
+    others = [(p.name, float(c)) for c, p in scored if p is not best]
+    if len(others) > 1:
+        others.sort(key=_second, reverse=True)
+    return best, float(best_conf), others
+
+
+def _first(item: tuple[float, Parser]) -> float:
+    return item[0]
+
+
+def _second(item: tuple[str, float]) -> float:
+    return item[1]
 
 
 def _run_parser(parser: Parser, text: str) -> RawParse:
     try:
-        return parser.parse(text)
+        raw = parser.parse(text)
     except Exception as exc:  # noqa: BLE001 - third-party parsers are isolated too
         raw = RawParse()
         raw.issue("parser.error", f"parser {parser.name!r} failed: {type(exc).__name__}: {exc}", "error")
         return raw
+    if not isinstance(raw, RawParse):
+        bad = RawParse()
+        bad.issue("parser.error", f"parser {parser.name!r} returned {type(raw).__name__}, not RawParse", "error")
+        return bad
+    return raw
+
+
+def _issue(code: str, message: str, severity: str = "warning") -> Issue:
+    return unchecked(Issue, code=code, message=message, severity=severity)
+
+
+def _detection_issue(parser: Parser, confidence: float, others: list[tuple[str, float]], where: str) -> Issue:
+    # Issues are frozen, so one instance can serve every completion detected the same way;
+    # formatting the message anew for each completion is a measurable share of parsing.
+    key = (parser.name, confidence, tuple(others), where)
+    issue = _DETECTION_ISSUES.get(key)
+    if issue is None:
+        if len(_DETECTION_ISSUES) >= 4096:
+            _DETECTION_ISSUES.clear()
+        issue = _DETECTION_ISSUES[key] = _make_detection_issue(parser, confidence, others, where)
+    return issue
+
+
+_DETECTION_ISSUES: dict[tuple[str, float, tuple[tuple[str, float], ...], str], Issue] = {}
+
+
+def _make_detection_issue(parser: Parser, confidence: float, others: list[tuple[str, float]], where: str) -> Issue:
+    rejected = ", ".join(f"{n} ({c:.2f})" for n, c in others)
+    text = f"read as {parser.name} ({confidence:.2f}) from the {where}"
+    if not others:
+        return _issue("format.detected", text + "; no other format matched", "info")
+    code = "format.ambiguous" if others[0][1] >= confidence - AMBIGUITY_MARGIN else "format.detected"
+    return _issue(code, f"{text}; rejected: {rejected}", "info")
+
+
+def _convert(
+    raw: RawParse, space: CoordSpace, image_size: tuple[int, int] | None
+) -> tuple[list[Box], list[Point], bool]:
+    """Boxes and points in original pixels (or unchanged, False, when that is impossible)."""
+    if not space.needs_size:
+        if space.layout == "xyxy":
+            return raw.boxes, raw.points, True
+        image_size = (1, 1)
+    elif image_size is None:
+        return raw.boxes, raw.points, False
+    boxes = []
+    for b in raw.boxes:
+        x1, y1, x2, y2 = space.to_original((b.x1, b.y1, b.x2, b.y2), image_size)
+        boxes.append(unchecked(Box, x1=x1, y1=y1, x2=x2, y2=y2, label=b.label, score=b.score))
+    points = []
+    for p in raw.points:
+        x, y = space.point_to_original(p.x, p.y, image_size)
+        points.append(unchecked(Point, x=x, y=y, label=p.label))
+    return boxes, points, True
 
 
 def parse_completion(
@@ -99,83 +195,88 @@ def parse_completion(
     config: ParseConfig | None = None,
 ) -> Parsed:
     """Parse one sample's completion into boxes in original-image pixels."""
-    config = config or ParseConfig()
+    config = config or _DEFAULT_CONFIG
     issues: list[Issue] = []
     text = sample.completion
     if len(text) > config.max_chars:
-        issues.append(Issue(code="text.too_long", message=f"completion has {len(text)} characters; only the first {config.max_chars} were read"))
+        issues.append(_issue("text.too_long", f"completion has {len(text)} characters; only the first {config.max_chars} were read"))
         text = text[: config.max_chars]
     if "\x00" in text:
         text = text.replace("\x00", "")
-        issues.append(Issue(code="text.nul", message="NUL characters were removed"))
+        issues.append(_issue("text.nul", "NUL characters were removed"))
 
     split = split_r1(text)
     issues.extend(split.issues)
     answer = split.answer or ""
+    outside = split.outside if split.outside and split.outside.strip() != answer.strip() else ""
 
     parser: Parser | None
     confidence = 1.0
     if sample.format:
         parser = parsers.get(sample.format)
         if parser is None:
-            issues.append(Issue(code="format.unknown", message=f"no parser named {sample.format!r}; known: {', '.join(parsers)}", severity="error"))
-            return Parsed(format=sample.format, think=split.think, answer=answer, issues=issues,
-                          has_think_tags=split.has_think, has_answer_tags=split.has_answer)
+            issues.append(_issue("format.unknown", f"no parser named {sample.format!r}; known: {', '.join(parsers)}", "error"))
+            return unchecked(
+                Parsed,
+                format=sample.format, format_confidence=0.0, think=split.think, answer=answer, issues=issues,
+                has_think_tags=split.has_think, has_answer_tags=split.has_answer,
+            )
+        issues.append(_issue("format.declared", f"read as {parser.name}, as the sample declares", "info"))
     else:
         parser, confidence, others = detect_format(answer, parsers)
-        if parser is None and split.outside and split.outside != answer:
-            parser, confidence, others = detect_format(split.outside, parsers)
-        if others and parser is not None:
-            alternatives = ", ".join(f"{n} ({c:.2f})" for n, c in others)
-            issues.append(Issue(code="format.ambiguous", message=f"read as {parser.name} ({confidence:.2f}); also possible: {alternatives}", severity="info"))
+        where = "answer"
+        if parser is None and outside:
+            parser, confidence, others = detect_format(outside, parsers)
+            where = "text outside the tags"
+        if parser is not None:
+            issues.append(_detection_issue(parser, confidence, others, where))
 
     raw = RawParse()
     if parser is not None:
         raw = _run_parser(parser, answer)
-        if not raw.found and split.outside and split.outside.strip() != answer.strip():
-            outside = _run_parser(parser, split.outside)
-            if outside.found:
-                issues.append(Issue(code="answer.outside_tags", message="the box was found outside <answer>"))
-                raw = outside
-    if not (raw.boxes or raw.points or raw.no_object) and split.think and not is_no_object_answer(answer):
-        # "...Final answer: ```json [...]``` </think>" with no (or a truncated) <answer>.
-        think_parser = parser or (None if sample.format else detect_format(split.think, parsers)[0])
-        if think_parser is not None:
-            inner = _run_parser(think_parser, split.think)
+        if not raw.found and outside:
+            outside_raw = _run_parser(parser, outside)
+            if outside_raw.found:
+                issues.append(_issue("answer.outside_tags", "the box was found outside <answer>"))
+                raw = outside_raw
+    # Last resorts, each flagged: "...Final answer: ```json [...]``` </think>" with no (or a
+    # truncated) <answer>; then the whole text, for tags that sit inside JSON strings.
+    for code, region, where in (("answer.in_think", split.think, "inside <think>"), ("answer.whole_text", text, "from the whole completion")):
+        if raw.boxes or raw.points or raw.no_object or is_no_object_answer(answer):
+            break
+        if not region or region.strip() == answer.strip():
+            continue
+        region_parser = parser or (None if sample.format else detect_format(region, parsers)[0])
+        if region_parser is not None:
+            inner = _run_parser(region_parser, region)
             if inner.boxes or inner.points:
-                issues.append(Issue(code="answer.in_think", message="no readable box in the answer; the box was read from inside <think>"))
-                raw, parser = inner, think_parser
+                issues.append(_issue(code, f"no readable box in the answer; the box was read {where}"))
+                raw, parser = inner, region_parser
     issues.extend(raw.issues)
 
     no_object = raw.no_object or (not raw.boxes and not raw.points and is_no_object_answer(answer))
     if parser is None and not no_object:
-        issues.append(Issue(code="format.undetected", message="no known grounding format found in the answer", severity="error"))
+        issues.append(_issue("format.undetected", "no known grounding format found in the answer", "error"))
 
     coords_name = sample.coords or raw.coords or (parser.default_coords if parser else "original")
-    boxes, points = raw.boxes, raw.points
-    converted_boxes, converted_points = boxes, points
-    converted = False
+    boxes, points, converted = raw.boxes, raw.points, False
     try:
         space = _space(coords_name, config)
-        converted = not space.needs_size
-        if space.needs_size and image_size is None:
-            if boxes or points:
-                issues.append(Issue(code="coords.no_image_size", message=f"image size unknown: boxes stay in the model's {coords_name} space", severity="info"))
-        elif space.needs_size:
-            converted_boxes = [Box(**dict(zip(("x1", "y1", "x2", "y2"), space.to_original(b.xyxy, image_size), strict=True)), label=b.label, score=b.score) for b in boxes]
-            converted_points = [Point(x=x, y=y, label=p.label) for p in points for x, y in [space.point_to_original(p.x, p.y, image_size)]]
-            converted = True
-    except (KeyError, ValueError, ZeroDivisionError, OverflowError) as exc:
-        issues.append(Issue(code="coords.error", message=str(exc), severity="error"))
+        boxes, points, converted = _convert(raw, space, image_size)
+        if not converted and (boxes or points):
+            issues.append(_issue("coords.no_image_size", f"image size unknown: boxes stay in the model's {coords_name} space", "info"))
+    except (KeyError, ValueError, ZeroDivisionError, OverflowError, TypeError) as exc:
+        issues.append(_issue("coords.error", str(exc).strip("'\""), "error"))
 
-    return Parsed(
+    return unchecked(
+        Parsed,
         format=parser.name if parser else (sample.format or "unknown"),
         format_confidence=confidence if parser else 0.0,
         think=split.think,
         answer=answer,
-        boxes=converted_boxes,
-        points=converted_points,
-        model_boxes=boxes,
+        boxes=boxes,
+        points=points,
+        model_boxes=raw.boxes,
         coords=coords_name,
         in_original=converted,
         no_object=no_object,
@@ -184,3 +285,6 @@ def parse_completion(
         answer_found=raw.found,
         issues=issues,
     )
+
+
+_DEFAULT_CONFIG = ParseConfig()

@@ -13,9 +13,73 @@ text's length: they sit inside training loops and are fed adversarial junk.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
 
 from groundscore.model import Box, Issue, Point
+
+M = TypeVar("M", bound=BaseModel)
+
+_MISSING = object()
+# per model: (field defaults in field order, factory fields, required fields, field count)
+_SHAPES: dict[type, tuple[dict[str, Any], tuple[tuple[str, Any], ...], tuple[str, ...], int]] = {}
+
+
+def _shape(cls: type[BaseModel]) -> tuple[dict[str, Any], tuple[tuple[str, Any], ...], tuple[str, ...], int]:
+    template: dict[str, Any] = {}
+    factories = []
+    required = []
+    for name, info in cls.model_fields.items():
+        template[name] = _MISSING if info.default is PydanticUndefined else info.default
+        if info.default_factory is not None:
+            factories.append((name, info.default_factory))
+        elif info.default is PydanticUndefined:
+            required.append(name)
+    shape = _SHAPES[cls] = (template, tuple(factories), tuple(required), len(template))
+    return shape
+
+
+def unchecked(cls: type[M], **values: Any) -> M:
+    """A pydantic model instance built from values the parser made itself, without validation.
+
+    Parsing sits inside training steps: validating boxes whose coordinates
+    are floats we just computed buys nothing. ``model_construct`` would skip
+    validation too, but in pydantic 2 it costs more than validating (it walks
+    every field in Python); this copies a per-model template of defaults,
+    laid out in field order (so JSON output looks the same as for a
+    validated instance), and sets the instance's ``__dict__`` directly.
+    Missing fields get their defaults; a required field that is missing or a
+    name that is not a field is a ``TypeError``, as a typo should be. Only
+    for models without private attributes or extra fields (Box, Point,
+    Issue, Parsed, Verdict, Report).
+    """
+    template, factories, required, count = _SHAPES.get(cls) or _shape(cls)
+    data = template.copy()
+    data.update(values)
+    if len(data) != count:
+        raise TypeError(f"{cls.__name__} has no field(s) {sorted(set(data) - set(template))}")
+    for name, factory in factories:
+        if data[name] is _MISSING:
+            data[name] = factory()
+    for name in required:
+        if data[name] is _MISSING:
+            raise TypeError(f"{cls.__name__}: missing required field {name!r}")
+    obj = _new(cls)
+    _setattr(obj, "__dict__", data)
+    # a mutable set: pydantic adds to it when a field is assigned later (report.reward = ...)
+    _setattr(obj, "__pydantic_fields_set__", set(values))
+    _setattr(obj, "__pydantic_extra__", None)
+    _setattr(obj, "__pydantic_private__", None)
+    return obj
+
+
+_new = object.__new__
+_setattr = object.__setattr__
+
+MAX_BOXES = 1000
+"""Every parser stops reading boxes (and points) after this many, with an issue."""
 
 
 @dataclass(slots=True)
@@ -30,7 +94,33 @@ class RawParse:
     coords: str | None = None  # a space the text itself declares, overriding the default
 
     def issue(self, code: str, message: str, severity: str = "warning") -> None:
-        self.issues.append(Issue(code=code, message=message, severity=severity))  # type: ignore[arg-type]
+        self.issues.append(unchecked(Issue, code=code, message=message, severity=severity))
+
+    def add_box(
+        self, x1: float, y1: float, x2: float, y2: float, label: str | None = None, score: float | None = None
+    ) -> bool:
+        """Append a box (model space); False, with one ``box.too_many`` issue, past :data:`MAX_BOXES`.
+
+        Built with :func:`unchecked`: the values are floats the parser made,
+        so pydantic validation would only cost time on the hot path.
+        """
+        if len(self.boxes) >= MAX_BOXES:
+            if not any(i.code == "box.too_many" for i in self.issues):
+                self.issue("box.too_many", f"more than {MAX_BOXES} boxes; the rest are ignored", "error")
+            return False
+        self.found = True
+        self.boxes.append(unchecked(Box, x1=x1, y1=y1, x2=x2, y2=y2, label=label, score=score))
+        return True
+
+    def add_point(self, x: float, y: float, label: str | None = None) -> bool:
+        """Append a point (model space); False past :data:`MAX_BOXES` points."""
+        if len(self.points) >= MAX_BOXES:
+            if not any(i.code == "point.too_many" for i in self.issues):
+                self.issue("point.too_many", f"more than {MAX_BOXES} points; the rest are ignored", "error")
+            return False
+        self.found = True
+        self.points.append(unchecked(Point, x=x, y=y, label=label))
+        return True
 
 
 class Parser:

@@ -18,6 +18,9 @@ from groundscore.model import Issue
 
 MAX_JSON_CHARS = 100_000
 MAX_JSON_DEPTH = 32
+# strict=False: raw newlines and tabs inside strings (seen in real labels) are fine.
+# One decoder for all calls: json.loads(..., strict=False) would build a new one each time.
+_DECODER = json.JSONDecoder(strict=False)
 
 
 def _bracket_depth(text: str, limit: int) -> int:
@@ -117,18 +120,25 @@ def find_json_text(text: str) -> tuple[str | None, bool]:
 
 
 def load_json(candidate: str, issues: list[Issue]) -> Any:
-    """Strict JSON first, then json-repair; None (with an issue) if neither works."""
+    """Strict JSON first, then json-repair; None (with an issue) if neither works.
+
+    The strict reader is C code with its own recursion guard, so it runs first
+    and unguarded; the nesting limit is checked only before json-repair, which
+    is pure Python and recursive.
+    """
     if len(candidate) > MAX_JSON_CHARS:
         issues.append(Issue(code="json.too_long", message=f"JSON text is {len(candidate)} characters, over the {MAX_JSON_CHARS} limit", severity="error"))
         return None
-    depth = _bracket_depth(candidate, MAX_JSON_DEPTH)
-    if depth > MAX_JSON_DEPTH:
+    try:
+        return _DECODER.decode(candidate)
+    except RecursionError:
         issues.append(Issue(code="json.too_deep", message=f"JSON nests deeper than {MAX_JSON_DEPTH} levels", severity="error"))
         return None
-    try:
-        return json.loads(candidate)
-    except (ValueError, RecursionError):
+    except ValueError:
         pass
+    if _bracket_depth(candidate, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        issues.append(Issue(code="json.too_deep", message=f"JSON nests deeper than {MAX_JSON_DEPTH} levels", severity="error"))
+        return None
     try:
         import json_repair
 
@@ -145,6 +155,14 @@ def load_json(candidate: str, issues: list[Issue]) -> Any:
 
 def iter_dicts(value: Any, max_items: int = 10_000) -> Iterator[dict[str, Any]]:
     """Every dict in a JSON value, depth-first, in document order, bounded."""
+    if (
+        isinstance(value, list)
+        and len(value) <= max_items
+        and all(type(v) is dict and all(_is_flat(c) for c in v.values()) for v in value)
+    ):
+        # the common shape, [{"bbox_2d": [...], "label": ...}, ...]: no deeper dicts to find
+        yield from value
+        return
     stack = [value]
     seen = 0
     order: list[Any] = []
@@ -157,6 +175,13 @@ def iter_dicts(value: Any, max_items: int = 10_000) -> Iterator[dict[str, Any]]:
         elif isinstance(item, list):
             stack.extend(reversed(item))
     yield from order
+
+
+def _is_flat(value: Any) -> bool:
+    """A scalar or a list of scalars (a coordinate list): holds no dict to look into."""
+    if isinstance(value, dict):
+        return False
+    return not isinstance(value, list) or not any(isinstance(v, dict | list) for v in value)
 
 
 def to_float(value: Any) -> float | None:

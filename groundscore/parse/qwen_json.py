@@ -22,15 +22,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from groundscore.model import Box, Point
-from groundscore.parse.base import Parser, RawParse
+from groundscore.parse.base import MAX_BOXES, Parser, RawParse
 from groundscore.parse.jsontext import iter_dicts, iter_json_texts, load_json, to_numbers
 from groundscore.plugins.hookspecs import hookimpl
 
 BOX_KEYS = ("bbox_2d", "bbox", "box_2d")
 POINT_KEYS = ("point_2d",)
 LABEL_KEYS = ("label", "text_content", "name", "object", "description", "text")
-MAX_BOXES = 1000
 
 # Keys under which the lenient pass accepts a box (lower-cased, spaces as "_").
 LENIENT_BOX_KEYS = frozenset({
@@ -38,9 +36,10 @@ LENIENT_BOX_KEYS = frozenset({
     "bounding_box_coordinates", "bbox_coordinates", "coordinates", "coords", "position", "region",
     "answer", "final_answer", "output", "result",
 })
-# A whole string that is one box, optionally inside <answer> tags: "[0, 35, 102, 209]".
+# One box inside a short string: "[0, 35, 102, 209]", "<answer>[...]</answer>", "The person at [...]".
 _NUM = r"\s*(-?\d+(?:\.\d+)?)\s*"
-_BOX_STRING = re.compile(r"^\s*(?:<answer>)?\s*[\[(]" + r",".join([_NUM] * 4) + r"[\])]\s*(?:</answer>)?\s*$", re.IGNORECASE)
+_BOX_IN_STRING = re.compile(r"[\[(]" + r",".join([_NUM] * 4) + r"[\])]")
+_MAX_BOX_STRING = 500
 # Cheap detection of a bare coordinate list such as [398,314,644,470].
 _BARE_BOX = re.compile(r"\[" + r",".join([r"\s*-?\d+(?:\.\d+)?\s*"] * 4) + r"\]")
 _LENIENT_HINTS = ('"bounding_box', '"coordinates"', '"bbox"', '"box"', '"top_left"', '"answer"', '"final_answer"')
@@ -58,17 +57,44 @@ def _label(item: dict[str, Any], raw: RawParse) -> str | None:
     return None
 
 
-def _add_box(raw: RawParse, nums: list[float], label: str | None) -> bool:
-    """Append a box; False once the cap is reached (an issue says so)."""
-    if len(raw.boxes) >= MAX_BOXES:
-        raw.issue("box.too_many", f"more than {MAX_BOXES} boxes; the rest are ignored", "error")
+_PLAIN_KEYS = (frozenset({"bbox_2d", "label"}), frozenset({"bbox_2d"}))
+
+
+def _read_plain(value: Any, raw: RawParse) -> bool:
+    """The cookbook shape ``[{"bbox_2d": [4 numbers], "label": "..."}]`` read directly.
+
+    True when ``value`` had exactly that shape and was read; False (nothing
+    added) for anything else, which the general reader then handles. Most
+    completions have this shape, and this path costs a fraction of the
+    general one.
+    """
+    items = value if type(value) is list else (value,) if type(value) is dict else ()
+    if not items or len(items) > MAX_BOXES:
         return False
-    raw.boxes.append(Box.model_construct(x1=nums[0], y1=nums[1], x2=nums[2], y2=nums[3], label=label, score=None))
+    rows = []
+    for item in items:
+        if type(item) is not dict or item.keys() not in _PLAIN_KEYS:
+            return False
+        b = item["bbox_2d"]
+        label = item.get("label")
+        if type(b) is not list or len(b) != 4 or (label is not None and type(label) is not str):
+            return False
+        x1, y1, x2, y2 = b
+        if not (type(x1) in _NUMBER and type(y1) in _NUMBER and type(x2) in _NUMBER and type(y2) in _NUMBER):
+            return False
+        rows.append((float(x1), float(y1), float(x2), float(y2), label))
+    for x1, y1, x2, y2, label in rows:
+        raw.add_box(x1, y1, x2, y2, label)
     return True
+
+
+_NUMBER = (int, float)
 
 
 def read_items(value: Any, raw: RawParse) -> None:
     """Collect boxes and points from any JSON value into ``raw`` (strict keys)."""
+    if _read_plain(value, raw):
+        return
     if value == [] or value == {}:
         raw.found = True
         raw.no_object = True
@@ -86,21 +112,24 @@ def read_items(value: Any, raw: RawParse) -> None:
                 n = "non-numeric" if nums is None else f"{len(nums)} numbers"
                 raw.issue("box.bad_arity", f"{box_key} is {n}, expected 4 numbers", "error")
                 continue
-            if not _add_box(raw, nums, label):
+            if not raw.add_box(nums[0], nums[1], nums[2], nums[3], label):
                 return
         elif point_key is not None:
             nums = to_numbers(item[point_key])
             if nums is None or len(nums) != 2:
                 raw.issue("point.bad_arity", f"{point_key} is not 2 numbers", "error")
                 continue
-            raw.points.append(Point.model_construct(x=nums[0], y=nums[1], label=label))
+            if not raw.add_point(nums[0], nums[1], label):
+                return
 
 
 def _box_numbers(value: Any) -> list[float] | None:
-    """Four numbers from a list or from a string that is exactly one box, else None."""
+    """Four numbers from a list, or from a short string that holds exactly one box; else None."""
     if isinstance(value, str):
-        m = _BOX_STRING.match(value) if len(value) < 200 else None
-        return [float(g) for g in m.groups()] if m else None
+        if len(value) > _MAX_BOX_STRING or "," not in value:
+            return None
+        found = _BOX_IN_STRING.findall(value)
+        return [float(g) for g in found[0]] if len(found) == 1 else None
     if isinstance(value, list) and len(value) == 4:
         return to_numbers(value)
     return None
@@ -147,8 +176,7 @@ def read_lenient(value: Any, raw: RawParse, max_items: int = 10_000) -> None:
                     children.append((child, str(key)))
             stack.extend(reversed(children))
     for nums, label in ordered:
-        raw.found = True
-        if not _add_box(raw, nums, label):
+        if not raw.add_box(nums[0], nums[1], nums[2], nums[3], label):
             break
     if raw.boxes:
         keys = ", ".join(sorted(set(found_keys))) or "a bare coordinate list"

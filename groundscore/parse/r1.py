@@ -12,9 +12,13 @@ import re
 from dataclasses import dataclass, field
 
 from groundscore.model import Issue
+from groundscore.parse.base import unchecked
 
 # Linear: a fixed alternation with no nested quantifiers.
 _TAG = re.compile(r"<\s*(/?)\s*(think|answer)\s*>", re.IGNORECASE)
+
+
+_CANONICAL = [(False, "think"), (True, "think"), (False, "answer"), (True, "answer")]
 
 
 @dataclass(slots=True)
@@ -28,16 +32,26 @@ class R1Split:
 
 
 def _issue(split: R1Split, code: str, message: str, severity: str = "warning") -> None:
-    split.issues.append(Issue(code=code, message=message, severity=severity))  # type: ignore[arg-type]
+    split.issues.append(unchecked(Issue, code=code, message=message, severity=severity))
 
 
 def split_r1(text: str) -> R1Split:
     """Split a completion into think, answer and the text outside the tags."""
+    if "<" not in text:
+        return R1Split(answer=text, outside=text)
     split = R1Split()
     tags = [(m.start(), m.end(), bool(m.group(1)), m.group(2).lower()) for m in _TAG.finditer(text)]
     if not tags:
         split.answer = text
         split.outside = text
+        return split
+    if len(tags) == 4 and _CANONICAL == [(t[2], t[3]) for t in tags]:
+        # <think>..</think> <answer>..</answer>, the shape an R1 format reward asks for
+        (t0, t1, _, _), (t2, t3, _, _), (a0, a1, _, _), (a2, a3, _, _) = tags
+        split.think = text[t1:t2].strip()
+        split.answer = text[a1:a2].strip()
+        split.has_think = split.has_answer = True
+        split.outside = "\n".join(p for p in (text[:t0], text[t3:a0], text[a3:]) if p and not p.isspace())
         return split
 
     spans: dict[str, tuple[int, int, int, int] | None] = {"think": None, "answer": None}

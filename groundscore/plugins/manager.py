@@ -33,7 +33,26 @@ from groundscore.plugins import hookspecs
 # name (after the last dot) is what the allow/block lists match.
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "groundscore.parse.qwen_json",
+    "groundscore.parse.qwen25_text",
+    "groundscore.parse.qwen25_points",
+    "groundscore.parse.qwen2_vl",
+    "groundscore.parse.r1_rec",
+    "groundscore.parse.internvl",
+    "groundscore.parse.cogvlm",
+    "groundscore.parse.florence2",
+    "groundscore.parse.kosmos2",
+    "groundscore.parse.shikra",
+    "groundscore.parse.minigptv2",
+    "groundscore.parse.ferret",
+    "groundscore.parse.detections",
     "groundscore.verifiers.schema",
+    "groundscore.verifiers.label_match",
+    "groundscore.verifiers.consistency",
+    "groundscore.verifiers.spatial",
+    "groundscore.clip.open_clip_backend",
+    "groundscore.clip.transformers_backend",
+    "groundscore.verifiers.clip",
+    "groundscore.reward",
 )
 
 ENTRY_POINT_GROUP = "groundscore"

@@ -32,6 +32,7 @@ from typing import Any
 from pydantic import Field
 
 from groundscore.model import Verdict
+from groundscore.parse.base import unchecked
 from groundscore.plugins.hookspecs import hookimpl
 from groundscore.verifiers.base import Context, Verifier, VerifierOptions
 
@@ -60,7 +61,10 @@ class SchemaOptions(VerifierOptions):
     tolerance_px: float = Field(default=4.0, ge=0, description="How far (original pixels) a box may overshoot the image.")
     min_size_px: float = Field(default=1.0, ge=0, description="Smallest width and height of a real box.")
     penalties: dict[str, float] = Field(
-        default_factory=lambda: {"json.repaired": 0.2, "answer.outside_tags": 0.1, "r1.missing_answer": 0.1},
+        default_factory=lambda: {
+            "json.repaired": 0.2, "answer.outside_tags": 0.1, "r1.missing_answer": 0.1,
+            "answer.in_think": 0.3, "answer.whole_text": 0.3,
+        },
         description="Score deducted per parser issue code, for answers that pass.",
     )
 
@@ -79,71 +83,78 @@ class SchemaVerifier(Verifier):
         o = self.options
         parsed = ctx.parsed
         failures: list[dict[str, Any]] = []
+        codes = [i.code for i in parsed.issues]
+        boxes, points = parsed.boxes, parsed.points
+        answered = bool(boxes or points or parsed.no_object)
 
-        def fail(code: str, **evidence: Any) -> None:
-            failures.append({"code": code, **evidence})
-
-        codes = parsed.issue_codes()
-        if not ctx.sample.completion.strip():
-            fail("text.empty")
+        text = ctx.sample.completion
+        if not text or text.isspace():
+            failures.append({"code": "text.empty"})
         else:
             if o.require_tags:
                 bad_tags = [c for c in codes if c in _TAG_ISSUES]
                 if not (parsed.has_think_tags and parsed.has_answer_tags) or bad_tags:
-                    fail("r1.tags", has_think=parsed.has_think_tags, has_answer=parsed.has_answer_tags, issues=bad_tags)
-            answer_issues = [c for c in codes if c in _ANSWER_ISSUES]
-            if answer_issues and not parsed.boxes and not parsed.points and not parsed.no_object:
-                fail("answer.invalid", issues=answer_issues)
-            elif not parsed.boxes and not parsed.points and not parsed.no_object:
-                fail("box.none")
+                    failures.append({"code": "r1.tags", "has_think": parsed.has_think_tags, "has_answer": parsed.has_answer_tags, "issues": bad_tags})
+            if not answered:
+                answer_issues = [c for c in codes if c in _ANSWER_ISSUES]
+                failures.append({"code": "answer.invalid", "issues": answer_issues} if answer_issues else {"code": "box.none"})
         if "box.bad_arity" in codes or "point.bad_arity" in codes:
-            fail("box.bad_arity")
-        if len(parsed.boxes) > o.max_boxes or "box.too_many" in codes:
-            fail("box.too_many", count=len(parsed.boxes), max=o.max_boxes)
-        self._check_boxes(ctx, fail)
+            failures.append({"code": "box.bad_arity"})
+        if len(boxes) > o.max_boxes or "box.too_many" in codes:
+            failures.append({"code": "box.too_many", "count": len(boxes), "max": o.max_boxes})
+        if boxes or points:
+            self._check_boxes(ctx, failures)
 
         if failures:
             first = failures[0]["code"]
             extra = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
-            return Verdict(
-                verifier=self.name, score=0.0, gate=False, code=first,
+            return unchecked(
+                Verdict, verifier=self.name, score=0.0, gate=False, code=first,
                 reason=REASONS.get(first, first) + extra,
                 details={"failures": failures, "issues": codes},
             )
-        deductions = {c: o.penalties[c] for c in codes if c in o.penalties}
-        score = max(0.0, 1.0 - sum(deductions.values()))
-        reason = "well-formed answer" if not deductions else "well-formed after repair: " + ", ".join(deductions)
-        if parsed.no_object:
-            reason = "explicit 'no object' answer"
-        return Verdict(
-            verifier=self.name, score=score, gate=True, code="ok" if not parsed.no_object else "ok.no_object",
-            reason=reason, details={"boxes": len(parsed.boxes), "points": len(parsed.points), "deductions": deductions, "issues": codes},
+        penalties = o.penalties
+        deductions = {c: penalties[c] for c in codes if c in penalties}
+        score = max(0.0, 1.0 - sum(deductions.values())) if deductions else 1.0
+        if parsed.no_object and not boxes and not points:
+            reason, code = "explicit 'no object' answer", "ok.no_object"
+        else:
+            reason = "well-formed answer" if not deductions else "well-formed after repair: " + ", ".join(deductions)
+            code = "ok"
+        return unchecked(
+            Verdict, verifier=self.name, score=score, gate=True, code=code, reason=reason,
+            details={"boxes": len(boxes), "points": len(points), "deductions": deductions, "issues": codes},
         )
 
-    def _check_boxes(self, ctx: Context, fail: Any) -> None:
+    def _check_boxes(self, ctx: Context, failures: list[dict[str, Any]]) -> None:
         o = self.options
         size = ctx.image_size if ctx.parsed.in_original else None
+        t = o.tolerance_px
+        min_size = o.min_size_px
+        isfinite = math.isfinite
+        if size is not None:
+            w, h = size
+            lo_x = lo_y = -t
+            hi_x, hi_y = w + t, h + t
         for i, box in enumerate(ctx.parsed.boxes):
-            if not box.is_finite:
-                fail("box.non_finite", box=i)
+            x1, y1, x2, y2 = box.x1, box.y1, box.x2, box.y2
+            if not (isfinite(x1) and isfinite(y1) and isfinite(x2) and isfinite(y2)):
+                failures.append({"code": "box.non_finite", "box": i})
                 continue
-            if box.x1 >= box.x2 or box.y1 >= box.y2:
-                fail("box.unordered", box=i, xyxy=list(box.xyxy))
+            if x1 >= x2 or y1 >= y2:
+                failures.append({"code": "box.unordered", "box": i, "xyxy": [x1, y1, x2, y2]})
                 continue
-            if box.width < o.min_size_px or box.height < o.min_size_px:
-                fail("box.degenerate", box=i, width=box.width, height=box.height)
-            if size is not None:
-                w, h = size
-                t = o.tolerance_px
-                if box.x1 < -t or box.y1 < -t or box.x2 > w + t or box.y2 > h + t:
-                    fail("box.outside", box=i, xyxy=[round(v, 2) for v in box.xyxy], image_size=[w, h], tolerance_px=t)
+            if x2 - x1 < min_size or y2 - y1 < min_size:
+                failures.append({"code": "box.degenerate", "box": i, "width": x2 - x1, "height": y2 - y1})
+            if size is not None and (x1 < lo_x or y1 < lo_y or x2 > hi_x or y2 > hi_y):
+                failures.append({"code": "box.outside", "box": i, "xyxy": [round(v, 2) for v in (x1, y1, x2, y2)], "image_size": [w, h], "tolerance_px": t})
             if o.require_label and not (box.label and box.label.strip()):
-                fail("label.missing", box=i)
+                failures.append({"code": "label.missing", "box": i})
         for i, point in enumerate(ctx.parsed.points):
-            if not (math.isfinite(point.x) and math.isfinite(point.y)):
-                fail("box.non_finite", point=i)
-            elif size is not None and not (-o.tolerance_px <= point.x <= size[0] + o.tolerance_px and -o.tolerance_px <= point.y <= size[1] + o.tolerance_px):
-                fail("box.outside", point=i)
+            if not (isfinite(point.x) and isfinite(point.y)):
+                failures.append({"code": "box.non_finite", "point": i})
+            elif size is not None and not (lo_x <= point.x <= hi_x and lo_y <= point.y <= hi_y):
+                failures.append({"code": "box.outside", "point": i})
 
 
 @hookimpl

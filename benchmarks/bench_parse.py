@@ -1,0 +1,124 @@
+"""Throughput of parse + schema + scoring on the VLM-R1 REC logs, next to the bare upstream regex.
+
+Run::
+
+    .venv/bin/python benchmarks/bench_parse.py            # all 11 logs, 5 repetitions
+    .venv/bin/python benchmarks/bench_parse.py --repeat 9 --batch 512
+
+Every completion of every log in ``--data`` is verified by a fresh
+``Chain({"verifiers": ["schema"]})`` (one process, batches of ``--batch``
+samples, as a reward function sees them in a training step), and the same
+completions are run through the regex VLM-R1 uses
+(``<answer>(.*?)</answer>`` then ``\\[(\\d+),\\s*(\\d+),\\s*(\\d+),\\s*(\\d+)]``)
+in the same run. Each measurement is repeated and the median is printed
+(the minimum and maximum too): machines are noisy, a single run is not a
+number. A fresh chain per repetition means no cache carries over between runs.
+
+Two inputs are timed: ``Sample`` objects built beforehand (what a caller that
+already has samples pays), and plain dicts (what a trainer's reward function
+pays, validation of each sample included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import re
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "vlmr1-rec-logs"
+if not DEFAULT_DATA.exists():
+    DEFAULT_DATA = Path("/work/shared/data/vlmr1-rec-logs")
+
+ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
+BBOX = re.compile(r"\[(\d+),\s*(\d+),\s*(\d+),\s*(\d+)]")
+
+
+def upstream_regex(completions: list[str]) -> int:
+    """VLM-R1's extraction: the first bbox inside <answer>; returns how many it found."""
+    found = 0
+    for text in completions:
+        m = ANSWER.search(text)
+        if m:
+            b = BBOX.search(m.group(1).strip())
+            if b:
+                _ = [int(b.group(i)) for i in range(1, 5)]
+                found += 1
+    return found
+
+
+def load(data: Path) -> tuple[list[Any], list[dict[str, Any]]]:
+    from groundscore.inputs import iter_samples
+
+    samples = []
+    for path in sorted(data.glob("*.json")):
+        samples.extend(iter_samples(path, "vlm-r1"))
+    dicts = [
+        {"id": s.id, "query": s.query, "completion": s.completion, "coords": s.coords, "solution": s.solution}
+        for s in samples
+    ]
+    return samples, dicts
+
+
+def run_chain(items: list[Any], batch: int) -> tuple[float, int]:
+    from groundscore.chain import Chain
+
+    chain = Chain({"verifiers": ["schema"]})
+    found = 0
+    gc.collect()
+    start = time.perf_counter()
+    for i in range(0, len(items), batch):
+        for report in chain.verify(items[i : i + batch]):
+            found += bool(report.parsed.boxes)
+    return time.perf_counter() - start, found
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of VLM-R1 REC logs")
+    ap.add_argument("--repeat", type=int, default=5, help="repetitions; the median is reported")
+    ap.add_argument("--batch", type=int, default=256, help="samples per Chain.verify call")
+    ap.add_argument("--profile", action="store_true", help="print a cProfile of one chain run instead")
+    args = ap.parse_args(argv)
+
+    samples, dicts = load(args.data)
+    completions = [s.completion for s in samples]
+    n = len(samples)
+    print(f"{n} completions from {len(list(args.data.glob('*.json')))} logs in {args.data}; batch {args.batch}; "
+          f"{args.repeat} repetitions (median, [min, max])")
+    if args.profile:
+        import cProfile
+        import pstats
+
+        cProfile.runctx("run_chain(samples, args.batch)", globals(), {"samples": samples, "args": args, "run_chain": run_chain}, "/tmp/bench_parse.prof")
+        pstats.Stats("/tmp/bench_parse.prof").sort_stats("cumulative").print_stats(30)
+        return 0
+
+    rows: dict[str, list[float]] = {"upstream regex": [], "groundscore (Sample objects)": [], "groundscore (dicts)": []}
+    found: dict[str, int] = {}
+    for _ in range(args.repeat):
+        gc.collect()
+        t = time.perf_counter()
+        found["upstream regex"] = upstream_regex(completions)
+        rows["upstream regex"].append(n / (time.perf_counter() - t))
+        dt, found["groundscore (Sample objects)"] = run_chain(samples, args.batch)
+        rows["groundscore (Sample objects)"].append(n / dt)
+        dt, found["groundscore (dicts)"] = run_chain(dicts, args.batch)
+        rows["groundscore (dicts)"].append(n / dt)
+
+    base = statistics.median(rows["upstream regex"])
+    print(f"{'method':32} {'completions/s':>14} {'min':>9} {'max':>9} {'vs regex':>9} {'boxes found':>12}")
+    for name, values in rows.items():
+        med = statistics.median(values)
+        print(f"{name:32} {med:14,.0f} {min(values):9,.0f} {max(values):9,.0f} {med / base:9.3f} {found[name]:12,}")
+    target = 20_000
+    ours = statistics.median(rows["groundscore (Sample objects)"])
+    print(f"target >= {target:,}/s for parse+schema+scoring: {'met' if ours >= target else 'NOT met'} ({ours:,.0f}/s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

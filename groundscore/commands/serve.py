@@ -1,0 +1,63 @@
+"""``groundscore serve``: a reward server speaking OpenRLHF's remote reward protocol.
+
+Point OpenRLHF at it with ``--remote_rm_url http://127.0.0.1:8000/get_reward``.
+The models load once at start-up; concurrent requests are scored together in
+micro-batches. Binds 127.0.0.1 unless ``--host`` says otherwise. The bearer
+token is read from ``GROUNDSCORE_SERVE_TOKEN`` (or ``--token``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("serve", help="run the reward server (OpenRLHF remote reward protocol)", description=__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1; 0.0.0.0 exposes it)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--token", default=None,
+                   help="require 'Authorization: Bearer TOKEN' (default: $GROUNDSCORE_SERVE_TOKEN; none when unset)")
+    p.add_argument("--config", default=None, help="verifier chain configuration (TOML)")
+    p.add_argument("--reward-config", default=None, help="reward policy (TOML/JSON path or inline JSON)")
+    p.add_argument("--policy", default=None, help="reward policy name (overrides the reward configuration)")
+    p.add_argument("--query-template", action="append", default=None,
+                   help="regex with (?P<expr>...) reading the referring expression from the prompt (repeatable)")
+    p.add_argument("--max-body-bytes", type=int, default=8 * 1024 * 1024)
+    p.add_argument("--max-queries", type=int, default=4096, help="most queries in one request")
+    p.add_argument("--max-queue", type=int, default=16384, help="most completions waiting; more get 503")
+    p.add_argument("--max-batch", type=int, default=512, help="most completions in one chain call")
+    p.add_argument("--max-wait-ms", type=float, default=5.0, help="how long a request waits for others to batch with")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        print("groundscore serve needs FastAPI and uvicorn: pip install 'groundscore[server]'", file=sys.stderr)
+        return 2
+    import json
+
+    from groundscore.reward import load_reward_config
+    from groundscore.server.app import serve
+    from groundscore.server.settings import ServeSettings
+
+    reward_config = args.reward_config
+    if args.policy:
+        merged = load_reward_config(reward_config).model_copy(update={"policy": args.policy})
+        reward_config = json.dumps(merged.model_dump())
+    settings = ServeSettings(
+        host=args.host, port=args.port, token=args.token or os.environ.get("GROUNDSCORE_SERVE_TOKEN") or None,
+        max_body_bytes=args.max_body_bytes, max_queries=args.max_queries, max_queue=args.max_queue,
+        max_batch=args.max_batch, max_wait_ms=args.max_wait_ms,
+        reward_config=reward_config, chain_config=args.config, query_templates=args.query_template,
+    )
+    print(f"groundscore serve: loading models, then listening on http://{settings.host}:{settings.port}/get_reward",
+          file=sys.stderr, flush=True)
+    serve(settings)
+    return 0

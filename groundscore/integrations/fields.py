@@ -1,0 +1,334 @@
+"""Trainer fields -> groundscore sample fields, shared by every integration.
+
+Each trainer hands over the same things in its own shape: a completion as a
+string or as chat messages, a prompt that wraps the referring expression in a
+template (and maybe a chat template), ground truth as a box list or as text,
+the image as a path, a PIL image or only its size, and for Qwen2.5-VL the
+``image_grid_thw`` of the resized input. These functions read all of them and
+never raise: what cannot be read is left out, and the reward says so.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from groundscore.parse.coords import SPACES, CoordSpace, register_space
+from groundscore.prompts import REC_TEMPLATES, referring_expression
+from groundscore.reward import parse_solution
+
+# Qwen2-VL / Qwen2.5-VL: one grid cell is a 14-pixel patch (VLM-R1 multiplies by 14).
+QWEN_PATCH_SIZE = 14
+_MAX_TEXT = 200_000
+_CHAT_TOKEN = re.compile(r"<\|[^|<>]{1,40}\|>")
+_VISION_SPAN = re.compile(r"<\|vision_start\|>.*?<\|vision_end\|>", re.DOTALL)
+_END_MARKERS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "</s>", "<|end|>")
+_space_lock = threading.Lock()
+_MAX_INPUT_SPACES = 4096
+
+
+def content_text(content: Any) -> str:
+    """Text of a chat message's ``content``: a string, or a list of typed blocks."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, Mapping):
+        if content.get("type", "text") == "text":
+            return str(content.get("text", content.get("content", "")) or "")
+        return ""
+    if isinstance(content, Sequence) and not isinstance(content, bytes | bytearray):
+        return "".join(content_text(c) for c in content)
+    if isinstance(content, bytes | bytearray):
+        return bytes(content).decode("utf-8", errors="replace")
+    return str(content)
+
+
+def completion_text(completion: Any) -> str:
+    """A completion as text: a string, or conversational ``[{"role": "assistant", "content": ...}]``.
+
+    For a list of messages the assistant messages are joined (TRL and VLM-R1
+    hand one); anything else unreadable becomes ``""``.
+    """
+    try:
+        if isinstance(completion, str):
+            return completion[:_MAX_TEXT]
+        if isinstance(completion, Mapping):
+            return content_text(completion.get("content"))[:_MAX_TEXT]
+        if isinstance(completion, Sequence) and not isinstance(completion, bytes | bytearray):
+            messages = [m for m in completion if isinstance(m, Mapping)]
+            if not messages:
+                return content_text(completion)[:_MAX_TEXT]
+            assistant = [m for m in messages if m.get("role", "assistant") == "assistant"] or messages
+            return "".join(content_text(m.get("content")) for m in assistant)[:_MAX_TEXT]
+        return content_text(completion)[:_MAX_TEXT]
+    except Exception:  # noqa: BLE001 - unreadable completion: empty text, scored as malformed
+        return ""
+
+
+def prompt_text(prompt: Any) -> str:
+    """The user's text of a prompt: a string, or the last user message of a conversation."""
+    try:
+        if isinstance(prompt, str):
+            return prompt[:_MAX_TEXT]
+        if isinstance(prompt, Sequence) and not isinstance(prompt, bytes | bytearray):
+            messages = [m for m in prompt if isinstance(m, Mapping)]
+            users = [m for m in messages if m.get("role") == "user"] or messages
+            if users:
+                return content_text(users[-1].get("content"))[:_MAX_TEXT]
+        return content_text(prompt)[:_MAX_TEXT]
+    except Exception:  # noqa: BLE001
+        return ""
+
+
+def strip_chat_template(text: str) -> str:
+    """The last user turn of a chat-templated prompt, without special tokens.
+
+    ``<|im_start|>user\\n<|vision_start|>...<|vision_end|>Locate ...<|im_end|>``
+    becomes ``Locate ...``. Text without a chat template is returned as is.
+    """
+    if "<|" not in text:
+        return text
+    marker = text.rfind("<|im_start|>user")
+    if marker >= 0:
+        text = text[marker + len("<|im_start|>user") :]
+        end = text.find("<|im_end|>")
+        if end >= 0:
+            text = text[:end]
+    text = _VISION_SPAN.sub(" ", text)
+    return _CHAT_TOKEN.sub(" ", text).strip()
+
+
+def strip_end_markers(text: str) -> str:
+    """Drop end-of-turn tokens a decoder kept (``<|im_end|>``, ``</s>``, ...)."""
+    stripped = text.rstrip()
+    changed = True
+    while changed:
+        changed = False
+        for marker in _END_MARKERS:
+            if stripped.endswith(marker):
+                stripped = stripped[: -len(marker)].rstrip()
+                changed = True
+    return stripped
+
+
+class QueryReader:
+    """Prompt -> referring expression, with configurable templates.
+
+    ``templates`` are regular expressions with a named group ``expr``; the
+    default is VLM-R1's REC template and its variants
+    (:data:`groundscore.prompts.REC_TEMPLATES`). A prompt matching none is
+    used whole.
+    """
+
+    def __init__(self, templates: str | Sequence[str] | None = None) -> None:
+        if isinstance(templates, str):
+            templates = [templates]
+        patterns = list(templates) if templates else list(REC_TEMPLATES)
+        self.patterns = [re.compile(p, re.IGNORECASE | re.DOTALL) for p in patterns]
+        bad = [p.pattern for p in self.patterns if "expr" not in p.groupindex]
+        if bad:
+            raise ValueError(f"query templates need a named group (?P<expr>...): {bad}")
+
+    def __call__(self, prompt: Any) -> str:
+        try:
+            return referring_expression(strip_chat_template(prompt_text(prompt)), self.patterns)
+        except Exception:  # noqa: BLE001
+            return ""
+
+
+def input_space(width: int, height: int) -> str:
+    """Register (once) and name the space of a resized model input ``width x height`` pixels.
+
+    Boxes in it map to original pixels by ``x * W / width``, ``y * H / height``:
+    what VLM-R1 does with ``image_grid_thw * 14`` and the original image size.
+    """
+    name = f"input:{int(width)}x{int(height)}"
+    if name not in SPACES:
+        with _space_lock:
+            if name not in SPACES:
+                if sum(1 for k in SPACES if k.startswith("input:")) >= _MAX_INPUT_SPACES:
+                    for key in [k for k in SPACES if k.startswith("input:")]:
+                        SPACES.pop(key, None)
+                w, h = float(width), float(height)
+                register_space(CoordSpace(
+                    name=name,
+                    description=f"pixels of a {int(width)}x{int(height)} resized model input",
+                    scale=lambda s, w=w, h=h: (s[0] / w, s[1] / h),
+                ))
+    return name
+
+
+def grid_space(image_grid_thw: Any, patch_size: int = QWEN_PATCH_SIZE) -> str | None:
+    """The coordinate space named by a Qwen2-VL ``image_grid_thw`` row ``[t, h, w]``."""
+    try:
+        grid = image_grid_thw.tolist() if hasattr(image_grid_thw, "tolist") else list(image_grid_thw)
+        if grid and isinstance(grid[0], list | tuple):  # one row per image: the first image
+            grid = list(grid[0])
+        _, gh, gw = (int(v) for v in grid[:3])
+        if gh <= 0 or gw <= 0 or gh > 10_000 or gw > 10_000:
+            return None
+        return input_space(gw * patch_size, gh * patch_size)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def first_path(value: Any) -> Any:
+    """VLM-R1 passes ``image_path`` as a list of paths per sample; take the first."""
+    if isinstance(value, list | tuple):
+        return value[0] if value else None
+    return value
+
+
+def image_fields(image: Any = None, image_path: Any = None, image_size: Any = None) -> dict[str, Any]:
+    """``image`` / ``image_size`` for a Sample from whatever the trainer has."""
+    out: dict[str, Any] = {}
+    size = _size(image_size)
+    if size is not None:
+        out["image_size"] = size
+    candidate = first_path(image) if image is not None else first_path(image_path)
+    if isinstance(candidate, Path):
+        candidate = str(candidate)
+    if isinstance(candidate, str | bytes) and candidate:
+        out["image"] = candidate
+    elif candidate is not None and hasattr(candidate, "size"):
+        out.setdefault("image_size", _size(getattr(candidate, "size", None)))
+        if out.get("image_size") is None:
+            out.pop("image_size")
+    elif isinstance(candidate, Mapping):  # datasets' {"bytes": ..., "path": ...}
+        inner = candidate.get("path") or candidate.get("bytes")
+        if inner:
+            out["image"] = inner
+    return out
+
+
+def _size(value: Any) -> tuple[int, int] | None:
+    try:
+        if value is None:
+            return None
+        if isinstance(value, Mapping):
+            value = (value.get("width"), value.get("height"))
+        w, h = (int(v) for v in list(value)[:2])
+        return (w, h) if w > 0 and h > 0 else None
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def label_fields(label: Any) -> dict[str, Any]:
+    """A ground-truth label (JSON text or object) -> sample fields.
+
+    Accepted: a box list (``[x1, y1, x2, y2]`` or a list of them; ``[]`` for
+    "the target is absent"), VLM-R1's ``<answer>[...]</answer>`` text, or an
+    object ``{"solution": ..., "image": path, "image_size": [w, h],
+    "coords": "qwen25", "image_grid_thw": [1, h, w], "query": "..."}``
+    (every key optional). No or unreadable ground truth gives no
+    ``solution`` key, and the reward falls back to the confidence.
+    """
+    value = label
+    if isinstance(value, bytes | bytearray):
+        value = bytes(value).decode("utf-8", errors="replace")
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return {}
+        if text[:1] in "[{":
+            try:
+                value = json.loads(text[:_MAX_TEXT])
+            except ValueError:
+                value = text
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        if "solution" in value or "boxes" in value or "bbox_2d" in value or "bbox" in value:
+            solution = parse_solution(value)
+            if solution is not None:
+                out["solution"] = solution
+        out.update(image_fields(value.get("image"), value.get("image_path"), value.get("image_size")))
+        coords = value.get("coords")
+        if isinstance(coords, str) and coords:
+            out["coords"] = coords
+        if value.get("image_grid_thw") is not None:
+            space = grid_space(value["image_grid_thw"])
+            if space:
+                out["coords"] = space
+        for key in ("query", "expression", "problem"):
+            if isinstance(value.get(key), str) and value[key].strip():
+                out["query"] = value[key]
+                break
+        return out
+    solution = parse_solution(value)
+    return {"solution": solution} if solution is not None else {}
+
+
+def column(kwargs: Mapping[str, Any], name: str, index: int) -> Any:
+    """``kwargs[name][index]`` when the trainer passed that column, else None."""
+    values = kwargs.get(name)
+    if values is None:
+        return None
+    try:
+        return values[index]
+    except (IndexError, KeyError, TypeError):
+        return None
+
+
+def samples_from_columns(
+    completions: Sequence[Any],
+    prompts: Sequence[Any] | None,
+    kwargs: Mapping[str, Any],
+    query_reader: QueryReader,
+    *,
+    query_column: str | None = None,
+    default_coords: str | None = None,
+) -> list[dict[str, Any]]:
+    """TRL / VLM-R1 style columns (one list entry per completion) -> sample dicts.
+
+    Read per completion: the referring expression (``query_column`` when given
+    and present, else the prompt through ``query_reader``), ``solution``,
+    ``image`` / ``image_path`` / ``image_size``, ``coords``, and
+    ``image_grid_thw`` (which names the resized input space, as VLM-R1 uses it).
+    """
+    samples: list[dict[str, Any]] = []
+    for i, completion in enumerate(completions):
+        try:
+            sample = _sample_from_columns(i, completion, prompts, kwargs, query_reader, query_column, default_coords)
+        except Exception as exc:  # noqa: BLE001 - one odd row must not cost the batch
+            sample = {"completion": completion_text(completion), "meta": {"input_error": f"{type(exc).__name__}: {exc}"}}
+        samples.append(sample)
+    return samples
+
+
+def _sample_from_columns(
+    i: int,
+    completion: Any,
+    prompts: Sequence[Any] | None,
+    kwargs: Mapping[str, Any],
+    query_reader: QueryReader,
+    query_column: str | None,
+    default_coords: str | None,
+) -> dict[str, Any]:
+    sample: dict[str, Any] = {"completion": completion_text(completion)}
+    query = column(kwargs, query_column, i) if query_column else None
+    if query is None and prompts is not None and i < len(prompts):
+        query = query_reader(prompts[i])
+    elif query is not None:
+        query = query_reader(query)
+    sample["query"] = query or ""
+    if "solution" in kwargs:
+        solution = parse_solution(column(kwargs, "solution", i))
+        if solution is not None:
+            sample["solution"] = solution
+    image = column(kwargs, "image", i)
+    if image is None:
+        images = column(kwargs, "images", i)
+        image = first_path(images) if isinstance(images, list | tuple) else images
+    sample.update(image_fields(image, column(kwargs, "image_path", i), column(kwargs, "image_size", i)))
+    coords = column(kwargs, "coords", i) or default_coords
+    grid = column(kwargs, "image_grid_thw", i)
+    if grid is not None:
+        coords = grid_space(grid) or coords
+    if coords:
+        sample["coords"] = coords
+    return sample

@@ -1,0 +1,165 @@
+"""OpenRLHF: the ``reward_func(queries, prompts, labels)`` and the remote reward protocol.
+
+OpenRLHF gets rewards in one of two ways, both with the same three lists:
+
+- ``--remote_rm_url /path/to/file.py``: it loads the file and calls its
+  ``reward_func(queries, prompts, labels)``, expecting
+  ``{"rewards": tensor, "scores": tensor, "extra_logs": {name: tensor}}``.
+  :mod:`groundscore.integrations.openrlhf_reward_func` is such a file.
+- ``--remote_rm_url http://host:port/get_reward``: it POSTs
+  ``{"query": [...], "prompts": [...], "labels": [...]}`` and expects
+  ``{"rewards": [...], "scores": [...], "extra_logs": {name: [...]}}``;
+  ``groundscore serve`` answers it.
+
+``query`` is the prompt *and* the response, decoded with special tokens: the
+completion is what follows the prompt when the query starts with it (else the
+whole query), without trailing end-of-turn tokens. The referring expression
+comes from the prompt (last user turn of a chat template; VLM-R1's REC
+template by default, configurable). ``labels`` (``--label_key``) carry the
+ground truth as JSON text: a box list (``"[]"`` for "the target is absent"),
+or an object ``{"solution": [...], "image": "path", "image_size": [w, h],
+"coords": "qwen25", "image_grid_thw": [1, h, w], "query": "..."}``.
+
+``rewards`` is the policy's reward; ``scores`` is 1.0 for a correct answer
+and 0.0 otherwise with ground truth, the confidence without (what OpenRLHF's
+dynamic filtering reads); ``extra_logs`` holds the confidence, IoU, format
+score, outcome flags and per-verifier gate failures, one number per query.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from groundscore.integrations.fields import QueryReader, completion_text, label_fields, strip_end_markers
+from groundscore.integrations.summary import sample_logs
+from groundscore.reward import Rewarder, RewardResult, load_reward_config
+
+log = logging.getLogger("groundscore.integrations.openrlhf")
+
+
+def split_completion(query: str, prompt: str | None) -> str:
+    """The response part of OpenRLHF's ``query`` (prompt + response)."""
+    text = query if isinstance(query, str) else completion_text(query)
+    if isinstance(prompt, str) and prompt and text.startswith(prompt):
+        text = text[len(prompt) :]
+    return strip_end_markers(text)
+
+
+def build_samples(
+    queries: Sequence[Any],
+    prompts: Sequence[Any] | None,
+    labels: Sequence[Any] | None,
+    reader: QueryReader,
+) -> list[dict[str, Any]]:
+    """The three OpenRLHF lists -> sample dicts (never raises)."""
+    samples: list[dict[str, Any]] = []
+    for i, query in enumerate(queries):
+        try:
+            prompt = prompts[i] if prompts is not None and i < len(prompts) else None
+            label = labels[i] if labels is not None and i < len(labels) else None
+            sample: dict[str, Any] = {"completion": split_completion(query, prompt if isinstance(prompt, str) else None)}
+            sample.update(label_fields(label))
+            sample["query"] = reader(sample.get("query") or (prompt if prompt is not None else ""))
+        except Exception as exc:  # noqa: BLE001
+            sample = {"completion": "", "meta": {"input_error": f"{type(exc).__name__}: {exc}"}}
+        samples.append(sample)
+    return samples
+
+
+def scores_of(results: Sequence[RewardResult]) -> list[float]:
+    """Correctness with ground truth (1/0), confidence without."""
+    return [(1.0 if r.outcome == "correct" else 0.0) if r.grounded else float(r.confidence) for r in results]
+
+
+def response_body(results: Sequence[RewardResult], verifiers: Sequence[str], unscorable: float = 0.0) -> dict[str, Any]:
+    """``{"rewards", "scores", "extra_logs"}`` as plain lists (the HTTP answer)."""
+    rewards = [float(r.reward) if r.reward is not None else unscorable for r in results]
+    logs = [sample_logs(r, verifiers) for r in results]
+    keys = list(logs[0]) if logs else list(sample_logs(RewardResult(None, "unscorable", "", ""), verifiers))
+    return {
+        "rewards": rewards,
+        "scores": scores_of(results),
+        "extra_logs": {k: [entry[k] for entry in logs] for k in keys},
+    }
+
+
+class OpenRLHFReward:
+    """``reward_func(queries, prompts, labels)`` bound to one rewarder.
+
+    ``unscorable`` defaults to 0.0: OpenRLHF turns rewards into tensors and
+    cannot take None.
+    """
+
+    def __init__(self, config: Any = None, *, chain_config: Any = None, query_templates: Any = None,
+                 rewarder: Rewarder | None = None) -> None:
+        if rewarder is None:
+            reward_config = load_reward_config(config)
+            if reward_config.unscorable is None:
+                reward_config = reward_config.model_copy(update={"unscorable": 0.0})
+            rewarder = Rewarder(reward_config, chain_config=chain_config)
+        self.rewarder = rewarder
+        self.reader = QueryReader(query_templates)
+        self._lock = threading.Lock()
+
+    @property
+    def unscorable(self) -> float:
+        value = self.rewarder.config.unscorable
+        return 0.0 if value is None else float(value)
+
+    def score(self, queries: Sequence[Any], prompts: Sequence[Any] | None, labels: Sequence[Any] | None) -> list[RewardResult]:
+        samples = build_samples(list(queries), prompts, labels, self.reader)
+        with self._lock:
+            return self.rewarder.score(samples)
+
+    def body(self, queries: Sequence[Any], prompts: Sequence[Any] | None, labels: Sequence[Any] | None) -> dict[str, Any]:
+        """The HTTP answer for one request (lists)."""
+        return response_body(self.score(queries, prompts, labels), self.rewarder.verifier_names, self.unscorable)
+
+    def __call__(self, queries: Sequence[Any], prompts: Sequence[Any] | None = None, labels: Sequence[Any] | None = None) -> dict[str, Any]:
+        """OpenRLHF's ``reward_func``: tensors when torch is there (it always is under OpenRLHF)."""
+        n = len(queries) if queries is not None else 0
+        try:
+            body = self.body(list(queries or []), prompts, labels)
+        except Exception as exc:
+            log.warning("reward failed: %s: %s", type(exc).__name__, exc, exc_info=True)
+            body = response_body([RewardResult(None, "unscorable", str(exc), "")] * n, self.rewarder.verifier_names, self.unscorable)
+        try:
+            import torch
+        except ImportError:
+            return body
+        return {
+            "rewards": torch.tensor(body["rewards"], dtype=torch.float32),
+            "scores": torch.tensor(body["scores"], dtype=torch.float32),
+            "extra_logs": {k: torch.tensor(v, dtype=torch.float32) for k, v in body["extra_logs"].items()},
+        }
+
+
+_default: OpenRLHFReward | None = None
+_default_lock = threading.Lock()
+
+
+def default_reward() -> OpenRLHFReward:
+    """The process-wide reward, configured from the environment on first use.
+
+    ``GROUNDSCORE_REWARD_CONFIG``: reward policy (TOML/JSON path or inline
+    JSON); ``GROUNDSCORE_CONFIG``: verifier chain (TOML path);
+    ``GROUNDSCORE_QUERY_TEMPLATE``: a regex with ``(?P<expr>...)``.
+    """
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = OpenRLHFReward(
+                os.environ.get("GROUNDSCORE_REWARD_CONFIG") or None,
+                chain_config=os.environ.get("GROUNDSCORE_CONFIG") or None,
+                query_templates=os.environ.get("GROUNDSCORE_QUERY_TEMPLATE") or None,
+            )
+        return _default
+
+
+def reward_func(queries: Sequence[Any], prompts: Sequence[Any] | None = None, labels: Sequence[Any] | None = None) -> dict[str, Any]:
+    """OpenRLHF's ``reward_func(queries, prompts, labels)`` with the default (environment) configuration."""
+    return default_reward()(queries, prompts, labels)

@@ -1,0 +1,114 @@
+"""Reward functions for VLM-R1 (``src/open-r1-multimodal``), drop-in for its own.
+
+VLM-R1 calls each reward function as ``fn(completions, solution, **kwargs)``
+with conversational completions (``completion[0]["content"]``), ``solution``
+as a box list or ``"<answer>[x1, y1, x2, y2]</answer>"`` text in original
+pixels, and, in its REC trainer, ``image_path`` (a list of paths per sample)
+and ``image_grid_thw`` (rows ``[t, h, w]``): the model answers in the pixels
+of the resized input, ``grid * 14``, and VLM-R1 maps the box to the original
+image size read from ``image_path``. These functions do the same.
+
+- :func:`iou_reward`: VLM-R1's accuracy reward, number for number where its
+  regex finds the box (``[int, int, int, int]`` inside ``<answer>``), and the
+  right IoU where it does not (floats, boxes outside ``<answer>``, broken
+  fences, spaces inside brackets).
+- :func:`format_reward`: VLM-R1's format reward (tags around a grounding answer).
+- :func:`grounding_reward`: the shaped reward with the verifiers on
+  (hallucination < "not found" < correct).
+
+Use them in VLM-R1's ``reward_funcs_registry``::
+
+    from groundscore.integrations import vlm_r1
+    reward_funcs_registry = {"accuracy": vlm_r1.iou_reward, "format": vlm_r1.format_reward}
+
+VLM-R1 turns the list into a tensor, so no None is returned: a sample that
+cannot be scored gets 0.0.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from groundscore.integrations.fields import QueryReader, samples_from_columns
+from groundscore.reward import RewardConfig, Rewarder, load_reward_config
+
+log = logging.getLogger("groundscore.integrations.vlm_r1")
+
+#: The ``iou`` policy set to reproduce VLM-R1: its IoU formula, its one-box reading.
+VLM_R1_IOU = RewardConfig(policy="iou", iou_formula="vlm_r1", matching="first", unscorable=0.0)
+#: The format policy (``<think>`` and ``<answer>`` around a readable answer).
+VLM_R1_FORMAT = RewardConfig(policy="format", unscorable=0.0)
+
+_rewarders: dict[tuple[str, str], Rewarder] = {}
+_lock = threading.Lock()
+
+
+def _rewarder(config: RewardConfig, chain_config: Any) -> Rewarder:
+    key = (config.model_dump_json(), repr(chain_config))
+    with _lock:
+        rewarder = _rewarders.get(key)
+        if rewarder is None:
+            rewarder = _rewarders[key] = Rewarder(config, chain_config=chain_config)
+        return rewarder
+
+
+def _run(config: RewardConfig, completions: Sequence[Any], solution: Any, kwargs: dict[str, Any],
+         chain_config: Any = None, query_templates: Any = None) -> list[float]:
+    n = len(completions) if completions is not None else 0
+    rewarder = _rewarder(config, chain_config)  # a bad configuration raises; bad data never does
+    try:
+        columns = dict(kwargs)
+        if solution is not None:
+            columns["solution"] = solution
+        prompts = columns.pop("prompts", None)
+        samples = samples_from_columns(
+            list(completions), prompts, columns, QueryReader(query_templates),
+            query_column="problem" if "problem" in columns else None,
+            default_coords="original",
+        )
+        with _lock:
+            results = rewarder.score(samples)
+        fallback = 0.0 if config.unscorable is None else config.unscorable
+        return [r.reward if r.reward is not None else fallback for r in results]
+    except Exception as exc:
+        log.warning("reward failed: %s: %s", type(exc).__name__, exc, exc_info=True)
+        return [0.0] * n
+
+
+def iou_reward(completions: Sequence[Any], solution: Any = None, **kwargs: Any) -> list[float]:
+    """VLM-R1's ``iou_reward``: IoU of the first answered box with the solution, in [0, 1].
+
+    Boxes are mapped from the ``image_grid_thw * 14`` input to original
+    pixels when ``image_grid_thw`` and ``image_path`` are given, and taken as
+    original pixels otherwise (as VLM-R1 does). Only the text verifiers'
+    parsing is used; no gate changes the number.
+    """
+    return _run(VLM_R1_IOU, completions, solution, kwargs, chain_config={"verifiers": ["schema"]})
+
+
+def format_reward(completions: Sequence[Any], **kwargs: Any) -> list[float]:
+    """VLM-R1's format reward: 1.0 for ``<think>...</think><answer>`` around a readable box."""
+    return _run(VLM_R1_FORMAT, completions, None, kwargs, chain_config={"verifiers": ["schema"]})
+
+
+def grounding_reward(
+    completions: Sequence[Any],
+    solution: Any = None,
+    *,
+    reward_config: Any = None,
+    chain_config: Any = None,
+    query_templates: Any = None,
+    **kwargs: Any,
+) -> list[float]:
+    """The shaped groundscore reward with every registered verifier.
+
+    ``reward_config`` (a :class:`~groundscore.reward.RewardConfig`, dict or
+    path; default: the ``auto`` policy) and ``chain_config`` can be bound with
+    ``functools.partial`` before registering the function. The referring
+    expression comes from VLM-R1's ``problem`` column, else from the prompt.
+    """
+    config = load_reward_config(reward_config).model_copy(update={"unscorable": 0.0})
+    return _run(config, completions, solution, kwargs, chain_config=chain_config, query_templates=query_templates)

@@ -1,0 +1,76 @@
+"""Per-batch preparation shared by the language verifiers.
+
+Both ``label_match`` and ``consistency`` need the query's and the labels'
+expressions; whichever runs first tags every unique text of the batch in one
+``nlp.pipe`` call and leaves the results in each ``Context.cache`` (and in
+the analyzer's LRU cache, so the next batch of the same GRPO group reuses
+them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from groundscore.nlp.analyzer import ExpressionAnalyzer
+from groundscore.nlp.expression import Expression
+from groundscore.nlp.thinking import designations
+from groundscore.prompts import referring_expression
+
+QUERY = "nlp.query"
+LABELS = "nlp.labels"
+TARGETS = "nlp.targets"
+QUERY_TEXT = "nlp.query_text"
+MAX_LABELS = 32
+
+
+def query_text(ctx: Any) -> str:
+    """The referring expression of a context's query (cached in ``ctx.cache``)."""
+    text = ctx.cache.get(QUERY_TEXT)
+    if text is None:
+        text = ctx.cache[QUERY_TEXT] = referring_expression(ctx.sample.query or "")
+    return text
+
+
+def labels_of(ctx: Any) -> list[str]:
+    """The answer's labels, boxes then points, up to :data:`MAX_LABELS`."""
+    out = [b.label for b in ctx.parsed.boxes if isinstance(b.label, str) and b.label.strip()]
+    out += [p.label for p in ctx.parsed.points if isinstance(p.label, str) and p.label.strip()]
+    return out[:MAX_LABELS]
+
+
+def prepare(contexts: Sequence[Any], analyzer: ExpressionAnalyzer, *, thinking: bool = False) -> None:
+    """Fill ``ctx.cache`` with the query's and labels' expressions (and the thinking's targets)."""
+    texts: list[str] = []
+    plan: list[tuple[Any, str, int, int]] = []
+    for ctx in contexts:
+        need_q = QUERY not in ctx.cache
+        need_l = LABELS not in ctx.cache
+        need_t = thinking and TARGETS not in ctx.cache
+        if need_q:
+            plan.append((ctx, QUERY, len(texts), len(texts) + 1))
+            texts.append(query_text(ctx))
+        if need_l:
+            labels = labels_of(ctx)
+            plan.append((ctx, LABELS, len(texts), len(texts) + len(labels)))
+            texts.extend(labels)
+        if need_t:
+            spans = [d.head_span for d in designations(ctx.parsed.think)] if ctx.parsed.think else []
+            plan.append((ctx, TARGETS, len(texts), len(texts) + len(spans)))
+            texts.extend(spans)
+    if not plan:
+        return
+    exprs = analyzer.analyze(texts) if texts else []
+    for ctx, key, lo, hi in plan:
+        if key == QUERY:
+            ctx.cache[QUERY] = exprs[lo]
+        else:
+            ctx.cache[key] = list(exprs[lo:hi])
+
+
+def query_expression(ctx: Any) -> Expression:
+    return ctx.cache[QUERY]
+
+
+def label_expressions(ctx: Any) -> list[Expression]:
+    return ctx.cache[LABELS]

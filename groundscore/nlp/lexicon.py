@@ -1,0 +1,189 @@
+"""Lexical knowledge: which object nouns name the same thing, a kind of it, or something else.
+
+The source is a compact table shipped as package data
+(``groundscore/data/lexicon/objects.json``, ~20 KB): about 110 object
+categories built from the public COCO-80 category list and its
+supercategories, ScreenSpot UI element kinds, and the head nouns most
+frequent in RefCOCO/+/g, each with its synonyms, plural forms and common
+misspellings, under a group path such as ``animal/mammal`` or
+``person/male``. Why a table and not WordNet: it installs everywhere with the
+package (no corpus download, no network), it is fast (dict lookups), and it
+encodes the distinctions referring expressions need (a "guy" is a "man", a
+"shirt" stands for the person wearing it, a "cat" is not a "dog") rather
+than WordNet's fine senses ("man" is also a chess piece). Its limit: a noun
+it does not know is ``unknown``, never a mismatch, so rare objects are not
+checked by category (attributes, sides and negation still are).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Literal
+
+Relation = Literal["same", "hypernym", "related", "unknown", "sibling", "gender", "different"]
+
+#: How compatible each relation is, best first; the label verifiers score with these.
+RELATION_SCORES: dict[str, float] = {
+    "same": 1.0,
+    "hypernym": 0.9,
+    "related": 0.8,
+    "unknown": 0.7,
+    "sibling": 0.25,
+    "gender": 0.1,
+    "different": 0.0,
+}
+_ORDER = ("same", "hypernym", "related", "unknown", "sibling", "gender", "different")
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    name: str
+    group: str  # "animal/mammal"
+
+    @property
+    def top(self) -> str:
+        return self.group.split("/", 1)[0]
+
+
+class Lexicon:
+    """Term -> categories; relations between two head nouns."""
+
+    def __init__(self, data: dict) -> None:
+        self.categories: dict[str, Category] = {}
+        self.terms: dict[str, list[Category]] = {}
+        for name, (group, terms) in data["categories"].items():
+            cat = Category(name, group)
+            self.categories[name] = cat
+            for term in {name, *terms}:
+                bucket = self.terms.setdefault(term.lower(), [])
+                if cat not in bucket:
+                    bucket.append(cat)
+        self.hypernyms: dict[str, list[str]] = {}
+        for group, words in data.get("hypernyms", {}).items():
+            for w in words:
+                self.hypernyms.setdefault(w.lower(), []).append(group)
+        self.generic = frozenset(w.lower() for w in data.get("generic", []))
+        self.parts = frozenset(w.lower() for w in data.get("parts", []))
+        self.related_groups = [tuple(p) for p in data.get("related_groups", [])]
+        self._vocabulary = sorted(set(self.terms) | set(self.hypernyms))
+
+    # -- lookup ---------------------------------------------------------------
+    def knows(self, word: str) -> bool:
+        return word in self.terms or word in self.hypernyms
+
+    def lookup(self, word: str) -> list[Category]:
+        return self.terms.get(word, [])
+
+    def correct(self, word: str) -> str | None:
+        """The known term a misspelt word most likely meant ("giraffee" -> "giraffe"), or None."""
+        if len(word) < 4 or not word.isalpha():
+            return None
+        known = self.terms.keys() | self.hypernyms.keys()
+        hits = sorted(c for c in _edits1(word) if c in known)
+        if hits:
+            return hits[0]
+        return _closest(word, tuple(self._vocabulary)) if len(word) >= 7 else None
+
+    # -- relations ------------------------------------------------------------
+    def relation(self, a: str | None, b: str | None) -> Relation:
+        """How head noun ``b`` relates to head noun ``a`` (symmetric).
+
+        ``same``: one category or the same word; ``hypernym``: one names a
+        group the other belongs to ("animal"/"dog"); ``related``: a part or
+        clothing of the other ("shirt"/"man"); ``unknown``: either word is
+        not in the table or is generic ("one", "thing"); ``sibling``: same
+        group, other category ("cat"/"dog"); ``gender``: a man and a woman;
+        ``different``: different groups ("pole"/"man").
+        """
+        if not a or not b:
+            return "unknown"
+        if a == b:
+            return "same"
+        if a in self.generic or b in self.generic:
+            return "unknown"
+        best = "different"
+        ha, hb = self.hypernyms.get(a, []), self.hypernyms.get(b, [])
+        ca, cb = self.lookup(a), self.lookup(b)
+        if not (ca or ha) or not (cb or hb):
+            return "unknown"
+        for group in ha:
+            for c in cb:
+                if _under(c.group, group):
+                    return "hypernym"
+        for group in hb:
+            for c in ca:
+                if _under(c.group, group):
+                    return "hypernym"
+        if ha and hb and set(ha) & set(hb):
+            return "same"
+        for x in ca:
+            for y in cb:
+                best = _better(best, self._category_relation(x, y))
+                if best == "same":
+                    return best
+        for group in ha:
+            for y in cb:
+                best = _better(best, self._group_relation(group, y.group))
+        for group in hb:
+            for x in ca:
+                best = _better(best, self._group_relation(group, x.group))
+        return best  # type: ignore[return-value]
+
+    def _category_relation(self, x: Category, y: Category) -> str:
+        if x.name == y.name:
+            return "same"
+        gx, gy = x.group, y.group
+        if {gx, gy} == {"person/male", "person/female"}:
+            return "gender"
+        if _under(gx, "person") and _under(gy, "person"):
+            return "hypernym"  # "kid"/"boy", "player"/"man": one names a kind of the other
+        rel = self._group_relation(gx, gy)
+        if rel != "different":
+            return rel
+        if x.top == y.top:
+            return "sibling"
+        return "different"
+
+    def _group_relation(self, gx: str, gy: str) -> str:
+        for p, q in self.related_groups:
+            if (_under(gx, p) and _under(gy, q)) or (_under(gx, q) and _under(gy, p)):
+                return "related"
+        return "different"
+
+
+def _under(group: str, ancestor: str) -> bool:
+    return group == ancestor or group.startswith(ancestor + "/")
+
+
+def _better(a: str, b: str) -> str:
+    return a if _ORDER.index(a) <= _ORDER.index(b) else b
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _edits1(word: str) -> set[str]:
+    """Every string one deletion, swap, replacement or insertion away (Norvig's speller)."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    deletes = [a + b[1:] for a, b in splits if b]
+    swaps = [a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1]
+    replaces = [a + c + b[1:] for a, b in splits if b for c in _LETTERS]
+    inserts = [a + c + b for a, b in splits for c in _LETTERS]
+    return set(deletes + swaps + replaces + inserts)
+
+
+@lru_cache(maxsize=8192)
+def _closest(word: str, vocabulary: tuple[str, ...]) -> str | None:
+    hits = difflib.get_close_matches(word, vocabulary, n=1, cutoff=0.84)
+    return hits[0] if hits else None
+
+
+@lru_cache(maxsize=1)
+def default_lexicon() -> Lexicon:
+    """The lexicon shipped with groundscore (read once per process)."""
+    text = resources.files("groundscore").joinpath("data/lexicon/objects.json").read_text(encoding="utf-8")
+    return Lexicon(json.loads(text))

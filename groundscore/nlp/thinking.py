@@ -1,0 +1,143 @@
+"""What a ``<think>`` text says, read with bounded regular expressions (no spaCy).
+
+Tagging a whole reasoning text costs ten times more than tagging a label, and
+the ``consistency`` verifier needs only a few facts from it:
+
+- the spans where the thinking *designates* the target ("refers to the
+  person standing behind the couch", "the target is ..."); the last one is
+  the object it settled on, and only these short spans are tagged;
+- whether it says the object is absent ("there is no metal pole", "I cannot
+  find ...");
+- coordinates it wrote ("[368, 1, 475, 330]");
+- the sentences that mention a given word (evidence for "the label names an
+  object the thinking mentioned as context").
+
+Every pattern is linear (no nested quantifiers) and the text is capped, so
+adversarial thinking cannot make this slow.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MAX_THINK_CHARS = 8000
+
+_DESIGNATE = re.compile(
+    r"\b(?:refers? to|referring to|is referring to|corresponds? to|points? to|is describing|describes|"
+    r"the target(?: object)? is|the (?:correct|intended|described|referred|specified) (?:object|one|region|item|person|element) is|"
+    r"the object (?:in question|being described|described) is|the answer is|"
+    r"(?:i|we) (?:will|'ll|should) (?:locate|select|choose|pick|mark|box|focus on)|"
+    r"identified as)\s+(?P<span>(?:the|a|an|one|this|that|these|those|two|both|all|his|her|their)\b[^.;:\n?!]{2,200})",
+    re.IGNORECASE,
+)
+_SPAN_CUT = re.compile(r",|\s(?:which|who|that|as|because|since|while|so|where|and is|and it|located|positioned|situated|appears?|seems?|is|are|in the (?:image|picture|photo|frame|scene))\b", re.IGNORECASE)
+_GENERIC_SPAN = re.compile(r"^(?:the |a |an )?(?:image|picture|photo|sentence|phrase|description|instruction|task|question|expression|bounding box|box|coordinates?)\b", re.IGNORECASE)
+_ABSENT = re.compile(
+    r"\b(?:there (?:is|are|was|were) no(?!t)\b(?! other| more| need| doubt| ambiguity| explicit| mention| overlap| indication that| clear indication that| way)|"
+    r"(?:can ?not|can't|could not|couldn't|unable to|do not|don't|did not|didn't|does not|doesn't|cannot) "
+    r"(?:find|see|locate|identify|spot|detect|be found|be located|be seen|exist|appear to (?:be|exist|contain|have|show|include))\b|"
+    r"(?:is|are) not (?:visible|present|shown|found|seen|depicted|in the (?:image|picture|photo))\b|"
+    r"(?:not|no|none) (?:visible|present) in the (?:image|picture|photo)|"
+    r"no such (?:object|item|thing|person)|does not contain|doesn't contain|is absent|are absent|"
+    r"(?:image|picture|photo) (?:does not|doesn't) (?:show|contain|include|have))",
+    re.IGNORECASE,
+)
+_NUMBER = r"-?\d+(?:\.\d+)?"
+_COORDS = re.compile(rf"[\[(]\s*({_NUMBER})\s*,\s*({_NUMBER})\s*,\s*({_NUMBER})\s*,\s*({_NUMBER})\s*[\])]")
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
+_QUOTED = re.compile(r"\"[^\"\n]{0,200}\"|“[^”\n]{0,200}”")
+
+
+@dataclass(frozen=True, slots=True)
+class Designation:
+    """A span where the thinking names its target; ``head_span`` is its first phrase (tagged), ``span`` the rest."""
+
+    span: str
+    head_span: str
+    start: int
+
+
+def clip(think: str | None) -> str:
+    return (think or "")[:MAX_THINK_CHARS]
+
+
+def designations(think: str | None) -> list[Designation]:
+    """Spans that designate the target, in order of appearance (the last is the settled one)."""
+    text = clip(think)
+    out: list[Designation] = []
+    for m in _DESIGNATE.finditer(text):
+        span = m.group("span").strip().strip('"“”\'')
+        if not span or _GENERIC_SPAN.match(span):
+            continue
+        cut = _SPAN_CUT.search(span)
+        head_span = span[: cut.start()].strip() if cut and cut.start() > 0 else span
+        head_span = head_span.strip('"“”\' ')
+        if head_span:
+            out.append(Designation(span=span, head_span=head_span[:120], start=m.start("span")))
+    return out
+
+
+_TARGET_WORDS = re.compile(r"\b(?:target|described|specified|mentioned|such|requested|referred|object|element|item|it|one)\b", re.IGNORECASE)
+
+
+def absence(think: str | None, forms: set[str] | None = None, query: str = "") -> str | None:
+    """The sentence in which the thinking says the target is absent, or None.
+
+    With ``forms`` (the query's nouns), the sentence must also name the
+    target, by one of those words or by "the target", "such object", "it",
+    so that "there are no black spots" does not count when the target is the
+    broccoli.
+    """
+    text = clip(think)
+    unquoted = _QUOTED.sub(lambda m: " " * len(m.group(0)), text)
+    for m in _ABSENT.finditer(unquoted):
+        sentence = sentence_at(text, m.start())
+        if query and len(query) > 8 and query.lower() in sentence.lower():
+            continue  # the query restated ("the zebra whose head is not in the picture")
+        if forms is None or _TARGET_WORDS.search(sentence) or _names(sentence, forms):
+            return sentence
+    return None
+
+
+def _names(sentence: str, forms: set[str]) -> bool:
+    low = sentence.lower()
+    return any(re.search(r"\b" + re.escape(f) + r"\b", low) for f in forms if f)
+
+
+def coordinates(think: str | None) -> list[tuple[float, float, float, float]]:
+    """Every ``[x1, y1, x2, y2]`` or ``(x1, y1, x2, y2)`` written in the thinking (the model's own space)."""
+    out = []
+    for m in _COORDS.finditer(clip(think)):
+        try:
+            out.append(tuple(float(g) for g in m.groups()))
+        except ValueError:
+            continue
+        if len(out) >= 32:
+            break
+    return out  # type: ignore[return-value]
+
+
+def sentence_at(text: str, index: int) -> str:
+    """The sentence of ``text`` around character ``index``."""
+    for m in _SENTENCE.finditer(text):
+        if m.start() <= index < m.end():
+            return m.group(0).strip()
+    return text[max(0, index - 80) : index + 80].strip()
+
+
+def mentions(think: str | None, forms: set[str]) -> list[str]:
+    """Sentences of the thinking (outside quotes of the query) that contain one of ``forms`` as a word."""
+    text = clip(think)
+    if not forms or not text:
+        return []
+    pattern = re.compile(r"\b(?:" + "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)) + r")\b", re.IGNORECASE)
+    unquoted = _QUOTED.sub(lambda m: " " * len(m.group(0)), text)
+    out: list[str] = []
+    for m in pattern.finditer(unquoted):
+        s = sentence_at(text, m.start())
+        if s not in out:
+            out.append(s)
+        if len(out) >= 3:
+            break
+    return out

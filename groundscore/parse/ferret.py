@@ -1,0 +1,54 @@
+"""Ferret's inline boxes: ``a dog [120, 340, 560, 780] sitting on a bench``.
+
+Integers in 0..999 relative to the image (``norm999``), written right after
+the phrase they ground, in running prose. Syntax alone cannot tell this from
+a bare ``[x1, y1, x2, y2]`` in pixels, so detection asks for prose: words
+before the first box, and no JSON or R1 answer around it. Anything else
+is left to the JSON parsers; an explicit ``format="ferret"`` always reads
+here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from groundscore.parse.base import Parser, RawParse
+from groundscore.parse.phrases import NUMBER, phrase_before
+from groundscore.plugins.hookspecs import hookimpl
+
+_N = rf"\s*({NUMBER})\s*"
+_BOX = re.compile(rf"\[{_N},{_N},{_N},{_N}\]")
+_WORD_BEFORE = re.compile(r"[A-Za-z]{2,}[^\[\]{}\"]{0,40}$")
+
+
+class FerretParser(Parser):
+    name = "ferret"
+    description = "Ferret: phrase [x1, y1, x2, y2] in running text, 0..999"
+    default_coords = "norm999"
+    example = "There is a dog [120, 340, 560, 780] on the bench [0, 500, 999, 999]."
+
+    def detect(self, text: str) -> float:
+        if "[" not in text or "{" in text or '"' in text or "```" in text:
+            return 0.0
+        match = _BOX.search(text)
+        if match is None or _WORD_BEFORE.search(text, max(0, match.start() - 80), match.start()) is None:
+            return 0.0
+        return 0.5
+
+    def parse(self, text: str) -> RawParse:
+        raw = RawParse()
+        floor = 0
+        for match in _BOX.finditer(text):
+            x1, y1, x2, y2 = (float(v) for v in match.groups())
+            if not raw.add_box(x1, y1, x2, y2, phrase_before(text, match.start(), floor)):
+                break
+            floor = match.end()
+        if not raw.found:
+            raw.issue("text.no_boxes", "no [x1, y1, x2, y2] found", "error")
+        return raw
+
+
+@hookimpl
+def register_parsers(register: Any) -> None:
+    register(FerretParser())

@@ -1,0 +1,46 @@
+"""Qwen2.5-VL's plain-text boxes: one ``x1,y1,x2,y2 label`` per line.
+
+What Qwen2.5-VL writes when the system prompt asks for "plain text format
+'x1,y1,x2,y2 object'" (the official spatial-understanding cookbook). Absolute
+pixels of the smart_resize'd input, like its JSON.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from groundscore.parse.base import Parser, RawParse
+from groundscore.parse.phrases import NUMBER, clean_label
+from groundscore.plugins.hookspecs import hookimpl
+
+_N = rf"\s*({NUMBER})\s*"
+_LINE = re.compile(rf"^[ \t]*{_N},{_N},{_N},{_N}(?:[ \t]+([^\n]*))?$", re.MULTILINE)
+
+
+class QwenTextParser(Parser):
+    name = "qwen25_text"
+    description = "Qwen2.5-VL plain text: x1,y1,x2,y2 label, one box per line"
+    default_coords = "qwen25"
+    example = "43,378,996,957 cakes"
+
+    def detect(self, text: str) -> float:
+        head = text[:64].lstrip()
+        if head[:1].isdigit() and _LINE.match(text.lstrip()) is not None:
+            return 0.85
+        return 0.0
+
+    def parse(self, text: str) -> RawParse:
+        raw = RawParse()
+        for match in _LINE.finditer(text):
+            x1, y1, x2, y2 = (float(v) for v in match.groups()[:4])
+            if not raw.add_box(x1, y1, x2, y2, clean_label(match.group(5))):
+                break
+        if not raw.found:
+            raw.issue("text.no_boxes", "no 'x1,y1,x2,y2 label' line found", "error")
+        return raw
+
+
+@hookimpl
+def register_parsers(register: Any) -> None:
+    register(QwenTextParser())

@@ -1,0 +1,60 @@
+"""Qwen2-VL / Qwen3-VL grounding: ``<|object_ref_start|>label<|object_ref_end|><|box_start|>(x1,y1),(x2,y2)<|box_end|>``.
+
+The same answer decoded with ``skip_special_tokens=True`` (what most serving
+stacks return) loses the tokens and leaves ``label(x1,y1),(x2,y2)``; both are
+read here. Coordinates are integers in 0..1000 relative to the image
+(``norm1000``), whatever the input resolution. R1-style models trained from
+Qwen2-VL (Visual-RFT, early VLM-R1) write the same pairs inside
+``<answer>``, in the same space.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from groundscore.parse.base import Parser, RawParse
+from groundscore.parse.phrases import NUMBER, clean_label, phrase_before
+from groundscore.plugins.hookspecs import hookimpl
+
+_N = rf"\s*({NUMBER})\s*"
+_PAIR = re.compile(rf"\({_N},{_N}\)\s*,?\s*\({_N},{_N}\)")
+_REF = re.compile(r"<\|object_ref_start\|>(.{0,300}?)<\|object_ref_end\|>", re.DOTALL)
+
+
+class Qwen2VLParser(Parser):
+    name = "qwen2_vl"
+    description = "Qwen2-VL / Qwen3-VL special-token boxes, with or without the tokens"
+    default_coords = "norm1000"
+    example = "<|object_ref_start|>the dog<|object_ref_end|><|box_start|>(221,423),(569,886)<|box_end|>"
+
+    def detect(self, text: str) -> float:
+        if "<|box_start|>" in text or "<|object_ref_start|>" in text:
+            return 0.99
+        if ")," in text and _PAIR.search(text) is not None:
+            return 0.7
+        return 0.0
+
+    def parse(self, text: str) -> RawParse:
+        raw = RawParse()
+        floor = 0
+        for match in _PAIR.finditer(text):
+            label = None
+            segment = text[max(floor, match.start() - 300) : match.start()]
+            if "<|object_ref_end|>" in segment:
+                refs = _REF.findall(segment)
+                label = clean_label(refs[-1]) if refs else None
+            if label is None:
+                label = phrase_before(text, match.start(), floor)
+            x1, y1, x2, y2 = (float(v) for v in match.groups())
+            if not raw.add_box(x1, y1, x2, y2, label):
+                break
+            floor = match.end()
+        if not raw.found:
+            raw.issue("text.no_boxes", "no (x1,y1),(x2,y2) pair found", "error")
+        return raw
+
+
+@hookimpl
+def register_parsers(register: Any) -> None:
+    register(Qwen2VLParser())

@@ -1,0 +1,197 @@
+"""The reward server: OpenRLHF's remote reward protocol over HTTP.
+
+``POST /get_reward`` (also ``POST /``) with JSON ``{"query": [...],
+"prompts": [...], "labels": [...]}`` answers ``{"rewards": [...], "scores":
+[...], "extra_logs": {name: [...]}}``, one entry per query (see
+:mod:`groundscore.integrations.openrlhf` for what each field means).
+``GET /health`` answers ``{"status": "ok", ...}`` once the models are loaded.
+
+Errors are plain JSON ``{"error": "..."}`` with a 4xx status that says what
+was wrong: 400 malformed JSON, 401 missing or wrong token, 413 body or query
+list too large, 415 not JSON, 422 well-formed JSON of the wrong shape,
+503 queue full (retry). Bad *content* (a garbage completion, an unreadable
+label) is not an error: it gets a reward like every other sample.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import time
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from groundscore.integrations.openrlhf import OpenRLHFReward, build_samples, response_body
+from groundscore.server.batcher import MicroBatcher, QueueFull
+from groundscore.server.settings import ServeSettings
+
+log = logging.getLogger("groundscore.server")
+
+
+class RewardRequest(BaseModel):
+    """OpenRLHF's request body. ``query`` may also be one string; extra keys are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    query: list[str]
+    prompts: list[str | None] | None = None
+    labels: list[Any] | None = None
+
+    @field_validator("query", "prompts", mode="before")
+    @classmethod
+    def _one_string(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class _Rejected(Exception):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+def create_app(settings: ServeSettings | None = None, reward: OpenRLHFReward | None = None) -> FastAPI:
+    """The FastAPI application. Builds the rewarder (loading models) now, not per request."""
+    settings = settings or ServeSettings()
+    if reward is None:
+        reward = OpenRLHFReward(settings.reward_config, chain_config=settings.chain_config,
+                                query_templates=settings.query_templates)
+    # Warm up: the first call loads lazy models (spaCy, CLIP) before /health says ok.
+    reward.score(["<answer>[]</answer>"], [""], [None])
+    rewarder = reward.rewarder
+
+    def score_samples(samples: list[dict[str, Any]]) -> list[Any]:
+        return rewarder.score(samples)
+
+    batcher = MicroBatcher(score_samples, max_batch=settings.max_batch,
+                           max_wait_s=settings.max_wait_ms / 1000.0, max_queue=settings.max_queue)
+    started = time.time()
+    counters = {"requests": 0, "rejected": 0}
+
+    @asynccontextmanager
+    async def lifespan(_app: Any):  # type: ignore[no-untyped-def]
+        await batcher.start()
+        try:
+            yield
+        finally:
+            await batcher.stop()
+
+    app = FastAPI(title="groundscore reward server", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.settings = settings
+    app.state.batcher = batcher
+    app.state.reward = reward
+
+    def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+        counters["rejected"] += 1
+        return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+    def check_token(request: Request) -> None:
+        if not settings.token:
+            return
+        header = request.headers.get("authorization", "")
+        given = header[7:].strip() if header[:7].lower() == "bearer " else request.query_params.get("token", "")
+        if not given or not hmac.compare_digest(given.encode(), settings.token.encode()):
+            raise _Rejected(401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"})
+
+    async def read_body(request: Request) -> bytes:
+        length = request.headers.get("content-length")
+        if length is not None:
+            try:
+                declared = int(length)
+            except ValueError:
+                raise _Rejected(400, "bad Content-Length header") from None
+            if declared > settings.max_body_bytes:
+                raise _Rejected(413, f"body of {declared} bytes exceeds the limit of {settings.max_body_bytes}")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > settings.max_body_bytes:
+                raise _Rejected(413, f"body exceeds the limit of {settings.max_body_bytes} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def parse_request(body: bytes, content_type: str) -> RewardRequest:
+        if content_type and "json" not in content_type.lower():
+            raise _Rejected(415, f"expected application/json, got {content_type!r}")
+        try:
+            data = json.loads(body)
+        except (ValueError, RecursionError) as exc:
+            raise _Rejected(400, f"malformed JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise _Rejected(422, f"expected a JSON object with 'query', got {type(data).__name__}")
+        if "query" not in data and "queries" in data:
+            data["query"] = data["queries"]
+        try:
+            req = RewardRequest.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ()))
+            raise _Rejected(422, f"invalid field {where!r}: {first.get('msg')}") from None
+        n = len(req.query)
+        if n > settings.max_queries:
+            raise _Rejected(413, f"{n} queries exceed the limit of {settings.max_queries} per request")
+        for name in ("prompts", "labels"):
+            values = getattr(req, name)
+            if values is not None and len(values) != n:
+                raise _Rejected(422, f"'{name}' has {len(values)} entries for {n} queries")
+        return req
+
+    @app.exception_handler(_Rejected)
+    async def _rejected(_request: Request, exc: _Rejected) -> JSONResponse:
+        return error(exc.status, exc.message, exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.warning("request failed: %s: %s", type(exc).__name__, exc, exc_info=True)
+        return error(500, f"internal error: {type(exc).__name__}")
+
+    async def get_reward(request: Request) -> JSONResponse:
+        counters["requests"] += 1
+        check_token(request)
+        body = await read_body(request)
+        req = parse_request(body, request.headers.get("content-type", ""))
+        samples = build_samples(req.query, req.prompts, req.labels, reward.reader)
+        try:
+            results = await batcher.submit(samples)
+        except QueueFull as exc:
+            raise _Rejected(503, f"server busy: {exc}", {"Retry-After": "1"}) from None
+        return JSONResponse(response_body(results, rewarder.verifier_names, reward.unscorable))
+
+    app.add_api_route("/get_reward", get_reward, methods=["POST"])
+    app.add_api_route("/", get_reward, methods=["POST"])
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        stats = batcher.stats
+        return {
+            "status": "ok",
+            "verifiers": rewarder.verifier_names,
+            "policy": rewarder.config.policy,
+            "uptime_s": round(time.time() - started, 3),
+            "queue": batcher.pending,
+            "requests": counters["requests"],
+            "rejected": counters["rejected"],
+            "batches": stats.batches,
+            "completions": stats.completions,
+            "largest_batch": stats.largest_batch,
+        }
+
+    return app
+
+
+def serve(settings: ServeSettings) -> None:
+    """Run the server in the foreground until interrupted."""
+    import uvicorn
+
+    app = create_app(settings)
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
+                            access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    server.run()

@@ -1,0 +1,230 @@
+"""The ``consistency`` verifier: do the thinking, the answer and the query agree?
+
+Findings, each with a machine-readable code and the spans that show it:
+
+========================  ====================================================
+``label_from_thinking``   the label names an object of another category that
+                          the thinking mentioned (as context or distractor):
+                          the seed hallucination ("locate the metal pole" ->
+                          label "man wearing blue shirt and shorts")
+``answer_not_target``     the thinking settled on one object ("refers to
+                          the ...") and the label names another
+``thinking_off_query``    the object the thinking settled on contradicts the
+                          query (another category, side or colour)
+``absent_but_boxed``      the thinking says the target is not there, yet the
+                          answer gives a box
+``coordinates_disagree``  coordinates written in the thinking match no box of
+                          the answer (IoU < 0.5)
+``count_mismatch``        the query or thinking asks for several objects
+                          ("two", "both", "all", "each") but fewer boxes came
+========================  ====================================================
+
+Only short spans of the thinking are tagged (those that designate the
+target); the rest is read with linear regular expressions, which keeps this
+verifier fast enough for every training step. A completion without thinking
+is checked for counts only, and is None when there is nothing to compare.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from pydantic import Field
+
+from groundscore.model import Verdict, box_iou
+from groundscore.plugins.hookspecs import hookimpl
+from groundscore.verifiers.base import Context, Verifier, VerifierOptions
+
+Finding = Literal["label_from_thinking", "answer_not_target", "thinking_off_query", "absent_but_boxed", "coordinates_disagree", "count_mismatch"]
+
+SCORES: dict[str, float] = {
+    "label_from_thinking": 0.0,
+    "answer_not_target": 0.3,
+    "thinking_off_query": 0.3,
+    "absent_but_boxed": 0.1,
+    "coordinates_disagree": 0.4,
+    "count_mismatch": 0.6,
+}
+_BAD = {"different", "gender"}
+_PRONOUNS = frozenset({"he", "him", "she", "her", "it", "they", "them", "one"})
+
+
+class ConsistencyOptions(VerifierOptions):
+    gate: bool = Field(default=True, description="Findings listed in gate_on fail the gate (confidence 0).")
+    gate_on: list[Finding] = Field(
+        default_factory=lambda: ["label_from_thinking", "absent_but_boxed"],
+        description="Findings that fail the gate.",
+    )
+    scores: dict[str, float] = Field(default_factory=lambda: dict(SCORES), description="Score of each finding (the verdict takes the lowest).")
+    coordinate_iou: float = Field(default=0.5, ge=0.0, le=1.0, description="IoU at which a box in the thinking matches an answer box.")
+
+
+class ConsistencyVerifier(Verifier):
+    name = "consistency"
+    description = "thinking vs answer vs query: settled target, mentioned distractors, absence, coordinates, counts"
+    Options = ConsistencyOptions
+    is_gate = True
+    default_weight = 1.0
+    options: ConsistencyOptions
+
+    def unavailable(self) -> str | None:
+        from groundscore.nlp.loader import spacy_unavailable
+
+        return spacy_unavailable()
+
+    def verify_batch(self, contexts: Sequence[Context]) -> list[Verdict]:
+        from groundscore.nlp.analyzer import default_analyzer
+        from groundscore.nlp.batch import prepare, query_text
+
+        todo = [c for c in contexts if query_text(c).strip()]
+        if todo:
+            prepare(todo, default_analyzer(), thinking=True)
+        return [self._one(c) if query_text(c).strip() else Verdict.skip(self.name, "skipped.no_query", "the sample has no query") for c in contexts]
+
+    def _one(self, ctx: Context) -> Verdict:
+        from groundscore.nlp import thinking as th
+        from groundscore.nlp.batch import TARGETS, label_expressions, query_expression
+        from groundscore.nlp.compare import compare
+        from groundscore.nlp.lexicon import default_lexicon
+        from groundscore.nlp.positions import conflicting, find_positions
+
+        lexicon = default_lexicon()
+        parsed = ctx.parsed
+        query = query_expression(ctx)
+        labels = label_expressions(ctx)
+        think = parsed.think or ""
+        findings: list[dict[str, Any]] = []
+        checks: list[str] = []
+        n_boxes = len(parsed.boxes) + len(parsed.points)
+
+        # counts: the query (or the thinking's target) asks for several objects
+        targets = ctx.cache.get(TARGETS, [])
+        designations = th.designations(think) if think else []
+        settled = targets[-1] if targets else None
+        wanted = max(query.count or 0, (settled.count or 0) if settled else 0)
+        if wanted >= 2 and (n_boxes or not parsed.no_object):
+            checks.append("count")
+            if n_boxes < wanted:
+                findings.append({"code": "count_mismatch", "expected_at_least": wanted, "boxes": n_boxes,
+                                 "span": query.text if (query.count or 0) >= wanted else (settled.text if settled else "")})
+
+        if think.strip():
+            # absence said, box given
+            checks.append("absence")
+            query_forms = {w for noun in query.nouns for w in _forms_of(noun)} | ({query.head} if query.head else set())
+            absent = th.absence(think, query_forms, query.text)
+            if absent and n_boxes and not parsed.no_object:
+                findings.append({"code": "absent_but_boxed", "span": absent, "boxes": n_boxes})
+
+            # coordinates written in the thinking
+            written = th.coordinates(think)
+            answer_boxes = [b.xyxy for b in (parsed.model_boxes or parsed.boxes)]
+            if written and answer_boxes:
+                checks.append("coordinates")
+                best = max(box_iou(w, a) for w in written for a in answer_boxes)
+                if best < self.options.coordinate_iou:
+                    findings.append({"code": "coordinates_disagree", "thinking": [list(w) for w in written[:4]],
+                                     "answer": [list(a) for a in answer_boxes[:4]], "best_iou": round(best, 3)})
+
+            # the settled target vs the query (category, side, colour)
+            if settled is not None and _concrete(settled, lexicon) and query.part is None:
+                checks.append("target")
+                m_tq = compare(query, settled, lexicon)
+                full_span = designations[-1].span if designations else settled.text
+                # left/right only: heights and depths in the thinking often describe the scene, not the target
+                pos_conf = [] if query.positions.ordinal else [
+                    (a, b) for a, b in conflicting(query.positions, find_positions(full_span)) if _side(a) and _side(b)
+                ]
+                off_category = m_tq.relation in _BAD and settled.head not in query.nouns  # not a reference object of the query
+                if off_category or pos_conf:
+                    what = [c.as_dict() for c in m_tq.conflicts if c.kind in {"category", "gender"}] + [{"kind": "position", "query": a, "label": b} for a, b in pos_conf]
+                    findings.append({"code": "thinking_off_query", "target_span": full_span, "target_head": settled.head,
+                                     "query_head": query.head, "conflicts": what})
+
+            # each label vs the query and vs the thinking
+            for label in labels:
+                checks.append("label")
+                m_ql = compare(query, label, lexicon)
+                if m_ql.relation in _BAD and label.head:
+                    forms = _forms(label)
+                    seen = th.mentions(think, forms)
+                    if seen:
+                        findings.append({"code": "label_from_thinking", "label": label.text, "label_head": label.head,
+                                         "query_head": query.head, "mentioned_in": seen})
+                        continue
+                if settled is not None and settled.head and label.head:
+                    m_tl = compare(settled, label, lexicon)
+                    if m_tl.relation in _BAD and m_ql.relation not in {"same", "hypernym"}:
+                        findings.append({"code": "answer_not_target", "label": label.text, "label_head": label.head,
+                                         "target_span": settled.text, "target_head": settled.head})
+        if not checks:
+            return Verdict.skip(self.name, "skipped.nothing_to_compare", "no thinking to compare and no count in the query")
+
+        details: dict[str, Any] = {"query": query.evidence(), "checks": sorted(set(checks)), "findings": findings}
+        if settled is not None:
+            details["settled_target"] = settled.evidence()
+        if not findings:
+            return Verdict(verifier=self.name, score=1.0, gate=True if self.options.gate else None, code="ok",
+                           reason="thinking, answer and query agree", details=details)
+        scores = self.options.scores
+        worst = min(findings, key=lambda f: scores.get(f["code"], SCORES[f["code"]]))
+        score = scores.get(worst["code"], SCORES[worst["code"]])
+        gate_fail = any(f["code"] in self.options.gate_on for f in findings)
+        gate = (not gate_fail) if self.options.gate else None
+        return Verdict(verifier=self.name, score=score, gate=gate, code=worst["code"], reason=_reason(worst), details=details)
+
+
+_SCENE = frozenset("image picture photo photograph perspective view scene frame pattern setting background foreground area region space context".split())
+
+
+def _concrete(expr: Any, lexicon: Any) -> bool:
+    """The thinking's target names an object (not "the lower part of the image")."""
+    head = expr.head
+    return bool(head) and expr.part is None and head not in _SCENE and head not in lexicon.generic and head not in lexicon.parts
+
+
+def _side(term: str) -> bool:
+    return term.split()[-1] in {"left", "right", "leftmost", "rightmost"}
+
+
+def _forms_of(word: str) -> set[str]:
+    if not word or word in _PRONOUNS or len(word) < 3:
+        return set()
+    out = {word}
+    if word.isalpha():
+        out.add(word + "s")
+    return out
+
+
+def _forms(label: Any) -> set[str]:
+    """Surface forms of a label's head noun to look for in the thinking."""
+    forms = {w for w in (label.head, label.head_text) if w and w not in _PRONOUNS and len(w) >= 2}
+    for w in list(forms):
+        if w.isalpha():
+            forms.add(w + "s")
+            if w.endswith("man"):
+                forms.add(w[:-3] + "men")
+    return forms
+
+
+def _reason(f: dict[str, Any]) -> str:
+    code = f["code"]
+    if code == "label_from_thinking":
+        return f"the label {f['label']!r} names a {f['label_head']!r}, which the thinking mentioned, not the query's {f['query_head']!r}"
+    if code == "answer_not_target":
+        return f"the thinking settled on {f['target_span']!r} but the label names {f['label']!r}"
+    if code == "thinking_off_query":
+        return f"the object the thinking settled on ({f['target_span']!r}) contradicts the query"
+    if code == "absent_but_boxed":
+        return f"the thinking says the target is not there ({f['span'][:80]!r}) yet the answer gives a box"
+    if code == "coordinates_disagree":
+        return f"coordinates written in the thinking match no answer box (best IoU {f['best_iou']})"
+    if code == "count_mismatch":
+        return f"the query asks for at least {f['expected_at_least']} objects but the answer has {f['boxes']}"
+    return code
+
+
+@hookimpl
+def register_verifiers(register: Any) -> None:
+    register(ConsistencyVerifier)

@@ -1,0 +1,125 @@
+"""The ``label_match`` verifier: does each answer label name the query's target?
+
+R1-style training made grounding models answer with a label that names
+another object ("locate the metal pole" -> label "man wearing blue shirt and
+shorts"). This verifier reads the referring expression and every label,
+finds each one's head noun, attributes, position words and negations
+(:mod:`groundscore.nlp`), and looks for a *contradiction*:
+
+=============  ===========================================================
+``category``   the heads name different kinds of thing ("pole" / "man")
+``gender``     a man for a woman
+``color``      conflicting colours on the same thing ("white shirt" / "blue shirt")
+``position``   opposite sides, heights or depths, other ordinal
+``size``       "big" / "small" on the same thing
+``negation``   "with hat" / "without hat", "not the red car" / "red car"
+=============  ===========================================================
+
+A label that copies, truncates or re-tokenises the query scores 1.0; a
+synonym or hypernym ("guy" for "man", "animal" for "dog") scores high; a
+label whose head the lexicon does not know scores 0.7 (unknown, not wrong).
+A contradiction scores at most 0.1 and, by default, fails the gate. No
+label at all is not applicable (None): the schema verifier owns that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from pydantic import Field
+
+from groundscore.model import Verdict
+from groundscore.plugins.hookspecs import hookimpl
+from groundscore.verifiers.base import Context, Verifier, VerifierOptions
+
+ConflictKind = Literal["category", "gender", "color", "position", "size", "negation"]
+
+
+class LabelMatchOptions(VerifierOptions):
+    gate: bool = Field(default=True, description="A clear mismatch fails the gate (confidence 0).")
+    gate_on: list[ConflictKind] = Field(
+        default_factory=lambda: ["category", "gender", "color", "position", "size", "negation"],
+        description="Which contradictions count as a clear mismatch.",
+    )
+    sibling_gates: bool = Field(default=False, description="Also gate on a sibling category of one group ('cat' for 'dog').")
+
+
+class LabelMatchVerifier(Verifier):
+    name = "label_match"
+    description = "each answer label names the query's target (head noun, synonyms, attributes, negation); a gate"
+    Options = LabelMatchOptions
+    is_gate = True
+    default_weight = 1.0
+    options: LabelMatchOptions
+
+    def unavailable(self) -> str | None:
+        from groundscore.nlp.loader import spacy_unavailable
+
+        return spacy_unavailable()
+
+    def verify_batch(self, contexts: Sequence[Context]) -> list[Verdict]:
+        from groundscore.nlp.analyzer import default_analyzer
+        from groundscore.nlp.batch import label_expressions, labels_of, prepare, query_expression, query_text
+
+        todo = [c for c in contexts if labels_of(c) and query_text(c).strip()]
+        if todo:
+            prepare(todo, default_analyzer())
+        out: list[Verdict] = []
+        for ctx in contexts:
+            if not labels_of(ctx):
+                out.append(Verdict.skip(self.name, "skipped.no_label", "the answer has no label to compare with the query"))
+                continue
+            if not query_text(ctx).strip():
+                out.append(Verdict.skip(self.name, "skipped.no_query", "the sample has no query"))
+                continue
+            out.append(self._one(query_expression(ctx), label_expressions(ctx)))
+        return out
+
+    def _one(self, query: Any, labels: list[Any]) -> Verdict:
+        from groundscore.nlp.compare import compare
+        from groundscore.nlp.lexicon import default_lexicon
+
+        lexicon = default_lexicon()
+        gate_kinds = set(self.options.gate_on)
+        worst_score = 1.0
+        failed = False
+        per_label: list[dict[str, Any]] = []
+        codes: list[str] = []
+        for label in labels:
+            m = compare(query, label, lexicon)
+            kinds = {c.kind for c in m.conflicts}
+            clear = bool(kinds & gate_kinds) or (self.options.sibling_gates and m.relation == "sibling")
+            failed = failed or clear
+            worst_score = min(worst_score, m.score)
+            entry: dict[str, Any] = {"label": label.text, "head": label.head, "relation": m.relation, "score": round(m.score, 3)}
+            if m.copy:
+                entry["copy"] = True
+            if m.matched:
+                entry["matched"] = list(m.matched)
+            if m.conflicts:
+                entry["conflicts"] = [c.as_dict() for c in m.conflicts]
+                codes.extend(f"mismatch.{c.kind}" for c in m.conflicts)
+            elif m.relation == "sibling":
+                codes.append("mismatch.sibling")
+            per_label.append(entry)
+        details = {"query": query.evidence(), "labels": per_label}
+        gate = (not failed) if self.options.gate else None
+        if codes:
+            first = per_label[[i for i, e in enumerate(per_label) if e.get("conflicts") or e["relation"] == "sibling"][0]]
+            what = first.get("conflicts", [{"kind": "sibling", "query": query.head, "label": first["head"]}])[0]
+            reason = f"label {first['label']!r} contradicts the query ({what['kind']}: {what['query']!r} vs {what['label']!r})"
+            return Verdict(verifier=self.name, score=worst_score, gate=gate, code=codes[0], reason=reason, details=details)
+        if all(e.get("copy") for e in per_label):
+            reason = "the label repeats the query"
+        elif all(e["relation"] in {"same", "hypernym", "related"} for e in per_label):
+            reason = "the label names the query's target"
+        else:
+            reason = "no contradiction found, but the label's head noun is not one the lexicon knows"
+        code = "ok" if worst_score >= 0.8 else "ok.unknown"
+        return Verdict(verifier=self.name, score=worst_score, gate=True if self.options.gate else None, code=code, reason=reason, details=details)
+
+
+@hookimpl
+def register_verifiers(register: Any) -> None:
+    register(LabelMatchVerifier)

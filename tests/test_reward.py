@@ -1,0 +1,338 @@
+"""Reward policies: honesty order, negative samples, matching, format credit, robustness."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from groundscore.model import box_iou
+from groundscore.plugins.manager import get_registry
+from groundscore.reward import (
+    BUILTIN_POLICIES,
+    RewardConfig,
+    Rewarder,
+    format_score,
+    get_policy,
+    match_boxes,
+    parse_solution,
+    vlm_r1_iou,
+)
+
+FIXTURE = Path(__file__).parent / "fixtures" / "rec_reward_triples.json"
+SIZE = [640, 480]
+
+
+def answer(box: list[float] | None, label: str = "dog", think: str = "the dog is there") -> str:
+    if box is None:
+        return f"<think>{think}</think><answer>There is no such object in the image.</answer>"
+    return f'<think>{think}</think><answer>```json\n[{{"bbox_2d": {box}, "label": "{label}"}}]\n```</answer>'
+
+
+def sample(completion: str, solution: Any = None, query: str = "dog", **extra: Any) -> dict[str, Any]:
+    out = {"query": query, "completion": completion, "image_size": SIZE, "coords": "original", **extra}
+    if solution is not None:
+        out["solution"] = solution
+    return out
+
+
+@pytest.fixture(scope="module")
+def schema_rewarder() -> Rewarder:
+    return Rewarder(chain_config={"verifiers": ["schema"]})
+
+
+@pytest.fixture(scope="module")
+def full_rewarder() -> Rewarder:
+    names = get_registry().verifiers
+    if "label_match" not in names or "consistency" not in names:
+        pytest.skip(f"label_match/consistency verifiers are not registered (have {sorted(names)})")
+    return Rewarder()
+
+
+def test_builtin_policies_are_registered_through_the_plugin_hook() -> None:
+    registered = get_registry().reward_policies
+    for name in BUILTIN_POLICIES:
+        assert registered[name] is BUILTIN_POLICIES[name]
+        assert get_policy(name) is BUILTIN_POLICIES[name]
+    with pytest.raises(ValueError, match="unknown reward policy 'nope'"):
+        Rewarder({"policy": "nope"}, chain_config={"verifiers": ["schema"]})
+
+
+def test_config_refuses_to_reward_hallucination_above_honesty() -> None:
+    with pytest.raises(ValueError, match="wrong < abstain"):
+        RewardConfig(wrong=0.3, abstain=0.2)
+    with pytest.raises(ValueError, match="wrong < abstain"):
+        RewardConfig(abstain=0.6)
+    with pytest.raises(ValueError, match="extra"):
+        RewardConfig.model_validate({"abstian": 0.1})
+
+
+def test_grounded_order_wrong_below_not_found_below_correct(schema_rewarder: Rewarder) -> None:
+    gt = [100, 100, 200, 220]
+    results = schema_rewarder.score([
+        sample(answer([101, 98, 203, 221]), gt),      # correct
+        sample(answer(None), gt),                     # honest "not found"
+        sample(answer([100, 100, 150, 160]), gt),     # near miss, IoU ~0.25
+        sample(answer([400, 300, 500, 400]), gt),     # far off
+        sample("I think it is somewhere", gt),        # no answer at all
+        sample(answer([100, 100, 900, 900]), gt),     # outside the image: schema gate fails
+    ])
+    correct, not_found, near, far, junk, outside = (r.reward for r in results)
+    assert [r.outcome for r in results] == ["correct", "abstain", "wrong", "wrong", "malformed", "malformed"]
+    assert far == 0.0 and junk == 0.0 and outside == 0.0
+    assert far < near < not_found < correct
+    assert correct == pytest.approx(box_iou([101, 98, 203, 221], gt))  # defaults: the reward is the IoU
+    assert results[0].iou == pytest.approx(correct)
+    assert results[2].iou == pytest.approx(box_iou([100, 100, 150, 160], gt))
+
+
+@pytest.mark.slow
+def test_hallucinated_label_costs_more_than_saying_not_found(full_rewarder: Rewarder) -> None:
+    """The R1 drift: the box may even be right, the label names another object."""
+    gt = [10, 10, 50, 200]
+    think = "the metal pole stands next to the man wearing blue shirt and shorts"
+    results = full_rewarder.score([
+        sample(answer(gt, "man wearing blue shirt and shorts", think), gt, query="metal pole"),
+        sample(answer(None, think=think), gt, query="metal pole"),
+        sample(answer(gt, "metal pole", think), gt, query="metal pole"),
+    ])
+    drifted, honest, right = results
+    assert drifted.outcome == "hallucination" and drifted.iou == pytest.approx(1.0)
+    assert {"label_match", "consistency"} & set(drifted.details["gates"])
+    assert drifted.reward < honest.reward < right.reward
+    # Without ground truth the same order holds from the confidence alone.
+    no_gt = full_rewarder.score([
+        sample(answer(gt, "man wearing blue shirt and shorts", think), query="metal pole"),
+        sample(answer(None, think=think), query="metal pole"),
+        sample(answer(gt, "metal pole", think), query="metal pole"),
+    ])
+    assert [r.outcome for r in no_gt] == ["hallucination", "abstain", "correct"]
+    assert no_gt[0].reward < no_gt[1].reward < no_gt[2].reward
+
+
+@pytest.mark.slow
+def test_gates_can_be_ignored(full_rewarder: Rewarder) -> None:
+    lenient = Rewarder({"use_gates": False}, chain=full_rewarder.chain)
+    gt = [10, 10, 50, 200]
+    result = lenient.score([sample(answer(gt, "man wearing blue shirt"), gt, query="metal pole")])[0]
+    assert result.outcome == "correct" and result.reward == pytest.approx(1.0)
+
+
+def test_negative_samples_reward_saying_none(schema_rewarder: Rewarder) -> None:
+    results = schema_rewarder.score([
+        sample(answer(None), []),
+        sample("<answer>[]</answer>", "[]"),
+        sample(answer([10, 10, 60, 60]), []),
+        sample("", []),
+    ])
+    assert [r.outcome for r in results] == ["correct", "correct", "wrong", "malformed"]
+    assert results[0].reward == results[1].reward == 1.0
+    assert results[2].reward == results[3].reward == 0.0
+
+
+def test_confidence_policy_without_ground_truth(schema_rewarder: Rewarder) -> None:
+    results = schema_rewarder.score([
+        sample(answer([10, 10, 60, 60])),
+        sample(answer(None)),
+        sample(answer([10, 10, 900, 60])),  # outside the image: the schema gate fails
+    ])
+    assert [r.policy for r in results] == ["confidence"] * 3
+    ok, not_found, bad = (r.reward for r in results)
+    assert bad < not_found < ok
+    assert not results[0].grounded
+
+
+def test_confidence_mapping_is_monotone_and_keeps_honesty_order() -> None:
+    from groundscore.model import Parsed, Report, Verdict
+    from groundscore.reward import confidence_policy
+
+    cfg = RewardConfig()
+    rewards = []
+    for c in [0.0, 0.1, 0.24, 0.25, 0.5, 0.9, 1.0]:
+        report = Report(parsed=Parsed(boxes=[{"x1": 1, "y1": 1, "x2": 5, "y2": 5}]),
+                        verdicts=[Verdict(verifier="v", score=c)], confidence=c)
+        rewards.append(confidence_policy(report, None, cfg).reward)
+    assert rewards == sorted(rewards)
+    assert all(r < cfg.abstain for r in rewards[:3])  # confidently wrong: below "not found"
+    assert rewards[3] == pytest.approx(cfg.abstain) and rewards[-1] == pytest.approx(cfg.correct)
+
+
+def test_binary_iou_and_custom_values(schema_rewarder: Rewarder) -> None:
+    binary = Rewarder({"iou_mode": "binary", "iou_threshold": 0.7, "correct": 2.0, "correct_floor": 1.0,
+                       "abstain": 0.0, "wrong": -1.0}, chain=schema_rewarder.chain)
+    gt = [100, 100, 200, 200]
+    results = binary.score([sample(answer([100, 100, 195, 195]), gt), sample(answer([100, 100, 160, 160]), gt),
+                            sample(answer(None), gt)])
+    assert [r.reward for r in results][0] == 2.0
+    assert -1.0 <= results[1].reward < 0.0
+    assert results[2].reward == 0.0
+
+
+def test_multi_box_matching_hungarian_beats_greedy() -> None:
+    # Greedy takes the single best pair (IoU 0.75) and leaves a poor one; Hungarian finds the better total.
+    solution = [[0, 0, 10, 10], [0, 0, 10, 7.5]]
+    predicted = [[0, 0, 10, 8.5], [0, 0, 10, 10]]
+    hungarian, pairs = match_boxes(predicted, solution, "hungarian")
+    greedy, _ = match_boxes(predicted, solution, "greedy")
+    assert hungarian >= greedy
+    assert sorted((i, j) for i, j, _ in pairs) == [(0, 1), (1, 0)]
+    # Missing and extra boxes both cost: the mean is over max(#predicted, #solution).
+    one, _ = match_boxes([[0, 0, 10, 10]], solution, "hungarian")
+    assert one == pytest.approx(1.0 / 2)
+    extra, _ = match_boxes([[0, 0, 10, 10], [50, 50, 60, 60], [70, 70, 80, 80]], [[0, 0, 10, 10]], "hungarian")
+    assert extra == pytest.approx(1.0 / 3)
+    first, _ = match_boxes([[50, 50, 60, 60], [0, 0, 10, 10]], [[0, 0, 10, 10]], "first")
+    assert first == 0.0
+
+
+def test_greedy_matching_is_used_without_scipy(monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_scipy(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name.startswith("scipy"):
+            raise ImportError("no scipy here")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_scipy)
+    value, pairs = match_boxes([[0, 0, 10, 10], [20, 20, 30, 30]], [[20, 20, 30, 30], [0, 0, 10, 10]], "hungarian")
+    assert value == pytest.approx(1.0) and len(pairs) == 2
+
+
+def test_multi_object_answer_through_the_chain(schema_rewarder: Rewarder) -> None:
+    text = '<answer>[{"bbox_2d": [10, 10, 50, 50], "label": "cup"}, {"bbox_2d": [100, 100, 150, 160], "label": "cup"}]</answer>'
+    both = schema_rewarder.score([sample(text, [[100, 100, 150, 160], [10, 10, 50, 50]], query="cups")])[0]
+    assert both.iou == pytest.approx(1.0) and both.outcome == "correct"
+    half = schema_rewarder.score([sample(text, [[100, 100, 150, 160], [10, 10, 50, 50], [300, 300, 340, 340]], query="cups")])[0]
+    assert half.iou == pytest.approx(2 / 3)
+
+
+def test_vlm_r1_iou_formula_equals_area_iou_except_sub_pixel_overlaps() -> None:
+    a, b = [15, 136, 137, 469], [14.67, 133.56, 121.84, 469.68]
+    assert vlm_r1_iou(a, b) == pytest.approx(box_iou(a, b), abs=1e-12)
+    assert vlm_r1_iou([0, 0, 10, 10], [9.5, 0, 20, 10]) == 0.0 < box_iou([0, 0, 10, 10], [9.5, 0, 20, 10])
+    assert vlm_r1_iou([0, 0, 0, 0], [0, 0, 0, 0]) == 0.0  # VLM-R1 divides by zero here
+    assert vlm_r1_iou([0, 0, float("nan"), 1], [0, 0, 1, 1]) == 0.0
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ([1, 2, 3, 4], [[1.0, 2.0, 3.0, 4.0]]),
+    ((1, 2, 3, 4), [[1.0, 2.0, 3.0, 4.0]]),
+    ([[1, 2, 3, 4], [5, 6, 7, 8]], [[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]]),
+    ("<answer>[10, 20, 30, 40]</answer>", [[10.0, 20.0, 30.0, 40.0]]),
+    ("[10.5, 20, 30, 40]", [[10.5, 20.0, 30.0, 40.0]]),
+    ('{"solution": [[1, 2, 3, 4]]}', [[1.0, 2.0, 3.0, 4.0]]),
+    ({"bbox_2d": [1, 2, 3, 4]}, [[1.0, 2.0, 3.0, 4.0]]),
+    ([{"bbox_2d": [1, 2, 3, 4]}, {"bbox": [5, 6, 7, 8]}], [[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]]),
+    ("[]", []),
+    ([], []),
+    (None, None),
+    ("", None),
+    ("no box", None),
+    ([1, 2, 3], None),
+    ([1, 2, 3, float("inf")], None),
+    ({"x": 1}, None),
+])
+def test_parse_solution_shapes(value: Any, expected: Any) -> None:
+    assert parse_solution(value) == expected
+
+
+def test_parse_solution_reads_arrays() -> None:
+    np = pytest.importorskip("numpy")
+    assert parse_solution(np.array([1, 2, 3, 4])) == [[1.0, 2.0, 3.0, 4.0]]
+    assert parse_solution(np.array([[1, 2, 3, 4]])) == [[1.0, 2.0, 3.0, 4.0]]
+
+
+def test_format_credit_is_optional_and_vlm_r1_shaped(schema_rewarder: Rewarder) -> None:
+    with_format = Rewarder({"format_weight": 0.5}, chain=schema_rewarder.chain)
+    gt = [100, 100, 200, 200]
+    tagged = answer([100, 100, 200, 200])
+    untagged = '```json\n[{"bbox_2d": [100, 100, 200, 200], "label": "dog"}]\n```'
+    a, b = with_format.score([sample(tagged, gt), sample(untagged, gt)])
+    assert a.format == 1.0 and b.format == 0.0
+    assert a.reward == pytest.approx(1.5) and b.reward == pytest.approx(1.0)
+    plain = schema_rewarder.score([sample(tagged, gt)])[0]
+    assert plain.reward == pytest.approx(1.0)
+    assert format_score(plain.report.parsed) == 1.0
+    assert format_score(plain.report.parsed.model_copy(update={"has_think_tags": False})) == 0.0
+    assert format_score(plain.report.parsed.model_copy(update={"has_think_tags": False}), require_think=False) == 1.0
+
+
+def test_format_policy_and_iou_policy(schema_rewarder: Rewarder) -> None:
+    fmt = Rewarder({"policy": "format"}, chain=schema_rewarder.chain)
+    iou = Rewarder({"policy": "iou"}, chain=schema_rewarder.chain)
+    gt = [100, 100, 200, 200]
+    texts = [answer([100, 100, 150, 200]), "junk"]
+    assert fmt.rewards([sample(t, gt) for t in texts]) == [1.0, 0.0]
+    assert iou.rewards([sample(t, gt) for t in texts]) == [pytest.approx(0.5), 0.0]
+    assert iou.rewards([sample(texts[0])]) == [None]  # no ground truth: cannot be scored
+
+
+def test_boxes_in_model_space_with_ground_truth_are_unscorable(schema_rewarder: Rewarder) -> None:
+    """Qwen2.5-VL pixels without the image size cannot be compared with original-pixel ground truth."""
+    text = answer([100, 100, 200, 200])
+    result = schema_rewarder.score([{"query": "dog", "completion": text, "solution": [100, 100, 200, 200]}])[0]
+    assert result.reward is None and result.outcome == "unscorable"
+    assert "image size unknown" in result.reason
+    zero = Rewarder({"unscorable": 0.0}, chain=schema_rewarder.chain)
+    assert zero.rewards([{"query": "dog", "completion": text, "solution": [100, 100, 200, 200]}]) == [0.0]
+    # With the image size the boxes are mapped from smart_resize'd pixels and scored.
+    sized = schema_rewarder.score([{"query": "dog", "completion": text, "image_size": [1000, 800],
+                                    "solution": [100, 100, 200, 200]}])[0]
+    assert sized.reward is not None and sized.iou is not None
+
+
+def test_rec_logs_reward_separates_right_from_wrong(schema_rewarder: Rewarder) -> None:
+    """Real outputs: correct boxes (IoU >= 0.5) earn more than every wrong one."""
+    doc = json.loads(FIXTURE.read_text())
+    samples, ious = [], []
+    for r in doc["records"]:
+        for text in r["outputs"].values():
+            samples.append(sample(text, r["ground_truth"], query="x"))
+            ious.append(None)
+    results = schema_rewarder.score(samples)
+    right = [r.reward for r in results if r.iou is not None and r.iou >= 0.5]
+    wrong = [r.reward for r in results if r.outcome in ("wrong", "malformed", "hallucination")]
+    assert len(right) > 100 and len(wrong) > 5
+    assert min(right) > RewardConfig().abstain > max(wrong)
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=40),
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=8), children, max_size=5),
+    max_leaves=20,
+)
+_completions = st.one_of(
+    st.text(max_size=300),
+    st.builds(lambda a, b: f"<think>{a}</think><answer>{b}</answer>", st.text(max_size=50), st.text(max_size=100)),
+    st.builds(lambda v: "<answer>" + json.dumps(v) + "</answer>", _json_values),
+    st.builds(lambda xs: json.dumps([{"bbox_2d": xs, "label": "x"}]),
+              st.lists(st.floats(allow_nan=True, allow_infinity=True) | st.integers(-10**12, 10**12), max_size=6)),
+)
+_samples = st.one_of(
+    st.fixed_dictionaries({"completion": _completions}, optional={
+        "query": st.text(max_size=30) | st.none(),
+        "solution": _json_values,
+        "image_size": _json_values,
+        "coords": st.sampled_from(["original", "qwen25", "norm1000", "bogus"]) | st.text(max_size=5),
+        "image": st.text(max_size=10) | st.binary(max_size=20),
+    }),
+    _json_values,
+    st.binary(max_size=50),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(batch=st.lists(_samples, max_size=6), policy=st.sampled_from(sorted(BUILTIN_POLICIES)))
+def test_garbage_never_raises_and_gives_one_finite_reward_each(batch: list[Any], policy: str, schema_rewarder: Rewarder) -> None:
+    rewarder = Rewarder({"policy": policy}, chain=schema_rewarder.chain)
+    rewards = rewarder.rewards(batch)
+    assert len(rewards) == len(batch)
+    for r in rewards:
+        assert r is None or (isinstance(r, float) and math.isfinite(r))
