@@ -20,9 +20,19 @@ $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
 	$(PIP) install -q -e '.[nlp]'
 	touch $@
 
+# verl and OpenRLHF pin versions of transformers/flash-attn that cannot live in
+# this environment; their reward-path modules are installed without
+# dependencies into .hosts/ and appended to sys.path by a .pth file (after
+# site-packages, so they never shadow the environment's own packages).
+VERL_PKGS     := verl==0.9.1 tensordict==0.10.0 ray codetiming hydra-core omegaconf antlr4-python3-runtime==4.9.3 pyvers msgpack protobuf jsonschema referencing rpds-py jsonschema-specifications attrs click filelock
+OPENRLHF_PKGS := openrlhf==0.11.2 aiohttp pylatexenc multidict yarl frozenlist aiosignal aiohappyeyeballs propcache attrs
+
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	$(PIP) install -q $(TORCH)
-	$(PIP) install -q -e '.[all,dev]' $(TORCH)
+	$(PIP) install -q -e '.[all,dev,integrations-test]' $(TORCH)
+	$(PIP) install -q --no-deps --upgrade --target .hosts/verl $(VERL_PKGS)
+	$(PIP) install -q --no-deps --upgrade --target .hosts/openrlhf $(OPENRLHF_PKGS)
+	$(BIN)/python -c "import os, site; open(os.path.join(site.getsitepackages()[0], 'zz_groundscore_hosts.pth'), 'w').write(''.join(os.path.abspath(p) + chr(10) for p in ('.hosts/verl', '.hosts/openrlhf')))"
 	touch $@ $(VENV)/.demo-installed
 
 demo: $(VENV)/.demo-installed
@@ -40,4 +50,4 @@ test: $(VENV)/.test-installed
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) site build dist *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) .hosts site build dist *.egg-info .pytest_cache .ruff_cache

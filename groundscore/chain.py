@@ -18,10 +18,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from groundscore.config import ChainConfig, load_config
+from groundscore.config import ChainConfig, describe_errors, load_config
 from groundscore.model import Issue, Parsed, Report, Sample, Verdict
 from groundscore.parse import parse_completion
-from groundscore.parse.base import unchecked
+from groundscore.parse.base import trusted
 from groundscore.plugins.manager import Registry, get_registry
 from groundscore.scoring import Scorer
 from groundscore.verifiers.base import Context, Verifier
@@ -58,7 +58,7 @@ def _coerce_safely(item: Any) -> tuple[Sample, Issue | None]:
     """:func:`_coerce`, with any surprise (a validator's TypeError, a broken Mapping) as an issue."""
     try:
         return _coerce(item)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - bad input becomes an issue, never an exception
         return Sample(), Issue(code="sample.invalid", message=f"the sample could not be read: {type(exc).__name__}: {exc}"[:300], severity="error")
 
 
@@ -117,7 +117,7 @@ class Chain:
             try:
                 out.append(cls(cls.Options.model_validate(self.config.options.get(name, {}))))
             except ValidationError as exc:
-                raise ValueError(f"bad options for verifier {name!r}: {exc}") from exc
+                raise ValueError(f"bad options for verifier {name!r}: {describe_errors(exc, f'options.{name}')}") from exc
         return out
 
     def _load_calibrator(self) -> Any:
@@ -140,7 +140,7 @@ class Chain:
         contexts: list[Context] = []
         try:
             items = list(samples)
-        except Exception as exc:  # a generator that fails half-way: report it as one bad sample
+        except Exception as exc:  # noqa: BLE001 - a generator that fails half-way: report it as one bad sample
             items = [exc]
         for index, item in enumerate(items):
             sample, issue = _coerce_safely(item)
@@ -156,14 +156,14 @@ class Chain:
         for ctx, verdicts in zip(contexts, per_sample_verdicts, strict=True):
             try:
                 confidence, decision = score(verdicts)
-            except Exception as exc:  # a calibrator bug must not reach a training loop
+            except Exception as exc:  # noqa: BLE001 - a calibrator bug must not reach a training loop
                 self._log_once("scoring", exc)
                 confidence, decision = 0.0, "abstain"
             # Built without validation: every field is a value the chain made or checked.
-            reports.append(unchecked(
-                Report, id=ctx.sample.id, parsed=ctx.parsed, verdicts=verdicts,
-                confidence=confidence, decision=decision, reward=None, elapsed_ms=each,
-            ))
+            reports.append(trusted(Report, {
+                "id": ctx.sample.id, "parsed": ctx.parsed, "verdicts": verdicts,
+                "confidence": confidence, "decision": decision, "reward": None, "elapsed_ms": each,
+            }))
         return reports
 
     def verify_one(self, sample: SampleLike) -> Report:
@@ -179,10 +179,13 @@ class Chain:
         """
         from groundscore.filtering import filter_reports
 
-        if isinstance(samples, Sample | Mapping | str | bytes):
+        if isinstance(samples, Sample | Mapping | str | bytes) or not isinstance(samples, Iterable):
             samples = [samples]
-        items = list(samples)
-        coerced = [_coerce(s)[0] for s in items]
+        try:
+            items = list(samples)
+        except Exception as exc:  # noqa: BLE001 - as in verify: a failing generator is one bad sample
+            items = [exc]
+        coerced = [_coerce_safely(s)[0] for s in items]
         return filter_reports(self.verify(items), coerced, threshold=threshold, mode=mode)  # type: ignore[arg-type]
 
     def _context(self, sample: Sample, issue: Issue | None, index: int) -> Context:
@@ -230,7 +233,7 @@ class Chain:
             bad = next((v for v in verdicts if not isinstance(v, Verdict)), None)
             if bad is not None:
                 raise TypeError(f"returned a {type(bad).__name__}, not a Verdict")
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - isolation is the point
             self._log_once(name, exc)
             verdicts = [
                 Verdict.skip(name, "error", f"verifier failed: {type(exc).__name__}: {exc}", error=type(exc).__name__)

@@ -22,11 +22,16 @@ pydantic: a typo or a bad value is an error that names the field::
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
-import tomllib
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
 
 from groundscore.parse import ParseConfig
 
@@ -61,28 +66,56 @@ class ChainConfig(BaseModel):
 
     @model_validator(mode="after")
     def _weights(self) -> ChainConfig:
-        bad = {k: v for k, v in self.weights.items() if not v >= 0}
+        bad = {k: v for k, v in self.weights.items() if not (v >= 0 and math.isfinite(v))}
         if bad:
-            raise ValueError(f"weights must be >= 0, got {bad}")
+            raise ValueError(f"weights must be finite and >= 0, got {bad}")
         return self
 
     @classmethod
     def from_file(cls, path: str | Path) -> ChainConfig:
         """Load a TOML file; for ``pyproject.toml`` the ``[tool.groundscore]`` table."""
         path = Path(path)
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
+        try:
+            with path.open("rb") as fh:
+                data = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        where = str(path)
         if path.name == "pyproject.toml" or "tool" in data:
             data = data.get("tool", {}).get("groundscore", {})
-        return cls.model_validate(data)
+            where += " [tool.groundscore]"
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise ConfigError(f"{where}: {describe_errors(exc)}") from exc
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; the message names the field and the bad value."""
+
+
+def describe_errors(exc: ValidationError, prefix: str = "") -> str:
+    """A pydantic error as one clause per field: ``thresholds.accept: Input should be ... (got 1.5)``."""
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in (prefix, *err.get("loc", ())) if p != "") or "configuration"
+        value = err.get("input")
+        got = f" (got {value!r})" if "input" in err and not isinstance(value, dict) else ""
+        parts.append(f"{where}: {err.get('msg', 'invalid')}{got}")
+    return "; ".join(parts)
 
 
 def load_config(config: ChainConfig | dict[str, Any] | str | Path | None) -> ChainConfig:
-    """Any accepted form of configuration -> :class:`ChainConfig`."""
+    """Any accepted form of configuration -> :class:`ChainConfig`; a :class:`ConfigError` names what is wrong."""
     if config is None:
         return ChainConfig()
     if isinstance(config, ChainConfig):
         return config
     if isinstance(config, dict):
-        return ChainConfig.model_validate(config)
-    return ChainConfig.from_file(config)
+        try:
+            return ChainConfig.model_validate(config)
+        except ValidationError as exc:
+            raise ConfigError(f"invalid groundscore configuration: {describe_errors(exc)}") from exc
+    if isinstance(config, str | Path):
+        return ChainConfig.from_file(config)
+    raise ConfigError(f"a configuration is a ChainConfig, a dict or a TOML path, not {type(config).__name__}")

@@ -140,10 +140,14 @@ def iter_items(
     p = Path(path)
     samples = iter_samples(p, source, image_root)
     kind = source or detect_source(p)
-    lines: Iterable[str | None] = _raw_lines(p) if kind == "jsonl" else _none_forever()
+    # For JSONL, each sample is paired with its raw line (to find reports and label fields); both
+    # readers skip the same blank lines, and strict=True makes any mismatch loud, never a silent shift.
+    pairs: Iterable[tuple[Sample, str | None]] = (
+        zip(samples, _raw_lines(p), strict=True) if kind == "jsonl" else ((s, None) for s in samples)
+    )
     pending: list[tuple[int, Sample, Report | None, dict[str, Any] | None, str | None]] = []
     index = 0
-    for sample, line in zip(samples, lines, strict=False):
+    for sample, line in pairs:
         if limit is not None and index >= limit:
             break
         report, raw, error = _report_from_line(line) if line is not None else (None, None, None)
@@ -154,11 +158,6 @@ def iter_items(
             pending = []
     if pending:
         yield from _finish(pending, chain, label_field, iou)
-
-
-def _none_forever() -> Iterator[None]:
-    while True:
-        yield None
 
 
 def _finish(
@@ -174,7 +173,11 @@ def _finish(
         if report is None:
             report = next(fresh)
         else:
-            report.confidence, report.decision = chain.scorer.score(report.verdicts)
+            try:
+                report.confidence, report.decision = chain.scorer.score(report.verdicts)
+            except Exception as exc:  # noqa: BLE001 - a calibrator bug: keep the line, say why
+                report.confidence, report.decision = 0.0, "abstain"
+                error = f"could not score the report's verdicts: {type(exc).__name__}: {exc}"
         input_error = error or sample.meta.get("input_error")
         if input_error and not any(i.code == "input.unreadable" for i in report.parsed.issues):
             report.parsed.issues.insert(0, Issue(code="input.unreadable", message=str(input_error), severity="error"))

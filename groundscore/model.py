@@ -202,10 +202,16 @@ class Sample(BaseModel):
     def _size(cls, value: Any) -> Any:
         if value is None:
             return None
-        w, h = value
-        if int(w) <= 0 or int(h) <= 0:
+        try:
+            if isinstance(value, str | bytes):
+                raise ValueError
+            w, h = (int(v) for v in value)
+        except (TypeError, ValueError, OverflowError):
+            # pydantic turns ValueError (not TypeError) into a ValidationError naming the field
+            raise ValueError(f"image_size must be (width, height), got {value!r}") from None
+        if w <= 0 or h <= 0:
             raise ValueError(f"image_size must be positive (width, height), got {value!r}")
-        return (int(w), int(h))
+        return (w, h)
 
 
 class Verdict(BaseModel):

@@ -20,8 +20,6 @@ from typing import Protocol
 from groundscore.config import Thresholds
 from groundscore.model import Decision, Verdict
 
-_EPS = 1e-6
-
 
 class Calibrator(Protocol):
     def predict(self, verdicts: Sequence[Verdict], raw: float) -> float: ...
@@ -32,25 +30,41 @@ def combine(
     weights: Mapping[str, float] | None = None,
     default_weights: Mapping[str, float] | None = None,
 ) -> tuple[float, bool]:
-    """(confidence, whether any verdict applied). Gates first, then the mean."""
-    weights = weights or {}
-    default_weights = default_weights or {}
-    if any(v.gate is False for v in verdicts):
-        return 0.0, True
+    """(confidence, whether any verdict applied). Gates first, then the mean.
+
+    A verdict with weight 0 does not count; an applicable score of exactly 0
+    gives 0 (the geometric mean's limit), whatever the others say.
+    """
+    weights = weights or _EMPTY
+    default_weights = default_weights or _EMPTY
     total_w = 0.0
     log_sum = 0.0
+    zero = False
     for v in verdicts:
-        if v.score is None:
+        if v.gate is False:
+            return 0.0, True
+        score = v.score
+        if score is None:
             continue
-        w = weights.get(v.verifier, default_weights.get(v.verifier, 1.0))
+        name = v.verifier
+        w = weights.get(name)
+        if w is None:
+            w = default_weights.get(name, 1.0)
         if w <= 0:
             continue
         total_w += w
-        log_sum += w * math.log(max(v.score, _EPS))
+        if score <= 0.0:
+            zero = True
+        else:
+            log_sum += w * math.log(score)
     if total_w == 0:
         return 0.0, False
-    conf = math.exp(log_sum / total_w)
-    return (0.0 if conf <= _EPS * 1.0001 else min(1.0, conf)), True
+    if zero:
+        return 0.0, True
+    return min(1.0, math.exp(log_sum / total_w)), True
+
+
+_EMPTY: Mapping[str, float] = {}
 
 
 def decide(confidence: float, thresholds: Thresholds, applicable: bool = True) -> Decision:
@@ -83,5 +97,6 @@ class Scorer:
         raw, applicable = combine(verdicts, self.weights, self.default_weights)
         conf = raw
         if self.calibrator is not None and applicable and not any(v.gate is False for v in verdicts):
-            conf = min(1.0, max(0.0, float(self.calibrator.predict(verdicts, raw))))
+            calibrated = float(self.calibrator.predict(verdicts, raw))
+            conf = min(1.0, max(0.0, calibrated)) if math.isfinite(calibrated) else 0.0
         return conf, decide(conf, self.thresholds, applicable)

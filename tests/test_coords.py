@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from groundscore.parse import CoordSpace, get_space, register_space, smart_resize
 from groundscore.parse.coords import SPACES, from_xyxy, smart_resize_fallback, to_xyxy
 
-BASE_SPACES = ["original", "qwen25", "norm1000", "norm999", "norm100", "norm1", "bins1000", "patch32"]
+BASE_SPACES = ["original", "qwen25", "norm1000", "norm999", "norm1024", "norm100", "norm1", "bins1000", "patch32"]
 LAYOUTS = ["xyxy", "xywh", "cxcywh"]
 
 
@@ -29,6 +29,7 @@ LAYOUTS = ["xyxy", "xywh", "cxcywh"]
         ("norm1000", (500, 250, 1000, 1000), (640, 480), (320, 120, 640, 480)),
         ("norm999", (0, 0, 999, 999), (640, 480), (0, 0, 640, 480)),
         ("norm100", (12, 30, 48, 95), (800, 600), (96, 180, 384, 570)),
+        ("norm1024", (128, 256, 896, 768), (1024, 512), (128, 128, 896, 384)),
         ("norm1", (0.25, 0.5, 0.75, 1.0), (400, 200), (100, 100, 300, 200)),
         # Florence-2's documented decoding: car<loc_53><loc_333><loc_933><loc_774> on 640x480
         ("bins1000", (53, 333, 933, 774), (640, 480), (34.24, 160.08, 597.44, 371.76)),

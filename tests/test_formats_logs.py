@@ -48,10 +48,13 @@ def test_every_rec_log_completion_is_read_in_qwen25_space(pattern: str, expected
     wrong: list[tuple[str, str]] = []
     missed: list[str] = []
     mismatched: list[tuple[list, list]] = []
+    ambiguous: list[str] = []
     for record in records:
         text = record["model_output"]
         parsed = parse_completion(Sample(completion=text), parsers, (640, 480))
         formats[parsed.format] += 1
+        if "format.ambiguous" in parsed.issue_codes():
+            ambiguous.append(text[-200:])
         if parsed.format == "unknown":
             # only answers without any 4-number group may go undetected
             if _ANY_BOX.search(text):
@@ -67,4 +70,6 @@ def test_every_rec_log_completion_is_read_in_qwen25_space(pattern: str, expected
     assert not wrong, wrong[:5]
     assert not missed, missed[:5]
     assert not mismatched, mismatched[:5]
+    # no alternative that would read another coordinate space came close
+    assert not ambiguous, ambiguous[:5]
     assert formats["qwen25_json"] >= 0.95 * expected

@@ -193,3 +193,10 @@ def test_garbage_never_raises_and_gives_zero() -> None:
     garbage = [None, 5, [{"content": None}], [{}], "", [[{"content": "x"}]], {"content": "<answer>[1,2,3]"}]
     out = vlm_r1.iou_reward(garbage, [[1, 2, 3, 4], None, "junk", [], "[]", [float("nan")] * 4, {"x": 1}])
     assert out == [0.0] * len(garbage)
+
+
+def test_make_grounding_reward_is_a_named_function_for_vlm_r1_logs() -> None:
+    fn = vlm_r1.make_grounding_reward(reward_config={"abstain": 0.1}, chain_config={"verifiers": ["schema"]})
+    assert fn.__name__ == "groundscore"
+    texts = ["<think>x</think><answer>There is no such object in the image.</answer>"]
+    assert fn(_conversational(texts), [[1, 2, 30, 40]], problem=["dog"]) == [0.1]

@@ -168,7 +168,7 @@ def test_binary_iou_and_custom_values(schema_rewarder: Rewarder) -> None:
     gt = [100, 100, 200, 200]
     results = binary.score([sample(answer([100, 100, 195, 195]), gt), sample(answer([100, 100, 160, 160]), gt),
                             sample(answer(None), gt)])
-    assert [r.reward for r in results][0] == 2.0
+    assert results[0].reward == 2.0
     assert -1.0 <= results[1].reward < 0.0
     assert results[2].reward == 0.0
 
@@ -328,7 +328,7 @@ _samples = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(batch=st.lists(_samples, max_size=6), policy=st.sampled_from(sorted(BUILTIN_POLICIES)))
 def test_garbage_never_raises_and_gives_one_finite_reward_each(batch: list[Any], policy: str, schema_rewarder: Rewarder) -> None:
     rewarder = Rewarder({"policy": policy}, chain=schema_rewarder.chain)
@@ -336,3 +336,18 @@ def test_garbage_never_raises_and_gives_one_finite_reward_each(batch: list[Any],
     assert len(rewards) == len(batch)
     for r in rewards:
         assert r is None or (isinstance(r, float) and math.isfinite(r))
+
+
+def test_spraying_boxes_or_covering_the_image_does_not_pay(schema_rewarder: Rewarder) -> None:
+    gt = [100, 100, 200, 200]
+    spray = "<answer>[" + ", ".join(
+        f'{{"bbox_2d": [{x}, {y}, {x + 100}, {y + 100}], "label": "dog"}}' for x in (0, 100, 200, 300) for y in (0, 100, 200)
+    ) + "]</answer>"
+    results = schema_rewarder.score([
+        sample(spray, gt),                          # 12 boxes, one of them exact
+        sample(answer([0, 0, 640, 480]), gt),       # the whole image
+        sample(answer(None), gt),                   # honest
+    ])
+    spray_r, whole_r, honest_r = (r.reward for r in results)
+    assert results[0].iou == pytest.approx(1 / 12)
+    assert spray_r < honest_r and whole_r < honest_r

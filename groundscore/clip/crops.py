@@ -113,20 +113,22 @@ def extract(
 ) -> torch.Tensor:
     """Crop, resize and normalise every request: (N, 3, H, W) in ``dtype`` on the images' device.
 
-    Requests are grouped by image size; all images of one size go through a
-    single roi_align call (in a GRPO batch of equal-sized images: one call).
+    Requests are grouped by image size and pyramid level; all images of one
+    size go through one roi_align call per level (in a GRPO batch of
+    equal-sized images and similar boxes: one or two calls).
     """
     device = images[requests[0].image].pixels.device if requests else torch.device("cpu")
     out = torch.empty((len(requests), 3, *out_hw), dtype=dtype, device=device)
-    groups: dict[tuple[int, int], list[int]] = defaultdict(list)
+    groups: dict[tuple[tuple[int, int], int], list[int]] = defaultdict(list)
     for i, req in enumerate(requests):
-        groups[images[req.image].size].append(i)
-    for indices in groups.values():
+        groups[(images[req.image].size, _pyramid_level(req.roi, out_hw, images[req.image].max_level))].append(i)
+    for (_, k), indices in groups.items():
         members = sorted({requests[i].image for i in indices})
-        slot = {img: k for k, img in enumerate(members)}
-        stacked = torch.stack([images[m].pixels for m in members]).to(dtype)
+        slot = {img: n for n, img in enumerate(members)}
+        stacked = torch.stack([images[m].level(k) for m in members]).to(dtype)
         rois = torch.tensor([[slot[requests[i].image], *requests[i].roi] for i in indices], dtype=dtype, device=device)
-        crops = roi_align(stacked, rois, output_size=out_hw, spatial_scale=1.0, sampling_ratio=-1, aligned=True)
+        crops = roi_align(stacked, rois, output_size=out_hw, spatial_scale=1.0 / (1 << k), sampling_ratio=-1,
+                          aligned=True)
         blur_rows = [j for j, i in enumerate(indices) if requests[i].box is not None]
         if blur_rows:
             crops = _blend_blur(crops, blur_rows, [requests[indices[j]] for j in blur_rows], images, members, slot, out_hw)
@@ -134,6 +136,16 @@ def extract(
     scale = torch.tensor([255.0 * s for s in std], dtype=dtype, device=device).view(1, 3, 1, 1)
     shift = torch.tensor([255.0 * m for m in mean], dtype=dtype, device=device).view(1, 3, 1, 1)
     return out.sub_(shift).div_(scale)
+
+
+def _pyramid_level(roi: XYXY, out_hw: tuple[int, int], max_level: int) -> int:
+    """The pyramid level whose pixels are at most twice as fine as the output's, for this roi."""
+    ratio = min((roi[2] - roi[0]) / out_hw[1], (roi[3] - roi[1]) / out_hw[0])
+    k = 0
+    while k < max_level and ratio >= 2.0:
+        ratio /= 2.0
+        k += 1
+    return k
 
 
 def _blend_blur(

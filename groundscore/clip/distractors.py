@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-GENERIC_CAPTIONS: tuple[str, ...] = ("background", "an empty area", "a blurry photo")
+GENERIC_CAPTIONS: tuple[str, ...] = ("background", "an empty area", "something blurry")
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _STOP = frozenset(

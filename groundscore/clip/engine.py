@@ -86,7 +86,8 @@ class ClipEngine:
         self.images = ImageCache(backend.device, self.settings.image_cache_bytes, backend.dtype)
         self.texts = TextCache(self._encode_texts, self.settings.text_cache_items)
         self.fault_injector: Callable[[int], None] | None = None
-        self.chunk_sizes: list[int] = []  # sizes actually encoded in the last call (for tests and logs)
+        self.chunk_sizes: list[int] = []  # image chunk sizes tried in the last call (for tests and logs)
+        self.text_chunk_sizes: list[int] = []
 
     # -- encoding with out-of-memory splitting -------------------------------
     def _guarded(self, fn: Callable[[Any], torch.Tensor], items: Any, size: int) -> torch.Tensor:
@@ -94,10 +95,11 @@ class ClipEngine:
             self.fault_injector(size)
         return fn(items)
 
-    def _encode_split(self, fn: Callable[[Any], torch.Tensor], items: Any, n: int) -> tuple[torch.Tensor, int]:
+    def _encode_split(self, fn: Callable[[Any], torch.Tensor], items: Any, n: int,
+                      log: list[int]) -> tuple[torch.Tensor, int]:
         """Encode ``items`` (a tensor or a list, length ``n``); halve on OOM. Returns (embeddings, size that worked)."""
         try:
-            self.chunk_sizes.append(n)
+            log.append(n)
             return self._guarded(fn, items, n), n
         except torch.OutOfMemoryError:
             if n <= 1:
@@ -105,8 +107,8 @@ class ClipEngine:
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
             half = n // 2
-            left, size_l = self._encode_split(fn, items[:half], half)
-            right, size_r = self._encode_split(fn, items[half:], n - half)
+            left, size_l = self._encode_split(fn, items[:half], half, log)
+            right, size_r = self._encode_split(fn, items[half:], n - half, log)
             return torch.cat([left, right]), min(size_l, size_r)
 
     def _encode_texts(self, texts: list[str]) -> torch.Tensor:
@@ -116,7 +118,7 @@ class ClipEngine:
         with torch.inference_mode():
             while start < len(texts):
                 part = texts[start:start + size]
-                emb, size = self._encode_split(self.backend.encode_texts, part, len(part))
+                emb, size = self._encode_split(self.backend.encode_texts, part, len(part), self.text_chunk_sizes)
                 out.append(emb)
                 start += len(part)
         return torch.cat(out)
@@ -130,7 +132,7 @@ class ClipEngine:
             while start < len(requests):
                 part = requests[start:start + size]
                 pixels = extract(images, part, b.image_size, b.mean, b.std, b.dtype)
-                emb, size = self._encode_split(b.encode_images, pixels, len(part))
+                emb, size = self._encode_split(b.encode_images, pixels, len(part), self.chunk_sizes)
                 out.append(emb)
                 start += len(part)
         return torch.cat(out) if out else torch.empty(0)
@@ -139,7 +141,7 @@ class ClipEngine:
     def score(self, queries: Sequence[RegionQuery]) -> list[RegionScore]:
         """One RegionScore per query, in order. Per-query problems become ``error``, never exceptions."""
         s = self.settings
-        self.chunk_sizes = []
+        self.chunk_sizes, self.text_chunk_sizes = [], []
         results: list[RegionScore | None] = [None] * len(queries)
         blur = "blur" in s.modes
         decoded: list[DecodedImage] = []

@@ -19,7 +19,7 @@ import hashlib
 import io
 import os
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +31,18 @@ BLUR_SIDE = 24  # the blurred copy keeps about this many pixels along its short 
 
 @dataclass
 class DecodedImage:
-    """An image on the device: ``pixels`` uint8 (3, H, W), ``blurred`` float (3, h, w) or None."""
+    """An image on the device: ``pixels`` uint8 (3, H, W), ``blurred`` float (3, h, w) or None.
+
+    ``level(k)`` is the image average-pooled by ``2**k`` (built on demand, kept):
+    a large box shrunk to a small model input is sampled from the level
+    closest to its output size, so roi_align needs only a couple of samples
+    per output pixel instead of hundreds, and the pooling is the antialiasing.
+    """
 
     pixels: torch.Tensor
     blurred: torch.Tensor | None = None
     blur_scale: float = 1.0
+    levels: list[torch.Tensor] = field(default_factory=list)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -43,11 +50,26 @@ class DecodedImage:
         return (int(self.pixels.shape[2]), int(self.pixels.shape[1]))
 
     @property
+    def max_level(self) -> int:
+        """The coarsest pyramid level that keeps at least 8 pixels on the short side."""
+        side = min(self.pixels.shape[1:])
+        return max(0, int(side // 8).bit_length() - 1)
+
+    def level(self, k: int) -> torch.Tensor:
+        """The image average-pooled by ``2**k`` (floor sizes), uint8."""
+        if k <= 0:
+            return self.pixels
+        while len(self.levels) < k:
+            prev = self.levels[-1] if self.levels else self.pixels
+            self.levels.append(F.avg_pool2d(prev.unsqueeze(0).float(), 2)[0].round_().to(torch.uint8))
+        return self.levels[k - 1]
+
+    @property
     def nbytes(self) -> int:
         n = self.pixels.numel() * self.pixels.element_size()
         if self.blurred is not None:
             n += self.blurred.numel() * self.blurred.element_size()
-        return n
+        return n + sum(t.numel() * t.element_size() for t in self.levels)
 
 
 def image_key(image: Any) -> str | None:

@@ -112,3 +112,22 @@ def grounding_reward(
     """
     config = load_reward_config(reward_config).model_copy(update={"unscorable": 0.0})
     return _run(config, completions, solution, kwargs, chain_config=chain_config, query_templates=query_templates)
+
+
+def make_grounding_reward(
+    reward_config: Any = None,
+    chain_config: Any = None,
+    query_templates: Any = None,
+    name: str = "groundscore",
+) -> Any:
+    """:func:`grounding_reward` with its settings bound, as a named function for VLM-R1's registry.
+
+    VLM-R1 logs each reward under ``fn.__name__``, which ``functools.partial``
+    lacks; this returns a plain function called ``name``.
+    """
+    def reward(completions: Sequence[Any], solution: Any = None, **kwargs: Any) -> list[float]:
+        return grounding_reward(completions, solution, reward_config=reward_config, chain_config=chain_config,
+                                query_templates=query_templates, **kwargs)
+
+    reward.__name__ = reward.__qualname__ = name
+    return reward

@@ -25,6 +25,15 @@ _SPACE = re.compile(r"\s+")
 _POSSESSIVE = re.compile(r"\s*'\s*s\b")
 
 
+def english_words(nlp: Any) -> frozenset[str]:
+    """Every word of the lemmatizer's index tables (about 90k WordNet lemmas); empty when absent."""
+    try:
+        table = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_index")
+        return frozenset(w for words in table.values() for w in words)
+    except Exception:  # noqa: BLE001 - a model without the table: corrections fall back to POS rules
+        return frozenset()
+
+
 def normalize(text: str) -> str:
     """The form texts are cached and compared in: lower case, one space, "man ' s" -> "man's", no end dot."""
     t = (text or "")[:MAX_CHARS].replace("’", "'").replace("`", "'").lower()
@@ -43,6 +52,7 @@ class ExpressionAnalyzer:
 
     def __init__(self, nlp: Any = None, lexicon: Lexicon | None = None, cache_size: int = 50_000, batch_size: int = 256) -> None:
         self._nlp = nlp
+        self._english: frozenset[str] | None = None
         self.lexicon = lexicon or default_lexicon()
         self.cache_size = cache_size
         self.batch_size = batch_size
@@ -56,6 +66,13 @@ class ExpressionAnalyzer:
         if self._nlp is None:
             self._nlp = load_spacy()
         return self._nlp
+
+    @property
+    def english(self) -> frozenset[str]:
+        """Known English words (the rule lemmatizer's index), so real words are not 'corrected'."""
+        if self._english is None:
+            self._english = english_words(self.nlp)
+        return self._english
 
     def analyze(self, texts: Sequence[str]) -> list[Expression]:
         """One :class:`Expression` per text, in order."""
@@ -99,7 +116,7 @@ class ExpressionAnalyzer:
                 continue
             doc = next(docs)
             tokens = [(tok.text.lower(), tok.lemma_.lower(), tok.pos_, tok.tag_) for tok in doc]
-            out.append(extract(t, tokens, self.lexicon))
+            out.append(extract(t, tokens, self.lexicon, self.english))
         return out
 
     def clear(self) -> None:

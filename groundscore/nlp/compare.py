@@ -25,7 +25,7 @@ CONFLICT_SCORE = 0.1
 class Conflict:
     """One contradiction: its kind and the two spans that disagree."""
 
-    kind: str  # "category", "gender", "color", "position", "size", "negation"
+    kind: str  # "category", "gender", "color", "position", "size", "negation", "count"
     a: str
     b: str
 
@@ -108,6 +108,10 @@ def compare(a: Expression, b: Expression, lexicon: Lexicon) -> Match:
     if same_thing or relation in {"related", "unknown"}:
         for x, y in conflicting(a.positions, b.positions):
             conflicts.append(Conflict("position", x, y))
+
+    # "three buses" for "bus in middle": the label counts several where the query names one
+    if b.count and b.count >= 2 and b.head_plural and a.head and not a.head_plural and not a.count and same_thing:
+        conflicts.append(Conflict("count", a.head_text or a.head, f"{b.count}+ {b.head_text or b.head}"))
 
     # with / without / not
     for noun in sorted(a.without_nouns & b.with_nouns):

@@ -121,12 +121,17 @@ _STOPWORDS = frozenset(
 Token = tuple[str, str, str, str]  # (lower-cased text, lemma, coarse POS, fine tag)
 
 
-def extract(text: str, tokens: Sequence[Token], lexicon: Lexicon) -> Expression:
-    """Read an :class:`Expression` from tagged tokens of ``text``."""
+def extract(text: str, tokens: Sequence[Token], lexicon: Lexicon, english: frozenset[str] | set[str] = frozenset()) -> Expression:
+    """Read an :class:`Expression` from tagged tokens of ``text``.
+
+    ``english`` is a set of real English words (the spaCy lemmatizer's
+    index): a word in it is never "corrected" as a typo ("part" stays
+    "part", not "pant").
+    """
     toks = [t for t in tokens if t[0].strip()]
     words = tuple(t[0] for t in toks)
     lemmas = tuple(_lemma(t, lexicon) for t in toks)
-    typos = {i: fixed for i, t in enumerate(toks) if (fixed := _typo(t, lemmas[i], lexicon))}
+    typos = {i: fixed for i, t in enumerate(toks) if t[0] not in english and (fixed := _typo(t, lemmas[i], lexicon))}
     if typos:
         lemmas = tuple(typos.get(i, lem) for i, lem in enumerate(lemmas))
     positions = find_positions(list(words))
@@ -136,7 +141,7 @@ def extract(text: str, tokens: Sequence[Token], lexicon: Lexicon) -> Expression:
         return w in COLOR_FAMILIES or w in SIZE_WORDS or _is_position_word(w) or w in _NUMBERS or w.isdigit()
 
     def is_nominal(i: int) -> bool:
-        w, lem, pos, _ = toks[i]
+        w, _, pos, _ = toks[i]
         if i in typos:
             return True
         if is_attribute(i) and not _head_like_attribute(i, words, lexicon):
@@ -146,7 +151,7 @@ def extract(text: str, tokens: Sequence[Token], lexicon: Lexicon) -> Expression:
         if lemmas[i] in lexicon.generic and lemmas[i] not in {"one", "ones"}:
             return pos in _NOUN_POS or lexicon.knows(w)
         if lexicon.knows(w):
-            return pos not in {"ADP", "DET", "PRON", "CCONJ", "AUX", "PART"} or w in {"he", "she", "her", "him"}
+            return pos not in {"ADP", "DET", "PRON", "CCONJ", "AUX", "PART"}
         if lexicon.knows(lemmas[i]):
             return pos in _NOUN_POS or pos in {"ADJ", "X", "PROPN"}
         return pos in _NOUN_POS or (pos == "X" and w.isalpha())
@@ -203,7 +208,7 @@ def extract(text: str, tokens: Sequence[Token], lexicon: Lexicon) -> Expression:
                 head = pair
                 break
     corrected = words[head_i] if head_i is not None and head_i in typos else None
-    if head is not None and not lexicon.knows(head) and head not in lexicon.generic:
+    if head is not None and not lexicon.knows(head) and head not in lexicon.generic and words[head_i] not in english and head not in english:
         fixed = lexicon.correct(head)
         if fixed:
             corrected, head = head, fixed
@@ -234,8 +239,8 @@ def extract(text: str, tokens: Sequence[Token], lexicon: Lexicon) -> Expression:
             lem = lemmas[j]
         nouns.append(lem)
         k = j - 1
-        while k >= 0 and (words[k] in COLOR_FAMILIES or words[k] in SIZE_WORDS or words[k] in {"and", "light", "dark", "bright", "pale", "-"} or _fuzzy_color(words[k])):
-            color = words[k] if words[k] in COLOR_FAMILIES else _fuzzy_color(words[k])
+        while k >= 0 and (words[k] in COLOR_FAMILIES or words[k] in SIZE_WORDS or words[k] in {"and", "light", "dark", "bright", "pale", "-"} or (words[k] not in english and _fuzzy_color(words[k]))):
+            color = words[k] if words[k] in COLOR_FAMILIES else (_fuzzy_color(words[k]) if words[k] not in english else None)
             if color and COLOR_FAMILIES.get(color):
                 colors.setdefault(lem, set()).add(color)
             if words[k] in SIZE_WORDS and not (words[k] == "baby" and lexicon.knows(lem)):
@@ -292,7 +297,7 @@ def _typo(tok: Token, lemma: str, lexicon: Lexicon) -> str | None:
     w, _, pos, _ = tok
     if pos in _CLOSED_POS or len(w) < (4 if pos in _TYPO_POS else 6) or not w.isalpha() or _participle(w):
         return None
-    if lexicon.knows(w) or lexicon.knows(lemma) or w in COLOR_FAMILIES or w in SIZE_WORDS or _is_position_word(w):
+    if lexicon.knows(w) or lexicon.knows(lemma) or w in lexicon.generic or w in lexicon.parts or w in COLOR_FAMILIES or w in SIZE_WORDS or _is_position_word(w):
         return None
     fixed = lexicon.correct(w)
     return fixed if fixed and lexicon.lookup(fixed) else None
@@ -307,9 +312,9 @@ def _seen_noun(head_i: int | None) -> bool:
 
 
 def _lemma(tok: Token, lexicon: Lexicon) -> str:
-    w, lem, pos, _ = tok
+    w, lem, _, _ = tok
     if lexicon.knows(w):
-        return w if w not in {"glasses", "shorts", "pants", "jeans", "people", "clothes", "skis", "scissors", "sunglasses", "stairs"} else w
+        return w  # the lexicon's own form: "glasses", "shorts", "people" keep their meaning
     lem = (lem or w).lower()
     if lem == "-pron-":
         return w
@@ -330,9 +335,7 @@ def _head_like_attribute(i: int, words: tuple[str, ...], lexicon: Lexicon) -> bo
     if w in {"front", "back"}:
         return False
     nxt = words[i + 1] if i + 1 < len(words) else ""
-    if nxt and (lexicon.knows(nxt) or nxt in COLOR_FAMILIES):
-        return False
-    return not (w == "top" and nxt in {"of", "left", "right", "row", "shelf", "layer"})
+    return not nxt or (nxt in _CLAUSE and nxt != "of")
 
 
 # real words one edit away from a colour ("back" / "black"): never corrected

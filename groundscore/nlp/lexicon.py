@@ -32,7 +32,7 @@ RELATION_SCORES: dict[str, float] = {
     "hypernym": 0.9,
     "related": 0.8,
     "unknown": 0.7,
-    "sibling": 0.25,
+    "sibling": 0.15,
     "gender": 0.1,
     "different": 0.0,
 }
@@ -140,7 +140,7 @@ class Lexicon:
         if {gx, gy} == {"person/male", "person/female"}:
             return "gender"
         if _under(gx, "person") and _under(gy, "person"):
-            return "hypernym"  # "kid"/"boy", "player"/"man": one names a kind of the other
+            return _person_relation(x, y)
         rel = self._group_relation(gx, gy)
         if rel != "different":
             return rel
@@ -153,6 +153,24 @@ class Lexicon:
             if (_under(gx, p) and _under(gy, q)) or (_under(gx, q) and _under(gy, p)):
                 return "related"
         return "different"
+
+
+def _person_relation(x: Category, y: Category) -> str:
+    """People: gender conflicts; two different roles ("batter"/"umpire") or a child for an adult are siblings.
+
+    A role is compatible with any gender or age ("man"/"batter"), "player"
+    with every sport role, "boy" with "man" and "kid".
+    """
+    gx, gy = x.group, y.group
+    if (_under(gx, "person/male") and _under(gy, "person/female")) or (_under(gx, "person/female") and _under(gy, "person/male")):
+        return "gender"
+    if gx == gy == "person/role":
+        return "hypernym" if "player" in (x.name, y.name) else "sibling"
+    young = {g for g in (gx, gy) if g.endswith("young")}
+    adult = {g for g in (gx, gy) if g in ("person/male", "person/female")}
+    if young and adult and not ({gx, gy} <= {"person/male", "person/male/young"} or {gx, gy} <= {"person/female", "person/female/young"}):
+        return "sibling"  # "kid" for "woman"
+    return "hypernym"
 
 
 def _under(group: str, ancestor: str) -> bool:

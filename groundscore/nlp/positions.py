@@ -44,6 +44,9 @@ BODY_PARTS = frozenset(
 _FRAME = frozenset("image picture photo photograph pic frame screen view shot scene window page display".split())
 _RELATIONAL_AFTER = frozenset({"of", "to", "from"})
 _DEPTH_RELATIONAL = frozenset({"behind"})
+_ORIENTATION = frozenset("facing faces face looking looks look pointing points point turned turning turns headed heading glancing staring leaning".split())
+_TOP_GARMENT = frozenset("tank crop halter tube bikini sleeveless striped strapless".split())
+_COLORS = frozenset("white black red blue green yellow orange pink purple brown gray grey tan beige silver gold navy maroon teal".split())
 _WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _SKIP = frozenset("the a an of to from side corner part half end edge most very far extreme".split())
 
@@ -65,6 +68,7 @@ class Positions:
     terms: tuple[PositionTerm, ...] = ()
     ordinal: tuple[int, str] | None = None
     relative: tuple[str, ...] = ()
+    anchored: tuple[tuple[str, float, str], ...] = ()  # (axis, value, reference word): "left side of pizza"
 
     def on(self, axis: str) -> set[float]:
         return {t.value for t in self.terms if t.axis == axis}
@@ -93,6 +97,7 @@ def find_positions(text: str | list[str]) -> Positions:
     toks = words(text) if isinstance(text, str) else text
     terms: list[PositionTerm] = []
     relative: list[str] = []
+    anchored: list[tuple[str, float, str]] = []
     ordinal: tuple[int, str] | None = None
     n = len(toks)
     for i, tok in enumerate(toks):
@@ -114,6 +119,10 @@ def find_positions(text: str | list[str]) -> Positions:
         nxt2 = toks[i + 2] if i + 2 < n else ""
         if tok == "left" and prev in {"is", "was", "has", "have", "had", "been", "were", "are"}:
             continue  # the verb "leave"
+        if prev in _ORIENTATION or (i >= 2 and toks[i - 2] in _ORIENTATION and prev in {"to", "the", "towards"}):
+            continue  # "facing left", "looking to the right": where it turns, not where it is
+        if tok == "top" and (prev in _TOP_GARMENT or (prev in _COLORS and not nxt)):
+            continue  # "tank top", "red top": a garment
         if nxt in BODY_PARTS or (nxt in {"side", "hand"} and nxt2 == "of" and i + 3 < n and toks[i + 3] in {"his", "her", "its", "their"}):
             continue
         # "in front of the car", "behind the man", "left of the plate": relative.
@@ -124,6 +133,7 @@ def find_positions(text: str | list[str]) -> Positions:
         if (nxt in _RELATIONAL_AFTER or (nxt in {"side", "hand"} and nxt2 == "of")) and after and after[0] not in _FRAME:
             if not (ordinal is not None and prev in {"from", "the"}):
                 relative.append(" ".join(toks[max(0, i - 1) : i + 4]))
+                anchored.append((axis, value, after[0]))
                 continue
         if prev == "in" and tok == "front" and nxt == "of":
             relative.append(" ".join(toks[i - 1 : i + 4]))
@@ -133,12 +143,19 @@ def find_positions(text: str | list[str]) -> Positions:
         extreme = tok in _EXTREME or prev in _EXTREME
         text_span = f"{prev} {tok}" if prev in _EXTREME else tok
         terms.append(PositionTerm(axis, value, text_span, extreme))
-    return Positions(tuple(terms), ordinal, tuple(relative))
+    return Positions(tuple(terms), ordinal, tuple(relative), tuple(anchored))
 
 
 def conflicting(a: Positions, b: Positions) -> list[tuple[str, str]]:
     """Pairs of terms that cannot both describe one target ("left" vs "right", "top" vs "bottom")."""
     out: list[tuple[str, str]] = []
+    # "middle" vs "left"/"right" when neither side also names the other axis ("middle left")
+    ca, cb = a.on("c"), b.on("c")
+    xa, xb = a.on("x"), b.on("x")
+    if ca and not xa and len(xb) == 1 and not cb:
+        out.append(("middle", next(t.text for t in b.terms if t.axis == "x")))
+    elif cb and not xb and len(xa) == 1 and not ca:
+        out.append((next(t.text for t in a.terms if t.axis == "x"), "middle"))
     for axis in ("x", "y", "z"):
         va = {t.value: t.text for t in a.terms if t.axis == axis}
         vb = {t.value: t.text for t in b.terms if t.axis == axis}
@@ -146,10 +163,19 @@ def conflicting(a: Positions, b: Positions) -> list[tuple[str, str]]:
             (x, tx), (y, ty) = next(iter(va.items())), next(iter(vb.items()))
             if abs(x - y) >= 1.0:
                 out.append((tx, ty))
+    # "right side of pizza" vs "left side of pizza": same reference, opposite sides
+    for axis, va, ref in a.anchored:
+        for axis_b, vb, ref_b in b.anchored:
+            if axis == axis_b and ref == ref_b and abs(va - vb) >= 1.0:
+                out.append((_name(axis, va) + f" of {ref}", _name(axis, vb) + f" of {ref}"))
     if a.ordinal and b.ordinal and a.ordinal != b.ordinal:
         (na, sa), (nb, sb) = a.ordinal, b.ordinal
         if na != nb and (sa == sb or not sa or not sb):
             out.append((f"{na} from {sa}".strip(), f"{nb} from {sb}".strip()))
-        elif na == nb and sa and sb and _WORDS.get(sa, ("", 0))[0] == _WORDS.get(sb, ("", 0))[0] and sa != sb and na == 1:
+        elif na == nb and sa and sb and _WORDS.get(sa, ("", 0))[0] == _WORDS.get(sb, ("", 0))[0] and _WORDS[sa][1] != _WORDS[sb][1]:
             out.append((f"{na} from {sa}", f"{nb} from {sb}"))
     return out
+
+
+def _name(axis: str, value: float) -> str:
+    return {("x", 0.0): "left", ("x", 1.0): "right", ("y", 0.0): "top", ("y", 1.0): "bottom", ("z", 0.0): "front", ("z", 1.0): "back"}.get((axis, value), axis)

@@ -7,10 +7,12 @@ text outside the tags, where some models put their box); convert boxes from
 the model's coordinate space to original-image pixels. Nothing here raises on
 any input: problems become :class:`~groundscore.model.Issue` entries.
 
-Detection asks every parser for a confidence (each ``detect`` is a substring
-test, with a bounded regex only behind it), keeps the best, and records the
+Detection asks every parser whose markers occur in the answer for a
+confidence (each ``detect`` is a substring test, with a bounded regex only
+behind it), keeps the best, and records the
 choice and the rejected alternatives in one ``format.detected`` (or, when
-another format was also plausible, ``format.ambiguous``) info issue. An
+another format that reads coordinates in a different space was nearly as
+plausible, ``format.ambiguous``) info issue. An
 explicit ``Sample.format`` is never second-guessed.
 """
 
@@ -22,7 +24,7 @@ from collections.abc import Mapping
 from pydantic import BaseModel, ConfigDict, Field
 
 from groundscore.model import Box, Issue, Parsed, Point, Sample
-from groundscore.parse.base import Parser, RawParse, unchecked
+from groundscore.parse.base import Parser, RawParse, trusted, unchecked
 from groundscore.parse.coords import (
     QWEN_FACTOR,
     QWEN_MAX_PIXELS,
@@ -93,15 +95,73 @@ def is_no_object_answer(text: str | None) -> bool:
     return bool(snippet) and _NO_OBJECT.search(snippet) is not None
 
 
+class _Plan:
+    """For one parser set: the distinct markers, and which parsers to ask for each set of present markers."""
+
+    __slots__ = ("asked", "markers", "parsers", "wake")
+
+    def __init__(self, parsers: tuple[Parser, ...]) -> None:
+        self.parsers = parsers
+        wake: list[int | None] = []  # per parser: bitmask of its markers, None = always asked
+        index: dict[str, int] = {}
+        for parser in parsers:
+            markers = getattr(parser, "markers", ())
+            markers = [m for m in markers if isinstance(m, str) and m] if isinstance(markers, tuple | list | frozenset | set) else []
+            mask = 0
+            for marker in markers:
+                mask |= 1 << index.setdefault(marker, len(index))
+            wake.append(mask or None)
+        self.markers = tuple(index)
+        self.wake = wake
+        self.asked: dict[int, tuple[Parser, ...]] = {}
+
+    def parsers_for(self, present: int) -> tuple[Parser, ...]:
+        """The parsers to ask when the markers in bitmask ``present`` occur, in registration order."""
+        asked = self.asked.get(present)
+        if asked is None:
+            if len(self.asked) >= 4096:
+                self.asked.clear()
+            asked = self.asked[present] = tuple(
+                p for p, mask in zip(self.parsers, self.wake, strict=True) if mask is None or mask & present
+            )
+        return asked
+
+
+_PLANS: dict[int, _Plan] = {}
+
+
+def _plan(parsers: Mapping[str, Parser]) -> _Plan:
+    """The plan of this parser set, cached by the mapping's id and checked against its parsers.
+
+    The plan holds the parsers themselves, so the identity check is exact
+    even if the mapping is mutated or its id reused.
+    """
+    values = tuple(parsers.values())
+    plan = _PLANS.get(id(parsers))
+    if plan is None or plan.parsers != values:
+        if len(_PLANS) >= 64:
+            _PLANS.clear()
+        plan = _PLANS[id(parsers)] = _Plan(values)
+    return plan
+
+
 def detect_format(text: str, parsers: Mapping[str, Parser]) -> tuple[Parser | None, float, list[tuple[str, float]]]:
     """The most confident parser, its confidence, and the others that scored above 0 (best first).
 
-    Ties go to the parser registered first. A ``detect`` that raises or
-    returns something that is not a number counts as 0: a plugin's bug must
-    not break parsing.
+    Only parsers whose :attr:`Parser.markers` occur in ``text`` (and those
+    without markers) are asked. Ties go to the parser registered first. A
+    ``detect`` that raises or returns something that is not a number counts
+    as 0: a plugin's bug must not break parsing.
     """
+    plan = _plan(parsers)
+    present = 0
+    bit = 1
+    for marker in plan.markers:
+        if marker in text:
+            present |= bit
+        bit <<= 1
     scored: list[tuple[float, Parser]] = []
-    for parser in parsers.values():
+    for parser in plan.parsers_for(present):
         try:
             conf = parser.detect(text)
             if conf > 0:
@@ -143,27 +203,25 @@ def _issue(code: str, message: str, severity: str = "warning") -> Issue:
     return unchecked(Issue, code=code, message=message, severity=severity)
 
 
-def _detection_issue(parser: Parser, confidence: float, others: list[tuple[str, float]], where: str) -> Issue:
-    # Issues are frozen, so one instance can serve every completion detected the same way;
-    # formatting the message anew for each completion is a measurable share of parsing.
-    key = (parser.name, confidence, tuple(others), where)
-    issue = _DETECTION_ISSUES.get(key)
-    if issue is None:
-        if len(_DETECTION_ISSUES) >= 4096:
-            _DETECTION_ISSUES.clear()
-        issue = _DETECTION_ISSUES[key] = _make_detection_issue(parser, confidence, others, where)
-    return issue
+def _detection_issue(
+    parser: Parser, confidence: float, others: list[tuple[str, float]], where: str, parsers: Mapping[str, Parser]
+) -> Issue:
+    """One info issue: the format read, its confidence, and the formats rejected.
 
-
-_DETECTION_ISSUES: dict[tuple[str, float, tuple[tuple[str, float], ...], str], Issue] = {}
-
-
-def _make_detection_issue(parser: Parser, confidence: float, others: list[tuple[str, float]], where: str) -> Issue:
+    ``format.ambiguous`` only when a rejected format came within
+    :data:`AMBIGUITY_MARGIN` *and* would have read the numbers in another
+    coordinate space, that is, when the choice changes the boxes.
+    """
     rejected = ", ".join(f"{n} ({c:.2f})" for n, c in others)
     text = f"read as {parser.name} ({confidence:.2f}) from the {where}"
     if not others:
         return _issue("format.detected", text + "; no other format matched", "info")
-    code = "format.ambiguous" if others[0][1] >= confidence - AMBIGUITY_MARGIN else "format.detected"
+    space = parser.default_coords
+    close = [
+        n for n, c in others
+        if c >= confidence - AMBIGUITY_MARGIN and getattr(parsers.get(n), "default_coords", None) != space
+    ]
+    code = "format.ambiguous" if close else "format.detected"
     return _issue(code, f"{text}; rejected: {rejected}", "info")
 
 
@@ -229,7 +287,7 @@ def parse_completion(
             parser, confidence, others = detect_format(outside, parsers)
             where = "text outside the tags"
         if parser is not None:
-            issues.append(_detection_issue(parser, confidence, others, where))
+            issues.append(_detection_issue(parser, confidence, others, where, parsers))
 
     raw = RawParse()
     if parser is not None:
@@ -268,8 +326,8 @@ def parse_completion(
     except (KeyError, ValueError, ZeroDivisionError, OverflowError, TypeError) as exc:
         issues.append(_issue("coords.error", str(exc).strip("'\""), "error"))
 
-    return unchecked(
-        Parsed,
+    # every field, in field order: built without validation (the values are the parser's own)
+    return trusted(Parsed, dict(
         format=parser.name if parser else (sample.format or "unknown"),
         format_confidence=confidence if parser else 0.0,
         think=split.think,
@@ -284,7 +342,7 @@ def parse_completion(
         has_answer_tags=split.has_answer,
         answer_found=raw.found,
         issues=issues,
-    )
+    ))
 
 
 _DEFAULT_CONFIG = ParseConfig()

@@ -23,6 +23,7 @@ class CogVLMParser(Parser):
     name = "cogvlm"
     description = "CogVLM / CogAgent: [[x1,y1,x2,y2]], several as [[a;b]], points as [[x,y]]"
     default_coords = "norm1000"
+    markers = ("[[",)
     example = "A man [[097,514,283,996]] standing on the beach"
 
     def detect(self, text: str) -> float:

@@ -2,7 +2,7 @@
 
 Every model family writes coordinates in its own space: Qwen2.5-VL in
 absolute pixels of its smart_resize'd input, Qwen2-VL and InternVL in 0-1000,
-CogVLM in 0-999, MiniGPT-v2 in 0-100, Shikra in 0-1, Florence-2 in 1000
+Ferret in 0-999, PaliGemma in 1024 steps, MiniGPT-v2 in 0-100, Shikra in 0-1, Florence-2 in 1000
 quantisation bins, Kosmos-2 in a 32x32 grid of patches. A :class:`CoordSpace`
 maps boxes between its space and original pixels, given the original image
 size (w, h), in both directions, so that a parser never has to know about
@@ -272,6 +272,7 @@ register_space(CoordSpace("original", "pixels of the original image", lambda s: 
 register_space(qwen25_space(), "smart_resize", "qwen2.5")
 register_space(normalised_space("norm1000", 1000.0, "integers 0..1000 relative to the image (Qwen2-VL, Qwen3-VL, InternVL)"), "0-1000")
 register_space(normalised_space("norm999", 999.0, "integers 0..999 relative to the image, 999 = the far edge (Ferret)"), "0-999")
+register_space(normalised_space("norm1024", 1024.0, "integers 0..1023 in 1024 steps of the image (PaliGemma)"), "0-1024")
 register_space(normalised_space("norm100", 100.0, "integers 0..100 relative to the image (MiniGPT-v2)"), "0-100")
 register_space(normalised_space("norm1", 1.0, "fractions 0..1 of the image, 3 decimals (Shikra, detectors)", unit=0.001), "0-1", "relative")
 register_space(bins_space("bins1000", 1000, "1000 quantisation bins per axis, decoded to bin centres (Florence-2)"), "florence2_bins")

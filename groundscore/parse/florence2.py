@@ -27,6 +27,7 @@ class Florence2Parser(Parser):
     name = "florence2"
     description = "Florence-2: label<loc_x1><loc_y1><loc_x2><loc_y2>, 1000 bins (centres)"
     default_coords = "bins1000"
+    markers = ("<loc_",)
     example = "car<loc_53><loc_333><loc_933><loc_774>"
 
     def detect(self, text: str) -> float:

@@ -31,6 +31,7 @@ class InternVLParser(Parser):
     name = "internvl"
     description = "InternVL / Qwen-VL / MiniCPM-V: <ref>label</ref><box>[[x1, y1, x2, y2]]</box>"
     default_coords = "norm1000"
+    markers = ("<box>",)
     example = "<ref>the man in red</ref><box>[[120, 45, 480, 990]]</box>"
 
     def detect(self, text: str) -> float:

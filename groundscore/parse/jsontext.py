@@ -146,7 +146,7 @@ def load_json(candidate: str, issues: list[Issue]) -> Any:
     except Exception as exc:  # noqa: BLE001 - the repair library must not crash us
         issues.append(Issue(code="json.invalid", message=f"JSON could not be read or repaired: {type(exc).__name__}", severity="error"))
         return None
-    if value in ("", None) or value == [] and "[" not in candidate:
+    if value in ("", None) or (value == [] and "[" not in candidate):
         issues.append(Issue(code="json.invalid", message="JSON could not be read or repaired", severity="error"))
         return None
     issues.append(Issue(code="json.repaired", message="the JSON was malformed and was repaired", severity="warning"))

@@ -34,6 +34,7 @@ class Kosmos2Parser(Parser):
     name = "kosmos2"
     description = "Kosmos-2: <phrase>..</phrase><object><patch_index_XXXX><patch_index_YYYY></object>"
     default_coords = "patch32"
+    markers = ("<patch_index_",)
     example = "<phrase> a snowman</phrase><object><patch_index_0044><patch_index_0863></object>"
 
     def detect(self, text: str) -> float:

@@ -22,6 +22,7 @@ class MiniGPTv2Parser(Parser):
     name = "minigptv2"
     description = "MiniGPT-v2: <p>label</p>{<x1><y1><x2><y2>}, 0..100"
     default_coords = "norm100"
+    markers = ("{<",)
     example = "<p>a man</p> {<12><34><56><78>}"
 
     def detect(self, text: str) -> float:

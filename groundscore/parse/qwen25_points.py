@@ -31,6 +31,7 @@ class QwenPointsParser(Parser):
     name = "qwen25_points"
     description = "Qwen2.5-VL XML points: <points x1 y1 ... alt>phrase</points>"
     default_coords = "qwen25"
+    markers = ("<point",)
     example = '<points x1="139" y1="768" x2="366" y2="679" alt="small cakes">small cakes</points>'
 
     def detect(self, text: str) -> float:

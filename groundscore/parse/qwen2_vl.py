@@ -26,10 +26,11 @@ class Qwen2VLParser(Parser):
     name = "qwen2_vl"
     description = "Qwen2-VL / Qwen3-VL special-token boxes, with or without the tokens"
     default_coords = "norm1000"
+    markers = ("|>", "),")
     example = "<|object_ref_start|>the dog<|object_ref_end|><|box_start|>(221,423),(569,886)<|box_end|>"
 
     def detect(self, text: str) -> float:
-        if "<|box_start|>" in text or "<|object_ref_start|>" in text:
+        if "|>" in text and ("<|box_start|>" in text or "<|object_ref_start|>" in text):
             return 0.99
         if ")," in text and _PAIR.search(text) is not None:
             return 0.7

@@ -42,6 +42,7 @@ _BOX_IN_STRING = re.compile(r"[\[(]" + r",".join([_NUM] * 4) + r"[\])]")
 _MAX_BOX_STRING = 500
 # Cheap detection of a bare coordinate list such as [398,314,644,470].
 _BARE_BOX = re.compile(r"\[" + r",".join([r"\s*-?\d+(?:\.\d+)?\s*"] * 4) + r"\]")
+_EMPTY_JSON = re.compile(r"^\s*(?:```(?:json)?\s*)?(?:\[\s*\]|\{\s*\})\s*(?:```)?\s*$")
 _LENIENT_HINTS = ('"bounding_box', '"coordinates"', '"bbox"', '"box"', '"top_left"', '"answer"', '"final_answer"')
 
 
@@ -57,9 +58,6 @@ def _label(item: dict[str, Any], raw: RawParse) -> str | None:
     return None
 
 
-_PLAIN_KEYS = (frozenset({"bbox_2d", "label"}), frozenset({"bbox_2d"}))
-
-
 def _read_plain(value: Any, raw: RawParse) -> bool:
     """The cookbook shape ``[{"bbox_2d": [4 numbers], "label": "..."}]`` read directly.
 
@@ -73,7 +71,7 @@ def _read_plain(value: Any, raw: RawParse) -> bool:
         return False
     rows = []
     for item in items:
-        if type(item) is not dict or item.keys() not in _PLAIN_KEYS:
+        if type(item) is not dict or "bbox_2d" not in item or len(item) != (2 if "label" in item else 1):
             return False
         b = item["bbox_2d"]
         label = item.get("label")
@@ -188,6 +186,7 @@ class QwenJsonParser(Parser):
     description = "Qwen2.5-VL JSON: bbox_2d / point_2d / label, fenced or bare; lenient on keys and bare lists"
     default_coords = "qwen25"
     example = '```json\n[{"bbox_2d": [45, 36, 137, 209], "label": "water left"}]\n```'
+    markers = ("[", "{")  # every shape detect accepts holds a bracket
 
     def detect(self, text: str) -> float:
         if "bbox_2d" in text or "point_2d" in text:
@@ -196,6 +195,8 @@ class QwenJsonParser(Parser):
             return 0.6
         if "[" in text and _BARE_BOX.search(text) is not None:
             return 0.4
+        if len(text) < 64 and _EMPTY_JSON.match(text):
+            return 0.3  # "[]" or "```json\n[]\n```": Qwen's way of saying nothing is there
         return 0.0
 
     def parse(self, text: str) -> RawParse:

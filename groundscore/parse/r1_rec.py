@@ -44,6 +44,7 @@ class R1RecParser(Parser):
     name = "r1_rec"
     description = "R1-style REC: [{'Position': [x1,y1,x2,y2], 'Confidence': c}] (Visual-RFT), lists of bare boxes"
     default_coords = "qwen25"
+    markers = ("Position", "[")
     example = "[{'Position': [254, 60, 371, 358], 'Confidence': 0.92}]"
 
     def detect(self, text: str) -> float:

@@ -22,6 +22,7 @@ class ShikraParser(Parser):
     name = "shikra"
     description = "Shikra: [x1,y1,x2,y2] in 0..1, several ;-separated"
     default_coords = "norm1"
+    markers = ("[0.",)
     example = "A man [0.102,0.238,0.514,0.826] riding a horse"
 
     def detect(self, text: str) -> float:

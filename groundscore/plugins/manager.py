@@ -7,9 +7,10 @@ the others load as usual.
 
 Environment variables:
 
-- ``GROUNDSCORE_PLUGINS=a,b``: load only these plugins (entry-point names, or
-  ``builtin`` names such as ``schema``). Empty string: built-ins only.
-- ``GROUNDSCORE_DISABLE=c,d``: never load these.
+- ``GROUNDSCORE_PLUGINS=a,b``: load only these third-party plugins (entry-point
+  names); built-ins always load. Empty string: built-ins only.
+- ``GROUNDSCORE_DISABLE=c,d``: never load these (entry-point names, or the short
+  names of built-ins such as ``schema`` or ``qwen_json``).
 - ``GROUNDSCORE_TRACE_PLUGINS=1``: print every hook call and what it
   registered to stderr (for plugin authors whose verifier never fires).
 """
@@ -45,6 +46,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "groundscore.parse.minigptv2",
     "groundscore.parse.ferret",
     "groundscore.parse.detections",
+    "groundscore.parse.gemini",
+    "groundscore.parse.paligemma",
     "groundscore.verifiers.schema",
     "groundscore.verifiers.label_match",
     "groundscore.verifiers.consistency",
@@ -109,10 +112,33 @@ def _trace(message: str) -> None:
 
 
 def _dist_version(module_name: str) -> str | None:
+    """The version of the distribution named like the module's top-level package."""
     try:
         return importlib.metadata.version(module_name.split(".")[0])
-    except importlib.metadata.PackageNotFoundError:
+    except Exception:  # noqa: BLE001 - not installed, or broken metadata
         return None
+
+
+def _entry_point_version(ep: importlib.metadata.EntryPoint) -> str | None:
+    """The version of the distribution that declares ``ep`` (its name may differ from the module's)."""
+    try:
+        dist = ep.dist
+        if dist is not None:
+            return str(dist.version)
+    except Exception:  # noqa: BLE001
+        pass
+    return _dist_version(ep.value.split(":")[0])
+
+
+def _check_hook_names(registry: Registry, info: PluginInfo, module: Any) -> None:
+    """Report ``@hookimpl`` functions that match no hook (a typo means a verifier that never fires)."""
+    known = {name for name in dir(hookspecs) if name.startswith("register_")}
+    for attr in dir(module):
+        if attr.startswith("_") or attr in known:
+            continue
+        value = getattr(module, attr, None)
+        if callable(value) and hasattr(value, f"{hookspecs.PROJECT_NAME}_impl"):
+            registry.errors.append(f"{info.name}: {attr!r} is marked @hookimpl but is not a hook; known hooks: {', '.join(sorted(known))}")
 
 
 def _collect(registry: Registry, info: PluginInfo, module: Any) -> None:
@@ -123,6 +149,10 @@ def _collect(registry: Registry, info: PluginInfo, module: Any) -> None:
         _trace(f"{info.name}: registered {kind} {name!r}")
 
     def register_verifier(cls: type) -> None:
+        from groundscore.verifiers.base import Verifier
+
+        if not (isinstance(cls, type) and issubclass(cls, Verifier)):
+            raise TypeError(f"register_verifiers: {cls!r} is not a subclass of groundscore.verifiers.base.Verifier")
         name = getattr(cls, "name", "") or ""
         if not name:
             raise ValueError(f"verifier {cls!r} has no name")
@@ -174,16 +204,46 @@ def _collect(registry: Registry, info: PluginInfo, module: Any) -> None:
         impl(register=callback)
 
 
-def _load_one(registry: Registry, name: str, module_name: str, *, builtin: bool, loader: Callable[[], Any]) -> None:
+_KINDS = {"verifiers": "verifiers", "parsers": "parsers", "reward_policies": "reward_policies"}
+
+
+def _roll_back(registry: Registry, info: PluginInfo) -> None:
+    """Remove what a plugin registered before it failed: a failed plugin is skipped whole."""
+    for kind, names in info.registered.items():
+        if kind == "backends":
+            for key in names:
+                registry.backends.pop(tuple(key.split(":", 1)), None)  # type: ignore[arg-type]
+        elif kind in _KINDS:
+            table = getattr(registry, _KINDS[kind])
+            for n in names:
+                table.pop(n, None)
+    info.registered = {}
+
+
+def _load_one(
+    registry: Registry, name: str, module_name: str, *, builtin: bool, loader: Callable[[], Any],
+    version: Callable[[], str | None] | None = None,
+) -> None:
     info = PluginInfo(name=name, module=module_name, builtin=builtin)
     registry.plugins[name] = info
+    module = None
     try:
         module = loader()
-        info.version = _dist_version(module_name) if not builtin else _dist_version("groundscore")
-        _collect(registry, info, module)
+        if version is not None:
+            info.version = version()
+        else:
+            info.version = _dist_version("groundscore") if builtin else _dist_version(module_name)
+        # pluggy checks the hook signatures first; then each hook is called on its own
         if not pm.is_registered(module):
             pm.register(module, name=name)
-    except Exception as exc:  # noqa: BLE001 - a broken plugin must not stop the host
+        _check_hook_names(registry, info, module)
+        _collect(registry, info, module)
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        _roll_back(registry, info)
+        if module is not None and pm.is_registered(module):
+            pm.unregister(module)
         info.error = f"{type(exc).__name__}: {exc}"
         registry.errors.append(f"plugin {name!r} ({module_name}) failed to load: {info.error}")
         _trace(f"{name}: FAILED {info.error}")
@@ -211,6 +271,7 @@ def load_plugins(*, reload: bool = False) -> Registry:
             # Built-ins are always allowed by an allow-list of third-party
             # names, but can be blocked by name like any plugin.
             if short in block:
+                _trace(f"{short}: built-in skipped by GROUNDSCORE_DISABLE")
                 continue
             _load_one(
                 registry, short, module_name, builtin=True,
@@ -223,7 +284,10 @@ def load_plugins(*, reload: bool = False) -> Registry:
             if ep.name in registry.plugins:
                 registry.errors.append(f"plugin name {ep.name!r} is taken; {ep.value} ignored")
                 continue
-            _load_one(registry, ep.name, ep.value, builtin=False, loader=ep.load)
+            _load_one(
+                registry, ep.name, ep.value, builtin=False, loader=ep.load,
+                version=lambda ep=ep: _entry_point_version(ep),
+            )
         _registry = registry
         return registry
 

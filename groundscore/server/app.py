@@ -63,7 +63,11 @@ def create_app(settings: ServeSettings | None = None, reward: OpenRLHFReward | N
         reward = OpenRLHFReward(settings.reward_config, chain_config=settings.chain_config,
                                 query_templates=settings.query_templates)
     # Warm up: the first call loads lazy models (spaCy, CLIP) before /health says ok.
-    reward.score(["<answer>[]</answer>"], [""], [None])
+    reward.score(
+        ['<think>the dog on the left</think><answer>[{"bbox_2d": [10, 10, 50, 50], "label": "dog"}]</answer>'],
+        ["Please provide the bounding box coordinate of the region this sentence describes: dog on the left."],
+        ['{"solution": [10, 10, 50, 50], "image_size": [100, 100], "coords": "original"}'],
+    )
     rewarder = reward.rewarder
 
     def score_samples(samples: list[dict[str, Any]]) -> list[Any]:

@@ -2,11 +2,12 @@
 
 OpenRLHF sends one query per request, many at once. Scoring them one by one
 would pay the per-call cost of every verifier (spaCy's ``pipe``, a CLIP
-forward pass) once per completion. The batcher queues requests, waits at most
-``max_wait_s`` for others to join (or until ``max_batch`` completions wait),
-and scores them together in one worker thread: the models are used by one
-thread only, and the event loop stays free to accept requests meanwhile, so
-while one batch runs the next one fills.
+forward pass) once per completion. The batcher queues requests and, once the
+worker is free, keeps gathering while requests keep arriving (each arrival
+opens another ``max_wait_s`` window, at most 20 windows, or until
+``max_batch`` completions wait), then scores them together in one worker
+thread: the models are used by one thread only, and the event loop accepts
+requests meanwhile, so while one batch runs the next one fills.
 """
 
 from __future__ import annotations
@@ -106,14 +107,20 @@ class MicroBatcher:
             self._wake.clear()
             if not self._jobs:
                 continue
-            # Give concurrent requests a moment to join this batch.
-            deadline = self._jobs[0].queued_at + self.max_wait_s
-            while self._pending < self.max_batch and (remaining := deadline - time.perf_counter()) > 0:
+            # Gather: wait up to max_wait for the next request, again after each
+            # arrival (up to 20 windows). The window starts when the worker is
+            # free, not when the first request arrived: while a batch is scored
+            # the worker thread holds the GIL and requests are parsed slowly,
+            # so right after it the queue is short though many are on the way.
+            now = time.perf_counter()
+            window_end, hard_end = now + self.max_wait_s, now + 20 * self.max_wait_s
+            while self._pending < self.max_batch and (remaining := min(window_end, hard_end) - time.perf_counter()) > 0:
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=remaining)
                 except asyncio.TimeoutError:
                     break
                 self._wake.clear()
+                window_end = time.perf_counter() + self.max_wait_s
             batch: list[_Job] = []
             size = 0
             while self._jobs and (not batch or size + len(self._jobs[0].items) <= self.max_batch):

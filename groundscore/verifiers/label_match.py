@@ -13,6 +13,7 @@ finds each one's head noun, attributes, position words and negations
 ``position``   opposite sides, heights or depths, other ordinal
 ``size``       "big" / "small" on the same thing
 ``negation``   "with hat" / "without hat", "not the red car" / "red car"
+``count``      several for one ("three buses" for "bus in the middle")
 =============  ===========================================================
 
 A label that copies, truncates or re-tokenises the query scores 1.0; a
@@ -33,13 +34,13 @@ from groundscore.model import Verdict
 from groundscore.plugins.hookspecs import hookimpl
 from groundscore.verifiers.base import Context, Verifier, VerifierOptions
 
-ConflictKind = Literal["category", "gender", "color", "position", "size", "negation"]
+ConflictKind = Literal["category", "gender", "color", "position", "size", "negation", "count"]
 
 
 class LabelMatchOptions(VerifierOptions):
     gate: bool = Field(default=True, description="A clear mismatch fails the gate (confidence 0).")
     gate_on: list[ConflictKind] = Field(
-        default_factory=lambda: ["category", "gender", "color", "position", "size", "negation"],
+        default_factory=lambda: ["category", "gender", "color", "position", "size", "negation", "count"],
         description="Which contradictions count as a clear mismatch.",
     )
     sibling_gates: bool = Field(default=False, description="Also gate on a sibling category of one group ('cat' for 'dog').")
@@ -106,7 +107,7 @@ class LabelMatchVerifier(Verifier):
         details = {"query": query.evidence(), "labels": per_label}
         gate = (not failed) if self.options.gate else None
         if codes:
-            first = per_label[[i for i, e in enumerate(per_label) if e.get("conflicts") or e["relation"] == "sibling"][0]]
+            first = next(e for e in per_label if e.get("conflicts") or e["relation"] == "sibling")
             what = first.get("conflicts", [{"kind": "sibling", "query": query.head, "label": first["head"]}])[0]
             reason = f"label {first['label']!r} contradicts the query ({what['kind']}: {what['query']!r} vs {what['label']!r})"
             return Verdict(verifier=self.name, score=worst_score, gate=gate, code=codes[0], reason=reason, details=details)

@@ -32,7 +32,7 @@ from typing import Any
 from pydantic import Field
 
 from groundscore.model import Verdict
-from groundscore.parse.base import unchecked
+from groundscore.parse.base import trusted
 from groundscore.plugins.hookspecs import hookimpl
 from groundscore.verifiers.base import Context, Verifier, VerifierOptions
 
@@ -95,11 +95,15 @@ class SchemaVerifier(Verifier):
                 bad_tags = [c for c in codes if c in _TAG_ISSUES]
                 if not (parsed.has_think_tags and parsed.has_answer_tags) or bad_tags:
                     failures.append({"code": "r1.tags", "has_think": parsed.has_think_tags, "has_answer": parsed.has_answer_tags, "issues": bad_tags})
+            bad_arity = "box.bad_arity" in codes or "point.bad_arity" in codes
             if not answered:
                 answer_issues = [c for c in codes if c in _ANSWER_ISSUES]
-                failures.append({"code": "answer.invalid", "issues": answer_issues} if answer_issues else {"code": "box.none"})
-        if "box.bad_arity" in codes or "point.bad_arity" in codes:
-            failures.append({"code": "box.bad_arity"})
+                if answer_issues:
+                    failures.append({"code": "answer.invalid", "issues": answer_issues})
+                elif not bad_arity:  # a box with 5 numbers is a box.bad_arity, not a missing box
+                    failures.append({"code": "box.none"})
+            if bad_arity:
+                failures.append({"code": "box.bad_arity"})
         if len(boxes) > o.max_boxes or "box.too_many" in codes:
             failures.append({"code": "box.too_many", "count": len(boxes), "max": o.max_boxes})
         if boxes or points:
@@ -108,11 +112,11 @@ class SchemaVerifier(Verifier):
         if failures:
             first = failures[0]["code"]
             extra = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
-            return unchecked(
-                Verdict, verifier=self.name, score=0.0, gate=False, code=first,
-                reason=REASONS.get(first, first) + extra,
-                details={"failures": failures, "issues": codes},
-            )
+            return trusted(Verdict, {
+                "verifier": self.name, "score": 0.0, "gate": False, "code": first,
+                "reason": REASONS.get(first, first) + extra,
+                "details": {"failures": failures, "issues": codes}, "elapsed_ms": 0.0,
+            })
         penalties = o.penalties
         deductions = {c: penalties[c] for c in codes if c in penalties}
         score = max(0.0, 1.0 - sum(deductions.values())) if deductions else 1.0
@@ -121,10 +125,11 @@ class SchemaVerifier(Verifier):
         else:
             reason = "well-formed answer" if not deductions else "well-formed after repair: " + ", ".join(deductions)
             code = "ok"
-        return unchecked(
-            Verdict, verifier=self.name, score=score, gate=True, code=code, reason=reason,
-            details={"boxes": len(boxes), "points": len(points), "deductions": deductions, "issues": codes},
-        )
+        return trusted(Verdict, {
+            "verifier": self.name, "score": score, "gate": True, "code": code, "reason": reason,
+            "details": {"boxes": len(boxes), "points": len(points), "deductions": deductions, "issues": codes},
+            "elapsed_ms": 0.0,
+        })
 
     def _check_boxes(self, ctx: Context, failures: list[dict[str, Any]]) -> None:
         o = self.options

@@ -5,7 +5,7 @@ verifier must be checked for real semantics, through the same open_clip code
 path that loads real weights. So this module trains a small open_clip
 ``CLIP`` (a 2-layer ViT on 32x32 inputs, a 2-layer text transformer with
 open_clip's own BPE tokenizer) to tell coloured shapes apart ("red circle",
-"blue square", ...) and empty background, then saves it as an open_clip
+"blue cross", ...) and empty background, then saves it as an open_clip
 ``local-dir:`` folder (``open_clip_config.json`` + ``open_clip_model.safetensors``),
 exactly the layout of a model downloaded from the Hugging Face hub.
 
@@ -28,12 +28,14 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from groundscore.clip.distractors import GENERIC_CAPTIONS
+
 COLOURS: dict[str, tuple[int, int, int]] = {
     "red": (215, 40, 40), "green": (40, 170, 60), "blue": (45, 75, 215), "yellow": (230, 205, 40),
 }
-SHAPES = ("circle", "square", "triangle")
+SHAPES = ("circle", "cross", "triangle")
 CLASSES = [f"{c} {s}" for c in COLOURS for s in SHAPES]
-BACKGROUND_CAPTIONS = ("background", "an empty area", "a blurry photo")
+BACKGROUND_CAPTIONS = GENERIC_CAPTIONS  # what the verifier uses by default
 TEMPLATE = "a photo of {}."
 
 MODEL_CFG = {
@@ -65,8 +67,8 @@ def _masks(kind: str, xs: torch.Tensor, ys: torch.Tensor, cx: float, cy: float, 
     dx, dy = xs - cx, ys - cy
     if kind == "circle":
         return dx * dx + dy * dy <= r * r
-    if kind == "square":
-        return (dx.abs() <= r * 0.85) & (dy.abs() <= r * 0.85)
+    if kind == "cross":
+        return ((dx.abs() <= r) & (dy.abs() <= 0.3 * r)) | ((dy.abs() <= r) & (dx.abs() <= 0.3 * r))
     return (dy >= -r) & (dy <= r) & (dx.abs() <= (dy + r) / 2)  # triangle, apex up
 
 
@@ -116,10 +118,10 @@ def _training_batch(n: int, g: torch.Generator, size: int = 32) -> tuple[torch.T
         cx, cy, r = cx.view(-1, 1, 1), cy.view(-1, 1, 1), r.view(-1, 1, 1)
         dx, dy = xs - cx, ys - cy
         circle = dx * dx + dy * dy <= r * r
-        square = (dx.abs() <= r * 0.85) & (dy.abs() <= r * 0.85)
+        cross = ((dx.abs() <= r) & (dy.abs() <= 0.3 * r)) | ((dy.abs() <= r) & (dx.abs() <= 0.3 * r))
         triangle = (dy >= -r) & (dy <= r) & (dx.abs() <= (dy + r) / 2)
         kind = torch.tensor([kinds[int(c)] for c in cls]).view(-1, 1, 1)
-        mask = torch.where(kind == 0, circle, torch.where(kind == 1, square, triangle)) & present.view(-1, 1, 1)
+        mask = torch.where(kind == 0, circle, torch.where(kind == 1, cross, triangle)) & present.view(-1, 1, 1)
         colour = colours[cls].view(-1, 3, 1, 1)
         x.copy_(torch.where(mask.unsqueeze(1), colour, x))
 

@@ -1,0 +1,45 @@
+"""PaliGemma's detection tokens: ``<loc0256><loc0128><loc0768><loc0896> cat ; <loc...> dog``.
+
+Four ``<locNNNN>`` tokens per box, **y first** (``ymin, xmin, ymax, xmax``),
+each one of 1024 steps of the image's height or width; the label follows the
+tokens, objects are separated by ``;``. Segmentation tokens (``<seg012>``)
+after a box are ignored. Decoded as ``value / 1024 * size``, as supervision's
+``from_paligemma`` does (the ``norm1024`` space).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from groundscore.parse.base import Parser, RawParse
+from groundscore.parse.phrases import clean_label
+from groundscore.plugins.hookspecs import hookimpl
+
+_BOX = re.compile(r"<loc(\d{4})><loc(\d{4})><loc(\d{4})><loc(\d{4})>((?:<seg\d{3}>){0,16})\s*([^;<]{0,200})")
+
+
+class PaliGemmaParser(Parser):
+    name = "paligemma"
+    description = "PaliGemma: <locYMIN><locXMIN><locYMAX><locXMAX> label ; ... (1024 steps, y first)"
+    default_coords = "norm1024"
+    markers = ("<loc",)
+    example = "<loc0256><loc0128><loc0768><loc0896> cat ; <loc0100><loc0500><loc0400><loc1000> dog"
+
+    def detect(self, text: str) -> float:
+        return 0.97 if "<loc" in text and _BOX.search(text) is not None else 0.0
+
+    def parse(self, text: str) -> RawParse:
+        raw = RawParse()
+        for match in _BOX.finditer(text):
+            y1, x1, y2, x2 = (float(v) for v in match.groups()[:4])
+            if not raw.add_box(x1, y1, x2, y2, clean_label(match.group(6))):
+                break
+        if not raw.found:
+            raw.issue("text.no_boxes", "no run of four <locNNNN> tokens found", "error")
+        return raw
+
+
+@hookimpl
+def register_parsers(register: Any) -> None:
+    register(PaliGemmaParser())
