@@ -197,10 +197,10 @@ def main() -> None:
     results["ratio_jitter0_vs_naive"] = results["ours_jitter0_boxes_per_s"] / results["naive_boxes_per_s"]
     results["peak_gpu_mb"] = peak
     print(f"batch: {len(contexts)} completions, {boxes} boxes, {args.images} distinct images; {scored} scored")
-    print(f"groundscore (defaults: box + 4 jitters + whole image): {results['ours_boxes_per_s']:.0f} boxes/s "
+    print(f"groundscore (defaults: box + 4 jitters + whole image): {results['ours_boxes_per_s']:.1f} boxes/s "
           f"({t_ours * 1000:.0f} ms per batch)")
-    print(f"groundscore (jitter=0: box + whole image):             {results['ours_jitter0_boxes_per_s']:.0f} boxes/s")
-    print(f"naive (PIL + preprocess + one forward per box):        {results['naive_boxes_per_s']:.0f} boxes/s")
+    print(f"groundscore (jitter=0: box + whole image):             {results['ours_jitter0_boxes_per_s']:.1f} boxes/s")
+    print(f"naive (PIL + preprocess + one forward per box):        {results['naive_boxes_per_s']:.1f} boxes/s")
     print(f"ratio vs naive: {results['ratio_vs_naive']:.1f}x (defaults), {results['ratio_jitter0_vs_naive']:.1f}x (jitter=0)")
     if peak is not None:
         print(f"peak GPU memory for the batch: {peak:.0f} MiB")
@@ -210,7 +210,10 @@ def main() -> None:
                          for k in range(1, 4)]
     engine.images.max_bytes = 64 * 2**20
     engine.texts.max_items = 256
-    rss, gpu = [], []
+    import tracemalloc
+
+    rss, gpu, traced = [], [], []
+    warm = min(5, args.repeats - 1)
     for rep in range(args.repeats):
         batch = sets[rep % len(sets)]
         for i, ctx in enumerate(batch):  # a new phrase per completion: the text cache must evict
@@ -220,16 +223,25 @@ def main() -> None:
         rss.append(rss_mb())
         if device.type == "cuda":
             gpu.append(torch.cuda.memory_allocated(device) / 2**20)
-    warm = min(5, len(rss) - 1)
+        if rep == warm:
+            tracemalloc.start()  # Python objects only (tensor storage is not traced)
+        if rep >= warm:
+            traced.append(tracemalloc.get_traced_memory()[0] / 2**20)
+    tracemalloc.stop()
     results["repeats"] = args.repeats
     results["rss_mb_after_warmup"] = rss[warm]
     results["rss_mb_last"] = rss[-1]
     results["rss_growth_mb"] = rss[-1] - rss[warm]
+    quarters = sorted({warm, *(warm + (len(rss) - 1 - warm) * q // 4 for q in (1, 2, 3, 4))})
+    results["rss_mb_trajectory"] = {str(i + 1): round(rss[i], 1) for i in quarters}
+    results["python_heap_growth_mb"] = traced[-1] - traced[0] if traced else None
     results["image_cache_mb"] = engine.images.nbytes / 2**20
     results["text_cache_items"] = len(engine.texts)
     print(f"memory over {args.repeats} batches: RSS {rss[warm]:.0f} MiB after batch {warm + 1}, {rss[-1]:.0f} MiB "
           f"after the last (growth {results['rss_growth_mb']:+.0f} MiB); image cache {results['image_cache_mb']:.0f} "
           f"MiB (cap 64), text cache {len(engine.texts)} strings (cap 256)")
+    print("RSS (MiB) after batch: " + ", ".join(f"{k}: {v:.0f}" for k, v in results["rss_mb_trajectory"].items())
+          + f"; Python heap (tracemalloc) growth after batch {warm + 1}: {results['python_heap_growth_mb']:+.2f} MiB")
     if gpu:
         results["gpu_mb_after_warmup"] = gpu[warm]
         results["gpu_mb_last"] = gpu[-1]

@@ -236,11 +236,14 @@ def section_subst_a(args: argparse.Namespace) -> None:
     r, t = recall_at(neg, pos)
     rj, tj = recall_at(neg_j, pos_j)
     rl, tl = recall_at(lm_only_neg, lm_only_pos)
+    def at_half(n: list[float], p: list[float]) -> str:
+        return f"{sum(x < 0.5 for x in p) / len(p):.3f} / {sum(x < 0.5 for x in n) / len(n):.3f}"
+
     table([
-        ("label_match + consistency", len(pos), fmt(auroc(neg, pos)), fmt(r), f"< {t:.3f}"),
-        ("label_match alone", len(pos), fmt(auroc(lm_only_neg, lm_only_pos)), fmt(rl), f"< {tl:.3f}"),
-        ("token Jaccard (baseline)", len(pos), fmt(auroc(neg_j, pos_j)), fmt(rj), f"< {tj:.3f}"),
-    ], ("method", "n", "AUROC", "recall@1%FA", "flag when score"))
+        ("label_match + consistency", len(pos), fmt(auroc(neg, pos)), fmt(r), f"< {t:.3f}", at_half(neg, pos)),
+        ("label_match alone", len(pos), fmt(auroc(lm_only_neg, lm_only_pos)), fmt(rl), f"< {tl:.3f}", at_half(lm_only_neg, lm_only_pos)),
+        ("token Jaccard (baseline)", len(pos), fmt(auroc(neg_j, pos_j)), fmt(rj), f"< {tj:.3f}", at_half(neg_j, pos_j)),
+    ], ("method", "n", "AUROC", "recall@1%FA", "flag when score", "recall / FA at score < 0.5"))
     flagged_real = sum(s < 0.5 for s in neg) / max(1, len(neg))
     print(f"  real completions scored < 0.5 by the pair: {flagged_real:.1%} (mostly consistency's absent_but_boxed; see 'real')")
     missed = [(p, v) for p, v, sc in zip(pairs, n_res, pos, strict=True) if sc >= t]
@@ -304,10 +307,12 @@ def section_subst_b(args: argparse.Namespace) -> None:
             continue
         pos = [combined(n_res[i]) for i in ix]
         pos_j = [jaccard(meta[i][1], meta[i][3]) for i in ix]
-        r, _ = recall_at(neg, pos)
+        r, t = recall_at(neg, pos)
         rj, _ = recall_at(neg_j, pos_j)
-        rows.append((split, len(ix), fmt(auroc(neg, pos)), fmt(r), fmt(auroc(neg_j, pos_j)), fmt(rj)))
-    table(rows, ("substitution", "n", "AUROC", "recall@1%FA", "Jaccard AUROC", "Jaccard recall@1%FA"))
+        half = sum(x < 0.5 for x in pos) / len(pos)
+        rows.append((split, len(ix), fmt(auroc(neg, pos)), fmt(r), f"< {t:.3f}", fmt(half), fmt(auroc(neg_j, pos_j)), fmt(rj)))
+    table(rows, ("substitution", "n", "AUROC", "recall@1%FA", "flag when score", "recall at < 0.5", "Jaccard AUROC", "Jaccard recall@1%FA"))
+    print(f"  false alarms at < 0.5 on the negatives: {sum(x < 0.5 for x in neg) / len(neg):.3f}")
     print(f"  negatives: the {len(neg)} real completions (labels as the model wrote them)")
     print("  split by the lexicon relation of the two head nouns (same/hypernym = same category); 'comparable':")
     print("  both expressions state something on one dimension (a side, height, depth, ordinal, or a colour/size of one noun).")

@@ -153,3 +153,54 @@ def test_image_sizes_are_read_once_from_the_file(tmp_path) -> None:
     reports = chain.verify([{"completion": GOOD, "image": str(path), "coords": "original"}] * 3)
     assert all(r.verdict("schema").code == "box.outside" for r in reports)  # 220 > 200 + 4
     assert chain._image_sizes == {str(path): (300, 200)}
+
+
+def test_gc_is_paused_during_a_batch_and_restored() -> None:
+    import gc
+
+    from groundscore.chain import gc_paused
+
+    seen: list[bool] = []
+
+    class Probe(Verifier):
+        name = "gc_probe"
+
+        def verify_batch(self, contexts: Sequence[Context]) -> list[Verdict]:
+            seen.append(gc.isenabled())
+            return [Verdict.skip(self.name, "skipped", "probe") for _ in contexts]
+
+    assert gc.isenabled()
+    make(Probe()).verify_one({"completion": GOOD})
+    assert seen == [False] and gc.isenabled()
+    Chain({"verifiers": ["schema"], "pause_gc": False}, verifiers=[Probe()]).verify_one({"completion": GOOD})
+    assert seen == [False, True]
+    # re-entrant, and a collector that was off stays off
+    with gc_paused():
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        make(Probe()).verify_one({"completion": GOOD})
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    # an exception inside the pause still restores the collector
+    with pytest.raises(RuntimeError), gc_paused():
+        raise RuntimeError("boom")
+    assert gc.isenabled()
+
+
+def test_identical_completions_in_a_batch_share_work_not_objects() -> None:
+    chain = make()
+    items = [{"completion": GOOD, "coords": "original", "id": str(i)} for i in range(3)]
+    items.append({"completion": GOOD, "coords": "original", "image_size": (50, 50), "id": "small"})
+    reports = chain.verify(items)
+    a, b = reports[0].parsed, reports[1].parsed
+    assert a == b and a is not b and a.boxes is not b.boxes and a.issues is not b.issues
+    a.issues.clear()
+    assert b.issues  # mutating one report leaves the others alone
+    # a different image size is a different parse: the box is outside the small image
+    assert reports[3].verdict("schema").code == "box.outside"
+    assert [r.verdict("schema").code for r in reports[:3]] == ["ok"] * 3

@@ -101,6 +101,7 @@ def test_checkpoint_file_with_a_custom_config(tmp_path: Path) -> None:
 
 
 def test_transformers_backend_with_a_local_clipmodel_folder(tmp_path: Path) -> None:
+    pytest.importorskip("transformers")
     from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPTokenizer
 
     from groundscore.clip.transformers_backend import TransformersBackend

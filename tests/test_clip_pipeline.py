@@ -268,3 +268,22 @@ def test_unknown_image_size_means_coords_unknown(random_dir: Path) -> None:
     parsed = Parsed(boxes=[Box(x1=1, y1=1, x2=20, y2=20, label="x")], in_original=False)
     v = verifier.verify(Context(sample=Sample(query="x", image=b"\x00"), parsed=parsed))
     assert v.code == "skipped.coords_unknown" and v.score is None
+
+
+def test_half_precision_model_path_on_cpu(random_dir: Path, tmp_path: Path) -> None:
+    """The reduced-precision path (crops sampled in fp32, fed to a bf16 model) gives nearly fp32 scores.
+
+    CUDA runs fp16; a CPU cannot, so bf16 stands in for the dtype plumbing.
+    """
+    queries = _queries(tmp_path, 2, 3)
+    full = OpenClipBackend(BackendSpec(model=f"local-dir:{random_dir}"))
+    full.load()
+    half = OpenClipBackend(BackendSpec(model=f"local-dir:{random_dir}"))
+    half.load()
+    half.model = half.model.to(torch.bfloat16)
+    half.dtype = torch.bfloat16
+    ref = ClipEngine(full, EngineSettings(jitter=1)).score(queries)
+    got = ClipEngine(half, EngineSettings(jitter=1)).score(queries)
+    for r, g in zip(ref, got, strict=True):
+        assert g.score is not None and r.score is not None
+        assert abs(g.details["modes"]["crop"]["cos_query"] - r.details["modes"]["crop"]["cos_query"]) < 0.05

@@ -124,3 +124,18 @@ def test_real_grpo_completions_rarely_flagged(chain: Chain) -> None:
     assert len(flagged) <= 0.06 * len(verdicts)
     assert all(v.details["findings"] for v in flagged)
     assert not [v for v in verdicts if v is not None and v.code == "label_from_thinking"]
+
+
+def test_unplaced_label_mentioned_in_thinking(chain: Chain) -> None:
+    think = 'The sentence "left most woman" refers to the woman at the far left. A sign with some text hangs above her.'
+    v = verdict(chain, "left most woman", completion(think, "text"))
+    assert v.code == "label_unplaced_mention" and 0.0 < v.score < 0.5 and v.gate is True
+    # the same unknown word, but the one the thinking settled on, is not flagged
+    settled = 'The sentence "heinlein" refers to the heinlein novel on the shelf.'
+    assert verdict(chain, "heinlein", completion(settled, "novel")).code == "ok"
+
+
+def test_adversarial_thinking_is_bounded_and_never_raises(chain: Chain) -> None:
+    for think in ["[" * 100_000, "there is no " * 20_000, "refers to the " * 20_000, "[1, 2, 3, 4] " * 20_000, "\x00é漢字 " * 1000]:
+        v = verdict(chain, "dog", completion(think, "dog"))
+        assert v.code != "error", v

@@ -173,3 +173,9 @@ def test_without_image_size_boxes_stay_in_model_space() -> None:
     # declared original pixels need no size
     report = Chain({"verifiers": ["schema"]}).verify_one({"completion": f"[{B}]", "coords": "original"})
     assert report.parsed.in_original
+
+
+def test_integers_beyond_float_range_become_infinite() -> None:
+    huge = "1" + "0" * 400
+    assert boxes(f'[{{"bbox_2d": [1, 2, 3, {huge}]}}]') == [(1.0, 2.0, 3.0, float("inf"))]
+    assert boxes(f'[{{"bbox_2d": [-{huge}, 2, 3, 4]}}]') == [(float("-inf"), 2.0, 3.0, 4.0)]

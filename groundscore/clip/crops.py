@@ -118,24 +118,27 @@ def extract(
     equal-sized images and similar boxes: one or two calls).
     """
     device = images[requests[0].image].pixels.device if requests else torch.device("cpu")
-    out = torch.empty((len(requests), 3, *out_hw), dtype=dtype, device=device)
+    # Sampling runs in fp32 whatever the model's dtype: box coordinates of
+    # large images lose whole pixels in fp16.
+    f32 = torch.float32
+    out = torch.empty((len(requests), 3, *out_hw), dtype=f32, device=device)
     groups: dict[tuple[tuple[int, int], int], list[int]] = defaultdict(list)
     for i, req in enumerate(requests):
         groups[(images[req.image].size, _pyramid_level(req.roi, out_hw, images[req.image].max_level))].append(i)
     for (_, k), indices in groups.items():
         members = sorted({requests[i].image for i in indices})
         slot = {img: n for n, img in enumerate(members)}
-        stacked = torch.stack([images[m].level(k) for m in members]).to(dtype)
-        rois = torch.tensor([[slot[requests[i].image], *requests[i].roi] for i in indices], dtype=dtype, device=device)
+        stacked = torch.stack([images[m].level(k, f32) for m in members]).to(f32)
+        rois = torch.tensor([[slot[requests[i].image], *requests[i].roi] for i in indices], dtype=f32, device=device)
         crops = roi_align(stacked, rois, output_size=out_hw, spatial_scale=1.0 / (1 << k), sampling_ratio=-1,
                           aligned=True)
         blur_rows = [j for j, i in enumerate(indices) if requests[i].box is not None]
         if blur_rows:
             crops = _blend_blur(crops, blur_rows, [requests[indices[j]] for j in blur_rows], images, members, slot, out_hw)
-        out[torch.tensor(indices, device=device)] = crops.to(dtype)
-    scale = torch.tensor([255.0 * s for s in std], dtype=dtype, device=device).view(1, 3, 1, 1)
-    shift = torch.tensor([255.0 * m for m in mean], dtype=dtype, device=device).view(1, 3, 1, 1)
-    return out.sub_(shift).div_(scale)
+        out[torch.tensor(indices, device=device)] = crops
+    scale = torch.tensor([255.0 * s for s in std], dtype=f32, device=device).view(1, 3, 1, 1)
+    shift = torch.tensor([255.0 * m for m in mean], dtype=f32, device=device).view(1, 3, 1, 1)
+    return out.sub_(shift).div_(scale).to(dtype)
 
 
 def _pyramid_level(roi: XYXY, out_hw: tuple[int, int], max_level: int) -> int:
@@ -158,13 +161,13 @@ def _blend_blur(
     out_hw: tuple[int, int],
 ) -> torch.Tensor:
     """Replace the pixels outside each blur request's box by the blurred copy."""
-    device, dtype = crops.device, crops.dtype
+    device = crops.device
     blurred = [images[m].blurred for m in members]
     if any(b is None for b in blurred):
         raise ValueError("blur mode needs images fetched with blur=True")
     scale = images[members[0]].blur_scale
-    small = torch.stack(blurred).to(dtype)  # type: ignore[arg-type]
-    rois = torch.tensor([[slot[r.image], *r.roi] for r in reqs], dtype=dtype, device=device)
+    small = torch.stack(blurred).float()  # type: ignore[arg-type]
+    rois = torch.tensor([[slot[r.image], *r.roi] for r in reqs], dtype=torch.float32, device=device)
     soft = roi_align(small, rois, output_size=out_hw, spatial_scale=scale, sampling_ratio=-1, aligned=True)
     h, w = out_hw
     roi = rois[:, 1:].float()

@@ -36,6 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 
 from groundscore.clip.backend import ClipBackend
@@ -83,7 +84,7 @@ class ClipEngine:
     def __init__(self, backend: ClipBackend, settings: EngineSettings | None = None) -> None:
         self.backend = backend
         self.settings = settings or EngineSettings()
-        self.images = ImageCache(backend.device, self.settings.image_cache_bytes, backend.dtype)
+        self.images = ImageCache(backend.device, self.settings.image_cache_bytes)
         self.texts = TextCache(self._encode_texts, self.settings.text_cache_items)
         self.fault_injector: Callable[[int], None] | None = None
         self.chunk_sizes: list[int] = []  # image chunk sizes tried in the last call (for tests and logs)
@@ -104,12 +105,14 @@ class ClipEngine:
         except torch.OutOfMemoryError:
             if n <= 1:
                 raise
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-            half = n // 2
-            left, size_l = self._encode_split(fn, items[:half], half, log)
-            right, size_r = self._encode_split(fn, items[half:], n - half, log)
-            return torch.cat([left, right]), min(size_l, size_r)
+        # Split outside the except block: the traceback holds the failed
+        # forward's tensors, and they must be freed before retrying.
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        half = n // 2
+        left, size_l = self._encode_split(fn, items[:half], half, log)
+        right, size_r = self._encode_split(fn, items[half:], n - half, log)
+        return torch.cat([left, right]), min(size_l, size_r)
 
     def _encode_texts(self, texts: list[str]) -> torch.Tensor:
         out = []
@@ -205,7 +208,7 @@ class ClipEngine:
         strings = list(dict.fromkeys(t for q, p in zip(queries, plans, strict=True) if p is not None for t in q.texts))
         text_emb = self.texts.embed(strings)
         text_row = {t: i for i, t in enumerate(strings)}
-        cos = (image_emb @ text_emb.T).float().cpu()
+        cos = (image_emb @ text_emb.T).float().cpu().numpy().astype(np.float64)
         scale = float(self.backend.logit_scale)
         for qi, (q, plan) in enumerate(zip(queries, plans, strict=True)):
             if plan is None:
@@ -218,17 +221,24 @@ class ClipEngine:
         self.texts.clear()
 
 
-def _combine(q: RegionQuery, plan: dict[str, Any], cos: torch.Tensor, text_row: dict[str, int],
+def _softmax_first(logits: np.ndarray) -> np.ndarray:
+    """Softmax probability of column 0, row by row."""
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e[..., 0] / e.sum(axis=-1)
+
+
+def _combine(q: RegionQuery, plan: dict[str, Any], cos: np.ndarray, text_row: dict[str, int],
              scale: float, contrast: float) -> RegionScore:
-    cols = torch.tensor([text_row[t] for t in q.texts])
+    cols = [text_row[t] for t in q.texts]
     whole = cos[plan["whole"], cols]
-    p_image = float(torch.softmax(scale * whole, dim=0)[0])
+    p_image = float(_softmax_first(scale * whole))
     by_mode: dict[str, dict[str, Any]] = {}
     ps, qs = [], []
     for mode, rows in plan["modes"].items():
-        sims = cos[torch.tensor(rows)][:, cols]  # (1 + jitters, texts)
-        probs = torch.softmax(scale * sims, dim=1)[:, 0]
-        local = torch.sigmoid(scale * (sims[:, 0] - whole[0]))
+        sims = cos[np.ix_(rows, cols)]  # (1 + jitters, texts)
+        probs = _softmax_first(scale * sims)
+        local = 1.0 / (1.0 + np.exp(-scale * (sims[:, 0] - whole[0])))
         p_mode, q_mode = float(probs.mean()), float(local.mean())
         ps.append(p_mode)
         qs.append(q_mode)

@@ -55,13 +55,13 @@ class DecodedImage:
         side = min(self.pixels.shape[1:])
         return max(0, int(side // 8).bit_length() - 1)
 
-    def level(self, k: int) -> torch.Tensor:
-        """The image average-pooled by ``2**k`` (floor sizes), uint8."""
+    def level(self, k: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """The image average-pooled by ``2**k`` (floor sizes); levels >= 1 are kept in ``dtype``."""
         if k <= 0:
             return self.pixels
         while len(self.levels) < k:
-            prev = self.levels[-1] if self.levels else self.pixels
-            self.levels.append(F.avg_pool2d(prev.unsqueeze(0).float(), 2)[0].round_().to(torch.uint8))
+            prev = self.levels[-1] if self.levels else self.pixels.to(dtype)
+            self.levels.append(F.avg_pool2d(prev.unsqueeze(0), 2)[0])
         return self.levels[k - 1]
 
     @property

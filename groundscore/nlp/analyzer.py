@@ -5,7 +5,7 @@ labels usually copy the query, so :class:`ExpressionAnalyzer` keeps an LRU
 cache keyed by the normalised text across batches, and sends only the
 unique, uncached texts of a batch through one ``nlp.pipe`` call. The cache
 holds plain frozen :class:`Expression` objects, never spaCy ``Doc``\\ s, so it
-stays small (about 1 KB an entry).
+stays small (a few KB an entry; 20,000 entries by default).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ class ExpressionAnalyzer:
     use). ``cache_size`` bounds the LRU cache (entries).
     """
 
-    def __init__(self, nlp: Any = None, lexicon: Lexicon | None = None, cache_size: int = 50_000, batch_size: int = 256) -> None:
+    def __init__(self, nlp: Any = None, lexicon: Lexicon | None = None, cache_size: int = 20_000, batch_size: int = 256) -> None:
         self._nlp = nlp
         self._english: frozenset[str] | None = None
         self.lexicon = lexicon or default_lexicon()
@@ -58,6 +58,7 @@ class ExpressionAnalyzer:
         self.batch_size = batch_size
         self._cache: OrderedDict[str, Expression] = OrderedDict()
         self._lock = threading.Lock()
+        self._nlp_lock = threading.Lock()  # one pipe at a time: a spaCy pipeline is not meant to be shared across threads
         self.hits = 0
         self.misses = 0
 
@@ -93,7 +94,8 @@ class ExpressionAnalyzer:
                     todo.append(k)
                     self.misses += 1
         if todo:
-            parsed = self._parse(todo)
+            with self._nlp_lock:
+                parsed = self._parse(todo)
             with self._lock:
                 for k, expr in zip(todo, parsed, strict=True):
                     found[k] = expr

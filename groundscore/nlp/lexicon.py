@@ -1,7 +1,7 @@
 """Lexical knowledge: which object nouns name the same thing, a kind of it, or something else.
 
 The source is a compact table shipped as package data
-(``groundscore/data/lexicon/objects.json``, ~20 KB): about 110 object
+(``groundscore/data/lexicon/objects.json``, ~25 KB): about 130 object
 categories built from the public COCO-80 category list and its
 supercategories, ScreenSpot UI element kinds, and the head nouns most
 frequent in RefCOCO/+/g, each with its synonyms, plural forms and common
@@ -70,6 +70,7 @@ class Lexicon:
         self.parts = frozenset(w.lower() for w in data.get("parts", []))
         self.related_groups = [tuple(p) for p in data.get("related_groups", [])]
         self._vocabulary = sorted(set(self.terms) | set(self.hypernyms))
+        self._corrections: dict[str, str | None] = {}
 
     # -- lookup ---------------------------------------------------------------
     def knows(self, word: str) -> bool:
@@ -82,11 +83,13 @@ class Lexicon:
         """The known term a misspelt word most likely meant ("giraffee" -> "giraffe"), or None."""
         if len(word) < 4 or not word.isalpha():
             return None
-        known = self.terms.keys() | self.hypernyms.keys()
-        hits = sorted(c for c in _edits1(word) if c in known)
-        if hits:
-            return hits[0]
-        return _closest(word, tuple(self._vocabulary)) if len(word) >= 7 else None
+        if word in self._corrections:
+            return self._corrections[word]
+        hits = sorted(c for c in _edits1(word) if c in self.terms or c in self.hypernyms)
+        fixed = hits[0] if hits else (_closest(word, tuple(self._vocabulary)) if len(word) >= 7 else None)
+        if len(self._corrections) < 50_000:
+            self._corrections[word] = fixed
+        return fixed
 
     # -- relations ------------------------------------------------------------
     def relation(self, a: str | None, b: str | None) -> Relation:

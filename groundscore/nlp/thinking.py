@@ -18,6 +18,7 @@ adversarial thinking cannot make this slow.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -91,8 +92,11 @@ def absence(think: str | None, forms: set[str] | None = None, query: str = "") -
     """
     text = clip(think)
     unquoted = _QUOTED.sub(lambda m: " " * len(m.group(0)), text)
-    for m in _ABSENT.finditer(unquoted):
-        sentence = sentence_at(text, m.start())
+    bounds = _sentences(text)
+    for k, m in enumerate(_ABSENT.finditer(unquoted)):
+        if k >= _MAX_MATCHES:
+            break
+        sentence = _sentence_in(text, bounds, m.start())
         if query and len(query) > 8 and query.lower() in sentence.lower():
             continue  # the query restated ("the zebra whose head is not in the picture")
         if forms is None or _TARGET_WORDS.search(sentence) or _names(sentence, forms):
@@ -118,12 +122,23 @@ def coordinates(think: str | None) -> list[tuple[float, float, float, float]]:
     return out  # type: ignore[return-value]
 
 
+_MAX_MATCHES = 32
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in _SENTENCE.finditer(text)]
+
+
+def _sentence_in(text: str, bounds: list[tuple[int, int]], index: int) -> str:
+    i = bisect.bisect_right(bounds, (index, len(text) + 1)) - 1
+    if 0 <= i < len(bounds) and bounds[i][0] <= index < bounds[i][1]:
+        return text[bounds[i][0] : bounds[i][1]].strip()
+    return text[max(0, index - 80) : index + 80].strip()
+
+
 def sentence_at(text: str, index: int) -> str:
     """The sentence of ``text`` around character ``index``."""
-    for m in _SENTENCE.finditer(text):
-        if m.start() <= index < m.end():
-            return m.group(0).strip()
-    return text[max(0, index - 80) : index + 80].strip()
+    return _sentence_in(text, _sentences(text), index)
 
 
 def mentions(think: str | None, forms: set[str]) -> list[str]:
@@ -133,9 +148,12 @@ def mentions(think: str | None, forms: set[str]) -> list[str]:
         return []
     pattern = re.compile(r"\b(?:" + "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)) + r")\b", re.IGNORECASE)
     unquoted = _QUOTED.sub(lambda m: " " * len(m.group(0)), text)
+    bounds = _sentences(text)
     out: list[str] = []
-    for m in pattern.finditer(unquoted):
-        s = sentence_at(text, m.start())
+    for k, m in enumerate(pattern.finditer(unquoted)):
+        if k >= _MAX_MATCHES:
+            break
+        s = _sentence_in(text, bounds, m.start())
         if s not in out:
             out.append(s)
         if len(out) >= 3:

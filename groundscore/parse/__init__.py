@@ -206,6 +206,29 @@ def _issue(code: str, message: str, severity: str = "warning") -> Issue:
 def _detection_issue(
     parser: Parser, confidence: float, others: list[tuple[str, float]], where: str, parsers: Mapping[str, Parser]
 ) -> Issue:
+    """:func:`_make_detection_issue`, memoised: one shared (frozen) Issue per detection outcome.
+
+    Formatting the message costs about a tenth of parsing a completion, and a
+    batch sees the same few outcomes over and over.
+    """
+    key = (parser, confidence, tuple(others), where, tuple(parsers.get(n) for n, _ in others))
+    try:
+        issue = _DETECTION_ISSUES.get(key)
+    except TypeError:  # an unhashable third-party parser
+        return _make_detection_issue(parser, confidence, others, where, parsers)
+    if issue is None:
+        if len(_DETECTION_ISSUES) >= 4096:
+            _DETECTION_ISSUES.clear()
+        issue = _DETECTION_ISSUES[key] = _make_detection_issue(parser, confidence, others, where, parsers)
+    return issue
+
+
+_DETECTION_ISSUES: dict[tuple[object, ...], Issue] = {}
+
+
+def _make_detection_issue(
+    parser: Parser, confidence: float, others: list[tuple[str, float]], where: str, parsers: Mapping[str, Parser]
+) -> Issue:
     """One info issue: the format read, its confidence, and the formats rejected.
 
     ``format.ambiguous`` only when a rejected format came within

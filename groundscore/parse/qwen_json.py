@@ -80,7 +80,10 @@ def _read_plain(value: Any, raw: RawParse) -> bool:
         x1, y1, x2, y2 = b
         if not (type(x1) in _NUMBER and type(y1) in _NUMBER and type(x2) in _NUMBER and type(y2) in _NUMBER):
             return False
-        rows.append((float(x1), float(y1), float(x2), float(y2), label))
+        try:
+            rows.append((float(x1), float(y1), float(x2), float(y2), label))
+        except OverflowError:  # integers beyond float range: the general reader makes them infinite
+            return False
     for x1, y1, x2, y2, label in rows:
         raw.add_box(x1, y1, x2, y2, label)
     return True
@@ -186,7 +189,7 @@ class QwenJsonParser(Parser):
     description = "Qwen2.5-VL JSON: bbox_2d / point_2d / label, fenced or bare; lenient on keys and bare lists"
     default_coords = "qwen25"
     example = '```json\n[{"bbox_2d": [45, 36, 137, 209], "label": "water left"}]\n```'
-    markers = ("[", "{")  # every shape detect accepts holds a bracket
+    markers = ("[", "{", "bbox_2d", "point_2d", "```json")  # one of these is in every text detect accepts
 
     def detect(self, text: str) -> float:
         if "bbox_2d" in text or "point_2d" in text:

@@ -7,6 +7,9 @@ Findings, each with a machine-readable code and the spans that show it:
                           the thinking mentioned (as context or distractor):
                           the seed hallucination ("locate the metal pole" ->
                           label "man wearing blue shirt and shorts")
+``label_unplaced_mention`` a label whose head the lexicon does not know, that
+                          shares no word with the query and names something
+                          the thinking mentioned but did not settle on
 ``answer_not_target``     the thinking settled on one object ("refers to
                           the ...") and the label names another
 ``thinking_off_query``    the object the thinking settled on contradicts the
@@ -36,13 +39,14 @@ from groundscore.model import Verdict, box_iou
 from groundscore.plugins.hookspecs import hookimpl
 from groundscore.verifiers.base import Context, Verifier, VerifierOptions
 
-Finding = Literal["label_from_thinking", "answer_not_target", "thinking_off_query", "absent_but_boxed", "coordinates_disagree", "count_mismatch"]
+Finding = Literal["label_from_thinking", "label_unplaced_mention", "answer_not_target", "thinking_off_query", "absent_but_boxed", "coordinates_disagree", "count_mismatch"]
 
 SCORES: dict[str, float] = {
     "label_from_thinking": 0.0,
+    "label_unplaced_mention": 0.4,
     "answer_not_target": 0.3,
     "thinking_off_query": 0.3,
-    "absent_but_boxed": 0.2,
+    "absent_but_boxed": 0.45,
     "coordinates_disagree": 0.4,
     "count_mismatch": 0.6,
 }
@@ -153,6 +157,16 @@ class ConsistencyVerifier(Verifier):
                         findings.append({"code": "label_from_thinking", "label": label.text, "label_head": label.head,
                                          "query_head": query.head, "mentioned_in": seen})
                         continue
+                # A label the lexicon cannot place, sharing no word with the query, naming something the
+                # thinking mentioned but did not settle on: probably another object of the scene.
+                if (m_ql.relation == "unknown" and label.head and query.head and label.head != query.head
+                        and not (label.content & query.content)
+                        and (settled is None or label.head not in settled.nouns)):
+                    seen = th.mentions(think, _forms(label))
+                    if seen:
+                        findings.append({"code": "label_unplaced_mention", "label": label.text, "label_head": label.head,
+                                         "query_head": query.head, "mentioned_in": seen})
+                        continue
                 if settled is not None and settled.head and label.head:
                     m_tl = compare(settled, label, lexicon)
                     if m_tl.relation in _BAD and m_ql.relation not in {"same", "hypernym"}:
@@ -212,6 +226,8 @@ def _reason(f: dict[str, Any]) -> str:
     code = f["code"]
     if code == "label_from_thinking":
         return f"the label {f['label']!r} names a {f['label_head']!r}, which the thinking mentioned, not the query's {f['query_head']!r}"
+    if code == "label_unplaced_mention":
+        return f"the label {f['label']!r} shares nothing with the query and names a {f['label_head']!r} the thinking mentioned"
     if code == "answer_not_target":
         return f"the thinking settled on {f['target_span']!r} but the label names {f['label']!r}"
     if code == "thinking_off_query":

@@ -35,7 +35,13 @@ def trained_model_dir(cache_root: Path) -> Path:
     """The trained tiny CLIP folder under ``cache_root``, training it when missing."""
     out = cache_root / f"tiny-clip-{source_digest()}"
     if not (out / "open_clip_model.safetensors").is_file():
-        tmp = cache_root / f"tiny-clip-{source_digest()}.partial"
+        import os
+        import shutil
+
+        tmp = cache_root / f"tiny-clip-{source_digest()}.partial-{os.getpid()}"
         tiny_clip().train(tmp)
-        tmp.rename(out)
+        try:
+            tmp.rename(out)
+        except OSError:  # another process finished first: use its copy
+            shutil.rmtree(tmp, ignore_errors=True)
     return out
