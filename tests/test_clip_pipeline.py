@@ -287,3 +287,16 @@ def test_half_precision_model_path_on_cpu(random_dir: Path, tmp_path: Path) -> N
     for r, g in zip(ref, got, strict=True):
         assert g.score is not None and r.score is not None
         assert abs(g.details["modes"]["crop"]["cos_query"] - r.details["modes"]["crop"]["cos_query"]) < 0.05
+
+
+def test_tokenizer_word_cache_stays_bounded(backend: OpenClipBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    import groundscore.clip.open_clip_backend as ocb
+
+    monkeypatch.setattr(ocb, "BPE_CACHE_WORDS", 50)
+    for i in range(10):
+        backend.encode_texts([" ".join(f"w{i}x{k}" for k in range(20))])
+        assert len(backend.tokenizer.cache) <= 50 + 20 + len(backend._bpe_seed)
+    a = backend.encode_texts(["a photo of a cat."])
+    backend.tokenizer.cache.clear()
+    backend.tokenizer.cache.update(backend._bpe_seed)
+    assert torch.allclose(a, backend.encode_texts(["a photo of a cat."]))

@@ -20,6 +20,7 @@ from groundscore.clip.backend import BackendSpec, ClipBackend, module_missing, r
 from groundscore.clip.weights import RANDOM_WEIGHTS, Located, how_to_get_weights, locate_open_clip
 from groundscore.plugins.hookspecs import hookimpl
 
+BPE_CACHE_WORDS = 50_000
 INSTALL = "pip install 'groundscore[clip]'  (torch, torchvision, open_clip_torch)"
 
 
@@ -69,6 +70,10 @@ class OpenClipBackend(ClipBackend):
         model.eval().requires_grad_(False)
         self.model = model.to(device=self.device, dtype=self.dtype)
         self.tokenizer = open_clip.get_tokenizer(model_name, cache_dir=spec.cache_dir)
+        # open_clip's BPE tokenizer memoises every word it has seen, without bound;
+        # over a long training run of free-form thinking that is a slow leak.
+        cache = getattr(self.tokenizer, "cache", None)
+        self._bpe_seed = dict(cache) if isinstance(cache, dict) else None
         pp = getattr(model.visual, "preprocess_cfg", {}) or {}
         size = pp.get("size", getattr(model.visual, "image_size", 224))
         self.image_size = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
@@ -104,6 +109,10 @@ class OpenClipBackend(ClipBackend):
         return self.model.encode_image(pixels, normalize=True).float()
 
     def encode_texts(self, texts: list[str]) -> Any:
+        cache = getattr(self.tokenizer, "cache", None)
+        if self._bpe_seed is not None and isinstance(cache, dict) and len(cache) > BPE_CACHE_WORDS:
+            cache.clear()
+            cache.update(self._bpe_seed)
         tokens = self.tokenizer(texts).to(self.device)
         return self.model.encode_text(tokens, normalize=True).float()
 
