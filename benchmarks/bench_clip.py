@@ -27,7 +27,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import random
@@ -39,16 +38,9 @@ from typing import Any
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "clip_fixtures"))
 
-
-def _tiny_clip() -> Any:
-    spec = importlib.util.spec_from_file_location("tiny_clip", ROOT / "tests" / "clip_fixtures" / "tiny_clip.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["tiny_clip"] = module
-    spec.loader.exec_module(module)
-    return module
+from loader import tiny_clip  # tests/clip_fixtures/loader.py, as the clip tests load it (not a package)
 
 
 def rss_mb() -> float:
@@ -84,8 +76,7 @@ def make_batch(folder: Path, tc: Any, n_images: int, per_image: int, seed: int) 
 def contexts_for(samples: list[Any]) -> list[Any]:
     from groundscore.chain import Chain
 
-    chain = Chain({"verifiers": ["schema"]})
-    return [chain._context(s, None, i) for i, s in enumerate(samples)]
+    return Chain({"verifiers": ["schema"]}).contexts(samples)
 
 
 def sync(device: torch.device) -> None:
@@ -158,7 +149,7 @@ def main() -> None:
 
     from groundscore.verifiers.clip import ClipVerifier
 
-    tc = _tiny_clip()
+    tc = tiny_clip()
     tmp = Path(tempfile.mkdtemp(prefix="bench-clip-"))
     if args.model == "tiny":
         model, pretrained = f"local-dir:{tc.random_model_dir(tmp / 'tiny')}", None

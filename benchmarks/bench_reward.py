@@ -36,7 +36,6 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import socket
 import statistics
 import subprocess
@@ -47,34 +46,19 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from vlm_r1_upstream import upstream_iou_reward  # tests/vlm_r1_upstream.py (the tests folder is not a package)
+
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "vlmr1-rec-logs"
 if not DEFAULT_DATA.exists():
     DEFAULT_DATA = Path("/work/shared/data/vlmr1-rec-logs")
 R1_SUFFIX = " First output the thinking process in <think> </think> tags and then output the final answer in <answer> </answer> tags."
-_ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
-_BOX = re.compile(r"\[(\d+),\s*(\d+),\s*(\d+),\s*(\d+)]")
 
 
-def upstream_iou(b1: list[float], b2: list[float]) -> float:
-    ix1, iy1 = max(b1[0], b2[0]), max(b1[1], b2[1])
-    ix2, iy2 = min(b1[2] - 1, b2[2] - 1), min(b1[3] - 1, b2[3] - 1)
-    inter = (ix2 - ix1 + 1) * (iy2 - iy1 + 1) if ix1 < ix2 and iy1 < iy2 else 0
-    union = (b1[2] - b1[0]) * (b1[3] - b1[1]) + (b2[2] - b2[0]) * (b2[3] - b2[1]) - inter
-    return float(inter) / union if union else 0.0
-
-
-def upstream_iou_reward(completions: list[Any], solution: list[list[float]], **_: Any) -> list[float]:
-    """VLM-R1's ``iou_reward`` as its source computes it (the baseline)."""
-    out = []
-    for completion, sol in zip(completions, solution, strict=True):
-        reward = 0.0
-        m = _ANSWER.search(completion[0]["content"])
-        if m:
-            b = _BOX.search(m.group(1).strip())
-            if b:
-                reward = upstream_iou([int(v) for v in b.groups()], sol)
-        out.append(reward)
-    return out
+def upstream_iou_rewards(completions: list[Any], solution: list[list[float]], **_: Any) -> list[float]:
+    """VLM-R1's ``iou_reward`` over a batch, as its trainer calls it (the baseline); 0.0 where its regex reads no box."""
+    return [upstream_iou_reward(c[0]["content"], sol) or 0.0 for c, sol in zip(completions, solution, strict=True)]
 
 
 def grpo_batch(data: Path, prompts: int = 64, group: int = 8, offset: int = 0) -> list[dict[str, Any]]:
@@ -147,7 +131,7 @@ def in_process(batches: list[list[dict[str, Any]]]) -> dict[str, float]:
     print(f"\nIn process, one call = {n} completions ({n // 8} prompts x 8), {len(calls) - 1} timed calls on "
           "different prompts after a warm-up call:")
     base = report("baseline: VLM-R1 regex iou_reward", n,
-                  time_calls(lambda c: upstream_iou_reward(c["completions"], c["solution"]), calls), None)
+                  time_calls(lambda c: upstream_iou_rewards(c["completions"], c["solution"]), calls), None)
     schema = grounding_reward(chain_config={"verifiers": ["schema"]})
     out = {"baseline": base}
     out["trl_schema"] = report("TRL function, schema only", n, time_calls(lambda c: schema(**c), calls), base)
@@ -268,11 +252,10 @@ def equivalence(data: Path) -> None:
         ours = vlm_r1.iou_reward(completions, solutions)
         reads = equal = misses = scored = 0
         for c, s, o in zip(completions, solutions, ours, strict=True):
-            m = _ANSWER.search(c[0]["content"])
-            b = _BOX.search(m.group(1).strip()) if m else None
-            if b:
+            reference = upstream_iou_reward(c[0]["content"], s)
+            if reference is not None:
                 reads += 1
-                equal += abs(upstream_iou_reward([c], [s])[0] - o) < 1e-9
+                equal += abs(reference - o) < 1e-9
             else:
                 misses += 1
                 scored += o > 0

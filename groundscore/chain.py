@@ -100,6 +100,20 @@ def _copy_parsed(parsed: Parsed) -> Parsed:
     return trusted(Parsed, data)
 
 
+def _batch_items(samples: Any) -> list[Any]:
+    """A batch as a list: one sample alone is a batch of one.
+
+    A generator that fails half-way becomes its exception, one bad sample
+    that the chain reports, never raises.
+    """
+    if isinstance(samples, Sample | Mapping | str | bytes) or not isinstance(samples, Iterable):
+        return [samples]
+    try:
+        return list(samples)
+    except Exception as exc:  # noqa: BLE001 - a generator that fails half-way: report it as one bad sample
+        return [exc]
+
+
 def _coerce_safely(item: Any) -> tuple[Sample, Issue | None]:
     """:func:`_coerce`, with any surprise (a validator's TypeError, a broken Mapping) as an issue."""
     try:
@@ -180,22 +194,27 @@ class Chain:
     # -- running ------------------------------------------------------------
     def verify(self, samples: SampleLike | Iterable[SampleLike]) -> list[Report]:
         """Verify a batch; one Report per sample, in order. Never raises on bad samples."""
-        if isinstance(samples, Sample | Mapping | str | bytes) or not isinstance(samples, Iterable):
-            samples = [samples]
         with gc_paused(self.config.pause_gc):
             return self._verify(samples)
 
-    def _verify(self, samples: Iterable[Any]) -> list[Report]:
-        start = time.perf_counter()
-        contexts: list[Context] = []
-        try:
-            items = list(samples)
-        except Exception as exc:  # noqa: BLE001 - a generator that fails half-way: report it as one bad sample
-            items = [exc]
+    def contexts(self, samples: SampleLike | Iterable[SampleLike]) -> list[Context]:
+        """What the verifiers see of a batch: one Context per sample, in order; no verifier runs.
+
+        Each sample is parsed and its image size resolved exactly as
+        :meth:`verify` does, so that one verifier's ``verify_batch`` can be
+        called (timed, debugged) on its own. Never raises on bad samples:
+        one that cannot be read gets a context whose parse carries the issue.
+        """
         seen: dict[tuple[Any, ...], Parsed] = {}
-        for index, item in enumerate(items):
+        contexts: list[Context] = []
+        for index, item in enumerate(_batch_items(samples)):
             sample, issue = _coerce_safely(item)
             contexts.append(self._context(sample, issue, index, seen))
+        return contexts
+
+    def _verify(self, samples: SampleLike | Iterable[SampleLike]) -> list[Report]:
+        start = time.perf_counter()
+        contexts = self.contexts(samples)
         per_sample_verdicts: list[list[Verdict]] = [[] for _ in contexts]
         for verifier in self.verifiers:
             for i, verdict in enumerate(self._run(verifier, contexts)):
@@ -230,12 +249,7 @@ class Chain:
         """
         from groundscore.filtering import filter_reports
 
-        if isinstance(samples, Sample | Mapping | str | bytes) or not isinstance(samples, Iterable):
-            samples = [samples]
-        try:
-            items = list(samples)
-        except Exception as exc:  # noqa: BLE001 - as in verify: a failing generator is one bad sample
-            items = [exc]
+        items = _batch_items(samples)
         coerced = [_coerce_safely(s)[0] for s in items]
         return filter_reports(self.verify(items), coerced, threshold=threshold, mode=mode)  # type: ignore[arg-type]
 

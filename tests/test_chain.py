@@ -204,3 +204,17 @@ def test_identical_completions_in_a_batch_share_work_not_objects() -> None:
     # a different image size is a different parse: the box is outside the small image
     assert reports[3].verdict("schema").code == "box.outside"
     assert [r.verdict("schema").code for r in reports[:3]] == ["ok"] * 3
+
+
+def test_contexts_are_what_verify_hands_the_verifiers() -> None:
+    chain = make(Recorder())
+    items = [{"completion": GOOD, "coords": "original", "query": "dog", "id": "a"}, {"completion": GOOD, "image_size": "huge"}, 42]
+    contexts = chain.contexts(items)
+    assert [c.index for c in contexts] == [0, 1, 2]
+    assert contexts[0].sample.id == "a" and contexts[0].parsed.boxes[0].xyxy == (10.0, 20.0, 110.0, 220.0)
+    assert [c.parsed.issues[0].code for c in contexts[1:]] == ["sample.invalid", "sample.invalid"]
+    # the same verdicts as through verify
+    direct = Recorder().verify_batch(contexts)
+    assert [v.score for v in direct] == [r.verdict("recorder").score for r in chain.verify(items)]
+    # one sample alone is a batch of one, as in verify
+    assert len(chain.contexts({"completion": GOOD})) == 1

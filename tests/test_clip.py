@@ -35,8 +35,12 @@ THINK = ("The image shows a red circle at the top left, a blue cross at the bott
 
 
 @pytest.fixture(scope="session")
-def model_dir(request: pytest.FixtureRequest) -> Path:
-    return trained_model_dir(Path(request.config.cache.mkdir("groundscore-clip")))
+def model_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # pytest's cache keeps the trained model across runs; without the cache
+    # plugin (-p no:cacheprovider) it is trained into a temporary folder.
+    cache = getattr(request.config, "cache", None)
+    root = Path(cache.mkdir("groundscore-clip")) if cache is not None else tmp_path_factory.mktemp("groundscore-clip")
+    return trained_model_dir(root)
 
 
 @pytest.fixture(scope="session")

@@ -1,11 +1,8 @@
 """groundscore.integrations.vlm_r1 called exactly as VLM-R1's trainer calls its reward functions.
 
 VLM-R1 is not a package on PyPI (it is a training repository), so its
-``iou_reward`` algorithm is restated below from its source
-(om-ai-lab/VLM-R1, src/open-r1-multimodal/src/open_r1/vlm_modules/qwen_module.py):
-the first ``<answer>(.*?)</answer>``, the first ``[int, int, int, int]`` in it,
-resized from ``image_grid_thw * 14`` to the original size when given, and its
-inclusive-pixel IoU. On the REC logs our reward must equal it wherever its
+``iou_reward`` algorithm is restated from its source in ``vlm_r1_upstream.py``
+(next to this file). On the REC logs our reward must equal it wherever its
 regex finds the box, and equal the IoU of the box actually written where it
 does not.
 """
@@ -17,6 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
+from vlm_r1_upstream import ANSWER, upstream_iou_reward
 
 from groundscore.integrations import vlm_r1
 from groundscore.model import box_iou
@@ -24,38 +22,7 @@ from groundscore.model import box_iou
 FIXTURE = Path(__file__).parent / "fixtures" / "rec_reward_triples.json"
 LOGS = Path("/work/shared/data/vlmr1-rec-logs")
 
-_ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
-_BOX = re.compile(r"\[(\d+),\s*(\d+),\s*(\d+),\s*(\d+)]")
 _ANY_BOX = re.compile(r"\[\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*\]")
-
-
-def upstream_iou(box1: list[float], box2: list[float]) -> float:
-    inter_x1, inter_y1 = max(box1[0], box2[0]), max(box1[1], box2[1])
-    inter_x2, inter_y2 = min(box1[2] - 1, box2[2] - 1), min(box1[3] - 1, box2[3] - 1)
-    inter = (inter_x2 - inter_x1 + 1) * (inter_y2 - inter_y1 + 1) if inter_x1 < inter_x2 and inter_y1 < inter_y2 else 0
-    union = (box1[2] - box1[0]) * (box1[3] - box1[1]) + (box2[2] - box2[0]) * (box2[3] - box2[1]) - inter
-    return float(inter) / union
-
-
-def upstream_iou_reward(content: str, sol: list[float], grid: list[int] | None = None,
-                        image_size: tuple[int, int] | None = None) -> float | None:
-    """VLM-R1's per-completion computation; None where its regex finds no box."""
-    match = _ANSWER.search(content)
-    if not match:
-        return None
-    box_match = _BOX.search(match.group(1).strip())
-    if not box_match:
-        return None
-    bbox = [int(v) for v in box_match.groups()]
-    if grid is not None and image_size is not None:
-        input_height, input_width = int(grid[1] * 14), int(grid[2] * 14)
-        image_width, image_height = image_size
-        bbox = [bbox[0] / input_width * image_width, bbox[1] / input_height * image_height,
-                bbox[2] / input_width * image_width, bbox[3] / input_height * image_height]
-    try:
-        return upstream_iou(bbox, sol)
-    except ZeroDivisionError:
-        return 0.0
 
 
 def written_box_iou(content: str, sol: list[float]) -> float | None:
@@ -169,7 +136,7 @@ def test_format_reward_credits_everything_vlm_r1_credits() -> None:
             assert value == 1.0, text[-200:]
         elif value == 1.0:
             extras += 1
-            assert "<think>" in text and _ANSWER.search(text), text[-200:]
+            assert "<think>" in text and ANSWER.search(text), text[-200:]
     assert extras <= 5
 
 

@@ -114,30 +114,32 @@ class ClipEngine:
         right, size_r = self._encode_split(fn, items[half:], n - half, log)
         return torch.cat([left, right]), min(size_l, size_r)
 
-    def _encode_texts(self, texts: list[str]) -> torch.Tensor:
+    def _encode_chunks(self, fn: Callable[[Any], torch.Tensor], items: Sequence[Any],
+                       to_input: Callable[[Sequence[Any]], Any], log: list[int]) -> list[torch.Tensor]:
+        """Embeddings of ``items``, ``batch_size`` at a time; a size that had to shrink on OOM stays shrunk.
+
+        ``to_input`` turns one chunk of items into what ``fn`` takes (crop
+        requests into pixels; texts stay texts).
+        """
         out = []
         size = max(1, self.settings.batch_size)
         start = 0
         with torch.inference_mode():
-            while start < len(texts):
-                part = texts[start:start + size]
-                emb, size = self._encode_split(self.backend.encode_texts, part, len(part), self.text_chunk_sizes)
+            while start < len(items):
+                part = items[start:start + size]
+                emb, size = self._encode_split(fn, to_input(part), len(part), log)
                 out.append(emb)
                 start += len(part)
-        return torch.cat(out)
+        return out
+
+    def _encode_texts(self, texts: list[str]) -> torch.Tensor:
+        return torch.cat(self._encode_chunks(self.backend.encode_texts, texts, _as_is, self.text_chunk_sizes))
 
     def _encode_regions(self, images: Sequence[DecodedImage], requests: Sequence[CropRequest]) -> torch.Tensor:
         b = self.backend
-        out = []
-        size = max(1, self.settings.batch_size)
-        start = 0
-        with torch.inference_mode():
-            while start < len(requests):
-                part = requests[start:start + size]
-                pixels = extract(images, part, b.image_size, b.mean, b.std, b.dtype)
-                emb, size = self._encode_split(b.encode_images, pixels, len(part), self.chunk_sizes)
-                out.append(emb)
-                start += len(part)
+        out = self._encode_chunks(
+            b.encode_images, requests, lambda part: extract(images, part, b.image_size, b.mean, b.std, b.dtype), self.chunk_sizes
+        )
         return torch.cat(out) if out else torch.empty(0)
 
     # -- the batch -------------------------------------------------------------
@@ -258,3 +260,7 @@ def _combine(q: RegionQuery, plan: dict[str, Any], cos: np.ndarray, text_row: di
         "texts": list(q.texts), "box": [round(v, 1) for v in plan["box"]], "modes": by_mode,
     }
     return RegionScore(score, None, details)
+
+
+def _as_is(items: Sequence[Any]) -> Sequence[Any]:
+    return items

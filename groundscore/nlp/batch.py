@@ -15,21 +15,11 @@ from typing import Any
 from groundscore.nlp.analyzer import ExpressionAnalyzer
 from groundscore.nlp.expression import Expression
 from groundscore.nlp.thinking import designations
-from groundscore.prompts import referring_expression
 
 QUERY = "nlp.query"
 LABELS = "nlp.labels"
 TARGETS = "nlp.targets"
-QUERY_TEXT = "nlp.query_text"
 MAX_LABELS = 32
-
-
-def query_text(ctx: Any) -> str:
-    """The referring expression of a context's query (cached in ``ctx.cache``)."""
-    text = ctx.cache.get(QUERY_TEXT)
-    if text is None:
-        text = ctx.cache[QUERY_TEXT] = referring_expression(ctx.sample.query or "")
-    return text
 
 
 def labels_of(ctx: Any) -> list[str]:
@@ -49,7 +39,7 @@ def prepare(contexts: Sequence[Any], analyzer: ExpressionAnalyzer, *, thinking: 
         need_t = thinking and TARGETS not in ctx.cache
         if need_q:
             plan.append((ctx, QUERY, len(texts), len(texts) + 1))
-            texts.append(query_text(ctx))
+            texts.append(ctx.referring_expression)
         if need_l:
             labels = labels_of(ctx)
             plan.append((ctx, LABELS, len(texts), len(texts) + len(labels)))

@@ -26,13 +26,14 @@ import ast
 import json
 from typing import Any
 
+from groundscore.model import Issue
 from groundscore.parse.base import Parser, RawParse
 from groundscore.parse.jsontext import (
     MAX_JSON_CHARS,
     MAX_JSON_DEPTH,
     _bracket_depth,
-    find_json_text,
     iter_dicts,
+    load_answer_json,
     load_json,
     to_float,
     to_numbers,
@@ -47,7 +48,7 @@ _EVIDENCE = ("score", "confidence", "xmin", "category_id", "logit")
 SCORE_KEYS = ("score", "scores", "confidence", "conf", "logit", "logits", "probability")
 
 
-def _load(candidate: str, raw: RawParse) -> Any:
+def _load(candidate: str, issues: list[Issue]) -> Any:
     try:
         return json.loads(candidate)
     except (ValueError, RecursionError):
@@ -57,7 +58,7 @@ def _load(candidate: str, raw: RawParse) -> Any:
             return ast.literal_eval(candidate)
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
             pass
-    return load_json(candidate, raw.issues)
+    return load_json(candidate, issues)
 
 
 def _first(item: dict[str, Any], keys: tuple[str, ...]) -> tuple[str | None, Any]:
@@ -130,15 +131,8 @@ class DetectionsParser(Parser):
 
     def parse(self, text: str) -> RawParse:
         raw = RawParse()
-        candidate, _fenced = find_json_text(text)
-        if candidate is None:
-            raw.issue("json.missing", "no list or dict of detections found", "error")
-            return raw
-        value = _load(candidate, raw)
+        value = load_answer_json(text, raw, "no list or dict of detections found", _load)
         if value is None:
-            return raw
-        if value in ([], {}):
-            raw.found = raw.no_object = True
             return raw
         for item in iter_dicts(value):
             key, _ = _first(item, BOX_KEYS)

@@ -14,11 +14,10 @@ import re
 from typing import Any
 
 from groundscore.parse.base import Parser, RawParse
-from groundscore.parse.phrases import NUMBER, phrase_before
+from groundscore.parse.phrases import BRACKETED_BOX, phrase_before, read_boxes
 from groundscore.plugins.hookspecs import hookimpl
 
-_N = rf"\s*({NUMBER})\s*"
-_BOX = re.compile(rf"\[{_N},{_N},{_N},{_N}\]")
+_BOX = re.compile(BRACKETED_BOX)
 _WORD_BEFORE = re.compile(r"[A-Za-z]{2,}[^\[\]{}\"]{0,40}$")
 
 
@@ -38,16 +37,11 @@ class FerretParser(Parser):
         return 0.5
 
     def parse(self, text: str) -> RawParse:
-        raw = RawParse()
-        floor = 0
-        for match in _BOX.finditer(text):
-            x1, y1, x2, y2 = (float(v) for v in match.groups())
-            if not raw.add_box(x1, y1, x2, y2, phrase_before(text, match.start(), floor)):
-                break
-            floor = match.end()
-        if not raw.found:
-            raw.issue("text.no_boxes", "no [x1, y1, x2, y2] found", "error")
-        return raw
+        return read_boxes(text, _BOX, _phrase_before_box, "no [x1, y1, x2, y2] found")
+
+
+def _phrase_before_box(text: str, match: re.Match[str], floor: int, previous: str | None) -> str | None:
+    return phrase_before(text, match.start(), floor)
 
 
 @hookimpl

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from groundscore.parse.base import Parser, RawParse
-from groundscore.parse.jsontext import find_json_text, iter_dicts, load_json, to_numbers
+from groundscore.parse.jsontext import iter_dicts, load_answer_json, to_numbers
 from groundscore.plugins.hookspecs import hookimpl
 
 LABEL_KEYS = ("label", "name", "text", "object")
@@ -45,15 +45,8 @@ class GeminiParser(Parser):
 
     def parse(self, text: str) -> RawParse:
         raw = RawParse()
-        candidate, _fenced = find_json_text(text)
-        if candidate is None:
-            raw.issue("json.missing", "no JSON found in the answer", "error")
-            return raw
-        value = load_json(candidate, raw.issues)
+        value = load_answer_json(text, raw, "no JSON found in the answer")
         if value is None:
-            return raw
-        if value in ([], {}):
-            raw.found = raw.no_object = True
             return raw
         for item in iter_dicts(value):
             if "box_2d" in item:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from groundscore.model import Issue
+from groundscore.parse.base import RawParse
 
 MAX_JSON_CHARS = 100_000
 MAX_JSON_DEPTH = 32
@@ -150,6 +151,30 @@ def load_json(candidate: str, issues: list[Issue]) -> Any:
         issues.append(Issue(code="json.invalid", message="JSON could not be read or repaired", severity="error"))
         return None
     issues.append(Issue(code="json.repaired", message="the JSON was malformed and was repaired", severity="warning"))
+    return value
+
+
+def load_answer_json(
+    text: str, raw: RawParse, missing: str, load: Callable[[str, list[Issue]], Any] = load_json
+) -> Any:
+    """The JSON value of the answer, or None when the parse ends here.
+
+    None when there is no JSON (a ``json.missing`` issue with the message
+    ``missing``), when ``load`` cannot read it (its issues say why), and for
+    an empty list or dict, which is the model saying "no object" (``raw`` is
+    marked found and no_object). The opening every one-block JSON format
+    shares.
+    """
+    candidate, _fenced = find_json_text(text)
+    if candidate is None:
+        raw.issue("json.missing", missing, "error")
+        return None
+    value = load(candidate, raw.issues)
+    if value is None:
+        return None
+    if value in ([], {}):
+        raw.found = raw.no_object = True
+        return None
     return value
 
 

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from groundscore.parse.base import Parser, RawParse
-from groundscore.parse.phrases import clean_label, phrase_before
+from groundscore.parse.phrases import clean_label, phrase_before, read_boxes
 from groundscore.plugins.hookspecs import hookimpl
 
 _BOX = re.compile(r"\{\s*<(-?\d{1,4})>\s*<(-?\d{1,4})>\s*<(-?\d{1,4})>\s*<(-?\d{1,4})>\s*\}")
@@ -29,23 +29,18 @@ class MiniGPTv2Parser(Parser):
         return 0.95 if "{<" in text and _BOX.search(text) is not None else 0.0
 
     def parse(self, text: str) -> RawParse:
-        raw = RawParse()
-        floor = 0
-        label: str | None = None
-        for match in _BOX.finditer(text):
-            segment = text[floor : match.start()]
-            phrases = _PHRASE.findall(segment[-2000:]) if "<p>" in segment else []
-            if phrases:
-                label = clean_label(phrases[-1])
-            elif segment.strip(" <>delim\t\n") or label is None:
-                label = phrase_before(text, match.start(), floor)
-            x1, y1, x2, y2 = (float(v) for v in match.groups())
-            if not raw.add_box(x1, y1, x2, y2, label):
-                break
-            floor = match.end()
-        if not raw.found:
-            raw.issue("text.no_boxes", "no {<x1><y1><x2><y2>} found", "error")
-        return raw
+        return read_boxes(text, _BOX, _phrase_label, "no {<x1><y1><x2><y2>} found")
+
+
+def _phrase_label(text: str, match: re.Match[str], floor: int, previous: str | None) -> str | None:
+    """The last ``<p>...</p>`` before the box; a box joined by ``<delim>`` keeps the previous label."""
+    segment = text[floor : match.start()]
+    phrases = _PHRASE.findall(segment[-2000:]) if "<p>" in segment else []
+    if phrases:
+        return clean_label(phrases[-1])
+    if segment.strip(" <>delim\t\n") or previous is None:
+        return phrase_before(text, match.start(), floor)
+    return previous
 
 
 @hookimpl

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from groundscore.parse.base import Parser, RawParse
-from groundscore.parse.phrases import clean_label
+from groundscore.parse.phrases import clean_label, read_boxes
 from groundscore.plugins.hookspecs import hookimpl
 
 _BOX = re.compile(r"<loc(\d{4})><loc(\d{4})><loc(\d{4})><loc(\d{4})>((?:<seg\d{3}>){0,16})\s*([^;<]{0,200})")
@@ -30,14 +30,11 @@ class PaliGemmaParser(Parser):
         return 0.97 if "<loc" in text and _BOX.search(text) is not None else 0.0
 
     def parse(self, text: str) -> RawParse:
-        raw = RawParse()
-        for match in _BOX.finditer(text):
-            y1, x1, y2, x2 = (float(v) for v in match.groups()[:4])
-            if not raw.add_box(x1, y1, x2, y2, clean_label(match.group(6))):
-                break
-        if not raw.found:
-            raw.issue("text.no_boxes", "no run of four <locNNNN> tokens found", "error")
-        return raw
+        return read_boxes(text, _BOX, _label_after_box, "no run of four <locNNNN> tokens found", y_first=True)
+
+
+def _label_after_box(text: str, match: re.Match[str], floor: int, previous: str | None) -> str | None:
+    return clean_label(match.group(6))
 
 
 @hookimpl

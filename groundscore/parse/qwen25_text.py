@@ -11,10 +11,10 @@ import re
 from typing import Any
 
 from groundscore.parse.base import Parser, RawParse
-from groundscore.parse.phrases import NUMBER, clean_label
+from groundscore.parse.phrases import SPACED_NUMBER, clean_label, read_boxes
 from groundscore.plugins.hookspecs import hookimpl
 
-_N = rf"\s*({NUMBER})\s*"
+_N = SPACED_NUMBER
 _LINE = re.compile(rf"^[ \t]*{_N},{_N},{_N},{_N}(?:[ \t]+([^\n]*))?$", re.MULTILINE)
 
 
@@ -31,14 +31,11 @@ class QwenTextParser(Parser):
         return 0.0
 
     def parse(self, text: str) -> RawParse:
-        raw = RawParse()
-        for match in _LINE.finditer(text):
-            x1, y1, x2, y2 = (float(v) for v in match.groups()[:4])
-            if not raw.add_box(x1, y1, x2, y2, clean_label(match.group(5))):
-                break
-        if not raw.found:
-            raw.issue("text.no_boxes", "no 'x1,y1,x2,y2 label' line found", "error")
-        return raw
+        return read_boxes(text, _LINE, _label_after_box, "no 'x1,y1,x2,y2 label' line found")
+
+
+def _label_after_box(text: str, match: re.Match[str], floor: int, previous: str | None) -> str | None:
+    return clean_label(match.group(5))
 
 
 @hookimpl

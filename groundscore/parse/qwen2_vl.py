@@ -14,10 +14,10 @@ import re
 from typing import Any
 
 from groundscore.parse.base import Parser, RawParse
-from groundscore.parse.phrases import NUMBER, clean_label, phrase_before
+from groundscore.parse.phrases import SPACED_NUMBER, clean_label, phrase_before, read_boxes
 from groundscore.plugins.hookspecs import hookimpl
 
-_N = rf"\s*({NUMBER})\s*"
+_N = SPACED_NUMBER
 _PAIR = re.compile(rf"\({_N},{_N}\)\s*,?\s*\({_N},{_N}\)")
 _REF = re.compile(r"<\|object_ref_start\|>(.{0,300}?)<\|object_ref_end\|>", re.DOTALL)
 
@@ -37,23 +37,19 @@ class Qwen2VLParser(Parser):
         return 0.0
 
     def parse(self, text: str) -> RawParse:
-        raw = RawParse()
-        floor = 0
-        for match in _PAIR.finditer(text):
-            label = None
-            segment = text[max(floor, match.start() - 300) : match.start()]
-            if "<|object_ref_end|>" in segment:
-                refs = _REF.findall(segment)
-                label = clean_label(refs[-1]) if refs else None
-            if label is None:
-                label = phrase_before(text, match.start(), floor)
-            x1, y1, x2, y2 = (float(v) for v in match.groups())
-            if not raw.add_box(x1, y1, x2, y2, label):
-                break
-            floor = match.end()
-        if not raw.found:
-            raw.issue("text.no_boxes", "no (x1,y1),(x2,y2) pair found", "error")
-        return raw
+        return read_boxes(text, _PAIR, _ref_or_phrase_before, "no (x1,y1),(x2,y2) pair found")
+
+
+def _ref_or_phrase_before(text: str, match: re.Match[str], floor: int, previous: str | None) -> str | None:
+    """The last ``<|object_ref_start|>`` label before the box, else the words before it."""
+    label = None
+    segment = text[max(floor, match.start() - 300) : match.start()]
+    if "<|object_ref_end|>" in segment:
+        refs = _REF.findall(segment)
+        label = clean_label(refs[-1]) if refs else None
+    if label is None:
+        label = phrase_before(text, match.start(), floor)
+    return label
 
 
 @hookimpl

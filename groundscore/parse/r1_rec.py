@@ -23,11 +23,10 @@ import re
 from typing import Any
 
 from groundscore.parse.base import Parser, RawParse
-from groundscore.parse.phrases import NUMBER
+from groundscore.parse.phrases import BRACKETED_BOX, NUMBER
 from groundscore.plugins.hookspecs import hookimpl
 
-_N = rf"\s*({NUMBER})\s*"
-_BOX = rf"\[{_N},{_N},{_N},{_N}\]"
+_BOX = BRACKETED_BOX
 _POSITION = re.compile(
     rf"""['"]?position['"]?\s*:\s*{_BOX}(?:\s*,\s*['"]?confidence['"]?\s*:\s*['"]?({NUMBER}))?""",
     re.IGNORECASE,

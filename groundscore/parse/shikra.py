@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from groundscore.parse.base import Parser, RawParse
-from groundscore.parse.phrases import numbers, phrase_before
+from groundscore.parse.phrases import read_box_groups
 from groundscore.plugins.hookspecs import hookimpl
 
 _GROUP = re.compile(r"\[((?:\s*[01]?\.\d+\s*[,;]){1,63}\s*[01]?\.\d+\s*)\]")
@@ -32,24 +32,7 @@ class ShikraParser(Parser):
         return 0.0
 
     def parse(self, text: str) -> RawParse:
-        raw = RawParse()
-        floor = 0
-        for match in _GROUP.finditer(text):
-            label = phrase_before(text, match.start(), floor)
-            for part in match.group(1).split(";"):
-                values = numbers(part, 8)
-                if len(values) == 4:
-                    if not raw.add_box(*values, label=label):
-                        return raw
-                elif len(values) == 2:
-                    if not raw.add_point(values[0], values[1], label):
-                        return raw
-                else:
-                    raw.issue("box.bad_arity", f"a Shikra box has {len(values)} numbers, expected 4", "error")
-            floor = match.end()
-        if not raw.found and not raw.issues:
-            raw.issue("text.no_boxes", "no [x1,y1,x2,y2] in 0..1 found", "error")
-        return raw
+        return read_box_groups(text, _GROUP, "a Shikra box has {count} numbers, expected 4", "no [x1,y1,x2,y2] in 0..1 found")
 
 
 @hookimpl

@@ -20,6 +20,10 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from groundscore.model import Parsed, Sample, Verdict
+from groundscore.prompts import referring_expression
+
+QUERY_TEXT_KEY = "nlp.query_text"
+"""Where :attr:`Context.referring_expression` keeps its result in ``Context.cache``."""
 
 
 @dataclass(slots=True)
@@ -41,6 +45,18 @@ class Context:
     @property
     def query(self) -> str:
         return self.sample.query
+
+    @property
+    def referring_expression(self) -> str:
+        """The object the query asks for, without the prompt around it.
+
+        Worked out once per sample (:func:`groundscore.prompts.referring_expression`)
+        and kept in ``cache``, so that every verifier reads the same text.
+        """
+        text = self.cache.get(QUERY_TEXT_KEY)
+        if not isinstance(text, str):
+            text = self.cache[QUERY_TEXT_KEY] = referring_expression(self.sample.query or "")
+        return text
 
 
 class VerifierOptions(BaseModel):

@@ -33,11 +33,9 @@ from groundscore.clip.backend import BackendSpec, Precision
 from groundscore.clip.distractors import GENERIC_CAPTIONS, distractors
 from groundscore.model import Verdict
 from groundscore.plugins.hookspecs import hookimpl
-from groundscore.prompts import referring_expression
 from groundscore.verifiers.base import Context, Verifier, VerifierOptions
 
 log = logging.getLogger("groundscore.clip")
-QUERY_TEXT_KEY = "nlp.query_text"  # the same key the text verifiers use
 
 
 class ClipOptions(VerifierOptions):
@@ -137,7 +135,7 @@ class ClipVerifier(Verifier):
             if skip is not None:
                 verdicts[i] = skip
                 continue
-            expr = _expression(ctx)
+            expr = ctx.referring_expression
             labels = [b.label for b in ctx.parsed.boxes]
             alternatives = distractors(expr, labels, ctx.parsed.think if o.use_think else None,
                                        o.generic_captions, o.max_distractors, o.use_think)
@@ -170,7 +168,7 @@ class ClipVerifier(Verifier):
         if not ctx.parsed.in_original:
             return Verdict.skip(self.name, "skipped.coords_unknown",
                                 "the boxes are not in original-image pixels (image size unknown), so they cannot be cropped")
-        if not _expression(ctx).strip():
+        if not ctx.referring_expression.strip():
             return Verdict.skip(self.name, "skipped.no_query", "the sample has no query to compare the region with")
         return None
 
@@ -200,14 +198,6 @@ class ClipVerifier(Verifier):
         if self._engine is not None:
             self._engine.clear()
         self._engine = None
-
-
-def _expression(ctx: Context) -> str:
-    """The referring expression, shared with the text verifiers through the context cache."""
-    cached = ctx.cache.get(QUERY_TEXT_KEY)
-    if not isinstance(cached, str):
-        cached = ctx.cache[QUERY_TEXT_KEY] = referring_expression(ctx.query or "")
-    return cached
 
 
 @hookimpl

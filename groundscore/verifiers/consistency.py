@@ -37,7 +37,8 @@ from pydantic import Field
 
 from groundscore.model import Verdict, box_iou
 from groundscore.plugins.hookspecs import hookimpl
-from groundscore.verifiers.base import Context, Verifier, VerifierOptions
+from groundscore.verifiers.base import Context, VerifierOptions
+from groundscore.verifiers.language import LanguageVerifier
 
 Finding = Literal["label_from_thinking", "label_unplaced_mention", "answer_not_target", "thinking_off_query", "absent_but_boxed", "coordinates_disagree", "count_mismatch"]
 
@@ -64,7 +65,7 @@ class ConsistencyOptions(VerifierOptions):
     coordinate_iou: float = Field(default=0.5, ge=0.0, le=1.0, description="IoU at which a box in the thinking matches an answer box.")
 
 
-class ConsistencyVerifier(Verifier):
+class ConsistencyVerifier(LanguageVerifier):
     name = "consistency"
     description = "thinking vs answer vs query: settled target, mentioned distractors, absence, coordinates, counts"
     Options = ConsistencyOptions
@@ -72,19 +73,14 @@ class ConsistencyVerifier(Verifier):
     default_weight = 1.0
     options: ConsistencyOptions
 
-    def unavailable(self) -> str | None:
-        from groundscore.nlp.loader import spacy_unavailable
-
-        return spacy_unavailable()
-
     def verify_batch(self, contexts: Sequence[Context]) -> list[Verdict]:
         from groundscore.nlp.analyzer import default_analyzer
-        from groundscore.nlp.batch import prepare, query_text
+        from groundscore.nlp.batch import prepare
 
-        todo = [c for c in contexts if query_text(c).strip()]
+        todo = [c for c in contexts if c.referring_expression.strip()]
         if todo:
             prepare(todo, default_analyzer(), thinking=True)
-        return [self._one(c) if query_text(c).strip() else Verdict.skip(self.name, "skipped.no_query", "the sample has no query") for c in contexts]
+        return [self._one(c) if c.referring_expression.strip() else self.skip_no_query() for c in contexts]
 
     def _one(self, ctx: Context) -> Verdict:
         from groundscore.nlp import thinking as th

@@ -32,7 +32,8 @@ from pydantic import Field
 
 from groundscore.model import Verdict
 from groundscore.plugins.hookspecs import hookimpl
-from groundscore.verifiers.base import Context, Verifier, VerifierOptions
+from groundscore.verifiers.base import Context, VerifierOptions
+from groundscore.verifiers.language import LanguageVerifier
 
 ConflictKind = Literal["category", "gender", "color", "position", "size", "negation", "count"]
 
@@ -46,7 +47,7 @@ class LabelMatchOptions(VerifierOptions):
     sibling_gates: bool = Field(default=False, description="Also gate on a sibling category of one group ('cat' for 'dog').")
 
 
-class LabelMatchVerifier(Verifier):
+class LabelMatchVerifier(LanguageVerifier):
     name = "label_match"
     description = "each answer label names the query's target (head noun, synonyms, attributes, negation); a gate"
     Options = LabelMatchOptions
@@ -54,16 +55,11 @@ class LabelMatchVerifier(Verifier):
     default_weight = 1.0
     options: LabelMatchOptions
 
-    def unavailable(self) -> str | None:
-        from groundscore.nlp.loader import spacy_unavailable
-
-        return spacy_unavailable()
-
     def verify_batch(self, contexts: Sequence[Context]) -> list[Verdict]:
         from groundscore.nlp.analyzer import default_analyzer
-        from groundscore.nlp.batch import label_expressions, labels_of, prepare, query_expression, query_text
+        from groundscore.nlp.batch import label_expressions, labels_of, prepare, query_expression
 
-        todo = [c for c in contexts if labels_of(c) and query_text(c).strip()]
+        todo = [c for c in contexts if labels_of(c) and c.referring_expression.strip()]
         if todo:
             prepare(todo, default_analyzer())
         out: list[Verdict] = []
@@ -71,8 +67,8 @@ class LabelMatchVerifier(Verifier):
             if not labels_of(ctx):
                 out.append(Verdict.skip(self.name, "skipped.no_label", "the answer has no label to compare with the query"))
                 continue
-            if not query_text(ctx).strip():
-                out.append(Verdict.skip(self.name, "skipped.no_query", "the sample has no query"))
+            if not ctx.referring_expression.strip():
+                out.append(self.skip_no_query())
                 continue
             out.append(self._one(query_expression(ctx), label_expressions(ctx)))
         return out

@@ -27,7 +27,6 @@ from pydantic import Field
 from groundscore.model import Box, Verdict
 from groundscore.nlp.positions import PositionTerm, find_positions
 from groundscore.plugins.hookspecs import hookimpl
-from groundscore.prompts import referring_expression
 from groundscore.verifiers.base import Context, Verifier, VerifierOptions
 
 
@@ -52,10 +51,7 @@ class SpatialVerifier(Verifier):
         return [self._one(ctx) for ctx in contexts]
 
     def _one(self, ctx: Context) -> Verdict:
-        text = ctx.cache.get("nlp.query_text")
-        if text is None:
-            text = ctx.cache["nlp.query_text"] = referring_expression(ctx.sample.query or "")
-        positions = find_positions(text)
+        positions = find_positions(ctx.referring_expression)
         terms = [t for t in positions.terms if t.axis in {"x", "y", "c"}]
         if not terms:
             why = "the query has no absolute position word"
