@@ -207,18 +207,26 @@ class Chain:
         """
         seen: dict[tuple[Any, ...], Parsed] = {}
         contexts: list[Context] = []
+        context = self._context
         for index, item in enumerate(_batch_items(samples)):
-            sample, issue = _coerce_safely(item)
-            contexts.append(self._context(sample, issue, index, seen))
+            if type(item) is Sample:  # the common case, answered as _coerce would
+                contexts.append(context(item, None, index, seen))
+            else:
+                sample, issue = _coerce_safely(item)
+                contexts.append(context(sample, issue, index, seen))
         return contexts
 
     def _verify(self, samples: SampleLike | Iterable[SampleLike]) -> list[Report]:
         start = time.perf_counter()
         contexts = self.contexts(samples)
-        per_sample_verdicts: list[list[Verdict]] = [[] for _ in contexts]
-        for verifier in self.verifiers:
-            for i, verdict in enumerate(self._run(verifier, contexts)):
-                per_sample_verdicts[i].append(verdict)
+        per_verifier = [self._run(verifier, contexts) for verifier in self.verifiers]
+        per_sample_verdicts: list[list[Verdict]]
+        if len(per_verifier) == 1:
+            per_sample_verdicts = [[verdict] for verdict in per_verifier[0]]
+        elif per_verifier:
+            per_sample_verdicts = [list(verdicts) for verdicts in zip(*per_verifier, strict=True)]
+        else:
+            per_sample_verdicts = [[] for _ in contexts]
         elapsed = (time.perf_counter() - start) * 1000.0
         each = elapsed / max(1, len(contexts))
         reports = []
@@ -256,7 +264,9 @@ class Chain:
     def _context(
         self, sample: Sample, issue: Issue | None, index: int, seen: dict[tuple[Any, ...], Parsed] | None = None
     ) -> Context:
-        size = self._image_size(sample)
+        size = sample.image_size
+        if size is None and sample.image is not None:
+            size = self._image_size(sample)
         # A GRPO group often holds identical completions: within one batch each distinct
         # (completion, format, coords, image size) is parsed once; the others get a copy.
         key = (sample.completion, sample.format, sample.coords, size) if seen is not None and issue is None else None

@@ -64,7 +64,7 @@ def _weakest(report: Report) -> str | None:
     if failed:
         v = failed[0]
         return f"{v.verifier} gate failed: {v.reason or v.code}"
-    scored = [v for v in report.verdicts if v.score is not None]
+    scored = [v for v in report.verdicts if v.score is not None and v.score < 1.0]
     if not scored:
         return None
     v = min(scored, key=lambda v: v.score if v.score is not None else 1.0)
@@ -99,7 +99,7 @@ def explain(report: Report, threshold: float | None, kept: bool) -> str:
     if kept:
         return rule
     weakest = _weakest(report)
-    return f"{rule}; {weakest}" if weakest else rule
+    return f"{rule}; {weakest}" if weakest else f"{rule}; no verifier found a fault"
 
 
 def filter_reports(

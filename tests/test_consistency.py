@@ -58,8 +58,15 @@ def test_seed_with_the_right_label_passes(chain: Chain) -> None:
 def test_absent_target_with_a_box_is_flagged(chain: Chain) -> None:
     think = "I looked everywhere. There is no metal pole visible in the image."
     v = verdict(chain, "the metal pole", completion(think, "metal pole"))
-    assert v.code == "absent_but_boxed" and v.gate is False
+    assert v.code == "absent_but_boxed" and v.score == 0.45 and v.gate is True  # scored, not gated, by default
     assert "no metal pole" in v.details["findings"][0]["span"]
+
+
+def test_absent_target_with_a_box_fails_the_gate_when_configured() -> None:
+    strict = Chain({"verifiers": ["consistency"], "options": {"consistency": {"gate_on": ["label_from_thinking", "absent_but_boxed"]}}})
+    think = "I looked everywhere. There is no metal pole visible in the image."
+    v = verdict(strict, "the metal pole", completion(think, "metal pole"))
+    assert v.code == "absent_but_boxed" and v.gate is False
 
 
 def test_absence_of_something_else_is_not_flagged(chain: Chain) -> None:

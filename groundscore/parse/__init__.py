@@ -74,12 +74,15 @@ class ParseConfig(BaseModel):
     factor: int = Field(default=QWEN_FACTOR, gt=0)
 
 
+_QWEN_NAMES = ("qwen25", "smart_resize", "qwen2.5")
 _CUSTOM_QWEN: dict[tuple[int, int, int], CoordSpace] = {}
 
 
 def _space(name: str, config: ParseConfig) -> CoordSpace:
+    if name not in _QWEN_NAMES:
+        return get_space(name)
     key = (config.min_pixels, config.max_pixels, config.factor)
-    if name in ("qwen25", "smart_resize", "qwen2.5") and key != (QWEN_MIN_PIXELS, QWEN_MAX_PIXELS, QWEN_FACTOR):
+    if key != (QWEN_MIN_PIXELS, QWEN_MAX_PIXELS, QWEN_FACTOR):
         space = _CUSTOM_QWEN.get(key)
         if space is None:
             space = _CUSTOM_QWEN[key] = qwen25_space(config.min_pixels, config.max_pixels, config.factor)
@@ -98,7 +101,7 @@ def is_no_object_answer(text: str | None) -> bool:
 class _Plan:
     """For one parser set: the distinct markers, and which parsers to ask for each set of present markers."""
 
-    __slots__ = ("asked", "markers", "parsers", "wake")
+    __slots__ = ("asked", "groups", "markers", "parsers", "singles", "wake")
 
     def __init__(self, parsers: tuple[Parser, ...]) -> None:
         self.parsers = parsers
@@ -112,8 +115,28 @@ class _Plan:
                 mask |= 1 << index.setdefault(marker, len(index))
             wake.append(mask or None)
         self.markers = tuple(index)
+        # Markers grouped by their first character: a text without "<" skips every "<..." marker
+        # with one test. A group of one is tested directly (same answer, one test fewer).
+        by_first: dict[str, list[tuple[str, int]]] = {}
+        for marker, i in index.items():
+            by_first.setdefault(marker[0], []).append((marker, 1 << i))
+        self.singles = tuple(members[0] for members in by_first.values() if len(members) == 1)
+        self.groups = tuple((first, tuple(members)) for first, members in by_first.items() if len(members) > 1)
         self.wake = wake
         self.asked: dict[int, tuple[Parser, ...]] = {}
+
+    def present(self, text: str) -> int:
+        """Bitmask of the markers that occur in ``text``."""
+        present = 0
+        for marker, bit in self.singles:
+            if marker in text:
+                present |= bit
+        for first, members in self.groups:
+            if first in text:
+                for marker, bit in members:
+                    if marker in text:
+                        present |= bit
+        return present
 
     def parsers_for(self, present: int) -> tuple[Parser, ...]:
         """The parsers to ask when the markers in bitmask ``present`` occur, in registration order."""
@@ -154,23 +177,26 @@ def detect_format(text: str, parsers: Mapping[str, Parser]) -> tuple[Parser | No
     as 0: a plugin's bug must not break parsing.
     """
     plan = _plan(parsers)
-    present = 0
-    bit = 1
-    for marker in plan.markers:
-        if marker in text:
-            present |= bit
-        bit <<= 1
-    scored: list[tuple[float, Parser]] = []
-    for parser in plan.parsers_for(present):
+    best: Parser | None = None
+    best_conf = 0.0
+    scored: list[tuple[float, Parser]] | None = None
+    for parser in plan.parsers_for(plan.present(text)):
         try:
             conf = parser.detect(text)
             if conf > 0:
-                scored.append((conf, parser))
+                if best is None:
+                    best, best_conf = parser, conf
+                else:
+                    if scored is None:
+                        scored = [(best_conf, best)]
+                    scored.append((conf, parser))
         except Exception:  # noqa: BLE001 - a plugin's detect must not break parsing
             continue
-    if not scored:
+    if best is None:
         return None, 0.0, []
-    best_conf, best = max(scored, key=_first)
+    if scored is None:  # the common case: one format matched
+        return best, float(best_conf), []
+    best_conf, best = max(scored, key=_first)  # ties go to the parser registered first
     others = [(p.name, float(c)) for c, p in scored if p is not best]
     if len(others) > 1:
         others.sort(key=_second, reverse=True)
@@ -211,7 +237,7 @@ def _detection_issue(
     Formatting the message costs about a tenth of parsing a completion, and a
     batch sees the same few outcomes over and over.
     """
-    key = (parser, confidence, tuple(others), where, tuple(parsers.get(n) for n, _ in others))
+    key = (parser, confidence, tuple(others), where, tuple(parsers.get(n) for n, _ in others)) if others else (parser, confidence, where)
     try:
         issue = _DETECTION_ISSUES.get(key)
     except TypeError:  # an unhashable third-party parser
@@ -287,9 +313,12 @@ def parse_completion(
         issues.append(_issue("text.nul", "NUL characters were removed"))
 
     split = split_r1(text)
-    issues.extend(split.issues)
+    if split.issues:
+        issues.extend(split.issues)
     answer = split.answer or ""
-    outside = split.outside if split.outside and split.outside.strip() != answer.strip() else ""
+    outside = split.outside
+    if outside and (outside is answer or outside.strip() == answer.strip()):  # no tags: the same text
+        outside = ""
 
     parser: Parser | None
     confidence = 1.0
@@ -312,7 +341,6 @@ def parse_completion(
         if parser is not None:
             issues.append(_detection_issue(parser, confidence, others, where, parsers))
 
-    raw = RawParse()
     if parser is not None:
         raw = _run_parser(parser, answer)
         if not raw.found and outside:
@@ -320,9 +348,14 @@ def parse_completion(
             if outside_raw.found:
                 issues.append(_issue("answer.outside_tags", "the box was found outside <answer>"))
                 raw = outside_raw
+    else:
+        raw = RawParse()
     # Last resorts, each flagged: "...Final answer: ```json [...]``` </think>" with no (or a
     # truncated) <answer>; then the whole text, for tags that sit inside JSON strings.
-    for code, region, where in (("answer.in_think", split.think, "inside <think>"), ("answer.whole_text", text, "from the whole completion")):
+    last_resorts = () if raw.boxes or raw.points or raw.no_object else (
+        ("answer.in_think", split.think, "inside <think>"), ("answer.whole_text", text, "from the whole completion")
+    )
+    for code, region, where in last_resorts:
         if raw.boxes or raw.points or raw.no_object or is_no_object_answer(answer):
             break
         if not region or region.strip() == answer.strip():
@@ -333,7 +366,8 @@ def parse_completion(
             if inner.boxes or inner.points:
                 issues.append(_issue(code, f"no readable box in the answer; the box was read {where}"))
                 raw, parser = inner, region_parser
-    issues.extend(raw.issues)
+    if raw.issues:
+        issues.extend(raw.issues)
 
     no_object = raw.no_object or (not raw.boxes and not raw.points and is_no_object_answer(answer))
     if parser is None and not no_object:
@@ -350,22 +384,22 @@ def parse_completion(
         issues.append(_issue("coords.error", str(exc).strip("'\""), "error"))
 
     # every field, in field order: built without validation (the values are the parser's own)
-    return trusted(Parsed, dict(
-        format=parser.name if parser else (sample.format or "unknown"),
-        format_confidence=confidence if parser else 0.0,
-        think=split.think,
-        answer=answer,
-        boxes=boxes,
-        points=points,
-        model_boxes=raw.boxes,
-        coords=coords_name,
-        in_original=converted,
-        no_object=no_object,
-        has_think_tags=split.has_think,
-        has_answer_tags=split.has_answer,
-        answer_found=raw.found,
-        issues=issues,
-    ))
+    return trusted(Parsed, {
+        "format": parser.name if parser else (sample.format or "unknown"),
+        "format_confidence": confidence if parser else 0.0,
+        "think": split.think,
+        "answer": answer,
+        "boxes": boxes,
+        "points": points,
+        "model_boxes": raw.boxes,
+        "coords": coords_name,
+        "in_original": converted,
+        "no_object": no_object,
+        "has_think_tags": split.has_think,
+        "has_answer_tags": split.has_answer,
+        "answer_found": raw.found,
+        "issues": issues,
+    })
 
 
 _DEFAULT_CONFIG = ParseConfig()

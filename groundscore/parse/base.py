@@ -67,16 +67,21 @@ def unchecked(cls: type[M], **values: Any) -> M:
         if data[name] is _MISSING:
             raise TypeError(f"{cls.__name__}: missing required field {name!r}")
     obj = _new(cls)
-    _setattr(obj, "__dict__", data)
+    _set_dict(obj, data)
     # a mutable set: pydantic adds to it when a field is assigned later (report.reward = ...)
-    _setattr(obj, "__pydantic_fields_set__", set(values))
-    _setattr(obj, "__pydantic_extra__", None)
-    _setattr(obj, "__pydantic_private__", None)
+    _set_fields_set(obj, set(values))
+    _set_extra(obj, None)
+    _set_private(obj, None)
     return obj
 
 
 _new = object.__new__
-_setattr = object.__setattr__
+# BaseModel's own slots, set through their descriptors: what object.__setattr__ does, without
+# looking the name up on every call (these constructors run several times per completion).
+_set_dict = BaseModel.__dict__["__dict__"].__set__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
 def trusted(cls: type[M], data: dict[str, Any]) -> M:
@@ -88,10 +93,10 @@ def trusted(cls: type[M], data: dict[str, Any]) -> M:
     instance for each model it is used on.
     """
     obj = _new(cls)
-    _setattr(obj, "__dict__", data)
-    _setattr(obj, "__pydantic_fields_set__", set(data))
-    _setattr(obj, "__pydantic_extra__", None)
-    _setattr(obj, "__pydantic_private__", None)
+    _set_dict(obj, data)
+    _set_fields_set(obj, set(data))
+    _set_extra(obj, None)
+    _set_private(obj, None)
     return obj
 
 MAX_BOXES = 1000

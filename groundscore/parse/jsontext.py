@@ -22,6 +22,9 @@ MAX_JSON_DEPTH = 32
 # strict=False: raw newlines and tabs inside strings (seen in real labels) are fine.
 # One decoder for all calls: json.loads(..., strict=False) would build a new one each time.
 _DECODER = json.JSONDecoder(strict=False)
+# What ``_DECODER.decode`` does, without its two Python-level calls: the scanner is C code.
+_SCAN = _DECODER.scan_once
+_WS = json.decoder.WHITESPACE.match
 
 
 def _bracket_depth(text: str, limit: int) -> int:
@@ -131,11 +134,14 @@ def load_json(candidate: str, issues: list[Issue]) -> Any:
         issues.append(Issue(code="json.too_long", message=f"JSON text is {len(candidate)} characters, over the {MAX_JSON_CHARS} limit", severity="error"))
         return None
     try:
-        return _DECODER.decode(candidate)
+        # JSONDecoder.decode, inlined: skip whitespace, scan one value, accept only whitespace after it
+        value, end = _SCAN(candidate, _WS(candidate, 0).end())
+        if _WS(candidate, end).end() == len(candidate):
+            return value
     except RecursionError:
         issues.append(Issue(code="json.too_deep", message=f"JSON nests deeper than {MAX_JSON_DEPTH} levels", severity="error"))
         return None
-    except ValueError:
+    except (StopIteration, ValueError):  # the scanner's "no value here", and every JSONDecodeError
         pass
     if _bracket_depth(candidate, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
         issues.append(Issue(code="json.too_deep", message=f"JSON nests deeper than {MAX_JSON_DEPTH} levels", severity="error"))

@@ -44,13 +44,24 @@ def _split_canonical(text: str) -> R1Split | None:
     """
     if text.count("<") != 4:
         return None
-    t0, t1, a0, a1 = text.find("<think>"), text.find("</think>"), text.find("<answer>"), text.find("</answer>")
-    if not -1 < t0 < t1 < a0 < a1:
+    # Each search starts after the previous tag: with only four "<" in the text, each tag
+    # found in order is the first of its kind, as a search from the start would find.
+    t0 = text.find("<think>")
+    if t0 == -1:
         return None
-    pieces = (text[:t0], text[t1 + 8 : a0], text[a1 + 9 :])
+    t1 = text.find("</think>", t0 + 7)
+    if t1 == -1:
+        return None
+    a0 = text.find("<answer>", t1 + 8)
+    if a0 == -1:
+        return None
+    a1 = text.find("</answer>", a0 + 8)
+    if a1 == -1:
+        return None
+    pieces = [p for p in (text[:t0], text[t1 + 8 : a0], text[a1 + 9 :]) if p and not p.isspace()]
     return R1Split(
-        think=text[t0 + 7 : t1].strip(), answer=text[a0 + 8 : a1].strip(),
-        outside="\n".join(p for p in pieces if p and not p.isspace()), has_think=True, has_answer=True,
+        text[t0 + 7 : t1].strip(), text[a0 + 8 : a1].strip(),
+        pieces[0] if len(pieces) == 1 else "\n".join(pieces), True, True,
     )
 
 

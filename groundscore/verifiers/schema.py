@@ -136,6 +136,7 @@ class SchemaVerifier(Verifier):
         size = ctx.image_size if ctx.parsed.in_original else None
         t = o.tolerance_px
         min_size = o.min_size_px
+        require_label = o.require_label
         isfinite = math.isfinite
         if size is not None:
             w, h = size
@@ -153,7 +154,7 @@ class SchemaVerifier(Verifier):
                 failures.append({"code": "box.degenerate", "box": i, "width": x2 - x1, "height": y2 - y1})
             if size is not None and (x1 < lo_x or y1 < lo_y or x2 > hi_x or y2 > hi_y):
                 failures.append({"code": "box.outside", "box": i, "xyxy": [round(v, 2) for v in (x1, y1, x2, y2)], "image_size": [w, h], "tolerance_px": t})
-            if o.require_label and not (box.label and box.label.strip()):
+            if require_label and not (box.label and box.label.strip()):
                 failures.append({"code": "label.missing", "box": i})
         for i, point in enumerate(ctx.parsed.points):
             if not (isfinite(point.x) and isfinite(point.y)):
