@@ -25,12 +25,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 from pathlib import Path
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "vlmr1-rec-logs"
-if not DEFAULT_DATA.exists():
-    DEFAULT_DATA = Path("/work/shared/data/vlmr1-rec-logs")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from shared_data import REC_LOGS as DEFAULT_DATA  # tests/shared_data.py: one definition of the data folder
 
 
 def main() -> None:

@@ -27,13 +27,13 @@ import argparse
 import gc
 import re
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "vlmr1-rec-logs"
-if not DEFAULT_DATA.exists():
-    DEFAULT_DATA = Path("/work/shared/data/vlmr1-rec-logs")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from shared_data import REC_LOGS as DEFAULT_DATA  # tests/shared_data.py: one definition of the data folder
 
 ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
 BBOX = re.compile(r"\[(\d+),\s*(\d+),\s*(\d+),\s*(\d+)]")

@@ -27,15 +27,15 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 from pathlib import Path
 
 from groundscore.chain import Chain
 from groundscore.inputs import iter_samples
 from groundscore.model import box_iou
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "vlmr1-rec-logs"
-if not DEFAULT_DATA.exists():
-    DEFAULT_DATA = Path("/work/shared/data/vlmr1-rec-logs")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from shared_data import REC_LOGS as DEFAULT_DATA  # tests/shared_data.py: one definition of the data folder
 
 _N = r"(-?\d+(?:\.\d+)?)"
 ANY_BOX = re.compile(r"\s*,\s*".join([_N] * 4))

@@ -50,9 +50,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from vlm_r1_upstream import upstream_iou_reward  # tests/vlm_r1_upstream.py (the tests folder is not a package)
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "vlmr1-rec-logs"
-if not DEFAULT_DATA.exists():
-    DEFAULT_DATA = Path("/work/shared/data/vlmr1-rec-logs")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from shared_data import REC_LOGS as DEFAULT_DATA  # tests/shared_data.py: one definition of the data folder
+
 R1_SUFFIX = " First output the thinking process in <think> </think> tags and then output the final answer in <answer> </answer> tags."
 
 

@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "vlmr1-rec-logs"
-if not DEFAULT_DATA.exists():
-    DEFAULT_DATA = Path("/work/shared/data/vlmr1-rec-logs")
+sys.path.insert(0, str(ROOT / "tests"))
+from shared_data import REC_LOGS as DEFAULT_DATA  # noqa: E402  (tests/shared_data.py: one definition of the data folder)
+
 START, END = "<!-- eval-table:start -->", "<!-- eval-table:end -->"
 
 

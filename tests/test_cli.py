@@ -8,10 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from shared_data import REC_LOGS as DATA
 
 from groundscore.cli import main
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "vlmr1-rec-logs"
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_data import REC_LOGS as DATA
 
 from groundscore import Chain, Verdict
 from groundscore.evaluation import (
@@ -221,7 +222,6 @@ def test_cli_eval_cross_validated_and_with_a_file(tmp_path: Path, capsys: pytest
     assert not list(out.glob("*.png"))
 
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "vlmr1-rec-logs"
 
 
 @pytest.mark.slow

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from shared_data import COOKBOOK
 
 from groundscore.cli import main
 
-COOKBOOK = Path(__file__).resolve().parents[2] / "shared" / "data" / "qwen25vl-cookbook"
 needs_cookbook = pytest.mark.skipif(not COOKBOOK.is_dir(), reason="cookbook images not found")
 
 

@@ -13,15 +13,14 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from pathlib import Path
 
 import pytest
+from shared_data import REC_LOGS as LOGS
 
 from groundscore.model import Sample
 from groundscore.parse import parse_completion
 from groundscore.plugins.manager import get_registry
 
-LOGS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "vlmr1-rec-logs"
 LOGS = LOGS.resolve()
 QWEN25_FORMATS = {"qwen25_json", "qwen25_text", "r1_rec"}
 _ANY_BOX = re.compile(r"-?\d+(?:\.\d+)?\s*,\s*-?\d+(?:\.\d+)?\s*,\s*-?\d+(?:\.\d+)?\s*,\s*-?\d+(?:\.\d+)?")

@@ -14,13 +14,13 @@ import re
 from pathlib import Path
 
 import pytest
+from shared_data import REC_LOGS as LOGS
 from vlm_r1_upstream import ANSWER, upstream_iou_reward
 
 from groundscore.integrations import vlm_r1
 from groundscore.model import box_iou
 
 FIXTURE = Path(__file__).parent / "fixtures" / "rec_reward_triples.json"
-LOGS = Path("/work/shared/data/vlmr1-rec-logs")
 
 _ANY_BOX = re.compile(r"\[\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*\]")
 

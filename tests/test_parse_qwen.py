@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
+from shared_data import COOKBOOK as _COOKBOOK_DIR
 
 from groundscore.chain import Chain
 from groundscore.parse.jsontext import MAX_JSON_CHARS, find_json_text, iter_json_texts, load_json
 from groundscore.parse.qwen_json import QwenJsonParser
 
-COOKBOOK = Path(__file__).resolve().parents[2] / "shared" / "data" / "qwen25vl-cookbook" / "cookbook_outputs_transcribed.json"
-if not COOKBOOK.exists():
-    COOKBOOK = Path("/work/shared/data/qwen25vl-cookbook/cookbook_outputs_transcribed.json")
+COOKBOOK = _COOKBOOK_DIR / "cookbook_outputs_transcribed.json"
 
 PARSER = QwenJsonParser()
 

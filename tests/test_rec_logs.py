@@ -12,13 +12,11 @@ import re
 from pathlib import Path
 
 import pytest
+from shared_data import REC_LOGS as DATA
 
 from groundscore.chain import Chain
 from groundscore.inputs import iter_samples
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "vlmr1-rec-logs"
-if not DATA.exists():
-    DATA = Path("/work/shared/data/vlmr1-rec-logs")
 LOGS = sorted(DATA.glob("*.json"))
 _N = r"(-?\d+(?:\.\d+)?)"
 ANY_BOX = re.compile(r"\s*,\s*".join([_N] * 4))

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from shared_data import COOKBOOK as _COOKBOOK_DIR
 
 from groundscore.chain import Chain
 from groundscore.model import Sample
 from groundscore.plugins.manager import get_registry
 from groundscore.verifiers.spatial import SpatialOptions, SpatialVerifier
 
-COOKBOOK = Path(__file__).resolve().parents[2] / "shared" / "data" / "qwen25vl-cookbook" / "cookbook_outputs_transcribed.json"
+COOKBOOK = _COOKBOOK_DIR / "cookbook_outputs_transcribed.json"
 SIZE = (1000, 500)
 
 
