@@ -43,6 +43,7 @@ it), and the matched IoUs are summed and divided by ``max(#answered,
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -62,7 +63,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("groundscore.reward")
 
-Outcome = Literal["correct", "abstain", "wrong", "hallucination", "malformed", "unscorable"]
+Outcome = Literal["correct", "abstain", "wrong", "hallucination", "malformed", "unscorable", "unverified"]
 Solution = list[list[float]]
 
 _MAX_SOLUTION_BOXES = 100
@@ -97,6 +98,14 @@ class RewardConfig(BaseModel):
     format_weight: float = Field(default=0.0, ge=0.0, description="Add format_weight * format score (0 or 1) to every reward.")
     format_require_think: bool = Field(default=True, description="The format score needs <think> as well as <answer>.")
     unscorable: float | None = Field(default=None, description="Returned where a sample cannot be scored (None where the host accepts it).")
+    require_checked: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Verifiers that must give a score on a box answer. Where one gives None (no label for "
+            "label_match, no <think> for consistency), the reward is capped at `abstain`, so a policy "
+            "cannot dodge a check by leaving out what it checks."
+        ),
+    )
 
     @model_validator(mode="after")
     def _honest_order(self) -> RewardConfig:
@@ -147,7 +156,9 @@ class RewardResult:
     ``outcome`` is ``correct``, ``abstain`` (explicit "not found"),
     ``wrong`` (IoU below threshold, or a box on a negative sample),
     ``hallucination`` (a gate failed), ``malformed`` (the schema gate failed)
-    or ``unscorable``. ``iou`` is the matched IoU (None without ground
+    ``unverified`` (right by IoU or confidence, but a verifier listed in
+    ``require_checked`` could not check it, so the reward is capped at
+    ``abstain``) or ``unscorable``. ``iou`` is the matched IoU (None without ground
     truth), ``format`` the format score, ``grounded`` whether ground truth
     was known.
     """
@@ -369,6 +380,25 @@ def _failed_gates(report: Report) -> list[str]:
     return report.failed_gates
 
 
+def _unchecked(report: Report, config: RewardConfig) -> list[str]:
+    """Required verifiers that gave no score (or did not run) on this answer."""
+    if not config.require_checked:
+        return []
+    scored = {v.verifier for v in report.verdicts if v.score is not None}
+    return [name for name in config.require_checked if name not in scored]
+
+
+def _capped(result: RewardResult, unchecked: list[str], config: RewardConfig) -> RewardResult:
+    """An answer that dodged a required check earns at most the 'not found' reward."""
+    if not unchecked or result.reward is None or result.outcome != "correct":
+        return result
+    fmt_bonus = config.format_weight * result.format if config.format_weight else 0.0
+    capped = min(result.reward, config.abstain + fmt_bonus)
+    reason = f"{result.reason}; capped: {', '.join(unchecked)} could not check this answer"
+    return dataclasses.replace(result, reward=capped, outcome="unverified", reason=reason,
+                               details={**result.details, "unchecked": unchecked})
+
+
 def _applicable(report: Report) -> bool:
     return any(v.score is not None for v in report.verdicts)
 
@@ -462,7 +492,8 @@ def grounded_policy(report: Report, solution: Solution | None, config: RewardCon
         floor = (config.abstain + config.correct_floor) / 2
         w = config.confidence_weight
         reward = floor + (reward - floor) * ((1.0 - w) + w * report.confidence)
-    return _result(reward, "correct", f"IoU {iou:.3f}", config, report, name, iou=iou, pairs=pairs)
+    result = _result(reward, "correct", f"IoU {iou:.3f}", config, report, name, iou=iou, pairs=pairs)
+    return _capped(result, _unchecked(report, config), config)
 
 
 def confidence_policy(report: Report, solution: Solution | None, config: RewardConfig) -> RewardResult:
@@ -490,7 +521,8 @@ def confidence_policy(report: Report, solution: Solution | None, config: RewardC
         reward = config.wrong + (config.abstain - config.wrong) * config.wrong_shaping * (c / r if r > 0 else 0.0)
         return _result(reward, "wrong", f"confidence {c:.3f} is below {r}", config, report, name)
     reward = config.abstain + (config.correct - config.abstain) * ((c - r) / (1.0 - r))
-    return _result(reward, "correct", f"confidence {c:.3f}", config, report, name)
+    result = _result(reward, "correct", f"confidence {c:.3f}", config, report, name)
+    return _capped(result, _unchecked(report, config), config)
 
 
 def iou_policy(report: Report, solution: Solution | None, config: RewardConfig) -> RewardResult:

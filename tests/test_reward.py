@@ -115,6 +115,33 @@ def test_hallucinated_label_costs_more_than_saying_not_found(full_rewarder: Rewa
     assert no_gt[0].reward < no_gt[1].reward < no_gt[2].reward
 
 
+def test_dropping_the_label_or_the_thinking_cannot_dodge_required_checks(full_rewarder: Rewarder) -> None:
+    """A policy that leaves out its label (or <think>) makes label_match (or consistency) answer None;
+    with require_checked such an answer earns no more than saying "not found"."""
+    gt = [10, 10, 50, 200]
+    think = "the metal pole stands next to the man wearing blue shirt and shorts"
+    no_label = f'<think>{think}</think><answer>[{{"bbox_2d": {gt}}}]</answer>'
+    no_think = f'<answer>[{{"bbox_2d": {gt}, "label": "metal pole"}}]</answer>'
+    batch = [
+        sample(no_label, gt, query="metal pole"),
+        sample(no_think, gt, query="metal pole"),
+        sample(answer(None, think=think), gt, query="metal pole"),
+        sample(answer(gt, "metal pole", think), gt, query="metal pole"),
+    ]
+    # Default: nothing is required; the label-less box is rewarded by its IoU alone.
+    assert full_rewarder.score(batch[:1])[0].outcome == "correct"
+    strict = Rewarder({"require_checked": ["label_match", "consistency"]}, chain=full_rewarder.chain)
+    unlabelled, unthought, honest, right = strict.score(batch)
+    assert unlabelled.outcome == "unverified" and unlabelled.details["unchecked"] == ["label_match"]
+    assert unthought.outcome == "unverified" and "consistency" in unthought.details["unchecked"]
+    assert unlabelled.reward <= honest.reward < right.reward
+    assert unthought.reward <= honest.reward
+    assert right.outcome == "correct"
+    # Without ground truth too.
+    no_gt = strict.score([sample(no_label, query="metal pole"), sample(answer([10, 10, 50, 200], "metal pole", think), query="metal pole")])
+    assert no_gt[0].outcome == "unverified" and no_gt[0].reward <= strict.config.abstain < no_gt[1].reward
+
+
 @pytest.mark.slow
 def test_gates_can_be_ignored(full_rewarder: Rewarder) -> None:
     lenient = Rewarder({"use_gates": False}, chain=full_rewarder.chain)
