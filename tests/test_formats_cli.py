@@ -81,3 +81,17 @@ def test_draw_records_writes_one_image_per_record(tmp_path: Path, capsys: pytest
     assert len(written) == len(records)
     assert all(Image.open(p).width <= 320 for p in written)
     assert "12 boxes" in capsys.readouterr().out
+
+
+def test_draw_records_skips_a_record_without_an_image(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The bundled demo file mixes records with and without images; the drawable ones are drawn."""
+    from importlib import resources
+
+    demo = Path(str(resources.files("groundscore") / "data" / "demo" / "samples.jsonl"))
+    records = [json.loads(line) for line in demo.read_text().splitlines() if line.strip()]
+    with_image = [r["id"] for r in records if r.get("image")]
+    assert 0 < len(with_image) < len(records)
+    assert main(["draw", "--records", str(demo), "--out-dir", str(tmp_path), "--max-width", "64"]) == 0
+    assert sorted(p.stem for p in tmp_path.glob("*.png")) == sorted(with_image)
+    err = capsys.readouterr().err
+    assert "skipped constructed-garbage: no image" in err

@@ -112,3 +112,13 @@ def test_openrlhf_executor_drives_the_file(schema_only: None) -> None:
     torch = pytest.importorskip("torch")
     for value in info["extra_logs"].values():
         torch.tensor([value.flatten()[0].item()])
+
+
+def test_huge_queries_are_cut_and_odd_types_never_raise() -> None:
+    from groundscore.integrations.fields import MAX_TEXT
+
+    prompt = "p" * 1000
+    completion = split_completion(prompt + "<answer>[]</answer>" + "x" * (3 * MAX_TEXT), prompt)
+    assert completion.startswith("<answer>[]</answer>") and len(completion) == MAX_TEXT
+    samples = build_samples([5, None, ["a"], {"content": "b"}], [1, {"x": 2}], [{"a": {"b": {}}}, [[[]]]], QueryReader())
+    assert len(samples) == 4 and all(isinstance(s["completion"], str) for s in samples)

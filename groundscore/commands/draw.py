@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,10 @@ def run(args: argparse.Namespace) -> int:
         path = Path(args.records)
         out_dir = Path(args.out_dir)
         for i, record in enumerate(_records(path)):
+            if not record.get("image"):
+                # A log mixes records with and without images; one that cannot be drawn must not stop the rest.
+                print(f"skipped {record.get('id') or i}: no image", file=sys.stderr)
+                continue
             image = Path(record["image"])
             if not image.is_absolute():
                 image = path.parent / image

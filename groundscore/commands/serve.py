@@ -3,7 +3,9 @@
 Point OpenRLHF at it with ``--remote_rm_url http://127.0.0.1:8000/get_reward``.
 The models load once at start-up; concurrent requests are scored together in
 micro-batches. Binds 127.0.0.1 unless ``--host`` says otherwise. The bearer
-token is read from ``GROUNDSCORE_SERVE_TOKEN`` (or ``--token``).
+token is read from ``GROUNDSCORE_SERVE_TOKEN`` (or ``--token``). Image paths
+in labels must lie inside ``--image-root`` when given; without it they are
+accepted on loopback only.
 """
 
 from __future__ import annotations
@@ -30,6 +32,14 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--max-queries", type=int, default=4096, help="most queries in one request")
     p.add_argument("--max-queue", type=int, default=16384, help="most completions waiting; more get 503")
     p.add_argument("--max-batch", type=int, default=512, help="most completions in one chain call")
+    p.add_argument("--request-timeout", type=float, default=300.0,
+                   help="seconds a request waits for its scores before 504 (default 300)")
+    p.add_argument("--image-root", default=None,
+                   help="image paths in labels must resolve inside DIR (symlinks followed); without it they are "
+                        "refused unless --host is loopback")
+    p.add_argument("--max-image-bytes", type=int, default=64 * 1024 * 1024, help="largest image file (default 64 MiB)")
+    p.add_argument("--max-image-pixels", type=int, default=50_000_000,
+                   help="most pixels of an image, read from its header (default 50 M)")
     p.add_argument("--max-wait-ms", type=float, default=5.0, help="how long a request waits for others to batch with")
     p.set_defaults(func=run)
 
@@ -51,10 +61,14 @@ def run(args: argparse.Namespace) -> int:
     if args.policy:
         merged = load_reward_config(reward_config).model_copy(update={"policy": args.policy})
         reward_config = json.dumps(merged.model_dump())
+    if args.image_root and not os.path.isdir(args.image_root):
+        print(f"groundscore serve: --image-root {args.image_root!r} is not a directory", file=sys.stderr)
+        return 2
     settings = ServeSettings(
         host=args.host, port=args.port, token=args.token or os.environ.get("GROUNDSCORE_SERVE_TOKEN") or None,
         max_body_bytes=args.max_body_bytes, max_queries=args.max_queries, max_queue=args.max_queue,
-        max_batch=args.max_batch, max_wait_ms=args.max_wait_ms,
+        max_batch=args.max_batch, max_wait_ms=args.max_wait_ms, request_timeout_s=args.request_timeout,
+        image_root=args.image_root, max_image_bytes=args.max_image_bytes, max_image_pixels=args.max_image_pixels,
         reward_config=reward_config, chain_config=args.config, query_templates=args.query_template,
     )
     print(f"groundscore serve: loading models, then listening on http://{settings.host}:{settings.port}/get_reward",

@@ -23,7 +23,7 @@ from groundscore.reward import parse_solution
 
 # Qwen2-VL / Qwen2.5-VL: one grid cell is a 14-pixel patch (VLM-R1 multiplies by 14).
 QWEN_PATCH_SIZE = 14
-_MAX_TEXT = 200_000
+MAX_TEXT = _MAX_TEXT = 200_000  # characters of any one text field read; longer text is cut
 _CHAT_TOKEN = re.compile(r"<\|[^|<>]{1,40}\|>")
 _VISION_SPAN = re.compile(r"<\|vision_start\|>.*?<\|vision_end\|>", re.DOTALL)
 _END_MARKERS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "</s>", "<|end|>")

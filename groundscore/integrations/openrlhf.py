@@ -34,7 +34,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from groundscore.integrations.fields import QueryReader, completion_text, label_fields, strip_end_markers
+from groundscore.integrations.fields import MAX_TEXT, QueryReader, completion_text, label_fields, strip_end_markers
 from groundscore.integrations.summary import sample_logs
 from groundscore.reward import Rewarder, RewardResult, load_reward_config
 
@@ -46,7 +46,7 @@ def split_completion(query: str, prompt: str | None) -> str:
     text = query if isinstance(query, str) else completion_text(query)
     if isinstance(prompt, str) and prompt and text.startswith(prompt):
         text = text[len(prompt) :]
-    return strip_end_markers(text)
+    return strip_end_markers(text[:MAX_TEXT])
 
 
 def build_samples(

@@ -9,12 +9,15 @@
 Errors are plain JSON ``{"error": "..."}`` with a 4xx status that says what
 was wrong: 400 malformed JSON, 401 missing or wrong token, 413 body or query
 list too large, 415 not JSON, 422 well-formed JSON of the wrong shape,
-503 queue full (retry). Bad *content* (a garbage completion, an unreadable
+503 queue full (retry), 504 scores not ready within the request timeout.
+A client that disconnects while it waits takes its queued work with it.
+Image paths in labels pass :class:`groundscore.server.images.ImagePolicy`. Bad *content* (a garbage completion, an unreadable
 label) is not an error: it gets a reward like every other sample.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -28,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from groundscore.integrations.openrlhf import OpenRLHFReward, build_samples, response_body
 from groundscore.server.batcher import MicroBatcher, QueueFull
+from groundscore.server.images import ImagePolicy, is_loopback
 from groundscore.server.settings import ServeSettings
 
 log = logging.getLogger("groundscore.server")
@@ -75,6 +79,8 @@ def create_app(settings: ServeSettings | None = None, reward: OpenRLHFReward | N
 
     batcher = MicroBatcher(score_samples, max_batch=settings.max_batch,
                            max_wait_s=settings.max_wait_ms / 1000.0, max_queue=settings.max_queue)
+    images = ImagePolicy(settings.image_root, allow_paths=is_loopback(settings.host),
+                         max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
     started = time.time()
     counters = {"requests": 0, "rejected": 0}
 
@@ -162,10 +168,23 @@ def create_app(settings: ServeSettings | None = None, reward: OpenRLHFReward | N
         body = await read_body(request)
         req = parse_request(body, request.headers.get("content-type", ""))
         samples = build_samples(req.query, req.prompts, req.labels, reward.reader)
+        if any("image" in sample for sample in samples):
+            await asyncio.to_thread(images.apply, samples)
+        task = asyncio.ensure_future(batcher.submit(samples, settings.request_timeout_s))
         try:
-            results = await batcher.submit(samples)
+            while not task.done():
+                await asyncio.wait({task}, timeout=0.5)
+                if not task.done() and await request.is_disconnected():
+                    task.cancel()  # the client is gone: its work leaves the queue
+                    raise _Rejected(499, "client closed the request")
+            results = task.result()
         except QueueFull as exc:
             raise _Rejected(503, f"server busy: {exc}", {"Retry-After": "1"}) from None
+        except asyncio.TimeoutError:
+            raise _Rejected(504, f"scores not ready within {settings.request_timeout_s:g} s") from None
+        finally:
+            if not task.done():
+                task.cancel()
         return JSONResponse(response_body(results, rewarder.verifier_names, reward.unscorable))
 
     app.add_api_route("/get_reward", get_reward, methods=["POST"])
@@ -194,8 +213,27 @@ def serve(settings: ServeSettings) -> None:
     """Run the server in the foreground until interrupted."""
     import uvicorn
 
+    warn_exposure(settings)
     app = create_app(settings)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
                             access_log=False, lifespan="on")
     server = uvicorn.Server(config)
     server.run()
+
+
+def warn_exposure(settings: ServeSettings) -> list[str]:
+    """Warnings (also logged and printed) for a server reachable beyond this machine."""
+    import sys
+
+    warnings: list[str] = []
+    if not is_loopback(settings.host):
+        if not settings.token:
+            warnings.append(f"WARNING: listening on {settings.host} without a token: anyone who can reach this port "
+                            "can use the server; set GROUNDSCORE_SERVE_TOKEN")
+        if not settings.image_root:
+            warnings.append("WARNING: image paths in labels are refused (listening beyond loopback without "
+                            "--image-root); pass --image-root DIR to score with images")
+    for line in warnings:
+        log.warning("%s", line)
+        print(line, file=sys.stderr, flush=True)
+    return warnings

@@ -85,8 +85,13 @@ class MicroBatcher:
         self._jobs.clear()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
-    async def submit(self, items: list[Any]) -> list[Any]:
-        """Queue ``items`` and wait for their results. Raises QueueFull when full."""
+    async def submit(self, items: list[Any], timeout: float | None = None) -> list[Any]:
+        """Queue ``items`` and wait for their results. Raises QueueFull when full.
+
+        After ``timeout`` seconds raises ``asyncio.TimeoutError``; on that or
+        on cancellation (the client went away) the items leave the queue, so
+        abandoned requests never pile up work.
+        """
         if not items:
             return []
         if self._wake is None:
@@ -97,7 +102,20 @@ class MicroBatcher:
         self._jobs.append(job)
         self._pending += len(items)
         self._wake.set()
-        return await job.future
+        try:
+            return await asyncio.wait_for(job.future, timeout)
+        except BaseException:
+            self._drop(job)
+            raise
+
+    def _drop(self, job: _Job) -> None:
+        if not job.future.done():
+            job.future.cancel()
+        try:
+            self._jobs.remove(job)
+        except ValueError:
+            return  # already taken into a batch: it finishes, its result is discarded
+        self._pending -= len(job.items)
 
     async def _loop(self) -> None:
         assert self._wake is not None

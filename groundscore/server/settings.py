@@ -12,7 +12,11 @@ class ServeSettings(BaseModel):
     over ``max_body_bytes`` is refused (413) before it is read whole, a
     request with more than ``max_queries`` queries is refused (413), and when
     ``max_queue`` completions already wait the request is refused (503 with
-    ``Retry-After``; OpenRLHF's client retries).
+    ``Retry-After``; OpenRLHF's client retries). A request whose scores are
+    not ready after ``request_timeout_s`` gets 504 and its queued work is
+    dropped. Image paths in labels are checked by
+    :class:`groundscore.server.images.ImagePolicy`: inside ``image_root``
+    when set; refused without it unless the server listens on loopback.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -25,6 +29,10 @@ class ServeSettings(BaseModel):
     max_queue: int = Field(default=16384, gt=0, description="Most completions waiting to be scored.")
     max_batch: int = Field(default=512, gt=0, description="Most completions in one chain call.")
     max_wait_ms: float = Field(default=5.0, ge=0, description="How long the first waiting request waits for others to join its batch.")
+    request_timeout_s: float = Field(default=300.0, gt=0, description="Longest a request waits for its scores (504 after).")
+    image_root: str | None = Field(default=None, description="Image paths in labels must resolve inside this directory.")
+    max_image_bytes: int = Field(default=64 * 1024 * 1024, gt=0, description="Largest image file a label may name.")
+    max_image_pixels: int = Field(default=50_000_000, gt=0, description="Most pixels (width x height, from the header) of an image.")
     reward_config: str | None = Field(default=None, description="Reward policy: TOML/JSON path or inline JSON.")
     chain_config: str | None = Field(default=None, description="Verifier chain: TOML path.")
     query_templates: list[str] | None = Field(default=None, description="Regexes with (?P<expr>...) reading the expression from the prompt.")
