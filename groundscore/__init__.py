@@ -44,7 +44,7 @@ __all__ = [
     "verify",
 ]
 
-_default_chains: dict[int, Any] = {}
+_default_chain: Any = None
 
 
 def __getattr__(name: str) -> Any:
@@ -71,9 +71,10 @@ def verify(samples: Any, config: Any = None) -> Report | list[Report]:
     from groundscore.chain import Chain
 
     if config is None:
-        chain = _default_chains.get(0)
-        if chain is None:
-            chain = _default_chains[0] = Chain()
+        global _default_chain
+        if _default_chain is None:
+            _default_chain = Chain()
+        chain = _default_chain
     else:
         chain = Chain(config)
     if isinstance(samples, Sample | Mapping):

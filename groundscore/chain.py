@@ -218,7 +218,10 @@ class Chain:
 
     def _verify(self, samples: SampleLike | Iterable[SampleLike]) -> list[Report]:
         start = time.perf_counter()
-        contexts = self.contexts(samples)
+        return self._reports(self.contexts(samples), start)
+
+    def _reports(self, contexts: list[Context], start: float) -> list[Report]:
+        """Run every verifier over the contexts and score them: one Report each, in order."""
         per_verifier = [self._run(verifier, contexts) for verifier in self.verifiers]
         per_sample_verdicts: list[list[Verdict]]
         if len(per_verifier) == 1:
@@ -257,9 +260,11 @@ class Chain:
         """
         from groundscore.filtering import filter_reports
 
-        items = _batch_items(samples)
-        coerced = [_coerce_safely(s)[0] for s in items]
-        return filter_reports(self.verify(items), coerced, threshold=threshold, mode=mode)  # type: ignore[arg-type]
+        with gc_paused(self.config.pause_gc):
+            start = time.perf_counter()
+            contexts = self.contexts(samples)  # each sample read and validated once
+            reports = self._reports(contexts, start)
+        return filter_reports(reports, [c.sample for c in contexts], threshold=threshold, mode=mode)  # type: ignore[arg-type]
 
     def _context(
         self, sample: Sample, issue: Issue | None, index: int, seen: dict[tuple[Any, ...], Parsed] | None = None
@@ -284,11 +289,8 @@ class Chain:
         return Context(sample=sample, parsed=parsed, image_size=size, index=index)
 
     def _image_size(self, sample: Sample) -> tuple[int, int] | None:
-        if sample.image_size is not None:
-            return sample.image_size
+        """The size of ``sample.image`` (not None), read once per path."""
         image = sample.image
-        if image is None:
-            return None
         if hasattr(image, "size") and not isinstance(image, str | bytes | Path):
             try:
                 w, h = image.size
