@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from groundscore.config import ChainConfig, describe_errors, load_config
 from groundscore.model import Issue, Parsed, Report, Sample, Verdict
-from groundscore.parse import parse_completion
+from groundscore.parse import parse_completion, parser_table
 from groundscore.parse.base import trusted
 from groundscore.plugins.manager import Registry, get_registry
 from groundscore.scoring import Scorer
@@ -208,12 +208,13 @@ class Chain:
         seen: dict[tuple[Any, ...], Parsed] = {}
         contexts: list[Context] = []
         context = self._context
+        parsers = parser_table(self.registry.parsers)  # the detection plan, once per batch
         for index, item in enumerate(_batch_items(samples)):
             if type(item) is Sample:  # the common case, answered as _coerce would
-                contexts.append(context(item, None, index, seen))
+                contexts.append(context(item, None, index, seen, parsers))
             else:
                 sample, issue = _coerce_safely(item)
-                contexts.append(context(sample, issue, index, seen))
+                contexts.append(context(sample, issue, index, seen, parsers))
         return contexts
 
     def _verify(self, samples: SampleLike | Iterable[SampleLike]) -> list[Report]:
@@ -267,26 +268,32 @@ class Chain:
         return filter_reports(reports, [c.sample for c in contexts], threshold=threshold, mode=mode)  # type: ignore[arg-type]
 
     def _context(
-        self, sample: Sample, issue: Issue | None, index: int, seen: dict[tuple[Any, ...], Parsed] | None = None
+        self,
+        sample: Sample,
+        issue: Issue | None,
+        index: int,
+        seen: dict[tuple[Any, ...], Parsed] | None = None,
+        parsers: Mapping[str, Any] | None = None,
     ) -> Context:
-        size = sample.image_size
-        if size is None and sample.image is not None:
+        fields = sample.__dict__  # dict lookups: model attribute reads cost more, once per sample
+        size = fields["image_size"]
+        if size is None and fields["image"] is not None:
             size = self._image_size(sample)
         # A GRPO group often holds identical completions: within one batch each distinct
         # (completion, format, coords, image size) is parsed once; the others get a copy.
-        key = (sample.completion, sample.format, sample.coords, size) if seen is not None and issue is None else None
+        key = (fields["completion"], fields["format"], fields["coords"], size) if seen is not None and issue is None else None
         known = seen.get(key) if key is not None else None  # type: ignore[union-attr]
         if known is not None:
-            return Context(sample=sample, parsed=_copy_parsed(known), image_size=size, index=index)
+            return Context(sample, _copy_parsed(known), size, index)
         try:
-            parsed = parse_completion(sample, self.registry.parsers, size, self.config.parse)
+            parsed = parse_completion(sample, parsers or self.registry.parsers, size, self.config.parse)
         except Exception as exc:  # noqa: BLE001 - last line of defence; parsers already isolate
             parsed = Parsed(issues=[Issue(code="parser.error", message=f"{type(exc).__name__}: {exc}", severity="error")])
         if issue is not None:
             parsed.issues.insert(0, issue)
         elif key is not None:
             seen[key] = parsed  # type: ignore[index]
-        return Context(sample=sample, parsed=parsed, image_size=size, index=index)
+        return Context(sample, parsed, size, index)
 
     def _image_size(self, sample: Sample) -> tuple[int, int] | None:
         """The size of ``sample.image`` (not None), read once per path."""

@@ -19,12 +19,13 @@ explicit ``Sample.format`` is never second-guessed.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from groundscore.model import Box, Issue, Parsed, Point, Sample
-from groundscore.parse.base import Parser, RawParse, trusted, unchecked
+from groundscore.parse.base import Parser, RawParse, new_box, trusted, unchecked
 from groundscore.parse.coords import (
     QWEN_FACTOR,
     QWEN_MAX_PIXELS,
@@ -41,11 +42,13 @@ __all__ = [
     "CoordSpace",
     "ParseConfig",
     "Parser",
+    "ParserTable",
     "RawParse",
     "detect_format",
     "get_space",
     "is_no_object_answer",
     "parse_completion",
+    "parser_table",
     "register_space",
     "smart_resize",
 ]
@@ -98,67 +101,149 @@ def is_no_object_answer(text: str | None) -> bool:
     return bool(snippet) and _NO_OBJECT.search(snippet) is not None
 
 
-class _Plan:
-    """For one parser set: the distinct markers, and which parsers to ask for each set of present markers."""
+def _strings(value: object) -> list[str]:
+    """A parser's ``markers`` or ``excluded_by``, keeping only non-empty strings (plugins may get it wrong)."""
+    if not isinstance(value, tuple | list | frozenset | set):
+        return []
+    return [m for m in value if isinstance(m, str) and m]
 
-    __slots__ = ("asked", "groups", "markers", "parsers", "singles", "wake")
+
+class _Plan:
+    """For one parser set: the distinct strings to look for, and which parsers to ask for each outcome.
+
+    ``present(text)`` is a function generated for this set: one ``in`` test
+    per distinct string, grouped by first character (a text without ``<``
+    skips every ``<...`` marker with one test), returning a bitmask.
+    ``parsers_for(mask)`` maps that mask to the parsers whose markers occur
+    and none of whose ``excluded_by`` strings do, cached per mask.
+    """
+
+    __slots__ = ("asked", "markers", "parsers", "present", "veto", "wake")
 
     def __init__(self, parsers: tuple[Parser, ...]) -> None:
         self.parsers = parsers
-        wake: list[int | None] = []  # per parser: bitmask of its markers, None = always asked
         index: dict[str, int] = {}
+        wake: list[int | None] = []  # per parser: bitmask of its markers, None = always asked
+        veto: list[int] = []  # per parser: bitmask of the strings that rule it out
         for parser in parsers:
-            markers = getattr(parser, "markers", ())
-            markers = [m for m in markers if isinstance(m, str) and m] if isinstance(markers, tuple | list | frozenset | set) else []
             mask = 0
-            for marker in markers:
+            for marker in _strings(getattr(parser, "markers", ())):
                 mask |= 1 << index.setdefault(marker, len(index))
             wake.append(mask or None)
+            mask = 0
+            for marker in _strings(getattr(parser, "excluded_by", ())):
+                mask |= 1 << index.setdefault(marker, len(index))
+            veto.append(mask)
         self.markers = tuple(index)
-        # Markers grouped by their first character: a text without "<" skips every "<..." marker
-        # with one test. A group of one is tested directly (same answer, one test fewer).
-        by_first: dict[str, list[tuple[str, int]]] = {}
-        for marker, i in index.items():
-            by_first.setdefault(marker[0], []).append((marker, 1 << i))
-        self.singles = tuple(members[0] for members in by_first.values() if len(members) == 1)
-        self.groups = tuple((first, tuple(members)) for first, members in by_first.items() if len(members) > 1)
+        self.present = _compile_present(index)
         self.wake = wake
+        self.veto = veto
         self.asked: dict[int, tuple[Parser, ...]] = {}
 
-    def present(self, text: str) -> int:
-        """Bitmask of the markers that occur in ``text``."""
-        present = 0
-        for marker, bit in self.singles:
-            if marker in text:
-                present |= bit
-        for first, members in self.groups:
-            if first in text:
-                for marker, bit in members:
-                    if marker in text:
-                        present |= bit
-        return present
-
     def parsers_for(self, present: int) -> tuple[Parser, ...]:
-        """The parsers to ask when the markers in bitmask ``present`` occur, in registration order."""
+        """The parsers to ask when the strings in bitmask ``present`` occur, in registration order."""
         asked = self.asked.get(present)
         if asked is None:
             if len(self.asked) >= 4096:
                 self.asked.clear()
             asked = self.asked[present] = tuple(
-                p for p, mask in zip(self.parsers, self.wake, strict=True) if mask is None or mask & present
+                p
+                for p, wake, veto in zip(self.parsers, self.wake, self.veto, strict=True)
+                if (wake is None or wake & present) and not veto & present
             )
         return asked
+
+
+def _compile_present(index: dict[str, int]) -> Callable[[str], int]:
+    """A function ``text -> bitmask`` of the strings in ``index`` that occur in ``text``.
+
+    Written out as straight-line code (as :mod:`dataclasses` writes
+    ``__init__``): a loop over the strings costs more than the tests
+    themselves. Each string enters the source through ``repr``, so any
+    string a plugin declares is a safe literal.
+    """
+    key = tuple(index)
+    present = _PRESENT.get(key)
+    if present is None:
+        if len(_PRESENT) >= 64:
+            _PRESENT.clear()
+        present = _PRESENT[key] = _write_present(index)
+    return present
+
+
+_PRESENT: dict[tuple[str, ...], Callable[[str], int]] = {}
+
+
+def _write_present(index: dict[str, int]) -> Callable[[str], int]:
+    by_first: dict[str, list[tuple[str, int]]] = {}
+    for marker, i in index.items():
+        by_first.setdefault(marker[0], []).append((marker, 1 << i))
+    lines = ["def present(text):", "    m = 0"]
+    for first, members in by_first.items():
+        if len(members) == 1:
+            marker, bit = members[0]
+            lines.append(f"    if {marker!r} in text: m |= {bit}")
+            continue
+        lines.append(f"    if {first!r} in text:")
+        for marker, bit in members:
+            lines.append(f"        m |= {bit}" if marker == first else f"        if {marker!r} in text: m |= {bit}")
+    lines.append("    return m")
+    namespace: dict[str, Any] = {}
+    exec("\n".join(lines), namespace)  # generated from repr() literals only
+    return namespace["present"]  # type: ignore[no-any-return]
 
 
 _PLANS: dict[int, _Plan] = {}
 
 
-def _plan(parsers: Mapping[str, Parser]) -> _Plan:
-    """The plan of this parser set, cached by the mapping's id and checked against its parsers.
+class ParserTable(Mapping[str, Parser]):
+    """A read-only snapshot of a parser mapping, with its detection plan worked out once.
 
-    The plan holds the parsers themselves, so the identity check is exact
-    even if the mapping is mutated or its id reused.
+    :func:`parse_completion` and :func:`detect_format` accept any mapping
+    and find its plan in a cache, which costs a look at every parser per
+    call; a caller that parses a batch (the chain does, once per batch)
+    passes a table instead. It is a copy: registering a parser afterwards
+    does not change a table already made.
     """
+
+    __slots__ = ("_parsers", "plan")
+
+    def __init__(self, parsers: Mapping[str, Parser]) -> None:
+        self._parsers = dict(parsers)
+        self.plan = _plan(parsers)  # cached by the source mapping: a chain's registry gives the same plan each batch
+
+    def __getitem__(self, name: str) -> Parser:
+        return self._parsers[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parsers)
+
+    def __len__(self) -> int:
+        return len(self._parsers)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._parsers
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        return self._parsers.get(name, default)
+
+    def __repr__(self) -> str:
+        return f"ParserTable({list(self._parsers)})"
+
+
+def parser_table(parsers: Mapping[str, Parser]) -> ParserTable:
+    """``parsers`` as a :class:`ParserTable` (itself when it already is one)."""
+    return parsers if type(parsers) is ParserTable else ParserTable(parsers)
+
+
+def _plan(parsers: Mapping[str, Parser]) -> _Plan:
+    """The plan of this parser set: a table's own, else cached by the mapping's id and checked.
+
+    The cached plan holds the parsers themselves, so the identity check is
+    exact even if the mapping is mutated or its id reused.
+    """
+    if type(parsers) is ParserTable:
+        return parsers.plan
     values = tuple(parsers.values())
     plan = _PLANS.get(id(parsers))
     if plan is None or plan.parsers != values:
@@ -212,17 +297,27 @@ def _second(item: tuple[str, float]) -> float:
 
 
 def _run_parser(parser: Parser, text: str) -> RawParse:
+    """``parser.parse(text)``, with an exception or a wrong return type as a ``parser.error`` issue."""
     try:
         raw = parser.parse(text)
     except Exception as exc:  # noqa: BLE001 - third-party parsers are isolated too
-        raw = RawParse()
-        raw.issue("parser.error", f"parser {parser.name!r} failed: {type(exc).__name__}: {exc}", "error")
-        return raw
-    if not isinstance(raw, RawParse):
-        bad = RawParse()
-        bad.issue("parser.error", f"parser {parser.name!r} returned {type(raw).__name__}, not RawParse", "error")
-        return bad
+        return _parser_failed(parser, exc)
+    return raw if type(raw) is RawParse else _checked_raw(parser, raw)
+
+
+def _parser_failed(parser: Parser, exc: Exception) -> RawParse:
+    raw = RawParse()
+    raw.issue("parser.error", f"parser {parser.name!r} failed: {type(exc).__name__}: {exc}", "error")
     return raw
+
+
+def _checked_raw(parser: Parser, raw: object) -> RawParse:
+    """A parser's result that is not exactly a RawParse: a subclass is fine, anything else an issue."""
+    if isinstance(raw, RawParse):
+        return raw
+    bad = RawParse()
+    bad.issue("parser.error", f"parser {parser.name!r} returned {type(raw).__name__}, not RawParse", "error")
+    return bad
 
 
 def _issue(code: str, message: str, severity: str = "warning") -> Issue:
@@ -287,7 +382,7 @@ def _convert(
     boxes = []
     for b in raw.boxes:
         x1, y1, x2, y2 = space.to_original((b.x1, b.y1, b.x2, b.y2), image_size)
-        boxes.append(unchecked(Box, x1=x1, y1=y1, x2=x2, y2=y2, label=b.label, score=b.score))
+        boxes.append(new_box(x1, y1, x2, y2, b.label, b.score))
     points = []
     for p in raw.points:
         x, y = space.point_to_original(p.x, p.y, image_size)
@@ -342,7 +437,12 @@ def parse_completion(
             issues.append(_detection_issue(parser, confidence, others, where, parsers))
 
     if parser is not None:
-        raw = _run_parser(parser, answer)
+        try:
+            raw = parser.parse(answer)
+        except Exception as exc:  # noqa: BLE001 - third-party parsers are isolated too
+            raw = _parser_failed(parser, exc)
+        if type(raw) is not RawParse:
+            raw = _checked_raw(parser, raw)
         if not raw.found and outside:
             outside_raw = _run_parser(parser, outside)
             if outside_raw.found:
@@ -350,22 +450,8 @@ def parse_completion(
                 raw = outside_raw
     else:
         raw = RawParse()
-    # Last resorts, each flagged: "...Final answer: ```json [...]``` </think>" with no (or a
-    # truncated) <answer>; then the whole text, for tags that sit inside JSON strings.
-    last_resorts = () if raw.boxes or raw.points or raw.no_object else (
-        ("answer.in_think", split.think, "inside <think>"), ("answer.whole_text", text, "from the whole completion")
-    )
-    for code, region, where in last_resorts:
-        if raw.boxes or raw.points or raw.no_object or is_no_object_answer(answer):
-            break
-        if not region or region.strip() == answer.strip():
-            continue
-        region_parser = parser or (None if sample.format else detect_format(region, parsers)[0])
-        if region_parser is not None:
-            inner = _run_parser(region_parser, region)
-            if inner.boxes or inner.points:
-                issues.append(_issue(code, f"no readable box in the answer; the box was read {where}"))
-                raw, parser = inner, region_parser
+    if not (raw.boxes or raw.points or raw.no_object):
+        raw, parser = _last_resorts(sample, parsers, split.think, text, answer, raw, parser, issues)
     if raw.issues:
         issues.extend(raw.issues)
 
@@ -377,9 +463,12 @@ def parse_completion(
     boxes, points, converted = raw.boxes, raw.points, False
     try:
         space = _space(coords_name, config)
-        boxes, points, converted = _convert(raw, space, image_size)
-        if not converted and (boxes or points):
-            issues.append(_issue("coords.no_image_size", f"image size unknown: boxes stay in the model's {coords_name} space", "info"))
+        if not space.needs_size and space.layout == "xyxy":  # original pixels already (or a fixed-scale space)
+            converted = True
+        else:
+            boxes, points, converted = _convert(raw, space, image_size)
+            if not converted and (boxes or points):
+                issues.append(_issue("coords.no_image_size", f"image size unknown: boxes stay in the model's {coords_name} space", "info"))
     except (KeyError, ValueError, ZeroDivisionError, OverflowError, TypeError) as exc:
         issues.append(_issue("coords.error", str(exc).strip("'\""), "error"))
 
@@ -400,6 +489,31 @@ def parse_completion(
         "answer_found": raw.found,
         "issues": issues,
     })
+
+
+def _last_resorts(
+    sample: Sample, parsers: Mapping[str, Parser], think: str | None, text: str, answer: str,
+    raw: RawParse, parser: Parser | None, issues: list[Issue],
+) -> tuple[RawParse, Parser | None]:
+    """No box in the answer: look in ``<think>``, then in the whole text; each find is flagged.
+
+    "...Final answer: ```json [...]``` </think>" with no (or a truncated)
+    ``<answer>``; then the whole text, for tags that sit inside JSON strings.
+    """
+    for code, region, where in (
+        ("answer.in_think", think, "inside <think>"), ("answer.whole_text", text, "from the whole completion"),
+    ):
+        if raw.boxes or raw.points or raw.no_object or is_no_object_answer(answer):
+            break
+        if not region or region.strip() == answer.strip():
+            continue
+        region_parser = parser or (None if sample.format else detect_format(region, parsers)[0])
+        if region_parser is not None:
+            inner = _run_parser(region_parser, region)
+            if inner.boxes or inner.points:
+                issues.append(_issue(code, f"no readable box in the answer; the box was read {where}"))
+                raw, parser = inner, region_parser
+    return raw, parser
 
 
 _DEFAULT_CONFIG = ParseConfig()

@@ -120,6 +120,7 @@ class DetectionsParser(Parser):
     description = "detector dict lists: box/bbox + label + score (HF pipelines, Grounding DINO, Florence-2 post-processed, COCO results)"
     default_coords = "original"
     markers = ("box",)
+    excluded_by = ("bbox_2d", "point_2d")
     example = '[{"score": 0.98, "label": "cat", "box": {"xmin": 12, "ymin": 40, "xmax": 310, "ymax": 400}}]'
 
     def detect(self, text: str) -> float:

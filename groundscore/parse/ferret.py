@@ -26,6 +26,7 @@ class FerretParser(Parser):
     description = "Ferret: phrase [x1, y1, x2, y2] in running text, 0..999"
     default_coords = "norm999"
     markers = ("[",)
+    excluded_by = ("{", '"', "```")
     example = "There is a dog [120, 340, 560, 780] on the bench [0, 500, 999, 999]."
 
     def detect(self, text: str) -> float:

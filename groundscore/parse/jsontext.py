@@ -110,6 +110,42 @@ def iter_json_texts(text: str) -> Iterator[tuple[str, bool]]:
             yield span, False
 
 
+def first_strict_json(text: str) -> Any:
+    """The first candidate of :func:`iter_json_texts`, read by the strict reader; None otherwise.
+
+    A shortcut for the common case, a fence opened with ```` ```json ```` and
+    a newline (or no fence at all) around valid JSON. It finds the same
+    candidate :func:`iter_json_texts` yields first and reads it as
+    :func:`load_json` does, but returns None, to send the caller down the
+    general path, whenever that would take any other turn: another fence
+    opening, a block without brackets, JSON that needs repair or is too long.
+    So a value it returns is exactly the value the general path starts with,
+    without the generator and the issue bookkeeping.
+    """
+    fence = text.find("```")
+    if fence == -1:
+        candidate = _bracket_span(text)
+        if candidate is None:
+            return None
+    elif text.startswith("json\n", fence + 3):
+        end = text.find("```", fence + 8)
+        candidate = text[fence + 8 : end] if end != -1 else text[fence + 8 :]
+        if "[" not in candidate and "{" not in candidate:
+            return None
+        candidate = candidate.strip()
+    else:
+        return None
+    if len(candidate) > MAX_JSON_CHARS:
+        return None
+    # Both kinds of candidate start with a bracket or other non-space and end in non-space, so
+    # load_json's whitespace skipping before and after the value is a no-op here.
+    try:
+        value, end = _SCAN(candidate, 0)
+    except (StopIteration, ValueError, RecursionError):
+        return None
+    return value if end == len(candidate) else None
+
+
 def find_json_text(text: str) -> tuple[str | None, bool]:
     """The first JSON-looking part of ``text`` and whether it came from a fence.
 

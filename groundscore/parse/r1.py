@@ -36,33 +36,29 @@ def _issue(split: R1Split, code: str, message: str, severity: str = "warning") -
 
 
 def _split_canonical(text: str) -> R1Split | None:
-    """``<think>..</think>..<answer>..</answer>`` found without the regex, or None.
+    """``<think>..</think>..<answer>..</answer>`` read with one ``str.split``, or None.
 
     Exactly four ``<`` and the four exact tags in order means there is no
-    other tag to find: the common case of a well-trained model, at the cost
-    of a few ``str.find`` calls. Anything else goes the general way.
+    other tag to find: the common case of a well-trained model. Anything
+    else goes the general way. (One split on ``<`` is the cheapest way to
+    both count the ``<`` and cut the text at them.)
     """
-    if text.count("<") != 4:
+    parts = text.split("<")
+    if len(parts) != 5:
         return None
-    # Each search starts after the previous tag: with only four "<" in the text, each tag
-    # found in order is the first of its kind, as a search from the start would find.
-    t0 = text.find("<think>")
-    if t0 == -1:
+    before, think, between, answer, after = parts
+    if not (
+        think.startswith("think>") and between.startswith("/think>")
+        and answer.startswith("answer>") and after.startswith("/answer>")
+    ):
         return None
-    t1 = text.find("</think>", t0 + 7)
-    if t1 == -1:
-        return None
-    a0 = text.find("<answer>", t1 + 8)
-    if a0 == -1:
-        return None
-    a1 = text.find("</answer>", a0 + 8)
-    if a1 == -1:
-        return None
-    pieces = [p for p in (text[:t0], text[t1 + 8 : a0], text[a1 + 9 :]) if p and not p.isspace()]
-    return R1Split(
-        text[t0 + 7 : t1].strip(), text[a0 + 8 : a1].strip(),
-        pieces[0] if len(pieces) == 1 else "\n".join(pieces), True, True,
-    )
+    between, after = between[7:], after[8:]
+    if (before and not before.isspace()) or (between and not between.isspace()) or (after and not after.isspace()):
+        pieces = [p for p in (before, between, after) if p and not p.isspace()]
+        outside = pieces[0] if len(pieces) == 1 else "\n".join(pieces)
+    else:
+        outside = ""
+    return R1Split(think[6:].strip(), answer[7:].strip(), outside, True, True)
 
 
 def split_r1(text: str) -> R1Split:
@@ -70,8 +66,11 @@ def split_r1(text: str) -> R1Split:
     if "<" not in text:
         return R1Split(answer=text, outside=text)
     canonical = _split_canonical(text)
-    if canonical is not None:
-        return canonical
+    return canonical if canonical is not None else split_tags(text)
+
+
+def split_tags(text: str) -> R1Split:
+    """The general way: every tag found by a regular expression, each irregularity an issue."""
     split = R1Split()
     tags = [(m.start(), m.end(), bool(m.group(1)), m.group(2).lower()) for m in _TAG.finditer(text)]
     if not tags:

@@ -14,7 +14,6 @@ install what it lacks, so that a bare install still runs the chain.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -26,21 +25,54 @@ QUERY_TEXT_KEY = "nlp.query_text"
 """Where :attr:`Context.referring_expression` keeps its result in ``Context.cache``."""
 
 
-@dataclass(slots=True)
 class Context:
     """One sample as a verifier sees it: the sample, its parse, the image size.
 
     ``image_size`` is the ORIGINAL image's (width, height), resolved once by
     the chain (from ``Sample.image_size`` or the image header), or None.
     ``cache`` is shared by all verifiers for this sample within one chain call
-    (for example the referring expression extracted from the query).
+    (for example the referring expression extracted from the query); it is
+    made on first use, since most chains (a schema-only reward) never touch it.
     """
 
-    sample: Sample
-    parsed: Parsed
-    image_size: tuple[int, int] | None = None
-    index: int = 0
-    cache: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("_cache", "image_size", "index", "parsed", "sample")
+
+    def __init__(
+        self,
+        sample: Sample,
+        parsed: Parsed,
+        image_size: tuple[int, int] | None = None,
+        index: int = 0,
+        cache: dict[str, Any] | None = None,
+    ) -> None:
+        self.sample = sample
+        self.parsed = parsed
+        self.image_size = image_size
+        self.index = index
+        self._cache = cache
+
+    @property
+    def cache(self) -> dict[str, Any]:
+        cache = self._cache
+        if cache is None:
+            cache = self._cache = {}
+        return cache
+
+    @cache.setter
+    def cache(self, value: dict[str, Any]) -> None:
+        self._cache = value
+
+    def __repr__(self) -> str:
+        return f"Context(index={self.index}, image_size={self.image_size}, sample={self.sample!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Context):
+            return NotImplemented
+        return (self.sample, self.parsed, self.image_size, self.index, self.cache) == (
+            other.sample, other.parsed, other.image_size, other.index, other.cache
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass it replaces
 
     @property
     def query(self) -> str:
