@@ -105,9 +105,18 @@ spaces = st.sampled_from(["", " ", "\n\n", "\t"])
 
 
 @FAST
-@given(st.one_of(spaces, no_lt), no_lt, st.one_of(spaces, no_lt), no_lt, st.one_of(spaces, no_lt))
-def test_canonical_split_equals_the_general_split(before: str, think: str, between: str, answer: str, after: str) -> None:
-    text = f"{before}<think>{think}</think>{between}<answer>{answer}</answer>{after}"
+@given(
+    st.one_of(spaces, no_lt), no_lt, st.one_of(spaces, no_lt), no_lt, st.one_of(spaces, no_lt),
+    st.sampled_from(["full", "unclosed answer", "no answer"]),
+)
+def test_canonical_split_equals_the_general_split(
+    before: str, think: str, between: str, answer: str, after: str, layout: str
+) -> None:
+    text = {
+        "full": f"{before}<think>{think}</think>{between}<answer>{answer}</answer>{after}",
+        "unclosed answer": f"{before}<think>{think}</think>{between}<answer>{answer}",  # cut at the token limit
+        "no answer": f"{before}<think>{think}</think>{between}",  # the box after </think>
+    }[layout]
     fast = _split_canonical(text)
     assert fast is not None
     assert dataclasses.astuple(fast) == dataclasses.astuple(split_tags(text))
@@ -117,8 +126,8 @@ def test_canonical_split_equals_the_general_split(before: str, think: str, betwe
 @given(st.text(alphabet="<>/thinkanswer x\n", max_size=60))
 def test_canonical_split_declines_everything_else(text: str) -> None:
     fast = _split_canonical(text)
-    if fast is not None:  # only ever the four exact tags, in order, and no other "<"
-        assert text.count("<") == 4 and dataclasses.astuple(fast) == dataclasses.astuple(split_tags(text))
+    if fast is not None:  # only the exact tags, in order, and no other "<"
+        assert 2 <= text.count("<") <= 4 and dataclasses.astuple(fast) == dataclasses.astuple(split_tags(text))
 
 
 # -- marker tests and excluded_by ----------------------------------------------------------
@@ -221,4 +230,4 @@ def test_shortcuts_agree_with_the_general_paths_on_every_logged_completion() -> 
             assert _raw(got) == _raw(QWEN.parse_general(region)), region[:200]
             fast_json += bool(got.boxes) and not got.issues
             assert plan.parsers_for(plan.present(region)) == _naive_asked(region, PARSERS)
-    assert canonical > len(texts) // 3 and fast_json > len(texts)  # the shortcuts are really taken
+    assert canonical > len(texts) // 2 and fast_json > len(texts)  # the shortcuts are really taken

@@ -60,6 +60,8 @@ FAILURE_CASES = [
         ('[{"bbox_2d": [1, 2, 3], "label": "dog"}]', {}, {}, "box.bad_arity"),
         ('[{"bbox_2d": [NaN, 20, 110, 220], "label": "dog"}]', {}, {}, "box.non_finite"),
         ('[{"bbox_2d": [10, 20, Infinity, 220], "label": "dog"}]', {}, {}, "box.non_finite"),
+        ('[{"bbox_2d": [10, -Infinity, 110, 220], "label": "dog"}]', {}, {}, "box.non_finite"),
+        ('[{"bbox_2d": [10, 20, 110, 1e999], "label": "dog"}]', {}, {}, "box.non_finite"),
         (box_json([110, 20, 10, 220]), {}, {}, "box.unordered"),
         (box_json([10, 220, 110, 20]), {}, {}, "box.unordered"),
         (box_json([10, 20, 10.5, 220]), {}, {}, "box.degenerate"),
@@ -197,3 +199,11 @@ def test_options_are_validated() -> None:
         Chain({"verifiers": ["schema"], "options": {"schema": {"tolerance_px": -1}}})
     with pytest.raises(ValueError, match="require_tag"):
         Chain({"verifiers": ["schema"], "options": {"schema": {"require_tag": True}}})
+
+
+def test_huge_finite_boxes_are_finite() -> None:
+    """Coordinates near the float limit are finite (no sum that overflows may call them infinite)."""
+    report = Chain({"verifiers": ["schema"]}).verify_one(
+        {"completion": '[{"bbox_2d": [1e307, 1e307, 1.7e308, 1.7e308], "label": "dog"}]', "coords": "original"}
+    )
+    assert report.verdicts[0].code == "ok"

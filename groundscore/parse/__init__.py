@@ -30,6 +30,7 @@ from groundscore.parse.coords import (
     QWEN_FACTOR,
     QWEN_MAX_PIXELS,
     QWEN_MIN_PIXELS,
+    SPACES,
     CoordSpace,
     get_space,
     qwen25_space,
@@ -399,7 +400,9 @@ def parse_completion(
     """Parse one sample's completion into boxes in original-image pixels."""
     config = config or _DEFAULT_CONFIG
     issues: list[Issue] = []
-    text = sample.completion
+    fields = sample.__dict__  # dict lookups: a pydantic attribute read costs several times more
+    text = fields["completion"]
+    declared_format, declared_coords = fields["format"], fields["coords"]
     if len(text) > config.max_chars:
         issues.append(_issue("text.too_long", f"completion has {len(text)} characters; only the first {config.max_chars} were read"))
         text = text[: config.max_chars]
@@ -417,13 +420,13 @@ def parse_completion(
 
     parser: Parser | None
     confidence = 1.0
-    if sample.format:
-        parser = parsers.get(sample.format)
+    if declared_format:
+        parser = parsers.get(declared_format)
         if parser is None:
-            issues.append(_issue("format.unknown", f"no parser named {sample.format!r}; known: {', '.join(parsers)}", "error"))
+            issues.append(_issue("format.unknown", f"no parser named {declared_format!r}; known: {', '.join(parsers)}", "error"))
             return unchecked(
                 Parsed,
-                format=sample.format, format_confidence=0.0, think=split.think, answer=answer, issues=issues,
+                format=declared_format, format_confidence=0.0, think=split.think, answer=answer, issues=issues,
                 has_think_tags=split.has_think, has_answer_tags=split.has_answer,
             )
         issues.append(_issue("format.declared", f"read as {parser.name}, as the sample declares", "info"))
@@ -459,10 +462,13 @@ def parse_completion(
     if parser is None and not no_object:
         issues.append(_issue("format.undetected", "no known grounding format found in the answer", "error"))
 
-    coords_name = sample.coords or raw.coords or (parser.default_coords if parser else "original")
+    coords_name = declared_coords or raw.coords or (parser.default_coords if parser else "original")
     boxes, points, converted = raw.boxes, raw.points, False
     try:
-        space = _space(coords_name, config)
+        # the registered space itself; Qwen's spaces depend on the processor settings in ``config``
+        space = SPACES.get(coords_name) if coords_name not in _QWEN_NAMES else None
+        if space is None:
+            space = _space(coords_name, config)
         if not space.needs_size and space.layout == "xyxy":  # original pixels already (or a fixed-scale space)
             converted = True
         else:
@@ -474,7 +480,7 @@ def parse_completion(
 
     # every field, in field order: built without validation (the values are the parser's own)
     return trusted(Parsed, {
-        "format": parser.name if parser else (sample.format or "unknown"),
+        "format": parser.name if parser else (declared_format or "unknown"),
         "format_confidence": confidence if parser else 0.0,
         "think": split.think,
         "answer": answer,

@@ -31,17 +31,12 @@ class GeminiParser(Parser):
     name = "gemini"
     description = "Gemini JSON: box_2d [ymin, xmin, ymax, xmax] and point [y, x], 0..1000"
     default_coords = "norm1000"
-    markers = ("box_2d",)
+    # "box_2d" right after a quote: Qwen's "bbox_2d" contains the word too, and does not wake this parser
+    markers = ('"box_2d', "'box_2d")
     example = '```json\n[{"box_2d": [61, 22, 160, 95], "label": "cat"}]\n```'
 
     def detect(self, text: str) -> float:
-        # "box_2d" right after a quote: Qwen's "bbox_2d" contains the word too
-        at = text.find("box_2d")
-        while at != -1:
-            if at > 0 and text[at - 1] in "\"'":
-                return 0.96
-            at = text.find("box_2d", at + 6)
-        return 0.0
+        return 0.96 if '"box_2d' in text or "'box_2d" in text else 0.0
 
     def parse(self, text: str) -> RawParse:
         raw = RawParse()

@@ -36,29 +36,54 @@ def _issue(split: R1Split, code: str, message: str, severity: str = "warning") -
 
 
 def _split_canonical(text: str) -> R1Split | None:
-    """``<think>..</think>..<answer>..</answer>`` read with one ``str.split``, or None.
+    """The canonical layout, or one of its two common truncations, read with one ``str.split``; else None.
 
-    Exactly four ``<`` and the four exact tags in order means there is no
-    other tag to find: the common case of a well-trained model. Anything
-    else goes the general way. (One split on ``<`` is the cheapest way to
-    both count the ``<`` and cut the text at them.)
+    ``<think>..</think>..<answer>..</answer>`` with no other ``<`` means
+    there is no other tag to find: the common case of a well-trained model.
+    The same without ``</answer>`` (cut off at the token limit) or without
+    the ``<answer>`` pair (the box written after ``</think>``) are read here
+    too, with the issue the general path gives them. Anything else goes the
+    general way, and a test checks both ways agree. (One split on ``<`` is
+    the cheapest way to both count the ``<`` and cut the text at them.)
     """
     parts = text.split("<")
-    if len(parts) != 5:
+    count = len(parts)
+    if count < 3 or count > 5:
         return None
-    before, think, between, answer, after = parts
-    if not (
-        think.startswith("think>") and between.startswith("/think>")
-        and answer.startswith("answer>") and after.startswith("/answer>")
-    ):
+    before, think, between = parts[0], parts[1], parts[2]
+    if not (think.startswith("think>") and between.startswith("/think>")):
         return None
-    between, after = between[7:], after[8:]
+    think, between = think[6:].strip(), between[7:]
+    if count == 3:  # no <answer>: the answer is the text outside <think>
+        outside = "\n".join(p for p in (before, between) if p.strip())
+        return R1Split(think, outside.strip(), outside, True, False, [_MISSING_ANSWER])
+    answer = parts[3]
+    if not answer.startswith("answer>"):
+        return None
+    answer = answer[7:]
+    if count == 4:  # <answer> never closed: the answer runs to the end
+        outside = "\n".join(p for p in (before, between) if p.strip())
+        return R1Split(think, answer.strip(), outside, True, True, [_UNCLOSED_ANSWER])
+    after = parts[4]
+    if not after.startswith("/answer>"):
+        return None
+    after = after[8:]
     if (before and not before.isspace()) or (between and not between.isspace()) or (after and not after.isspace()):
         pieces = [p for p in (before, between, after) if p and not p.isspace()]
         outside = pieces[0] if len(pieces) == 1 else "\n".join(pieces)
     else:
         outside = ""
-    return R1Split(think[6:].strip(), answer[7:].strip(), outside, True, True)
+    return R1Split(think, answer.strip(), outside, True, True)
+
+
+# The issues of the two truncated layouts, as the general path words them (shared: issues are frozen).
+_UNCLOSED_ANSWER = unchecked(
+    Issue, code="r1.unclosed_answer", message="<answer> is never closed; taking the text to the end", severity="warning"
+)
+_MISSING_ANSWER = unchecked(
+    Issue, code="r1.missing_answer", message="no <answer> tag; reading the answer from the text outside <think>",
+    severity="warning",
+)
 
 
 def split_r1(text: str) -> R1Split:
