@@ -56,12 +56,14 @@ def combine(
         total_w += w
         if score <= 0.0:
             zero = True
-        else:
+        elif score != 1.0:  # log(1) is 0: a perfect score adds nothing (and costs no call)
             log_sum += w * math.log(score)
     if total_w == 0:
         return 0.0, False
     if zero:
         return 0.0, True
+    if log_sum == 0.0:
+        return 1.0, True
     return min(1.0, math.exp(log_sum / total_w)), True
 
 
@@ -103,7 +105,7 @@ class Scorer:
         # decide(), written out: this runs once per completion
         if not applicable:
             return conf, "abstain"
-        thresholds = self.thresholds
-        if conf >= thresholds.accept:
+        thresholds = self.thresholds.__dict__  # a dict read is cheaper than a model attribute read
+        if conf >= thresholds["accept"]:
             return conf, "accept"
-        return conf, "reject" if conf < thresholds.reject else "abstain"
+        return conf, "reject" if conf < thresholds["reject"] else "abstain"

@@ -122,19 +122,22 @@ def first_strict_json(text: str) -> Any:
     So a value it returns is exactly the value the general path starts with,
     without the generator and the issue bookkeeping.
     """
-    fence = text.find("```")
-    if fence == -1:
-        candidate = _bracket_span(text)
-        if candidate is None:
+    if text.startswith("```json\n"):  # most answers: the first fence is where the text starts
+        fence = 0
+    else:
+        fence = text.find("```")
+        if fence == -1:
+            candidate = _bracket_span(text)
+            if candidate is None:
+                return None
+        elif not text.startswith("json\n", fence + 3):
             return None
-    elif text.startswith("json\n", fence + 3):
+    if fence != -1:
         end = text.find("```", fence + 8)
         candidate = text[fence + 8 : end] if end != -1 else text[fence + 8 :]
         if "[" not in candidate and "{" not in candidate:
             return None
         candidate = candidate.strip()
-    else:
-        return None
     if len(candidate) > MAX_JSON_CHARS:
         return None
     # Both kinds of candidate start with a bracket or other non-space and end in non-space, so

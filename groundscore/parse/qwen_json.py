@@ -236,7 +236,7 @@ class QwenJsonParser(Parser):
         if value is not None:
             boxes = plain_boxes(value)
             if boxes is not None:
-                return RawParse(boxes, found=True)
+                return RawParse(boxes, [], [], False, True)  # positional: this runs for most completions
         return self.parse_general(text)
 
     def parse_general(self, text: str) -> RawParse:
