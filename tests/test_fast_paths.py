@@ -21,7 +21,7 @@ from shared_data import REC_LOGS
 
 from groundscore.inputs import iter_samples
 from groundscore.model import Sample
-from groundscore.parse import ParserTable, _Plan, detect_format, parse_completion, parser_table
+from groundscore.parse import ParserTable, _Plan, _write_present, detect_format, parse_completion, parser_table
 from groundscore.parse.base import Parser, RawParse
 from groundscore.parse.qwen_json import plain_boxes, read_items_general
 from groundscore.parse.r1 import _split_canonical, split_r1, split_tags
@@ -231,3 +231,16 @@ def test_shortcuts_agree_with_the_general_paths_on_every_logged_completion() -> 
             fast_json += bool(got.boxes) and not got.issues
             assert plan.parsers_for(plan.present(region)) == _naive_asked(region, PARSERS)
     assert canonical > len(texts) // 2 and fast_json > len(texts)  # the shortcuts are really taken
+
+
+@pytest.mark.parametrize("markers", [
+    ("<", "<a", "<ab", "<abc", "<b"),  # nested, within the limit
+    ("<a", "<ab", "<abc", "<b", "<bc", "<c", "<cd", "<"),  # past the limit: flat tests
+    ("x", "xy", "y", "yx", "xyx"),
+])
+@FAST
+@given(text=st.text(alphabet="<abcdxy", max_size=12))
+def test_written_marker_test_equals_testing_each_marker(markers: tuple[str, ...], text: str) -> None:
+    index = {m: i for i, m in enumerate(markers)}
+    expected = sum(1 << i for m, i in index.items() if m in text)
+    assert _write_present(index)(text) == expected

@@ -173,6 +173,26 @@ def _compile_present(index: dict[str, int]) -> Callable[[str], int]:
 
 
 _PRESENT: dict[tuple[str, ...], Callable[[str], int]] = {}
+_MAX_NESTED = 5
+
+
+def _nested_tests(members: list[tuple[str, int]], indent: str) -> list[str]:
+    """Tests for ``members`` (longest first): a marker found implies the markers inside it.
+
+    ``"bbox_2d"`` found means ``"box"`` is there too, without another scan;
+    only when it is absent are the shorter ones tested.
+    """
+    if not members:
+        return []
+    (marker, bit), rest = members[0], members[1:]
+    inside = [(m, b) for m, b in rest if m in marker]
+    outside = [(m, b) for m, b in rest if m not in marker]
+    found = _nested_tests(outside, indent + "    ")
+    missing = _nested_tests(rest, indent + "    ")
+    lines = [f"{indent}if {marker!r} in text:", f"{indent}    m |= {bit + sum(b for _, b in inside)}", *found]
+    if missing:
+        lines += [f"{indent}else:", *missing]
+    return lines
 
 
 def _write_present(index: dict[str, int]) -> Callable[[str], int]:
@@ -186,8 +206,14 @@ def _write_present(index: dict[str, int]) -> Callable[[str], int]:
             lines.append(f"    if {marker!r} in text: m |= {bit}")
             continue
         lines.append(f"    if {first!r} in text:")
-        for marker, bit in members:
-            lines.append(f"        m |= {bit}" if marker == first else f"        if {marker!r} in text: m |= {bit}")
+        known = sum(bit for marker, bit in members if marker == first)  # the guard itself
+        if known:
+            lines.append(f"        m |= {known}")
+        rest = [(marker, bit) for marker, bit in members if marker != first]
+        if len(rest) <= _MAX_NESTED:
+            lines.extend(_nested_tests(sorted(rest, key=lambda mb: -len(mb[0])), "        "))
+        else:  # nesting doubles the code per level: flat tests past a handful of markers
+            lines.extend(f"        if {marker!r} in text: m |= {bit}" for marker, bit in rest)
     lines.append("    return m")
     namespace: dict[str, Any] = {}
     exec("\n".join(lines), namespace)  # generated from repr() literals only
