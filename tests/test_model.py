@@ -91,3 +91,19 @@ def test_trusted_construction_matches_validation_for_the_hot_models() -> None:
     for obj in (report, report.verdicts[0]):
         again = type(obj).model_validate(obj.model_dump())
         assert again == obj and list(obj.model_dump()) == list(type(obj).model_fields)
+
+
+def test_trusted_instances_share_a_fields_set_that_pydantic_never_changes() -> None:
+    from groundscore.parse.base import new_box, trusted
+
+    parsed = trusted(Parsed, Parsed().model_dump() | {"boxes": [], "points": [], "model_boxes": [], "issues": []})
+    one, two = (trusted(Report, {"id": i, "parsed": parsed, "verdicts": [], "confidence": 0.0,
+                                 "decision": "abstain", "reward": None, "elapsed_ms": 0.0}) for i in ("a", "b"))
+    before = set(two.model_fields_set)
+    one.reward = 0.75  # pydantic adds "reward" to the fields set: already there
+    assert two.model_fields_set == before == set(Report.model_fields) and two.reward is None
+    copied = one.model_copy(update={"confidence": 0.5})
+    assert copied.confidence == 0.5 and one.confidence == 0.0 and two.model_fields_set == before
+    box = new_box(1.0, 2.0, 3.0, 4.0, "cup")
+    assert box.model_copy(update={"x1": 0.0}).x1 == 0.0 and box.x1 == 1.0
+    assert new_box(5.0, 6.0, 7.0, 8.0).model_fields_set == set(Box.model_fields)

@@ -37,7 +37,7 @@ from groundscore.parse.coords import (
     register_space,
     smart_resize,
 )
-from groundscore.parse.r1 import split_r1
+from groundscore.parse.r1 import _split_canonical, split_r1
 
 __all__ = [
     "CoordSpace",
@@ -436,7 +436,9 @@ def parse_completion(
         text = text.replace("\x00", "")
         issues.append(_issue("text.nul", "NUL characters were removed"))
 
-    split = split_r1(text)
+    split = _split_canonical(text) if "<" in text else None  # split_r1's common case, one call fewer
+    if split is None:
+        split = split_r1(text)
     if split.issues:
         issues.extend(split.issues)
     answer = split.answer or ""
@@ -463,7 +465,11 @@ def parse_completion(
             parser, confidence, others = detect_format(outside, parsers)
             where = "text outside the tags"
         if parser is not None:
-            issues.append(_detection_issue(parser, confidence, others, where, parsers))
+            try:  # _detection_issue's cache, looked up here for the common case
+                known = None if others else _DETECTION_ISSUES.get((parser, confidence, where))
+            except TypeError:  # an unhashable third-party parser
+                known = None
+            issues.append(known or _detection_issue(parser, confidence, others, where, parsers))
 
     if parser is not None:
         try:

@@ -97,14 +97,21 @@ def trusted(cls: type[M], data: dict[str, Any]) -> M:
     fields = _ALL_FIELDS.get(cls)
     if fields is None:
         fields = _ALL_FIELDS[cls] = set(cls.model_fields)
-    _set_fields_set(obj, fields.copy())  # copying a set is cheaper than building one from the dict
+    _set_fields_set(obj, fields)  # shared: see below
     _set_extra(obj, None)
     _set_private(obj, None)
     return obj
 
 
-_ALL_FIELDS: dict[type, set[str]] = {}
-_BOX_FIELDS = set(Box.model_fields)
+# The "fields set" of every trusted instance of a class is one shared set naming every field.
+# Pydantic only ever adds to it (assigning ``report.reward`` adds "reward", already there, so
+# nothing changes) or copies it (``model_copy``), so sharing is safe, and it saves building,
+# tracking and freeing one set per object, four per completion. Do not mutate
+# ``model_fields_set`` of these objects in place.
+
+
+_ALL_FIELDS: dict[type, set[str]] = {Box: set(Box.model_fields)}
+_BOX_FIELDS = _ALL_FIELDS[Box]
 
 
 def new_box(x1: float, y1: float, x2: float, y2: float, label: str | None = None, score: float | None = None) -> Box:
@@ -115,7 +122,7 @@ def new_box(x1: float, y1: float, x2: float, y2: float, label: str | None = None
     """
     box = _new(Box)
     _set_dict(box, {"x1": x1, "y1": y1, "x2": x2, "y2": y2, "label": label, "score": score})
-    _set_fields_set(box, _BOX_FIELDS.copy())
+    _set_fields_set(box, _BOX_FIELDS)  # shared, as in trusted()
     _set_extra(box, None)
     _set_private(box, None)
     return box
