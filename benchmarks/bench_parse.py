@@ -124,9 +124,14 @@ def main(argv: list[str] | None = None) -> int:
     target = 20_000
     ours = statistics.median(wall[names[1]])
     ours_cpu = statistics.median(cpu[names[1]])
+    best = max(wall[names[1]])
     print(f"regex baseline wall/cpu: {base_wall:,.0f} / {base_cpu:,.0f} per s")
     print(f"target >= {target:,}/s for parse+schema+scoring: {'met' if ours >= target else 'NOT met'} "
           f"(median wall {ours:,.0f}/s; CPU time {ours_cpu:,.0f}/s)")
+    # timeit's convention: interference only ever slows a run down, so the best repetition is the
+    # closest to what the code does on an otherwise idle core. Printed beside the median, not instead.
+    print(f"best repetition: {best:,.0f}/s ({'meets' if best >= target else 'misses'} the target); "
+          f"the regex's best in the same run: {max(wall[names[0]]):,.0f}/s")
     return 0
 
 
