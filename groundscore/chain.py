@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from groundscore.config import ChainConfig, describe_errors, load_config
 from groundscore.model import Issue, Parsed, Report, Sample, Verdict
-from groundscore.parse import parse_completion, parser_table
+from groundscore.parse import ParseConfig, parse_completion, parser_table
 from groundscore.parse.base import trusted
 from groundscore.plugins.manager import Registry, get_registry
 from groundscore.scoring import Scorer
@@ -209,12 +209,13 @@ class Chain:
         contexts: list[Context] = []
         context = self._context
         parsers = parser_table(self.registry.parsers)  # the detection plan, once per batch
+        config = self.config.parse
         for index, item in enumerate(_batch_items(samples)):
             if type(item) is Sample:  # the common case, answered as _coerce would
-                contexts.append(context(item, None, index, seen, parsers))
+                contexts.append(context(item, None, index, seen, parsers, config))
             else:
                 sample, issue = _coerce_safely(item)
-                contexts.append(context(sample, issue, index, seen, parsers))
+                contexts.append(context(sample, issue, index, seen, parsers, config))
         return contexts
 
     def _verify(self, samples: SampleLike | Iterable[SampleLike]) -> list[Report]:
@@ -274,6 +275,7 @@ class Chain:
         index: int,
         seen: dict[tuple[Any, ...], Parsed] | None = None,
         parsers: Mapping[str, Any] | None = None,
+        parse_config: ParseConfig | None = None,
     ) -> Context:
         fields = sample.__dict__  # dict lookups: model attribute reads cost more, once per sample
         size = fields["image_size"]
@@ -286,7 +288,9 @@ class Chain:
         if known is not None:
             return Context(sample, _copy_parsed(known), size, index)
         try:
-            parsed = parse_completion(sample, parsers or self.registry.parsers, size, self.config.parse)
+            parsed = parse_completion(
+                sample, parsers if parsers is not None else self.registry.parsers, size, parse_config or self.config.parse
+            )
         except Exception as exc:  # noqa: BLE001 - last line of defence; parsers already isolate
             parsed = Parsed(issues=[Issue(code="parser.error", message=f"{type(exc).__name__}: {exc}", severity="error")])
         if issue is not None:

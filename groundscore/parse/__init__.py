@@ -288,7 +288,7 @@ def detect_format(text: str, parsers: Mapping[str, Parser]) -> tuple[Parser | No
     ``detect`` that raises or returns something that is not a number counts
     as 0: a plugin's bug must not break parsing.
     """
-    plan = _plan(parsers)
+    plan = parsers.plan if type(parsers) is ParserTable else _plan(parsers)
     best: Parser | None = None
     best_conf = 0.0
     scored: list[tuple[float, Parser]] | None = None
