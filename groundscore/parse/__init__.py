@@ -7,13 +7,17 @@ text outside the tags, where some models put their box); convert boxes from
 the model's coordinate space to original-image pixels. Nothing here raises on
 any input: problems become :class:`~groundscore.model.Issue` entries.
 
-Detection asks every parser whose markers occur in the answer for a
-confidence (each ``detect`` is a substring test, with a bounded regex only
-behind it), keeps the best, and records the
-choice and the rejected alternatives in one ``format.detected`` (or, when
-another format that reads coordinates in a different space was nearly as
-plausible, ``format.ambiguous``) info issue. An
-explicit ``Sample.format`` is never second-guessed.
+Detection asks every parser whose markers occur in the answer (and none of
+whose ``excluded_by`` strings do) for a confidence (each ``detect`` is a
+substring test, with a bounded regex only behind it), keeps the best, and
+records the choice and the rejected alternatives in one ``format.detected``
+(or, when another format that reads coordinates in a different space was
+nearly as plausible, ``format.ambiguous``) info issue. An explicit
+``Sample.format`` is never second-guessed.
+
+This runs for every completion of a training step, so the common shapes
+take shortcuts (see ``tests/test_fast_paths.py``, which checks each against
+the general path it stands in for).
 """
 
 from __future__ import annotations
