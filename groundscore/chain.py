@@ -273,9 +273,9 @@ class Chain:
         sample: Sample,
         issue: Issue | None,
         index: int,
-        seen: dict[tuple[Any, ...], Parsed] | None = None,
-        parsers: Mapping[str, Any] | None = None,
-        parse_config: ParseConfig | None = None,
+        seen: dict[tuple[Any, ...], Parsed],
+        parsers: Mapping[str, Any],
+        parse_config: ParseConfig,
     ) -> Context:
         fields = sample.__dict__  # dict lookups: model attribute reads cost more, once per sample
         size = fields["image_size"]
@@ -283,20 +283,18 @@ class Chain:
             size = self._image_size(sample)
         # A GRPO group often holds identical completions: within one batch each distinct
         # (completion, format, coords, image size) is parsed once; the others get a copy.
-        key = (fields["completion"], fields["format"], fields["coords"], size) if seen is not None and issue is None else None
-        known = seen.get(key) if key is not None else None  # type: ignore[union-attr]
+        key = (fields["completion"], fields["format"], fields["coords"], size) if issue is None else None
+        known = seen.get(key) if key is not None else None
         if known is not None:
             return Context(sample, _copy_parsed(known), size, index)
         try:
-            parsed = parse_completion(
-                sample, parsers if parsers is not None else self.registry.parsers, size, parse_config or self.config.parse
-            )
+            parsed = parse_completion(sample, parsers, size, parse_config)
         except Exception as exc:  # noqa: BLE001 - last line of defence; parsers already isolate
             parsed = Parsed(issues=[Issue(code="parser.error", message=f"{type(exc).__name__}: {exc}", severity="error")])
         if issue is not None:
             parsed.issues.insert(0, issue)
         elif key is not None:
-            seen[key] = parsed  # type: ignore[index]
+            seen[key] = parsed
         return Context(sample, parsed, size, index)
 
     def _image_size(self, sample: Sample) -> tuple[int, int] | None:

@@ -74,9 +74,10 @@ def decide(confidence: float, thresholds: Thresholds, applicable: bool = True) -
     """accept / reject / abstain. Nothing applicable means abstain."""
     if not applicable:
         return "abstain"
-    if confidence >= thresholds.accept:
+    limits = thresholds.__dict__  # dict reads: cheaper than model attribute reads, once per completion
+    if confidence >= limits["accept"]:
         return "accept"
-    if confidence < thresholds.reject:
+    if confidence < limits["reject"]:
         return "reject"
     return "abstain"
 
@@ -102,10 +103,4 @@ class Scorer:
         if self.calibrator is not None and applicable and not any(v.gate is False for v in verdicts):
             calibrated = float(self.calibrator.predict(verdicts, raw))
             conf = min(1.0, max(0.0, calibrated)) if math.isfinite(calibrated) else 0.0
-        # decide(), written out: this runs once per completion
-        if not applicable:
-            return conf, "abstain"
-        thresholds = self.thresholds.__dict__  # a dict read is cheaper than a model attribute read
-        if conf >= thresholds["accept"]:
-            return conf, "accept"
-        return conf, "reject" if conf < thresholds["reject"] else "abstain"
+        return conf, decide(conf, self.thresholds, applicable)

@@ -41,7 +41,7 @@ from groundscore.parse.coords import (
     register_space,
     smart_resize,
 )
-from groundscore.parse.r1 import _split_canonical, split_r1
+from groundscore.parse.r1 import split_r1
 
 __all__ = [
     "CoordSpace",
@@ -123,7 +123,7 @@ class _Plan:
     and none of whose ``excluded_by`` strings do, cached per mask.
     """
 
-    __slots__ = ("asked", "markers", "parsers", "present", "veto", "wake")
+    __slots__ = ("asked", "parsers", "present", "veto", "wake")
 
     def __init__(self, parsers: tuple[Parser, ...]) -> None:
         self.parsers = parsers
@@ -139,7 +139,6 @@ class _Plan:
             for marker in _strings(getattr(parser, "excluded_by", ())):
                 mask |= 1 << index.setdefault(marker, len(index))
             veto.append(mask)
-        self.markers = tuple(index)
         self.present = _compile_present(index)
         self.wake = wake
         self.veto = veto
@@ -440,9 +439,7 @@ def parse_completion(
         text = text.replace("\x00", "")
         issues.append(_issue("text.nul", "NUL characters were removed"))
 
-    split = _split_canonical(text) if "<" in text else None  # split_r1's common case, one call fewer
-    if split is None:
-        split = split_r1(text)
+    split = split_r1(text)
     if split.issues:
         issues.extend(split.issues)
     answer = split.answer or ""
@@ -469,11 +466,7 @@ def parse_completion(
             parser, confidence, others = detect_format(outside, parsers)
             where = "text outside the tags"
         if parser is not None:
-            try:  # _detection_issue's cache, looked up here for the common case
-                known = None if others else _DETECTION_ISSUES.get((parser, confidence, where))
-            except TypeError:  # an unhashable third-party parser
-                known = None
-            issues.append(known or _detection_issue(parser, confidence, others, where, parsers))
+            issues.append(_detection_issue(parser, confidence, others, where, parsers))
 
     if parser is not None:
         try:

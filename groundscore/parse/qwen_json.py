@@ -60,22 +60,6 @@ def _label(item: dict[str, Any], raw: RawParse) -> str | None:
     return None
 
 
-def _read_plain(value: Any, raw: RawParse) -> bool:
-    """The cookbook shape ``[{"bbox_2d": [4 numbers], "label": "..."}]`` read directly.
-
-    True when ``value`` had exactly that shape and was read; False (nothing
-    added) for anything else, which the general reader then handles. Most
-    completions have this shape, and this path costs a fraction of the
-    general one.
-    """
-    boxes = plain_boxes(value)
-    if boxes is None:
-        return False
-    raw.boxes.extend(boxes)
-    raw.found = True
-    return True
-
-
 def plain_boxes(value: Any) -> list[Box] | None:
     """The boxes of a JSON value of exactly the cookbook shape, or None for any other value.
 
@@ -117,8 +101,12 @@ _FOUR_NUMBERS = frozenset(itertools.product((int, float), repeat=4))
 
 def read_items(value: Any, raw: RawParse) -> None:
     """Collect boxes and points from any JSON value into ``raw`` (strict keys)."""
-    if not _read_plain(value, raw):
+    boxes = plain_boxes(value)  # the cookbook shape, most completions: read directly
+    if boxes is None:
         read_items_general(value, raw)
+    else:
+        raw.boxes.extend(boxes)
+        raw.found = True
 
 
 def read_items_general(value: Any, raw: RawParse) -> None:

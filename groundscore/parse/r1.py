@@ -54,16 +54,19 @@ def _split_canonical(text: str) -> R1Split | None:
     if not (think.startswith("think>") and between.startswith("/think>")):
         return None
     think, between = think[6:].strip(), between[7:]
-    if count == 3:  # no <answer>: the answer is the text outside <think>
+    if count < 5:  # truncated: the text outside is what surrounds <think>
         outside = "\n".join(p for p in (before, between) if p.strip())
-        return R1Split(think, outside.strip(), outside, True, False, [_MISSING_ANSWER])
+        if count == 3:  # no <answer>: the answer is the text outside <think>
+            return R1Split(think, outside.strip(), outside, True, False, [_MISSING_ANSWER])
+        answer = parts[3]
+        if not answer.startswith("answer>"):
+            return None
+        # <answer> never closed: the answer runs to the end
+        return R1Split(think, answer[7:].strip(), outside, True, True, [_UNCLOSED_ANSWER])
     answer = parts[3]
     if not answer.startswith("answer>"):
         return None
     answer = answer[7:]
-    if count == 4:  # <answer> never closed: the answer runs to the end
-        outside = "\n".join(p for p in (before, between) if p.strip())
-        return R1Split(think, answer.strip(), outside, True, True, [_UNCLOSED_ANSWER])
     after = parts[4]
     if not after.startswith("/answer>"):
         return None

@@ -57,7 +57,7 @@ _TAG_ISSUES = {"r1.duplicate_think", "r1.duplicate_answer", "r1.unclosed_think",
 
 _CODE = operator.attrgetter("code")
 _XYXY = operator.itemgetter("x1", "y1", "x2", "y2")
-# the parser issues that fail the gate by themselves: one set test rules them all out
+# the parser issues that fail the gate by themselves
 _FAILURE_CODES = frozenset({"box.bad_arity", "point.bad_arity", "box.too_many"})
 
 
@@ -97,6 +97,7 @@ class SchemaVerifier(Verifier):
         fields = parsed.__dict__
         failures: list[dict[str, Any]] = []
         codes = list(map(_CODE, fields["issues"]))
+        failing = _FAILURE_CODES.intersection(codes)  # one pass over the codes for the three checks below
         boxes, points = fields["boxes"], fields["points"]
         answered = bool(boxes or points or fields["no_object"])
 
@@ -108,7 +109,7 @@ class SchemaVerifier(Verifier):
                 bad_tags = [c for c in codes if c in _TAG_ISSUES]
                 if not (parsed.has_think_tags and parsed.has_answer_tags) or bad_tags:
                     failures.append({"code": "r1.tags", "has_think": parsed.has_think_tags, "has_answer": parsed.has_answer_tags, "issues": bad_tags})
-            bad_arity = not _FAILURE_CODES.isdisjoint(codes) and ("box.bad_arity" in codes or "point.bad_arity" in codes)
+            bad_arity = "box.bad_arity" in failing or "point.bad_arity" in failing
             if not answered:
                 answer_issues = [c for c in codes if c in _ANSWER_ISSUES]
                 if answer_issues:
@@ -117,7 +118,7 @@ class SchemaVerifier(Verifier):
                     failures.append({"code": "box.none"})
             if bad_arity:
                 failures.append({"code": "box.bad_arity"})
-        if len(boxes) > limits.max_boxes or (not _FAILURE_CODES.isdisjoint(codes) and "box.too_many" in codes):
+        if len(boxes) > limits.max_boxes or "box.too_many" in failing:
             failures.append({"code": "box.too_many", "count": len(boxes), "max": limits.max_boxes})
         if boxes or points:
             _check_boxes(boxes, points, ctx.image_size if fields["in_original"] else None, limits, failures)
