@@ -1,8 +1,10 @@
 """Reports (and ground truth) -> one reward per completion, shaped for grounding RL.
 
-A reward policy is a function ``policy(report, solution, config) -> RewardResult``
-registered by name through the ``register_reward_policies(register)`` hook, so
-a plugin can add its own. The built-in policies:
+A reward policy is a :class:`RewardPolicy` subclass registered by name through
+the ``register_reward_policies(register)`` hook, so a plugin can add its own.
+Each policy has its own pydantic ``Options`` model: the ``[reward.options]``
+table of a configuration is validated against it, and a typo names the bad
+key. The built-in policies:
 
 ``auto`` (default)
     ``grounded`` when the sample has ground truth, else ``confidence``.
@@ -18,7 +20,8 @@ a plugin can add its own. The built-in policies:
     "not found" reward. A correct box earns ``correct_floor`` at the threshold
     rising to ``correct`` at IoU 1 (with the defaults the reward *is* the IoU).
     Negative samples (``solution == []``: the target is absent) reward an
-    explicit "not found" as correct and any box as wrong.
+    explicit "not found" as correct and any box as wrong. Without ground
+    truth it scores as ``confidence`` does.
 ``confidence``
     No ground truth. A failed gate or a confidence below ``reject_below`` is
     wrong (below "not found"); otherwise the reward rises linearly from the
@@ -31,14 +34,21 @@ a plugin can add its own. The built-in policies:
     VLM-R1's format reward: 1 when ``<think>...</think><answer>...</answer>``
     wraps a readable grounding answer, else 0.
 
-Any policy can add ``format_weight * format`` (the optional format term).
-Every policy returns one float per completion, or None (``unscorable``) when
-the sample cannot be scored; nothing here raises.
+The host (:class:`Rewarder`), not the policy, applies what every policy
+shares: ``format_weight * format`` is added to every reward, an answer that
+a ``require_checked`` verifier could not check is capped at ``abstain``, and
+an exception or a non-finite reward becomes ``unscorable``. Every policy
+returns one float per completion, or None (``unscorable``) when the sample
+cannot be scored; nothing here raises.
+
+Which failed gate makes an answer *malformed* (rather than a hallucination)
+is a property of the verifier (:attr:`Verifier.malformed_gate`, True for
+``schema``), not a name written here.
 
 Multi-box answers are matched to the solution boxes one-to-one, maximising the
-total IoU (Hungarian assignment with SciPy, greedy highest-IoU-first without
-it), and the matched IoUs are summed and divided by ``max(#answered,
-#solution)``: a missing box and an extra box both cost.
+total IoU (an exact Hungarian assignment in pure Python), and the matched IoUs
+are summed and divided by ``max(#answered, #solution)``: a missing box and an
+extra box both cost.
 """
 
 from __future__ import annotations
@@ -51,12 +61,17 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from groundscore.model import Parsed, Report, Sample, box_iou
 from groundscore.plugins.hookspecs import hookimpl
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
 
 if TYPE_CHECKING:
     from groundscore.chain import Chain
@@ -73,39 +88,94 @@ _ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
 _R1_TAG_ISSUES = ("r1.duplicate", "r1.unclosed", "r1.unopened", "r1.misordered", "r1.overlapping")
 
 
-class RewardConfig(BaseModel):
-    """How reports become rewards. Validated: a typo names the bad key.
+# -- options -------------------------------------------------------------------
+class PolicyOptions(BaseModel):
+    """Options every policy accepts; a policy's ``Options`` subclasses this.
 
-    The values must keep the honesty order ``wrong < abstain < correct_floor
-    <= correct``; the validator refuses a configuration that breaks it.
+    ``extra="forbid"`` makes a typo in ``[reward.options]`` an error naming
+    the bad key, as verifier options do.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class IouOptions(PolicyOptions):
+    """How answered boxes are compared with the solution."""
+
+    iou_threshold: float = Field(default=0.5, gt=0.0, lt=1.0, description="IoU at and above which a box counts as correct.")
+    iou_formula: Literal["area", "vlm_r1"] = Field(default="area", description="area: plain IoU; vlm_r1: VLM-R1's inclusive-pixel formula.")
+    matching: Literal["hungarian", "greedy", "first"] = Field(default="hungarian", description="How answered boxes are paired with solution boxes.")
+
+
+class ConfidenceOptions(PolicyOptions):
+    """The ``confidence`` policy's settings."""
+
+    reject_below: float = Field(default=0.25, ge=0.0, lt=1.0, description="Without ground truth: confidence under this is a confidently wrong answer.")
+    wrong_shaping: float = Field(default=0.5, ge=0.0, lt=1.0, description="Share of the wrong..abstain gap a near miss can earn.")
+
+
+class GroundedOptions(IouOptions, ConfidenceOptions):
+    """The ``grounded`` (and ``auto``) policy's settings; ``reject_below`` applies to samples without ground truth."""
+
+    iou_mode: Literal["continuous", "binary"] = Field(default="continuous", description="binary: every correct box earns `correct`.")
+    use_gates: bool = Field(default=True, description="A failed gate verdict makes the answer wrong whatever its IoU.")
+    confidence_weight: float = Field(default=0.0, ge=0.0, le=1.0, description="With ground truth: scale correct rewards by (1-w) + w*confidence.")
+
+
+# Keys that RewardConfig accepted at its top level before policies had their own options.
+_LEGACY_OPTION_KEYS = frozenset({*GroundedOptions.model_fields})
+
+
+class RewardConfig(BaseModel):
+    """How reports become rewards: the values every policy shares, the policy, its options.
+
+    Validated: a typo names the bad key. The values must keep the honesty
+    order ``wrong < abstain < correct_floor <= correct``; the validator
+    refuses a configuration that breaks it. The policy's own settings go in
+    ``options`` (``[reward.options]`` in TOML) and are validated against the
+    policy's ``Options`` when a :class:`Rewarder` is built; the old top-level
+    spellings (``iou_threshold = 0.7``) are still read into ``options``.
     """
 
     model_config = ConfigDict(extra="forbid")
 
     policy: str = Field(default="auto", description="Registered policy name: auto, grounded, confidence, iou, format, or a plugin's.")
+    options: dict[str, Any] = Field(default_factory=dict, description="The policy's own options, validated against its Options model.")
     correct: float = Field(default=1.0, description="Reward of a perfect answer (IoU 1, or confidence 1).")
     correct_floor: float = Field(default=0.5, description="Reward of a correct answer exactly at the IoU threshold.")
     abstain: float = Field(default=0.25, description="Reward of an explicit 'not found' / empty answer when the target is present or unknown.")
     wrong: float = Field(default=0.0, description="Reward of a wrong, hallucinated or malformed answer.")
-    wrong_shaping: float = Field(default=0.5, ge=0.0, lt=1.0, description="Share of the wrong..abstain gap a near-miss box can earn (IoU/threshold of it).")
-    iou_threshold: float = Field(default=0.5, gt=0.0, lt=1.0, description="IoU at and above which a box counts as correct.")
-    iou_mode: Literal["continuous", "binary"] = Field(default="continuous", description="binary: every correct box earns `correct`.")
-    iou_formula: Literal["area", "vlm_r1"] = Field(default="area", description="area: plain IoU; vlm_r1: VLM-R1's inclusive-pixel formula.")
-    matching: Literal["hungarian", "greedy", "first"] = Field(default="hungarian", description="How answered boxes are paired with solution boxes.")
-    use_gates: bool = Field(default=True, description="A failed gate verdict makes the answer wrong whatever its IoU.")
-    confidence_weight: float = Field(default=0.0, ge=0.0, le=1.0, description="With ground truth: scale correct rewards by (1-w) + w*confidence.")
-    reject_below: float = Field(default=0.25, ge=0.0, lt=1.0, description="Without ground truth: confidence under this is a confidently wrong answer.")
-    format_weight: float = Field(default=0.0, ge=0.0, description="Add format_weight * format score (0 or 1) to every reward.")
+    format_weight: float = Field(default=0.0, ge=0.0, description="The host adds format_weight * format score (0 or 1) to every reward.")
     format_require_think: bool = Field(default=True, description="The format score needs <think> as well as <answer>.")
     unscorable: float | None = Field(default=None, description="Returned where a sample cannot be scored (None where the host accepts it).")
     require_checked: list[str] = Field(
         default_factory=list,
         description=(
             "Verifiers that must give a score on a box answer. Where one gives None (no label for "
-            "label_match, no <think> for consistency), the reward is capped at `abstain`, so a policy "
+            "label_match, no <think> for consistency), the host caps the reward at `abstain`, so a policy "
             "cannot dodge a check by leaving out what it checks."
         ),
     )
+    legacy_options: list[str] = Field(default_factory=list, exclude=True, repr=False,
+                                      description="Which `options` came from old top-level keys (read, not written).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_keys(cls, data: Any) -> Any:
+        """``iou_threshold = 0.7`` at the top level, as before policies had options: moved into ``options``."""
+        if not isinstance(data, Mapping):
+            return data
+        legacy = [k for k in data if k in _LEGACY_OPTION_KEYS]
+        if not legacy:
+            return data
+        data = dict(data)
+        options = dict(data.get("options") or {})
+        for key in legacy:
+            value = data.pop(key)
+            options.setdefault(key, value)
+        data["options"] = options
+        data["legacy_options"] = [*data.get("legacy_options", []), *legacy]
+        return data
 
     @model_validator(mode="after")
     def _honest_order(self) -> RewardConfig:
@@ -123,8 +193,6 @@ class RewardConfig(BaseModel):
     @classmethod
     def from_file(cls, path: str | Path) -> RewardConfig:
         """Load a TOML file (its ``[reward]`` table when there is one) or a JSON file."""
-        import tomllib
-
         p = Path(path)
         text = p.read_text(encoding="utf-8")
         data = json.loads(text) if p.suffix == ".json" else tomllib.loads(text)
@@ -155,12 +223,12 @@ class RewardResult:
 
     ``outcome`` is ``correct``, ``abstain`` (explicit "not found"),
     ``wrong`` (IoU below threshold, or a box on a negative sample),
-    ``hallucination`` (a gate failed), ``malformed`` (the schema gate failed)
-    ``unverified`` (right by IoU or confidence, but a verifier listed in
-    ``require_checked`` could not check it, so the reward is capped at
-    ``abstain``) or ``unscorable``. ``iou`` is the matched IoU (None without ground
-    truth), ``format`` the format score, ``grounded`` whether ground truth
-    was known.
+    ``hallucination`` (a gate failed), ``malformed`` (a malformed-answer gate
+    such as schema failed), ``unverified`` (right by IoU or confidence, but a
+    verifier listed in ``require_checked`` could not check it, so the reward
+    is capped at ``abstain``) or ``unscorable``. ``iou`` is the matched IoU
+    (None without ground truth), ``format`` the format score, ``grounded``
+    whether ground truth was known.
     """
 
     reward: float | None
@@ -179,7 +247,106 @@ class RewardResult:
         return self.outcome == "correct"
 
 
-RewardPolicy = Callable[[Report, "Solution | None", RewardConfig], RewardResult]
+def builtin_malformed_gates() -> frozenset[str]:
+    """Names of the registered verifiers whose failed gate means a malformed answer."""
+    try:
+        from groundscore.plugins.manager import get_registry
+
+        verifiers = get_registry().verifiers
+    except Exception:  # noqa: BLE001 - a broken host: no verifier is known
+        return frozenset()
+    return frozenset(name for name, cls in verifiers.items() if getattr(cls, "malformed_gate", False))
+
+
+@dataclass(frozen=True)
+class RewardContext:
+    """What a policy reads besides the report: the shared values and the malformed-answer gates.
+
+    ``malformed_gates`` names the verifiers (of the chain in use) whose
+    failed gate makes an answer *malformed*, read from each verifier's
+    :attr:`~groundscore.verifiers.base.Verifier.malformed_gate`.
+    """
+
+    config: RewardConfig = field(default_factory=RewardConfig)
+    malformed_gates: frozenset[str] = field(default_factory=builtin_malformed_gates)
+
+    def malformed(self, gates: Iterable[str]) -> bool:
+        """True when one of the failed ``gates`` says the answer is malformed."""
+        return any(g in self.malformed_gates for g in gates)
+
+
+class RewardPolicy:
+    """Base class of reward policies. Subclass, set ``name``, implement :meth:`score`.
+
+    ``Options`` is a pydantic model (subclass :class:`PolicyOptions`) of the
+    policy's own settings; the policy is built with the validated
+    ``RewardConfig.options`` as ``self.options``. :meth:`score` returns the
+    *base* reward: the host adds the format term and applies
+    ``require_checked`` afterwards (see the ``register_reward_policies``
+    hookspec), so a policy never does either.
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    Options: ClassVar[type[PolicyOptions]] = PolicyOptions
+
+    def __init__(self, options: PolicyOptions | Mapping[str, Any] | None = None) -> None:
+        if options is None:
+            options = self.Options()
+        elif not isinstance(options, self.Options):
+            options = self.Options.model_validate(dict(options) if isinstance(options, Mapping) else options.model_dump())
+        self.options = options
+
+    def score(self, report: Report, solution: Solution | None, context: RewardContext) -> RewardResult:
+        """One completion's base reward (``context.config`` holds the shared values)."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r} options={self.options!r}>"
+
+
+def as_policy(policy: Any, *legacy: Any) -> type[RewardPolicy]:
+    """What ``register`` accepts -> a policy class.
+
+    A :class:`RewardPolicy` subclass (or instance: its class) is the form
+    to use. The older ``register(name, fn)`` with ``fn(report, solution,
+    config) -> RewardResult`` is still read, as a policy without options.
+    """
+    if isinstance(policy, RewardPolicy):
+        policy = type(policy)
+    if isinstance(policy, type) and issubclass(policy, RewardPolicy):
+        if not policy.name:
+            raise ValueError(f"reward policy {policy!r} has no name")
+        return policy
+    if isinstance(policy, str) and len(legacy) == 1 and callable(legacy[0]):
+        fn = legacy[0]
+
+        def score(self: RewardPolicy, report: Report, solution: Solution | None, context: RewardContext) -> RewardResult:
+            return fn(report, solution, context.config)  # type: ignore[no-any-return]
+
+        return type(f"FunctionPolicy_{policy}", (RewardPolicy,), {
+            "name": policy, "description": (fn.__doc__ or "").strip().split("\n")[0], "score": score,
+            "__module__": getattr(fn, "__module__", __name__),
+        })
+    raise TypeError(f"register_reward_policies: {policy!r} is not a groundscore.reward.RewardPolicy subclass")
+
+
+def build_policy(config: RewardConfig, policy: type[RewardPolicy] | None = None) -> RewardPolicy:
+    """The configured policy with its options validated; a :class:`ValueError` names a bad key.
+
+    Options that came from old top-level keys and mean nothing to this
+    policy (``iou_threshold`` for ``format``) are dropped, as they were
+    ignored before; a key written under ``options`` must be the policy's.
+    """
+    cls = policy or get_policy(config.policy)
+    fields = cls.Options.model_fields
+    options = {k: v for k, v in config.options.items() if k in fields or k not in config.legacy_options}
+    try:
+        return cls(cls.Options.model_validate(options))
+    except ValidationError as exc:
+        from groundscore.config import describe_errors
+
+        raise ValueError(f"bad options for reward policy {cls.name!r}: {describe_errors(exc, 'reward.options')}") from exc
 
 
 # -- ground truth --------------------------------------------------------------
@@ -296,14 +463,65 @@ def _iou_fn(formula: str) -> Callable[[Sequence[float], Sequence[float]], float]
     return vlm_r1_iou if formula == "vlm_r1" else box_iou
 
 
-def _hungarian(matrix: list[list[float]]) -> list[tuple[int, int]] | None:
-    try:
-        import numpy as np
-        from scipy.optimize import linear_sum_assignment
-    except ImportError:
-        return None
-    rows, cols = linear_sum_assignment(-np.asarray(matrix, dtype=float))
-    return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True)]
+def hungarian(matrix: Sequence[Sequence[float]]) -> list[tuple[int, int]]:
+    """Pairs ``(row, column)`` that maximise the total of ``matrix`` (one-to-one, rectangular allowed).
+
+    The exact Hungarian algorithm (Kuhn-Munkres with potentials, O(n^2 m)),
+    in pure Python so that a reward never depends on whether SciPy is
+    installed; a test checks it against ``scipy.optimize.linear_sum_assignment``.
+    Matrices here are small (answered boxes x solution boxes, at most 100 each).
+    """
+    rows = len(matrix)
+    cols = len(matrix[0]) if rows else 0
+    if not rows or not cols:
+        return []
+    transposed = rows > cols
+    cost = [[-float(matrix[i][j]) for i in range(rows)] for j in range(cols)] if transposed else [
+        [-float(v) for v in row] for row in matrix]
+    n, m = len(cost), len(cost[0])  # n <= m
+    inf = float("inf")
+    u = [0.0] * (n + 1)
+    v = [0.0] * (m + 1)
+    owner = [0] * (m + 1)  # owner[j]: the row (1-based) assigned to column j, 0 for none
+    way = [0] * (m + 1)
+    for i in range(1, n + 1):
+        owner[0] = i
+        j0 = 0
+        minv = [inf] * (m + 1)
+        used = [False] * (m + 1)
+        while True:
+            used[j0] = True
+            i0 = owner[j0]
+            delta = inf
+            j1 = 0
+            row = cost[i0 - 1]
+            for j in range(1, m + 1):
+                if used[j]:
+                    continue
+                cur = row[j - 1] - u[i0] - v[j]
+                if cur < minv[j]:
+                    minv[j] = cur
+                    way[j] = j0
+                if minv[j] < delta:
+                    delta = minv[j]
+                    j1 = j
+            for j in range(m + 1):
+                if used[j]:
+                    u[owner[j]] += delta
+                    v[j] -= delta
+                else:
+                    minv[j] -= delta
+            j0 = j1
+            if owner[j0] == 0:
+                break
+        while j0:
+            j1 = way[j0]
+            owner[j0] = owner[j1]
+            j0 = j1
+    pairs = [(owner[j] - 1, j - 1) for j in range(1, m + 1) if owner[j]]
+    if transposed:
+        pairs = [(c, r) for r, c in pairs]
+    return sorted(pairs)
 
 
 def _greedy(matrix: list[list[float]]) -> list[tuple[int, int]]:
@@ -330,7 +548,7 @@ def match_boxes(
 
     ``first`` pairs the first predicted box with the first solution box only
     (VLM-R1's regex reads one box); ``hungarian`` maximises the total IoU
-    (greedy when SciPy is missing); ``greedy`` takes the highest IoU first.
+    (exactly, with or without SciPy); ``greedy`` takes the highest IoU first.
     """
     iou = _iou_fn(formula)
     if not predicted or not solution:
@@ -339,7 +557,7 @@ def match_boxes(
         v = iou(predicted[0], solution[0])
         return v, [(0, 0, v)]
     matrix = [[iou(p, s) for s in solution] for p in predicted]
-    pairs = (_hungarian(matrix) if matching == "hungarian" else None) or _greedy(matrix)
+    pairs = hungarian(matrix) if matching == "hungarian" else _greedy(matrix)
     matched = [(i, j, matrix[i][j]) for i, j in pairs]
     return sum(v for _, _, v in matched) / max(len(predicted), len(solution)), matched
 
@@ -376,11 +594,7 @@ def is_abstention(parsed: Parsed) -> bool:
     return len(answer) < 200 and not _EMPTY_ANSWER.sub("", answer)
 
 
-def _failed_gates(report: Report) -> list[str]:
-    return report.failed_gates
-
-
-def _unchecked(report: Report, config: RewardConfig) -> list[str]:
+def unchecked(report: Report, config: RewardConfig) -> list[str]:
     """Required verifiers that gave no score (or did not run) on this answer."""
     if not config.require_checked:
         return []
@@ -388,26 +602,16 @@ def _unchecked(report: Report, config: RewardConfig) -> list[str]:
     return [name for name in config.require_checked if name not in scored]
 
 
-def _capped(result: RewardResult, unchecked: list[str], config: RewardConfig) -> RewardResult:
-    """An answer that dodged a required check earns at most the 'not found' reward."""
-    if not unchecked or result.reward is None or result.outcome != "correct":
-        return result
-    fmt_bonus = config.format_weight * result.format if config.format_weight else 0.0
-    capped = min(result.reward, config.abstain + fmt_bonus)
-    reason = f"{result.reason}; capped: {', '.join(unchecked)} could not check this answer"
-    return dataclasses.replace(result, reward=capped, outcome="unverified", reason=reason,
-                               details={**result.details, "unchecked": unchecked})
-
-
-def _applicable(report: Report) -> bool:
+def applicable(report: Report) -> bool:
+    """At least one verifier gave a score (the confidence means something)."""
     return any(v.score is not None for v in report.verdicts)
 
 
-def _answer_boxes(parsed: Parsed) -> list[tuple[float, float, float, float]]:
+def answer_boxes(parsed: Parsed) -> list[tuple[float, float, float, float]]:
     return [b.xyxy for b in parsed.boxes]
 
 
-def _point_hits(parsed: Parsed, solution: Solution) -> float:
+def point_hits(parsed: Parsed, solution: Solution) -> float:
     """Point answers (``point_2d``): share of solution boxes holding a distinct point."""
     used: set[int] = set()
     hits = 0
@@ -420,27 +624,27 @@ def _point_hits(parsed: Parsed, solution: Solution) -> float:
     return hits / max(len(solution), len(parsed.points))
 
 
-def _result(
-    reward: float | None, outcome: Outcome, reason: str, config: RewardConfig, report: Report, policy: str,
+def result(
+    reward: float | None, outcome: Outcome, reason: str, report: Report, policy: str,
     iou: float | None = None, **details: Any,
 ) -> RewardResult:
-    fmt = format_score(report.parsed, config.format_require_think)
-    if reward is not None and config.format_weight:
-        reward = reward + config.format_weight * fmt
+    """A policy's base result (the host adds the format term and the require_checked cap)."""
     return RewardResult(
         reward=reward, outcome=outcome, reason=reason, policy=policy, iou=iou,
-        confidence=report.confidence, format=fmt, report=report, details=details,
+        confidence=report.confidence, report=report, details=details,
     )
 
 
-def _unscorable(reason: str, config: RewardConfig, report: Report | None, policy: str) -> RewardResult:
+def unscorable(reason: str, config: RewardConfig, report: Report | None, policy: str) -> RewardResult:
+    """The result for a sample that cannot be scored: ``config.unscorable`` (None by default)."""
     return RewardResult(
         reward=config.unscorable, outcome="unscorable", reason=reason, policy=policy,
         confidence=report.confidence if report else 0.0, report=report,
     )
 
 
-def _input_problem(report: Report, solution: Solution | None) -> str | None:
+def input_problem(report: Report, solution: Solution | None) -> str | None:
+    """Why the sample cannot be scored at all (an invalid sample, boxes in an unknown space), or None."""
     codes = report.parsed.issue_codes()
     if "sample.invalid" in codes:
         issue = next(i for i in report.parsed.issues if i.code == "sample.invalid")
@@ -450,146 +654,197 @@ def _input_problem(report: Report, solution: Solution | None) -> str | None:
     return None
 
 
+def negative_sample(report: Report, context: RewardContext, policy: str) -> RewardResult:
+    """The target is absent (``solution == []``): "not found" is correct, any box is wrong."""
+    config = context.config
+    if is_abstention(report.parsed):
+        return result(config.correct, "correct", "the target is absent and the answer says so", report, policy)
+    gates = report.failed_gates
+    if context.malformed(gates):
+        return result(config.wrong, "malformed", f"failed gate(s): {', '.join(gates)}", report, policy)
+    return result(config.wrong, "wrong", "the target is absent but the answer gives a box", report, policy)
+
+
 # -- policies --------------------------------------------------------------------------
-def grounded_policy(report: Report, solution: Solution | None, config: RewardConfig) -> RewardResult:
-    """Ground truth known: IoU, shaped so that hallucination < "not found" < correct."""
-    name = "grounded"
-    if solution is None:
-        return confidence_policy(report, None, config)
-    problem = _input_problem(report, solution)
-    if problem:
-        return _unscorable(problem, config, report, name)
-    parsed = report.parsed
-    gates = _failed_gates(report)
-    abstained = is_abstention(parsed)
-    if not solution:  # negative sample: the target is absent
-        if abstained:
-            return _result(config.correct, "correct", "the target is absent and the answer says so", config, report, name)
-        if gates and "schema" in gates:
-            return _result(config.wrong, "malformed", f"failed gate(s): {', '.join(gates)}", config, report, name)
-        return _result(config.wrong, "wrong", "the target is absent but the answer gives a box", config, report, name)
-    if abstained:
-        return _result(config.abstain, "abstain", "explicit 'not found' while the target is present", config, report, name, iou=0.0)
-    if "schema" in gates or (not parsed.boxes and not parsed.points):
-        return _result(config.wrong, "malformed", "no well-formed answer" + (f" (failed gate(s): {', '.join(gates)})" if gates else ""), config, report, name, iou=0.0)
-    if parsed.boxes:
-        iou, pairs = match_boxes(_answer_boxes(parsed), solution, config.matching, config.iou_formula)
-    else:
-        iou, pairs = _point_hits(parsed, solution), []
-    if config.use_gates and gates:
-        return _result(config.wrong, "hallucination", f"failed gate(s): {', '.join(gates)}", config, report, name, iou=iou, gates=gates)
-    t = config.iou_threshold
-    if iou < t:
-        reward = config.wrong + (config.abstain - config.wrong) * config.wrong_shaping * (iou / t)
-        return _result(reward, "wrong", f"IoU {iou:.3f} is below {t}", config, report, name, iou=iou, pairs=pairs)
-    if config.iou_mode == "binary":
-        reward = config.correct
-    else:
-        reward = config.correct_floor + (config.correct - config.correct_floor) * ((iou - t) / (1.0 - t))
-    if config.confidence_weight:
-        # Shrink towards a floor that stays above "not found": the verifiers
-        # can lower a correct box's reward, never below honesty.
-        floor = (config.abstain + config.correct_floor) / 2
-        w = config.confidence_weight
-        reward = floor + (reward - floor) * ((1.0 - w) + w * report.confidence)
-    result = _result(reward, "correct", f"IoU {iou:.3f}", config, report, name, iou=iou, pairs=pairs)
-    return _capped(result, _unchecked(report, config), config)
-
-
-def confidence_policy(report: Report, solution: Solution | None, config: RewardConfig) -> RewardResult:
+class ConfidencePolicy(RewardPolicy):
     """No ground truth: the chain's confidence, with wrong < "not found" < confident."""
+
     name = "confidence"
-    if solution is not None:
-        # A negative sample still knows the right answer is "none".
+    description = "no ground truth: the chain's confidence, shaped so that wrong < 'not found' < confident"
+    Options = ConfidenceOptions
+    options: ConfidenceOptions
+
+    def score(self, report: Report, solution: Solution | None, context: RewardContext) -> RewardResult:
+        config, name = context.config, self.name
+        if solution is not None and not solution:  # a negative sample still knows the right answer is "none"
+            return negative_sample(report, context, name)
+        problem = input_problem(report, None)
+        if problem:
+            return unscorable(problem, config, report, name)
+        gates = report.failed_gates
+        if is_abstention(report.parsed):
+            return result(config.abstain, "abstain", "explicit 'not found'", report, name)
+        if gates:
+            outcome: Outcome = "malformed" if context.malformed(gates) else "hallucination"
+            return result(config.wrong, outcome, f"failed gate(s): {', '.join(gates)}", report, name, gates=gates)
+        if not applicable(report):
+            return unscorable("no verifier applied to this sample", config, report, name)
+        c, r = report.confidence, self.options.reject_below
+        if c < r:
+            reward = config.wrong + (config.abstain - config.wrong) * self.options.wrong_shaping * (c / r if r > 0 else 0.0)
+            return result(reward, "wrong", f"confidence {c:.3f} is below {r}", report, name)
+        reward = config.abstain + (config.correct - config.abstain) * ((c - r) / (1.0 - r))
+        return result(reward, "correct", f"confidence {c:.3f}", report, name)
+
+
+class GroundedPolicy(RewardPolicy):
+    """Ground truth known: IoU, shaped so that hallucination < "not found" < correct."""
+
+    name = "grounded"
+    description = "ground truth known: matched IoU, shaped so that hallucination < 'not found' < correct"
+    Options = GroundedOptions
+    options: GroundedOptions
+
+    def __init__(self, options: PolicyOptions | Mapping[str, Any] | None = None) -> None:
+        super().__init__(options)
+        # samples without ground truth are scored as the confidence policy scores them
+        self.without_ground_truth = ConfidencePolicy(ConfidenceOptions(
+            reject_below=self.options.reject_below, wrong_shaping=self.options.wrong_shaping))
+
+    def score(self, report: Report, solution: Solution | None, context: RewardContext) -> RewardResult:
+        if solution is None:
+            return self.without_ground_truth.score(report, None, context)
+        config, opts, name = context.config, self.options, self.name
+        problem = input_problem(report, solution)
+        if problem:
+            return unscorable(problem, config, report, name)
         if not solution:
-            return grounded_policy(report, solution, config)
-    problem = _input_problem(report, None)
-    if problem:
-        return _unscorable(problem, config, report, name)
-    parsed = report.parsed
-    gates = _failed_gates(report)
-    if is_abstention(parsed):
-        return _result(config.abstain, "abstain", "explicit 'not found'", config, report, name)
-    if gates:
-        outcome: Outcome = "malformed" if "schema" in gates else "hallucination"
-        return _result(config.wrong, outcome, f"failed gate(s): {', '.join(gates)}", config, report, name, gates=gates)
-    if not _applicable(report):
-        return _unscorable("no verifier applied to this sample", config, report, name)
-    c = report.confidence
-    r = config.reject_below
-    if c < r:
-        reward = config.wrong + (config.abstain - config.wrong) * config.wrong_shaping * (c / r if r > 0 else 0.0)
-        return _result(reward, "wrong", f"confidence {c:.3f} is below {r}", config, report, name)
-    reward = config.abstain + (config.correct - config.abstain) * ((c - r) / (1.0 - r))
-    result = _result(reward, "correct", f"confidence {c:.3f}", config, report, name)
-    return _capped(result, _unchecked(report, config), config)
+            return negative_sample(report, context, name)
+        parsed = report.parsed
+        gates = report.failed_gates
+        if is_abstention(parsed):
+            return result(config.abstain, "abstain", "explicit 'not found' while the target is present", report, name, iou=0.0)
+        if context.malformed(gates) or (not parsed.boxes and not parsed.points):
+            why = "no well-formed answer" + (f" (failed gate(s): {', '.join(gates)})" if gates else "")
+            return result(config.wrong, "malformed", why, report, name, iou=0.0)
+        if parsed.boxes:
+            iou, pairs = match_boxes(answer_boxes(parsed), solution, opts.matching, opts.iou_formula)
+        else:
+            iou, pairs = point_hits(parsed, solution), []
+        if opts.use_gates and gates:
+            return result(config.wrong, "hallucination", f"failed gate(s): {', '.join(gates)}", report, name, iou=iou, gates=gates)
+        t = opts.iou_threshold
+        if iou < t:
+            reward = config.wrong + (config.abstain - config.wrong) * opts.wrong_shaping * (iou / t)
+            return result(reward, "wrong", f"IoU {iou:.3f} is below {t}", report, name, iou=iou, pairs=pairs)
+        if opts.iou_mode == "binary":
+            reward = config.correct
+        else:
+            reward = config.correct_floor + (config.correct - config.correct_floor) * ((iou - t) / (1.0 - t))
+        if opts.confidence_weight:
+            # Shrink towards a floor that stays above "not found": the verifiers
+            # can lower a correct box's reward, never below honesty.
+            floor = (config.abstain + config.correct_floor) / 2
+            w = opts.confidence_weight
+            reward = floor + (reward - floor) * ((1.0 - w) + w * report.confidence)
+        return result(reward, "correct", f"IoU {iou:.3f}", report, name, iou=iou, pairs=pairs)
 
 
-def iou_policy(report: Report, solution: Solution | None, config: RewardConfig) -> RewardResult:
+class AutoPolicy(GroundedPolicy):
+    """``grounded`` with ground truth, ``confidence`` without (the default)."""
+
+    name = "auto"
+    description = "grounded with ground truth, confidence without"
+
+
+class IouPolicy(RewardPolicy):
     """VLM-R1's accuracy reward: plain matched IoU in [0, 1], no gates, no shaping."""
+
     name = "iou"
-    if solution is None:
-        return _unscorable("the iou policy needs ground truth (solution)", config, report, name)
-    problem = _input_problem(report, solution)
-    if problem:
-        return _unscorable(problem, config, report, name)
-    parsed = report.parsed
-    if not solution:
-        ok = is_abstention(parsed)
-        return _result(1.0 if ok else 0.0, "correct" if ok else "wrong", "negative sample", config, report, name)
-    if not parsed.boxes:
-        hits = _point_hits(parsed, solution) if parsed.points else 0.0
-        outcome: Outcome = "abstain" if is_abstention(parsed) else ("correct" if hits >= config.iou_threshold else "malformed")
-        return _result(hits, outcome, "no box in the answer" if not parsed.points else "point answer", config, report, name, iou=hits)
-    iou, pairs = match_boxes(_answer_boxes(parsed), solution, config.matching, config.iou_formula)
-    outcome = "correct" if iou >= config.iou_threshold else "wrong"
-    return _result(iou, outcome, f"IoU {iou:.3f}", config, report, name, iou=iou, pairs=pairs)
+    description = "VLM-R1's accuracy reward: matched IoU in [0, 1], no gates, no shaping"
+    Options = IouOptions
+    options: IouOptions
+
+    def score(self, report: Report, solution: Solution | None, context: RewardContext) -> RewardResult:
+        config, opts, name = context.config, self.options, self.name
+        if solution is None:
+            return unscorable("the iou policy needs ground truth (solution)", config, report, name)
+        problem = input_problem(report, solution)
+        if problem:
+            return unscorable(problem, config, report, name)
+        parsed = report.parsed
+        if not solution:
+            ok = is_abstention(parsed)
+            return result(1.0 if ok else 0.0, "correct" if ok else "wrong", "negative sample", report, name)
+        if not parsed.boxes:
+            hits = point_hits(parsed, solution) if parsed.points else 0.0
+            outcome: Outcome = "abstain" if is_abstention(parsed) else ("correct" if hits >= opts.iou_threshold else "malformed")
+            return result(hits, outcome, "no box in the answer" if not parsed.points else "point answer", report, name, iou=hits)
+        iou, pairs = match_boxes(answer_boxes(parsed), solution, opts.matching, opts.iou_formula)
+        outcome = "correct" if iou >= opts.iou_threshold else "wrong"
+        return result(iou, outcome, f"IoU {iou:.3f}", report, name, iou=iou, pairs=pairs)
 
 
-def format_policy(report: Report, solution: Solution | None, config: RewardConfig) -> RewardResult:
+class FormatPolicy(RewardPolicy):
     """VLM-R1's format reward: 1.0 for a tagged, readable answer, else 0.0."""
-    fmt = format_score(report.parsed, config.format_require_think)
-    return RewardResult(
-        reward=fmt, outcome="correct" if fmt else "malformed", reason="format ok" if fmt else "format not followed",
-        policy="format", confidence=report.confidence, format=fmt, report=report,
-    )
+
+    name = "format"
+    description = "VLM-R1's format reward: 1 for <think>...</think><answer>...</answer> around a readable answer"
+
+    def score(self, report: Report, solution: Solution | None, context: RewardContext) -> RewardResult:
+        fmt = format_score(report.parsed, context.config.format_require_think)
+        return result(fmt, "correct" if fmt else "malformed", "format ok" if fmt else "format not followed", report, self.name)
 
 
-def auto_policy(report: Report, solution: Solution | None, config: RewardConfig) -> RewardResult:
-    """``grounded`` with ground truth, ``confidence`` without."""
-    if solution is None:
-        return confidence_policy(report, solution, config)
-    return grounded_policy(report, solution, config)
-
-
-BUILTIN_POLICIES: dict[str, RewardPolicy] = {
-    "auto": auto_policy,
-    "grounded": grounded_policy,
-    "confidence": confidence_policy,
-    "iou": iou_policy,
-    "format": format_policy,
+BUILTIN_POLICIES: dict[str, type[RewardPolicy]] = {
+    cls.name: cls for cls in (AutoPolicy, GroundedPolicy, ConfidencePolicy, IouPolicy, FormatPolicy)
 }
 
 
 @hookimpl
 def register_reward_policies(register: Callable[..., None]) -> None:
-    for name, fn in BUILTIN_POLICIES.items():
-        register(name, fn)
+    for cls in BUILTIN_POLICIES.values():
+        register(cls)
 
 
-def get_policy(name: str) -> RewardPolicy:
-    """The policy registered as ``name`` (built-ins work even with plugins blocked)."""
+def get_policy(name: str) -> type[RewardPolicy]:
+    """The policy class registered as ``name`` (built-ins work even with plugins blocked)."""
     try:
         from groundscore.plugins.manager import get_registry
 
         registered = get_registry().reward_policies
     except Exception:  # noqa: BLE001
         registered = {}
-    fn = registered.get(name) or BUILTIN_POLICIES.get(name)
-    if fn is None:
+    cls = registered.get(name) or BUILTIN_POLICIES.get(name)
+    if cls is None:
         known = sorted({*registered, *BUILTIN_POLICIES})
         raise ValueError(f"unknown reward policy {name!r}; registered: {', '.join(known)}")
-    return fn
+    return cls
+
+
+def apply_contract(result: RewardResult, report: Report, context: RewardContext) -> RewardResult:
+    """What the host does to every policy's result: the format term, then the ``require_checked`` cap.
+
+    The format score is recorded on every result; ``format_weight * format``
+    is added to a non-None reward. A ``correct`` answer that a required
+    verifier could not check earns at most ``abstain`` (plus its format
+    term) and becomes ``unverified``.
+    """
+    config = context.config
+    if result.outcome == "unscorable":
+        return result
+    fmt = format_score(report.parsed, config.format_require_think)
+    bonus = config.format_weight * fmt if config.format_weight else 0.0
+    reward = result.reward + bonus if result.reward is not None else None
+    out = dataclasses.replace(result, reward=reward, format=fmt)
+    missing = unchecked(report, config)
+    if missing and out.reward is not None and out.outcome == "correct":
+        out = dataclasses.replace(
+            out, reward=min(out.reward, config.abstain + bonus), outcome="unverified",
+            reason=f"{out.reason}; capped: {', '.join(missing)} could not check this answer",
+            details={**out.details, "unchecked": missing},
+        )
+    return out
 
 
 # -- the rewarder -------------------------------------------------------------------
@@ -636,8 +891,10 @@ class Rewarder:
         from groundscore.chain import Chain
 
         self.config = load_reward_config(config)
-        self.policy = get_policy(self.config.policy)
+        self.policy = build_policy(self.config)
         self.chain = chain if chain is not None else Chain(chain_config)
+        self.context = RewardContext(
+            self.config, frozenset(v.name for v in self.chain.verifiers if getattr(v, "malformed_gate", False)))
 
     @property
     def verifier_names(self) -> list[str]:
@@ -651,7 +908,7 @@ class Rewarder:
         results: list[RewardResult | None] = [None] * len(items)
         for i, (sample, problem) in enumerate(coerced):
             if sample is None:
-                results[i] = _unscorable(problem or "invalid sample", self.config, None, self.config.policy)
+                results[i] = unscorable(problem or "invalid sample", self.config, None, self.config.policy)
         if valid:
             try:
                 reports = self.chain.verify([s for _, s in valid])
@@ -660,23 +917,23 @@ class Rewarder:
                 reports = None
             for k, (i, sample) in enumerate(valid):
                 if reports is None:
-                    results[i] = _unscorable("the verifier chain failed on this batch", self.config, None, self.config.policy)
+                    results[i] = unscorable("the verifier chain failed on this batch", self.config, None, self.config.policy)
                     continue
                 results[i] = self._apply(reports[k], sample.solution)
-        return [r if r is not None else _unscorable("internal error", self.config, None, self.config.policy) for r in results]
+        return [r if r is not None else unscorable("internal error", self.config, None, self.config.policy) for r in results]
 
     def _apply(self, report: Report, solution: Solution | None) -> RewardResult:
+        name = self.policy.name
         try:
-            result = self.policy(report, solution, self.config)
+            result = apply_contract(self.policy.score(report, solution, self.context), report, self.context)
             if result.reward is not None and not math.isfinite(result.reward):
-                return _unscorable(f"policy returned a non-finite reward ({result.reward})", self.config, report, self.config.policy)
-            # Reports may be built without validation (frozen field sets): write the field directly.
-            report.__dict__["reward"] = result.reward
-            result.grounded = solution is not None
-            return result
+                return unscorable(f"policy returned a non-finite reward ({result.reward})", self.config, report, name)
         except Exception as exc:
-            log.warning("reward policy %r failed: %s: %s", self.config.policy, type(exc).__name__, exc, exc_info=True)
-            return _unscorable(f"policy failed: {type(exc).__name__}: {exc}", self.config, report, self.config.policy)
+            log.warning("reward policy %r failed: %s: %s", name, type(exc).__name__, exc, exc_info=True)
+            return unscorable(f"policy failed: {type(exc).__name__}: {exc}", self.config, report, name)
+        report.reward = result.reward
+        result.grounded = solution is not None
+        return result
 
     def rewards(self, samples: Iterable[Any]) -> list[float | None]:
         """Just the rewards."""

@@ -11,16 +11,25 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from groundscore import hookimpl
+
 from groundscore.model import box_iou
 from groundscore.plugins.manager import get_registry
 from groundscore.reward import (
     BUILTIN_POLICIES,
+    ConfidencePolicy,
+    PolicyOptions,
     RewardConfig,
+    RewardContext,
     Rewarder,
+    RewardPolicy,
+    RewardResult,
     format_score,
     get_policy,
+    hungarian,
     match_boxes,
     parse_solution,
+    result,
     vlm_r1_iou,
 )
 
@@ -56,9 +65,12 @@ def full_rewarder() -> Rewarder:
 
 def test_builtin_policies_are_registered_through_the_plugin_hook() -> None:
     registered = get_registry().reward_policies
+    plugin = get_registry().plugins["reward"]
+    assert plugin.registered == {"reward_policies": list(BUILTIN_POLICIES)}
     for name in BUILTIN_POLICIES:
         assert registered[name] is BUILTIN_POLICIES[name]
         assert get_policy(name) is BUILTIN_POLICIES[name]
+        assert issubclass(registered[name].Options, PolicyOptions)
     with pytest.raises(ValueError, match="unknown reward policy 'nope'"):
         Rewarder({"policy": "nope"}, chain_config={"verifiers": ["schema"]})
 
@@ -176,14 +188,14 @@ def test_confidence_policy_without_ground_truth(schema_rewarder: Rewarder) -> No
 
 def test_confidence_mapping_is_monotone_and_keeps_honesty_order() -> None:
     from groundscore.model import Parsed, Report, Verdict
-    from groundscore.reward import confidence_policy
 
     cfg = RewardConfig()
+    policy = ConfidencePolicy()
     rewards = []
     for c in [0.0, 0.1, 0.24, 0.25, 0.5, 0.9, 1.0]:
         report = Report(parsed=Parsed(boxes=[{"x1": 1, "y1": 1, "x2": 5, "y2": 5}]),
                         verdicts=[Verdict(verifier="v", score=c)], confidence=c)
-        rewards.append(confidence_policy(report, None, cfg).reward)
+        rewards.append(policy.score(report, None, RewardContext(cfg)).reward)
     assert rewards == sorted(rewards)
     assert all(r < cfg.abstain for r in rewards[:3])  # confidently wrong: below "not found"
     assert rewards[3] == pytest.approx(cfg.abstain) and rewards[-1] == pytest.approx(cfg.correct)
@@ -217,9 +229,12 @@ def test_multi_box_matching_hungarian_beats_greedy() -> None:
     assert first == 0.0
 
 
-def test_greedy_matching_is_used_without_scipy(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_matching_is_the_same_without_scipy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reward does not depend on what is installed: SciPy hidden, the same assignment."""
     import builtins
 
+    predicted, solution = [[0, 0, 10, 8.5], [0, 0, 10, 10]], [[0, 0, 10, 10], [0, 0, 10, 7.5]]
+    with_scipy = match_boxes(predicted, solution, "hungarian")
     real_import = builtins.__import__
 
     def no_scipy(name: str, *args: Any, **kwargs: Any) -> Any:
@@ -228,8 +243,24 @@ def test_greedy_matching_is_used_without_scipy(monkeypatch: pytest.MonkeyPatch) 
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_scipy)
+    assert match_boxes(predicted, solution, "hungarian") == with_scipy
     value, pairs = match_boxes([[0, 0, 10, 10], [20, 20, 30, 30]], [[20, 20, 30, 30], [0, 0, 10, 10]], "hungarian")
     assert value == pytest.approx(1.0) and len(pairs) == 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 7).flatmap(lambda r: st.integers(1, 7).flatmap(lambda c: st.lists(
+    st.lists(st.floats(0, 1, allow_nan=False) | st.sampled_from([0.0, 0.5, 1.0]), min_size=c, max_size=c),
+    min_size=r, max_size=r))))
+def test_pure_python_hungarian_equals_scipy(matrix: list[list[float]]) -> None:
+    np = pytest.importorskip("numpy")
+    optimize = pytest.importorskip("scipy.optimize")
+    rows, cols = optimize.linear_sum_assignment(-np.asarray(matrix))
+    best = float(np.asarray(matrix)[rows, cols].sum())
+    pairs = hungarian(matrix)
+    assert len(pairs) == min(len(matrix), len(matrix[0]))
+    assert len({i for i, _ in pairs}) == len({j for _, j in pairs}) == len(pairs)
+    assert sum(matrix[i][j] for i, j in pairs) == pytest.approx(best, abs=1e-9)
 
 
 def test_multi_object_answer_through_the_chain(schema_rewarder: Rewarder) -> None:
@@ -378,3 +409,87 @@ def test_spraying_boxes_or_covering_the_image_does_not_pay(schema_rewarder: Rewa
     spray_r, whole_r, honest_r = (r.reward for r in results)
     assert results[0].iou == pytest.approx(1 / 12)
     assert spray_r < honest_r and whole_r < honest_r
+
+
+def test_policy_options_are_validated_and_typos_name_the_key(schema_rewarder: Rewarder) -> None:
+    strict = Rewarder({"policy": "grounded", "options": {"iou_threshold": 0.9}}, chain=schema_rewarder.chain)
+    assert strict.policy.options.iou_threshold == 0.9
+    gt = [100, 100, 200, 200]
+    near = [sample(answer([100, 100, 180, 200]), gt)]  # IoU 0.8
+    assert strict.score(near)[0].outcome == "wrong" and schema_rewarder.score(near)[0].outcome == "correct"
+    with pytest.raises(ValueError, match=r"reward\.options\.iou_treshold"):
+        Rewarder({"options": {"iou_treshold": 0.7}}, chain=schema_rewarder.chain)
+    with pytest.raises(ValueError, match=r"reward\.options\.iou_threshold"):
+        Rewarder({"options": {"iou_threshold": 2}}, chain=schema_rewarder.chain)
+    # an option of another policy is a mistake too
+    with pytest.raises(ValueError, match="use_gates"):
+        Rewarder({"policy": "iou", "options": {"use_gates": False}}, chain=schema_rewarder.chain)
+    # the old top-level spelling still works, and is ignored by a policy that has no use for it
+    legacy = RewardConfig.model_validate({"iou_threshold": 0.7, "policy": "format"})
+    assert legacy.options == {"iou_threshold": 0.7}
+    assert Rewarder(legacy, chain=schema_rewarder.chain).policy.options == PolicyOptions()
+    assert Rewarder({"iou_threshold": 0.7}, chain=schema_rewarder.chain).policy.options.iou_threshold == 0.7
+
+
+def test_reward_config_reads_policy_options_from_toml(tmp_path: Path) -> None:
+    path = tmp_path / "groundscore.toml"
+    path.write_text('[reward]\npolicy = "iou"\nformat_weight = 0.5\n[reward.options]\nmatching = "first"\n')
+    config = RewardConfig.from_file(path)
+    assert config.policy == "iou" and config.options == {"matching": "first"} and config.format_weight == 0.5
+
+
+class _HalfPolicy(RewardPolicy):
+    """A plugin's policy: a fixed reward for any box, to check what the host adds."""
+
+    name = "test_half"
+
+    class Options(PolicyOptions):
+        value: float = 0.5
+
+    def score(self, report: Any, solution: Any, context: RewardContext) -> RewardResult:
+        return result(self.options.value, "correct", "fixed", report, self.name)
+
+
+def test_the_host_applies_format_weight_and_require_checked_to_every_policy(schema_rewarder: Rewarder) -> None:
+    from groundscore.plugins import manager
+
+    class Plugin:
+        @hookimpl
+        def register_reward_policies(self, register: Any) -> None:
+            register(_HalfPolicy)
+
+    try:
+        info = manager.register_module(Plugin(), name="test_half_plugin")
+        assert info.error is None and info.registered == {"reward_policies": ["test_half"]}
+        tagged = answer([100, 100, 200, 200])
+        plain = Rewarder({"policy": "test_half", "options": {"value": 0.75}}, chain=schema_rewarder.chain)
+        assert plain.rewards([sample(tagged)]) == [0.75]
+        fmt = Rewarder({"policy": "test_half", "format_weight": 0.5}, chain=schema_rewarder.chain)
+        assert fmt.rewards([sample(tagged), sample('[{"bbox_2d": [1, 1, 9, 9]}]')]) == [1.0, 0.5]
+        capped = Rewarder({"policy": "test_half", "options": {"value": 0.9}, "require_checked": ["label_match"]},
+                          chain=schema_rewarder.chain).score([sample(tagged)])[0]
+        assert capped.outcome == "unverified" and capped.reward == 0.25 and capped.details["unchecked"] == ["label_match"]
+        with pytest.raises(ValueError, match="valeu"):
+            Rewarder({"policy": "test_half", "options": {"valeu": 1}}, chain=schema_rewarder.chain)
+    finally:
+        manager.load_plugins(reload=True)
+
+
+def test_malformed_is_a_property_of_the_verifier_not_its_name(schema_rewarder: Rewarder) -> None:
+    from groundscore.model import Parsed, Report, Verdict
+
+    report = Report(parsed=Parsed(answer="x", boxes=[{"x1": 1, "y1": 1, "x2": 5, "y2": 5}]),
+                    verdicts=[Verdict(verifier="strict_json", score=0.0, gate=False)])
+    policy = ConfidencePolicy()
+    assert policy.score(report, None, RewardContext(RewardConfig(), frozenset())).outcome == "hallucination"
+    assert policy.score(report, None, RewardContext(RewardConfig(), frozenset({"strict_json"}))).outcome == "malformed"
+    assert schema_rewarder.context.malformed_gates == frozenset({"schema"})
+
+
+def test_rewarders_pickle(schema_rewarder: Rewarder) -> None:
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(schema_rewarder))
+    gt = [100, 100, 200, 200]
+    batch = [sample(answer([100, 100, 190, 200]), gt), sample(answer(None), gt)]
+    assert copy.rewards(batch) == schema_rewarder.rewards(batch)

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from groundscore.parse.coords import SPACES, CoordSpace, register_space
 from groundscore.prompts import REC_TEMPLATES, referring_expression
 from groundscore.reward import parse_solution
 
@@ -27,8 +25,6 @@ MAX_TEXT = _MAX_TEXT = 200_000  # characters of any one text field read; longer 
 _CHAT_TOKEN = re.compile(r"<\|[^|<>]{1,40}\|>")
 _VISION_SPAN = re.compile(r"<\|vision_start\|>.*?<\|vision_end\|>", re.DOTALL)
 _END_MARKERS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "</s>", "<|end|>")
-_space_lock = threading.Lock()
-_MAX_INPUT_SPACES = 4096
 
 
 def content_text(content: Any) -> str:
@@ -142,25 +138,14 @@ class QueryReader:
 
 
 def input_space(width: int, height: int) -> str:
-    """Register (once) and name the space of a resized model input ``width x height`` pixels.
+    """The name of the space of a resized model input ``width x height`` pixels.
 
     Boxes in it map to original pixels by ``x * W / width``, ``y * H / height``:
     what VLM-R1 does with ``image_grid_thw * 14`` and the original image size.
+    The built-in ``input`` space family resolves the name; nothing is
+    registered at run time.
     """
-    name = f"input:{int(width)}x{int(height)}"
-    if name not in SPACES:
-        with _space_lock:
-            if name not in SPACES:
-                if sum(1 for k in SPACES if k.startswith("input:")) >= _MAX_INPUT_SPACES:
-                    for key in [k for k in SPACES if k.startswith("input:")]:
-                        SPACES.pop(key, None)
-                w, h = float(width), float(height)
-                register_space(CoordSpace(
-                    name=name,
-                    description=f"pixels of a {int(width)}x{int(height)} resized model input",
-                    scale=lambda s, w=w, h=h: (s[0] / w, s[1] / h),
-                ))
-    return name
+    return f"input:{int(width)}x{int(height)}"
 
 
 def grid_space(image_grid_thw: Any, patch_size: int = QWEN_PATCH_SIZE) -> str | None:

@@ -35,6 +35,8 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
 
+from groundscore.plugins.hookspecs import hookimpl
+
 Size = tuple[int, int]  # (width, height)
 XYXY = tuple[float, float, float, float]
 BoxLayout = Literal["xyxy", "xywh", "cxcywh"]
@@ -261,28 +263,113 @@ SPACES: dict[str, CoordSpace] = {}
 _DERIVED: dict[str, CoordSpace] = {}
 
 
+@dataclass(frozen=True)
+class SpaceFamily:
+    """Spaces named ``prefix:parameter`` and built from the parameter on lookup.
+
+    ``SpaceFamily("input", build)`` makes ``get_space("input:640x480")``
+    return ``build("640x480")``, so a space that depends on each batch (a
+    resized model input) needs no registration at run time. ``build`` raises
+    ``KeyError`` or ``ValueError`` for a parameter it does not accept.
+    """
+
+    prefix: str
+    description: str
+    build: Callable[[str], CoordSpace]
+
+
+FAMILIES: dict[str, SpaceFamily] = {}
+
+
 def register_space(space: CoordSpace, *aliases: str) -> None:
-    """Make a space available by name (and aliases) to ``Sample.coords``."""
+    """Store a space by name (and aliases) for ``Sample.coords``.
+
+    The storage the plugin host fills from the ``register_coord_spaces`` hook;
+    a plugin registers through the hook, not by calling this.
+    """
     for key in (space.name, *aliases):
         SPACES[key] = space
     _DERIVED.clear()
 
 
-register_space(CoordSpace("original", "pixels of the original image", lambda s: (1.0, 1.0), needs_size=False), "pixels", "abs", "absolute")
-register_space(qwen25_space(), "smart_resize", "qwen2.5")
-register_space(normalised_space("norm1000", 1000.0, "integers 0..1000 relative to the image (Qwen2-VL, Qwen3-VL, InternVL)"), "0-1000")
-register_space(normalised_space("norm999", 999.0, "integers 0..999 relative to the image, 999 = the far edge (Ferret)"), "0-999")
-register_space(normalised_space("norm1024", 1024.0, "integers 0..1023 in 1024 steps of the image (PaliGemma)"), "0-1024")
-register_space(normalised_space("norm100", 100.0, "integers 0..100 relative to the image (MiniGPT-v2)"), "0-100")
-register_space(normalised_space("norm1", 1.0, "fractions 0..1 of the image, 3 decimals (Shikra, detectors)", unit=0.001), "0-1", "relative")
-register_space(bins_space("bins1000", 1000, "1000 quantisation bins per axis, decoded to bin centres (Florence-2)"), "florence2_bins")
-register_space(bins_space("patch32", 32, "32x32 grid of patches, decoded to patch centres (Kosmos-2)"), "patch_grid32")
+def register_family(family: SpaceFamily) -> None:
+    """Store a parametrised family of spaces (the host calls this; see :class:`SpaceFamily`)."""
+    FAMILIES[family.prefix] = family
+    _family_space.cache_clear()
+
+
+def unregister_space(name: str) -> None:
+    """Forget a space name or a family (``"input:"``); the host calls this when it unloads a plugin."""
+    if name.endswith(":"):
+        FAMILIES.pop(name[:-1], None)
+        _family_space.cache_clear()
+    else:
+        SPACES.pop(name, None)
+    _DERIVED.clear()
+
+
+@lru_cache(maxsize=1024)
+def _family_space(prefix: str, parameter: str) -> CoordSpace:
+    return FAMILIES[prefix].build(parameter)
+
+
+def _input_space(parameter: str) -> CoordSpace:
+    """``input:WxH``: pixels of a model input resized to W x H (VLM-R1's ``image_grid_thw * 14``)."""
+    w_text, sep, h_text = parameter.partition("x")
+    try:
+        width, height = int(w_text), int(h_text)
+    except ValueError:
+        width = height = 0
+    if not sep or width <= 0 or height <= 0:
+        raise KeyError(f"coordinate space 'input:{parameter}' needs a size WIDTHxHEIGHT, as in 'input:640x480'")
+    w, h = float(width), float(height)
+    return CoordSpace(
+        name=f"input:{width}x{height}",
+        description=f"pixels of a {width}x{height} resized model input",
+        scale=lambda s: (s[0] / w, s[1] / h),
+    )
+
+
+BUILTIN_SPACES: tuple[tuple[CoordSpace, tuple[str, ...]], ...] = (
+    (CoordSpace("original", "pixels of the original image", lambda s: (1.0, 1.0), needs_size=False), ("pixels", "abs", "absolute")),
+    (qwen25_space(), ("smart_resize", "qwen2.5")),
+    (normalised_space("norm1000", 1000.0, "integers 0..1000 relative to the image (Qwen2-VL, Qwen3-VL, InternVL)"), ("0-1000",)),
+    (normalised_space("norm999", 999.0, "integers 0..999 relative to the image, 999 = the far edge (Ferret)"), ("0-999",)),
+    (normalised_space("norm1024", 1024.0, "integers 0..1023 in 1024 steps of the image (PaliGemma)"), ("0-1024",)),
+    (normalised_space("norm100", 100.0, "integers 0..100 relative to the image (MiniGPT-v2)"), ("0-100",)),
+    (normalised_space("norm1", 1.0, "fractions 0..1 of the image, 3 decimals (Shikra, detectors)", unit=0.001), ("0-1", "relative")),
+    (bins_space("bins1000", 1000, "1000 quantisation bins per axis, decoded to bin centres (Florence-2)"), ("florence2_bins",)),
+    (bins_space("patch32", 32, "32x32 grid of patches, decoded to patch centres (Kosmos-2)"), ("patch_grid32",)),
+)
+BUILTIN_FAMILIES: tuple[SpaceFamily, ...] = (
+    SpaceFamily("input", "pixels of a resized model input, named input:WIDTHxHEIGHT", _input_space),
+)
+
+
+@hookimpl
+def register_coord_spaces(register: Callable[..., None]) -> None:
+    """The built-in spaces, registered through the same hook as a plugin's."""
+    for space, aliases in BUILTIN_SPACES:
+        register(space, *aliases)
+    for family in BUILTIN_FAMILIES:
+        register(family)
+
+
+def _host_loaded() -> bool:
+    """Load the plugins (which fill :data:`SPACES`) when a lookup comes first; True if that was needed."""
+    from groundscore.plugins import manager
+
+    if manager._registry is not None or manager._loading:
+        return False
+    manager.load_plugins()
+    return True
 
 
 def get_space(name: str) -> CoordSpace:
     """The space called ``name`` (``"norm1"``, or with a layout: ``"norm1:cxcywh"``).
 
-    A KeyError lists the known names.
+    Looked up in what the plugins registered (loading them on first use). A
+    KeyError lists the known names.
     """
     space = SPACES.get(name)
     if space is not None:
@@ -295,5 +382,9 @@ def get_space(name: str) -> CoordSpace:
         derived = SPACES[base].with_layout(layout.strip().lower())
         _DERIVED[name] = derived
         return derived
-    known = ", ".join(sorted(SPACES))
+    if sep and base in FAMILIES:
+        return _family_space(base, layout.strip())
+    if _host_loaded():
+        return get_space(name)
+    known = ", ".join([*sorted(SPACES), *(f"{p}:..." for p in sorted(FAMILIES))])
     raise KeyError(f"unknown coordinate space {name!r}; known: {known} (add ':xywh' or ':cxcywh' for other box layouts)")

@@ -1,18 +1,27 @@
 """The plugin author's contract.
 
 Every hook hands objects to the host through a ``register`` callback (the
-shape of datasette's and llm's hooks); the host, not pluggy, decides when to
-run them. That is why one failing verifier cannot stop the others: the chain
-calls each verifier inside its own ``try``.
+shape of datasette's and llm's hooks). The host calls each hook through
+``pm.hook.<name>``, one plugin at a time in pluggy's order (``tryfirst`` /
+``trylast`` are honoured), so that what each plugin registered is attributed
+to it and one plugin that fails to register is skipped whole while the others
+load. The host, not pluggy, runs the verifiers: the chain calls each one
+inside its own ``try``.
 
-Built-in verifiers and parsers register through these same hooks, from the
-modules listed in :data:`groundscore.plugins.manager.DEFAULT_PLUGINS`.
+Built-in verifiers, parsers, coordinate spaces and reward policies register
+through these same hooks, from the modules listed in
+:data:`groundscore.plugins.manager.DEFAULT_PLUGINS`.
 
 Implement a hook in your package with ``from groundscore import hookimpl`` and
 declare the module under ``[project.entry-points.groundscore]``::
 
     [project.entry-points.groundscore]
     my_plugin = "my_package.groundscore_plugin"
+
+A function named like a hook but not marked ``@hookimpl``, or a marked
+function whose name is not a hook (``register_verifier``), is a load error
+that ``groundscore plugins`` shows: such a plugin would otherwise load and
+silently do nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +37,23 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
 @hookspec
+def register_coord_spaces(register: Callable[..., None]) -> None:
+    """Register coordinate spaces (how a model's numbers map to original pixels).
+
+    Called once, when plugins are first loaded, before the parsers. Call
+    ``register(space, *aliases)`` with a
+    :class:`groundscore.parse.coords.CoordSpace`; its ``name`` (and each
+    alias) is what ``Sample.coords`` and ``Parser.default_coords`` name. A
+    :class:`groundscore.parse.coords.SpaceFamily` registers a parametrised
+    family instead: ``register(SpaceFamily("input", build))`` makes
+    ``"input:640x480"`` resolve to ``build("640x480")``. A taken name is
+    reported and ignored.
+
+    Return value: ignored.
+    """
+
+
+@hookspec
 def register_verifiers(register: Callable[..., None]) -> None:
     """Register verifier classes.
 
@@ -35,6 +61,11 @@ def register_verifiers(register: Callable[..., None]) -> None:
     each :class:`groundscore.verifiers.base.Verifier` subclass; ``cls.name``
     is the name users put in their configuration, and must be unique (a
     second registration of a taken name is reported and ignored).
+
+    A registered verifier never runs until a configuration names it:
+    ``verifiers = [..., "my_verifier"]`` (the default chain is the fixed list
+    :data:`groundscore.config.DEFAULT_VERIFIERS`), so installing a plugin never
+    changes the rewards of an existing configuration.
 
     Return value: ignored.
     """
@@ -68,9 +99,24 @@ def register_backends(register: Callable[..., None]) -> None:
 
 @hookspec
 def register_reward_policies(register: Callable[..., None]) -> None:
-    """Register reward policies (reports plus ground truth -> float rewards).
+    """Register reward policies (a report plus ground truth -> one reward).
 
-    Called once, when plugins are first loaded. Call ``register(name, fn)``.
+    Called once, when plugins are first loaded. Call ``register(policy)``
+    with a :class:`groundscore.reward.RewardPolicy` subclass (or instance):
+    it has a ``name``, an ``Options`` pydantic model (``extra="forbid"``, so
+    a typo in ``[reward.options]`` names the bad key) and
+    ``score(report, solution, context) -> RewardResult``.
+
+    The host's contract, the same for every policy:
+
+    - the policy's ``score`` returns the *base* reward; the host adds
+      ``format_weight * format`` (VLM-R1's format term) to every non-None
+      reward, and caps a ``correct`` answer at ``abstain`` (outcome
+      ``unverified``) when a verifier listed in ``require_checked`` gave no
+      score on it. A policy never applies either itself;
+    - the host turns an exception or a non-finite reward into ``unscorable``;
+    - the shared reward values (``correct``, ``abstain``, ``wrong``...) are
+      in ``context.config``; a policy's own settings in ``context.options``.
 
     Return value: ignored.
     """

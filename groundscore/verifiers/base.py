@@ -109,14 +109,19 @@ class Verifier:
     it and passes the result as ``self.options``.
 
     ``is_gate`` tells users (and ``groundscore plugins``) whether the verifier
-    can force a rejection. ``default_weight`` is its weight in the geometric
-    mean unless the configuration says otherwise.
+    can force a rejection. ``malformed_gate`` says what its failed gate
+    means to a reward: True when the answer is *malformed* (unreadable, no
+    valid box: the ``schema`` verifier), False when a readable answer is
+    wrong (a *hallucination*: label_match, consistency). ``default_weight``
+    is its weight in the geometric mean unless the configuration says
+    otherwise.
     """
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     Options: ClassVar[type[VerifierOptions]] = VerifierOptions
     is_gate: ClassVar[bool] = False
+    malformed_gate: ClassVar[bool] = False
     default_weight: ClassVar[float] = 1.0
 
     def __init__(self, options: VerifierOptions | dict[str, Any] | None = None) -> None:

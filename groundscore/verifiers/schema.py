@@ -81,6 +81,7 @@ class SchemaVerifier(Verifier):
     description = "tags, JSON, box validity, count and labels (a gate)"
     Options = SchemaOptions
     is_gate = True
+    malformed_gate = True  # a failed schema gate means the answer cannot be read, not that it is wrong
     options: SchemaOptions
 
     def verify_batch(self, contexts: Sequence[Context]) -> list[Verdict]:
