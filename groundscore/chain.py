@@ -161,18 +161,22 @@ class Chain:
 
     # -- construction -------------------------------------------------------
     def _build_verifiers(self) -> list[Verifier]:
+        """The configured verifiers, built with their validated options.
+
+        Only named verifiers run: the default list
+        (:data:`groundscore.config.DEFAULT_VERIFIERS`) or the configuration's
+        own ``verifiers`` and ``enable``; a plugin's verifier is never added
+        because it is installed.
+        """
         known = self.registry.verifiers
-        names = self.config.verifiers if self.config.verifiers is not None else list(known)
-        unknown = [n for n in [*names, *self.config.disable, *self.config.options] if n not in known]
+        unknown = self.config.unknown_names(known)
         if unknown:
             raise ValueError(
                 f"unknown verifier name(s) {unknown}; registered: {sorted(known)}"
                 + (f"; plugin load errors: {self.registry.errors}" if self.registry.errors else "")
             )
         out: list[Verifier] = []
-        for name in names:
-            if name in self.config.disable:
-                continue
+        for name in self.config.verifier_names(known):
             cls = known[name]
             try:
                 out.append(cls(cls.Options.model_validate(self.config.options.get(name, {}))))

@@ -4,7 +4,8 @@ Read from a TOML file (a ``groundscore.toml``, or ``pyproject.toml`` whose
 ``[tool.groundscore]`` table is used) or built in Python. Validated with
 pydantic: a typo or a bad value is an error that names the field::
 
-    verifiers = ["schema", "label_match"]   # default: every registered verifier
+    verifiers = ["schema", "label_match"]   # default: DEFAULT_VERIFIERS, the built-in list
+    enable = ["box_area"]                   # a plugin's verifier, opted in by name
     disable = ["clip"]
 
     [weights]
@@ -23,6 +24,7 @@ pydantic: a typo or a bad value is an error that names the field::
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +32,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 try:
     import tomllib
-except ImportError:  # Python 3.10
+except ImportError:  # Python 3.10: the same parser, as a package
     import tomli as tomllib  # type: ignore[no-redef]
 
 from groundscore.parse import ParseConfig
+
+
+DEFAULT_VERIFIERS: tuple[str, ...] = ("schema", "label_match", "consistency", "spatial", "clip")
+"""The default chain, by name. Installing a plugin never adds to it: a plugin's
+verifier runs only where a configuration names it (``verifiers`` or ``enable``),
+so the rewards of an existing configuration do not change with what is installed."""
 
 
 class Thresholds(BaseModel):
@@ -56,7 +64,14 @@ class ChainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    verifiers: list[str] | None = Field(default=None, description="Verifiers to run, in order; None means all registered.")
+    verifiers: list[str] | None = Field(
+        default=None,
+        description="Verifiers to run, in order; None means DEFAULT_VERIFIERS (those of them that are loaded).",
+    )
+    enable: list[str] = Field(
+        default_factory=list,
+        description="Verifiers run after `verifiers` (for example a plugin's, which never runs unless named).",
+    )
     disable: list[str] = Field(default_factory=list, description="Verifiers never to run.")
     weights: dict[str, float] = Field(default_factory=dict, description="Weight of each verifier in the geometric mean.")
     thresholds: Thresholds = Field(default_factory=Thresholds)
@@ -76,6 +91,22 @@ class ChainConfig(BaseModel):
         if bad:
             raise ValueError(f"weights must be finite and >= 0, got {bad}")
         return self
+
+    def verifier_names(self, registered: Collection[str]) -> list[str]:
+        """The verifiers this configuration runs, in order, given the registered names.
+
+        The default list keeps only the built-ins that are loaded (one can be
+        blocked with ``GROUNDSCORE_DISABLE``); a name the configuration
+        writes itself must be registered (see :meth:`unknown_names`).
+        """
+        names = list(self.verifiers) if self.verifiers is not None else [n for n in DEFAULT_VERIFIERS if n in registered]
+        names += [n for n in self.enable if n not in names]
+        return [n for n in names if n not in self.disable]
+
+    def unknown_names(self, registered: Collection[str]) -> list[str]:
+        """Verifier names this configuration writes that nothing registered."""
+        written = [*(self.verifiers or []), *self.enable, *self.disable, *self.options]
+        return [n for n in dict.fromkeys(written) if n not in registered]
 
     @classmethod
     def from_file(cls, path: str | Path) -> ChainConfig:

@@ -41,6 +41,15 @@ PROBE = textwrap.dedent(
         "plugins": {n: {"builtin": p.builtin, "version": p.version, "hooks": p.hooks, "error": p.error,
                         "registered": p.registered} for n, p in registry.plugins.items()},
     }
+    from groundscore.plugins.manager import pm
+    try:
+        pm.check_pending()
+        out["pending"] = None
+    except Exception as exc:
+        out["pending"] = str(exc)
+    out["parsers"] = list(registry.parsers)
+    out["policies"] = sorted(registry.reward_policies)
+    out["default_chain"] = Chain().names
     names = [n for n in sys.argv[1:] if n in registry.verifiers]
     if names:
         chain = Chain({"verifiers": names})
@@ -52,12 +61,17 @@ PROBE = textwrap.dedent(
 )
 
 
-def _run_probe(pythonpath: Path, *verifiers: str, **env: str) -> tuple[dict, str]:
+def _env(pythonpath: Path, **env: str) -> dict[str, str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("GROUNDSCORE_")}
-    environ["PYTHONPATH"] = os.pathsep.join([str(pythonpath), environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    environ["PYTHONPATH"] = os.pathsep.join([str(pythonpath), str(ROOT), environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     environ.update(env)
+    return environ
+
+
+def _run_probe(pythonpath: Path, *verifiers: str, **env: str) -> tuple[dict, str]:
     proc = subprocess.run(
-        [sys.executable, "-c", PROBE, *verifiers], capture_output=True, text=True, env=environ, timeout=120, cwd=pythonpath,
+        [sys.executable, "-c", PROBE, *verifiers], capture_output=True, text=True, env=_env(pythonpath, **env),
+        timeout=120, cwd=pythonpath,
     )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1]), proc.stderr
@@ -120,6 +134,13 @@ def fake_site(tmp_path: Path) -> Path:
                 pass
         """},
     )
+    _fake_dist(
+        site, "gs-plain", {"plain": "gs_plain"},
+        {"gs_plain": """
+            def register_verifiers(register):  # the right name, but not marked @hookimpl
+                pass
+        """},
+    )
     return site
 
 
@@ -137,19 +158,59 @@ def test_example_distribution_installs_and_runs_through_entry_points(tmp_path: P
     assert list(target.glob("groundscore_example-0.1.0.dist-info"))
 
     out, _ = _run_probe(target, "schema", "box_area")
-    plugin = out["plugins"]["box_area"]
-    assert plugin == {
-        "builtin": False, "version": "0.1.0", "hooks": ["register_verifiers"], "error": None,
-        "registered": {"verifiers": ["box_area"]},
+    assert out["errors"] == []
+    expected = {
+        "box_area": ("register_verifiers", {"verifiers": ["box_area"]}),
+        "box_call": ("register_parsers", {"parsers": ["box_call"]}),
+        "hit_rate": ("register_reward_policies", {"reward_policies": ["hit_rate"]}),
     }
+    for name, (hook, registered) in expected.items():
+        assert out["plugins"][name] == {
+            "builtin": False, "version": "0.1.0", "hooks": [hook], "error": None, "registered": registered,
+        }
+    assert "box_call" in out["parsers"] and "hit_rate" in out["policies"]
+    # installing the plugin does not change the default chain: box_area runs only where it is named
+    assert "box_area" not in out["default_chain"] and out["default_chain"][0] == "schema"
     # the whole-image box passes the schema gate but box_area says it is implausible
     assert out["verdicts"]["schema"][1] == "ok"
     score, code, reason = out["verdicts"]["box_area"]
     assert code == "box_area.implausible" and score == 0.0 and "100.00%" in reason
 
+    # the parser and the policy, through the installed entry points
+    proc = subprocess.run([sys.executable, "-c", EXAMPLE_POLICY_PROBE], capture_output=True, text=True, timeout=120,
+                          env=_env(target), cwd=target)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert got["format"] == "box_call" and got["boxes"] == [[100.0, 100.0, 200.0, 200.0]]
+    assert got["rewards"] == [1.0, 0.0, 0.25]  # hit, miss (IoU 0.5 < 0.6), not found
+    assert "reward.options.treshold" in got["typo"]
+
     # without the folder on the path, the plugin is simply not there
     out, _ = _run_probe(tmp_path)
-    assert "box_area" not in out["verifiers"]
+    assert "box_area" not in out["verifiers"] and "box_call" not in out["parsers"]
+
+
+EXAMPLE_POLICY_PROBE = textwrap.dedent(
+    """
+    import json
+    from groundscore.reward import Rewarder
+    rewarder = Rewarder({"policy": "hit_rate", "options": {"threshold": 0.6, "not_found": 0.25}},
+                        chain_config={"verifiers": ["schema"]})
+    gt = [100, 100, 200, 200]
+    batch = [{"query": "dog", "completion": 'BOX(100, 100, 200, 200, "dog")', "image_size": [640, 480], "solution": gt},
+             {"query": "dog", "completion": 'BOX(100, 100, 150, 200, "dog")', "image_size": [640, 480], "solution": gt},
+             {"query": "dog", "completion": "[]", "image_size": [640, 480], "solution": gt}]
+    results = rewarder.score(batch)
+    try:
+        Rewarder({"policy": "hit_rate", "options": {"treshold": 0.6}}, chain=rewarder.chain)
+        typo = ""
+    except ValueError as exc:
+        typo = str(exc)
+    parsed = results[0].report.parsed
+    print(json.dumps({"rewards": [r.reward for r in results], "format": parsed.format,
+                      "boxes": [list(b.xyxy) for b in parsed.boxes], "typo": typo}))
+    """
+)
 
 
 def test_broken_plugins_are_reported_and_skipped(fake_site: Path) -> None:
@@ -165,9 +226,13 @@ def test_broken_plugins_are_reported_and_skipped(fake_site: Path) -> None:
     # a plugin that fails half-way through registering is skipped whole
     assert out["plugins"]["half"]["error"].startswith("RuntimeError")
     assert "half_registered" not in out["verifiers"]
-    # a misspelt hook is loaded but reported, so the author learns why nothing fires
-    assert out["plugins"]["typo"]["error"] is None
-    assert any("register_verifier'" in e and "not a hook" in e for e in out["errors"])
+    # a misspelt hook or a hook without @hookimpl is a load error that says what to fix
+    typo = out["plugins"]["typo"]["error"]
+    assert typo.startswith("PluginValidationError") and "'register_verifier' is marked @hookimpl but is not a hook" in typo
+    assert "did you mean 'register_verifiers'?" in typo
+    plain = out["plugins"]["plain"]["error"]
+    assert "'register_verifiers' is not marked @hookimpl" in plain
+    assert out["pending"] is None  # pluggy's own check: nothing unknown stays registered
 
 
 def test_allow_list_loads_only_the_named_plugins(fake_site: Path) -> None:
@@ -236,3 +301,74 @@ def test_builtins_register_through_the_same_hooks() -> None:
     assert registry.plugins["schema"].registered == {"verifiers": ["schema"]}
     assert registry.plugins["qwen_json"].registered == {"parsers": ["qwen25_json"]}
     assert registry.errors == []
+
+
+def test_coordinate_spaces_come_from_the_hook_and_go_with_their_plugin() -> None:
+    from groundscore.parse.coords import CoordSpace, SpaceFamily, get_space
+
+    class SpacesPlugin:
+        @hookimpl
+        def register_coord_spaces(self, register):
+            register(CoordSpace("norm2048_plugin", "0..2048", lambda s: (s[0] / 2048, s[1] / 2048)), "n2048_plugin")
+            register(CoordSpace("norm1000", "a plugin that tries to take a built-in name", lambda s: (1.0, 1.0)))
+            register(SpaceFamily("grid_plugin", "n x n grid", lambda p: CoordSpace(f"grid_plugin:{p}", "grid", lambda s, n=int(p): (s[0] / n, s[1] / n))))
+
+    registry = manager.get_registry()
+    assert registry.plugins["coords"].registered["coord_spaces"][:2] == ["original", "pixels"]
+    builtin_norm1000 = get_space("norm1000")
+    try:
+        info = manager.register_module(SpacesPlugin(), name="spaces_plugin")
+        assert info.error is None
+        assert info.registered == {"coord_spaces": ["norm2048_plugin", "n2048_plugin", "grid_plugin:"]}
+        assert any("'norm1000' is taken" in e for e in registry.errors)
+        assert get_space("norm1000") is builtin_norm1000  # a built-in name cannot be taken over
+        assert get_space("n2048_plugin").to_original((1024, 0, 2048, 2048), (100, 50)) == (50, 0, 100, 50)
+        assert get_space("grid_plugin:10").to_original((1, 1, 2, 2), (100, 100)) == (10, 10, 20, 20)
+        # the integrations' resized-input spaces are a built-in family: nothing is registered at run time
+        assert get_space("input:640x480").to_original((320, 240, 640, 480), (1280, 960)) == (640, 480, 1280, 960)
+    finally:
+        manager.load_plugins(reload=True)
+    with pytest.raises(KeyError, match="n2048_plugin"):
+        get_space("n2048_plugin")
+    assert get_space("norm1000").name == "norm1000"
+
+
+def test_tryfirst_orders_plugins_and_the_first_registration_wins(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    template = """
+        from groundscore import Verdict, hookimpl
+        from groundscore.verifiers.base import Verifier
+
+        class V(Verifier):
+            name = "shared_name"
+            description = "{who}"
+            def verify_batch(self, contexts):
+                return [Verdict(verifier=self.name, score=1.0) for _ in contexts]
+
+        @hookimpl{mark}
+        def register_verifiers(register):
+            register(V)
+    """
+    _fake_dist(site, "gs-a", {"aaa": "gs_a"}, {"gs_a": template.format(who="plain", mark="")})
+    _fake_dist(site, "gs-b", {"bbb": "gs_b"}, {"gs_b": template.format(who="tryfirst", mark="(tryfirst=True)")})
+    out, _ = _run_probe(site)
+    assert out["plugins"]["bbb"]["registered"] == {"verifiers": ["shared_name"]}
+    assert out["plugins"]["aaa"]["registered"] == {}
+    assert any("aaa: verifier name 'shared_name' is taken" in e for e in out["errors"])
+
+
+def test_plugins_command_shows_hook_errors_and_how_to_enable_a_verifier(fake_site: Path) -> None:
+    environ = _env(fake_site)
+    proc = subprocess.run([sys.executable, "-m", "groundscore", "plugins"], capture_output=True, text=True,
+                          env=environ, timeout=120, cwd=fake_site)
+    assert proc.returncode == 0, proc.stderr
+    assert "did you mean 'register_verifiers'?" in proc.stdout
+    assert "'register_verifiers' is not marked @hookimpl" in proc.stdout
+    line = next(i for i, text in enumerate(proc.stdout.splitlines()) if text.startswith("always_half"))
+    assert 'enable = ["always_half"]' in proc.stdout.splitlines()[line + 1]
+    data = json.loads(subprocess.run([sys.executable, "-m", "groundscore", "plugins", "--json"], capture_output=True,
+                                     text=True, env=environ, timeout=120, cwd=fake_site).stdout)
+    verifiers = {v["name"]: v for v in data["verifiers"]}
+    assert verifiers["schema"]["default"] and verifiers["schema"]["malformed_gate"]
+    assert not verifiers["always_half"]["default"]

@@ -15,6 +15,7 @@ def add_parser(sub: Any) -> None:
 
 def describe() -> dict[str, Any]:
     """Everything ``groundscore plugins`` shows, as plain data."""
+    from groundscore.config import DEFAULT_VERIFIERS
     from groundscore.plugins.manager import get_registry
 
     registry = get_registry()
@@ -28,9 +29,13 @@ def describe() -> dict[str, Any]:
             "name": name,
             "description": getattr(cls, "description", ""),
             "gate": bool(getattr(cls, "is_gate", False)),
+            "malformed_gate": bool(getattr(cls, "malformed_gate", False)),
             "available": missing is None,
             "unavailable_reason": missing,
             "module": cls.__module__,
+            "default": name in DEFAULT_VERIFIERS,
+            # a verifier outside the default list runs only where a configuration names it
+            "enable": None if name in DEFAULT_VERIFIERS else f'enable = ["{name}"] in [tool.groundscore] (or verifiers = [..., "{name}"])',
         })
     return {
         "plugins": [
@@ -46,7 +51,11 @@ def describe() -> dict[str, Any]:
             for name, p in registry.parsers.items()
         ],
         "backends": [{"kind": k, "name": n, "module": cls.__module__} for (k, n), cls in registry.backends.items()],
-        "reward_policies": sorted(registry.reward_policies),
+        "reward_policies": [
+            {"name": name, "description": getattr(cls, "description", ""), "module": cls.__module__,
+             "options": sorted(getattr(cls, "Options").model_fields) if hasattr(cls, "Options") else []}
+            for name, cls in registry.reward_policies.items()
+        ],
         "errors": registry.errors,
     }
 
@@ -61,16 +70,19 @@ def run(args: argparse.Namespace) -> int:
         source = "builtin" if p["builtin"] else "installed"
         status = f"  ERROR: {p['error']}" if p["error"] else ""
         print(f"{p['name']:<22} {p['version'] or '-':<10} {source:<9} {', '.join(p['hooks'])}{status}")
-    print(f"\n{'verifier':<16} {'gate':<5} {'ready':<6} description")
+    print(f"\n{'verifier':<16} {'gate':<5} {'ready':<6} {'default':<8} description")
     for v in info["verifiers"]:
-        print(f"{v['name']:<16} {'yes' if v['gate'] else 'no':<5} {'yes' if v['available'] else 'no':<6} {v['description']}")
+        flags = f"{'yes' if v['gate'] else 'no':<5} {'yes' if v['available'] else 'no':<6} {'yes' if v['default'] else 'no':<8}"
+        print(f"{v['name']:<16} {flags} {v['description']}")
         if not v["available"]:
-            print(f"{'':<29}-> {v['unavailable_reason']}")
+            print(f"{'':<38}-> {v['unavailable_reason']}")
+        if v["enable"]:
+            print(f"{'':<38}-> not in the default chain; to run it: {v['enable']}")
     print(f"\nparsers: {', '.join(p['name'] for p in info['parsers'])}")
     if info["backends"]:
         print(f"backends: {', '.join(b['kind'] + ':' + b['name'] for b in info['backends'])}")
     if info["reward_policies"]:
-        print(f"reward policies: {', '.join(info['reward_policies'])}")
+        print(f"reward policies: {', '.join(p['name'] for p in info['reward_policies'])}")
     for error in info["errors"]:
-        print(f"warning: {error}")
+        print(f"error: {error}")
     return 0

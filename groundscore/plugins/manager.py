@@ -9,8 +9,8 @@ process, in three steps, each through pluggy's own API:
 2. each plugin's hooks are checked: a marked function that matches no hook
    (a typo) and a function named like a hook but not marked ``@hookimpl``
    are load errors, so the author learns why nothing fires;
-3. every hook is called through ``pm.hook.<name>``, one plugin at a time in
-   pluggy's call order (``tryfirst``/``trylast`` honoured), with a ``register``
+3. every hook is called through ``pm.hook.<name>``, one plugin at a time
+   (built-ins first; then ``tryfirst``, plain and ``trylast`` plugins), with a ``register``
    callback bound to that plugin (found through ``get_hookimpls()``), so that
    each registration is attributed to its plugin. A plugin that raises while
    registering is rolled back and unregistered; the others load as usual.
@@ -236,9 +236,7 @@ class _Load:
     # -- step 3: call the hooks --------------------------------------------
     def call_hooks(self) -> None:
         for hook_name in HOOK_ORDER:
-            caller = getattr(pm.hook, hook_name)
-            # pluggy calls the implementations last-to-first: tryfirst ones first, trylast ones last
-            for impl in reversed(caller.get_hookimpls()):
+            for impl in self.call_order(hook_name):
                 name = impl.plugin_name
                 info = self.registry.plugins.get(name)
                 if info is None or info.error is not None or name not in self.objects:
@@ -251,6 +249,25 @@ class _Load:
                     if isinstance(exc, KeyboardInterrupt):
                         raise
                     self.drop(info, exc)
+
+    def call_order(self, hook_name: str) -> list[Any]:
+        """The hook's implementations (``pm.hook.<name>.get_hookimpls()``) in the order the host calls them.
+
+        Built-ins first, in :data:`DEFAULT_PLUGINS` order, so that no plugin
+        can take a built-in's name; then the plugins: ``tryfirst`` ones
+        first, ``trylast`` ones last, the others in load order. Where two
+        register the same name, the first wins and the other is reported.
+        """
+        rank = {name: i for i, name in enumerate(self.objects)}
+        plugins = self.registry.plugins
+
+        def key(impl: Any) -> tuple[int, int]:
+            info = plugins.get(impl.plugin_name)
+            builtin = info is not None and info.builtin
+            priority = 0 if builtin else (1 if impl.tryfirst else 3 if impl.trylast else 2)
+            return (priority, rank.get(impl.plugin_name, len(rank)))
+
+        return sorted(getattr(pm.hook, hook_name).get_hookimpls(), key=key)
 
     def drop(self, info: PluginInfo, exc: BaseException) -> None:
         """A plugin that failed while registering is skipped whole: undo what it registered."""
