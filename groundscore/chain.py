@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from cachetools import LRUCache
 from pydantic import ValidationError
 
 from groundscore.config import ChainConfig, describe_errors, load_config
@@ -157,7 +158,18 @@ class Chain:
         )
         self.timings_ms: dict[str, float] = {}
         self._logged: set[tuple[str, str]] = set()
-        self._image_sizes: dict[str, tuple[int, int] | None] = {}
+        self._image_sizes: LRUCache[str, tuple[int, int] | None] = LRUCache(maxsize=_MAX_IMAGE_SIZE_CACHE)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the plugin registry (it holds the process's plugin modules): the copy reads its own."""
+        state = self.__dict__.copy()
+        state["registry"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if self.registry is None:
+            self.registry = get_registry()
 
     # -- construction -------------------------------------------------------
     def _build_verifiers(self) -> list[Verifier]:
@@ -315,8 +327,6 @@ class Chain:
             return self._image_sizes[key]
         size = read_image_size(image)
         if key is not None:
-            if len(self._image_sizes) >= _MAX_IMAGE_SIZE_CACHE:
-                self._image_sizes.clear()
             self._image_sizes[key] = size
         return size
 

@@ -37,7 +37,6 @@ except ImportError:  # Python 3.10: the same parser, as a package
 
 from groundscore.parse import ParseConfig
 
-
 DEFAULT_VERIFIERS: tuple[str, ...] = ("schema", "label_match", "consistency", "spatial", "clip")
 """The default chain, by name. Installing a plugin never adds to it: a plugin's
 verifier runs only where a configuration names it (``verifiers`` or ``enable``),

@@ -16,7 +16,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
+BLOCK = re.compile(r"```python[^\n]*\n(.*?)```", re.DOTALL)
+SNIPPET = re.compile(r'^--8<-- "([^"]+)"$', re.MULTILINE)
+
+
+def _expand(block: str) -> str:
+    """A block that includes a file (mkdocs' ``--8<-- "path"`` snippet) runs that file."""
+    return SNIPPET.sub(lambda m: (ROOT / m.group(1)).read_text(encoding="utf-8"), block)
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 
 
@@ -27,7 +33,7 @@ def blocks(path: Path) -> list[str]:
     """The runnable blocks of a page; one that continues the example above gets it prepended."""
     out: list[str] = []
     previous = ""
-    for block in BLOCK.findall(path.read_text()):
+    for block in map(_expand, BLOCK.findall(path.read_text())):
         if "# not runnable" in block:
             previous = ""
             continue

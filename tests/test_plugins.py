@@ -314,7 +314,7 @@ def test_coordinate_spaces_come_from_the_hook_and_go_with_their_plugin() -> None
             register(SpaceFamily("grid_plugin", "n x n grid", lambda p: CoordSpace(f"grid_plugin:{p}", "grid", lambda s, n=int(p): (s[0] / n, s[1] / n))))
 
     registry = manager.get_registry()
-    assert registry.plugins["coords"].registered["coord_spaces"][:2] == ["original", "pixels"]
+    assert registry.plugins["spaces"].registered["coord_spaces"][:2] == ["original", "pixels"]
     builtin_norm1000 = get_space("norm1000")
     try:
         info = manager.register_module(SpacesPlugin(), name="spaces_plugin")
@@ -372,3 +372,25 @@ def test_plugins_command_shows_hook_errors_and_how_to_enable_a_verifier(fake_sit
     verifiers = {v["name"]: v for v in data["verifiers"]}
     assert verifiers["schema"]["default"] and verifiers["schema"]["malformed_gate"]
     assert not verifiers["always_half"]["default"]
+
+
+def test_the_plugin_guide_shows_the_example_plugin_files() -> None:
+    """The guide's verifier, parser and policy code are the example's files, included by mkdocs snippets."""
+    import re
+
+    page = (ROOT / "docs" / "concepts" / "plugins.md").read_text(encoding="utf-8")
+    included = re.findall(r'^--8<-- "([^"]+)"$', page, flags=re.MULTILINE)
+    module_dir = "plugins/groundscore-example/src/groundscore_example"
+    for name in ("box_area.py", "box_call.py", "hit_rate.py"):
+        assert f"{module_dir}/{name}" in included
+    assert "plugins/groundscore-example/pyproject.toml" in included
+    for path in included:
+        assert (ROOT / path).is_file(), path
+    mkdocs = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    assert "pymdownx.snippets" in mkdocs and "check_paths: true" in mkdocs
+    # every entry point of the example is a module the guide shows
+    pyproject = (EXAMPLE / "pyproject.toml").read_text(encoding="utf-8")
+    modules = re.findall(r'^\w+ = "groundscore_example\.(\w+)"$', pyproject, flags=re.MULTILINE)
+    assert sorted(modules) == ["box_area", "box_call", "hit_rate"]
+    for heading in ("**A verifier**", "**A format (parser)**", "**A reward policy**"):
+        assert heading in page

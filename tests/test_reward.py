@@ -12,7 +12,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from groundscore import hookimpl
-
 from groundscore.model import box_iou
 from groundscore.plugins.manager import get_registry
 from groundscore.reward import (

@@ -53,7 +53,7 @@ def describe() -> dict[str, Any]:
         "backends": [{"kind": k, "name": n, "module": cls.__module__} for (k, n), cls in registry.backends.items()],
         "reward_policies": [
             {"name": name, "description": getattr(cls, "description", ""), "module": cls.__module__,
-             "options": sorted(getattr(cls, "Options").model_fields) if hasattr(cls, "Options") else []}
+             "options": sorted(cls.Options.model_fields) if hasattr(cls, "Options") else []}
             for name, cls in registry.reward_policies.items()
         ],
         "errors": registry.errors,

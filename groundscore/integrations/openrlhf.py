@@ -105,6 +105,16 @@ class OpenRLHFReward:
         self.reader = QueryReader(query_templates)
         self._lock = threading.Lock()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without its lock (a lock cannot be pickled; Ray and multiprocessing pickle rewards)."""
+        state = self.__dict__.copy()
+        state.pop("_lock", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     @property
     def unscorable(self) -> float:
         value = self.rewarder.config.unscorable

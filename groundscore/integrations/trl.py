@@ -74,6 +74,16 @@ class GroundingReward:
         self._lock = threading.Lock()
         self.last_results: list[RewardResult] = []
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without its lock (a lock cannot be pickled; Ray and multiprocessing pickle rewards)."""
+        state = self.__dict__.copy()
+        state.pop("_lock", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def compute(
         self,
         prompts: Sequence[Any] | None = None,

@@ -123,11 +123,21 @@ def make_grounding_reward(
     """:func:`grounding_reward` with its settings bound, as a named function for VLM-R1's registry.
 
     VLM-R1 logs each reward under ``fn.__name__``, which ``functools.partial``
-    lacks; this returns a plain function called ``name``.
+    lacks; this returns a callable called ``name`` that pickles (Ray and
+    multiprocessing workers receive it pickled).
     """
-    def reward(completions: Sequence[Any], solution: Any = None, **kwargs: Any) -> list[float]:
-        return grounding_reward(completions, solution, reward_config=reward_config, chain_config=chain_config,
-                                query_templates=query_templates, **kwargs)
+    return NamedGroundingReward(name, reward_config, chain_config, query_templates)
 
-    reward.__name__ = reward.__qualname__ = name
-    return reward
+
+class NamedGroundingReward:
+    """:func:`grounding_reward` with bound settings and a ``__name__``; a plain object, so it pickles."""
+
+    def __init__(self, name: str, reward_config: Any = None, chain_config: Any = None, query_templates: Any = None) -> None:
+        self.__name__ = self.__qualname__ = name
+        self.reward_config = reward_config
+        self.chain_config = chain_config
+        self.query_templates = query_templates
+
+    def __call__(self, completions: Sequence[Any], solution: Any = None, **kwargs: Any) -> list[float]:
+        return grounding_reward(completions, solution, reward_config=self.reward_config, chain_config=self.chain_config,
+                                query_templates=self.query_templates, **kwargs)

@@ -35,8 +35,6 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
 
-from groundscore.plugins.hookspecs import hookimpl
-
 Size = tuple[int, int]  # (width, height)
 XYXY = tuple[float, float, float, float]
 BoxLayout = Literal["xyxy", "xywh", "cxcywh"]
@@ -62,7 +60,7 @@ def _floor_by_factor(n: float, factor: int) -> int:
     return math.floor(n / factor) * factor
 
 
-def smart_resize_fallback(
+def smart_resize(
     height: int,
     width: int,
     factor: int = QWEN_FACTOR,
@@ -73,8 +71,9 @@ def smart_resize_fallback(
 
     Returns (height, width) of the model input: both multiples of ``factor``,
     the pixel count within [min_pixels, max_pixels], aspect ratio kept as
-    closely as possible. Used when neither qwen-vl-utils nor transformers can
-    be imported; a test checks it against transformers' copy.
+    closely as possible. Our own copy, always (qwen-vl-utils' module imports
+    torch, and a result must not depend on what is installed); a test checks
+    it against transformers' copy.
     """
     if max(height, width) / max(1, min(height, width)) > QWEN_MAX_RATIO:
         raise ValueError(
@@ -94,32 +93,7 @@ def smart_resize_fallback(
     return h_bar, w_bar
 
 
-def _maintained_smart_resize() -> Callable[..., tuple[int, int]] | None:
-    """qwen-vl-utils' smart_resize when installed (it is light to import)."""
-    try:
-        from qwen_vl_utils import smart_resize  # type: ignore[import-not-found]
-    except Exception:  # noqa: BLE001 - any import problem means: use the fallback
-        return None
-    return smart_resize  # type: ignore[no-any-return]
-
-
-_SMART_RESIZE = _maintained_smart_resize()
-
-
-def smart_resize(
-    height: int,
-    width: int,
-    factor: int = QWEN_FACTOR,
-    min_pixels: int = QWEN_MIN_PIXELS,
-    max_pixels: int = QWEN_MAX_PIXELS,
-) -> tuple[int, int]:
-    """(height, width) of Qwen2.5-VL's input for an image of this size."""
-    if _SMART_RESIZE is not None:
-        try:
-            return tuple(_SMART_RESIZE(height, width, factor=factor, min_pixels=min_pixels, max_pixels=max_pixels))  # type: ignore[return-value]
-        except Exception:  # noqa: BLE001 - fall through to our copy
-            pass
-    return smart_resize_fallback(height, width, factor, min_pixels, max_pixels)
+smart_resize_fallback = smart_resize  # the name it had when qwen-vl-utils' copy was preferred
 
 
 def to_xyxy(box: XYXY, layout: str) -> XYXY:
@@ -344,15 +318,6 @@ BUILTIN_SPACES: tuple[tuple[CoordSpace, tuple[str, ...]], ...] = (
 BUILTIN_FAMILIES: tuple[SpaceFamily, ...] = (
     SpaceFamily("input", "pixels of a resized model input, named input:WIDTHxHEIGHT", _input_space),
 )
-
-
-@hookimpl
-def register_coord_spaces(register: Callable[..., None]) -> None:
-    """The built-in spaces, registered through the same hook as a plugin's."""
-    for space, aliases in BUILTIN_SPACES:
-        register(space, *aliases)
-    for family in BUILTIN_FAMILIES:
-        register(family)
 
 
 def _host_loaded() -> bool:

@@ -46,7 +46,7 @@ from groundscore.plugins import hookspecs
 # Built-in modules, registered exactly like third-party plugins. The short
 # name (after the last dot) is what the allow/block lists match.
 DEFAULT_PLUGINS: tuple[str, ...] = (
-    "groundscore.parse.coords",
+    "groundscore.plugins.spaces",
     "groundscore.parse.qwen_json",
     "groundscore.parse.qwen25_text",
     "groundscore.parse.qwen25_points",
@@ -382,8 +382,12 @@ def _reset() -> None:
     """Forget the previous load: unregister every plugin, undo its spaces, unblock names."""
     global _undo_tracing
     if _registry is not None:
+        # only the process-wide space store: a chain built before keeps its registry intact
+        from groundscore.parse import coords
+
         for info in _registry.plugins.values():
-            _roll_back(_registry, info)
+            for name in info.registered.get("coord_spaces", []):
+                coords.unregister_space(name)
     for name, plugin in list(pm.list_name_plugin()):
         if plugin is None:
             pm.unblock(name)
