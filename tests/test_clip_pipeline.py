@@ -289,14 +289,17 @@ def test_half_precision_model_path_on_cpu(random_dir: Path, tmp_path: Path) -> N
         assert abs(g.details["modes"]["crop"]["cos_query"] - r.details["modes"]["crop"]["cos_query"]) < 0.05
 
 
-def test_tokenizer_word_cache_stays_bounded(backend: OpenClipBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tokenizer_word_cache_stays_bounded(backend: OpenClipBackend) -> None:
+    """open_clip memoises every BPE word; the backend swaps in a bounded LRU that keeps the special tokens."""
     import groundscore.clip.open_clip_backend as ocb
 
-    monkeypatch.setattr(ocb, "BPE_CACHE_WORDS", 50)
+    cache = backend.tokenizer.cache
+    assert isinstance(cache, ocb.SeededLRU) and cache.maxsize == ocb.BPE_CACHE_WORDS
+    a = backend.encode_texts(["a photo of a cat."])
+    backend.tokenizer.cache = small = ocb.SeededLRU(50, cache.seed)
     for i in range(10):
         backend.encode_texts([" ".join(f"w{i}x{k}" for k in range(20))])
-        assert len(backend.tokenizer.cache) <= 50 + 20 + len(backend._bpe_seed)
-    a = backend.encode_texts(["a photo of a cat."])
-    backend.tokenizer.cache.clear()
-    backend.tokenizer.cache.update(backend._bpe_seed)
+        assert len(small) <= 50
+    assert all(token in small for token in cache.seed)  # special tokens are never evicted
     assert torch.allclose(a, backend.encode_texts(["a photo of a cat."]))
+    backend.tokenizer.cache = cache

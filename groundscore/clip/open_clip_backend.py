@@ -16,11 +16,31 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from cachetools import LRUCache
+
 from groundscore.clip.backend import BackendSpec, ClipBackend, module_missing, resolve_device, resolve_dtype
 from groundscore.clip.weights import RANDOM_WEIGHTS, Located, how_to_get_weights, locate_open_clip
 from groundscore.plugins.hookspecs import hookimpl
 
 BPE_CACHE_WORDS = 50_000
+
+
+class SeededLRU(LRUCache):  # type: ignore[type-arg]
+    """A bounded LRU memo whose ``seed`` entries (the tokenizer's special tokens) are never evicted."""
+
+    def __init__(self, maxsize: int, seed: dict[Any, Any]) -> None:
+        super().__init__(maxsize=maxsize)
+        self.seed = dict(seed)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.seed or super().__contains__(key)
+
+    def __getitem__(self, key: Any) -> Any:
+        if key in self.seed:
+            return self.seed[key]
+        return super().__getitem__(key)
+
+
 INSTALL = "pip install 'groundscore[clip]'  (torch, torchvision, open_clip_torch)"
 
 
@@ -72,8 +92,10 @@ class OpenClipBackend(ClipBackend):
         self.tokenizer = open_clip.get_tokenizer(model_name, cache_dir=spec.cache_dir)
         # open_clip's BPE tokenizer memoises every word it has seen, without bound;
         # over a long training run of free-form thinking that is a slow leak.
+        # Bounded LRU instead; the seed entries (special tokens) are never evicted.
         cache = getattr(self.tokenizer, "cache", None)
-        self._bpe_seed = dict(cache) if isinstance(cache, dict) else None
+        if isinstance(cache, dict):
+            self.tokenizer.cache = SeededLRU(BPE_CACHE_WORDS, cache)
         pp = getattr(model.visual, "preprocess_cfg", {}) or {}
         size = pp.get("size", getattr(model.visual, "image_size", 224))
         self.image_size = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
@@ -109,10 +131,6 @@ class OpenClipBackend(ClipBackend):
         return self.model.encode_image(pixels, normalize=True).float()
 
     def encode_texts(self, texts: list[str]) -> Any:
-        cache = getattr(self.tokenizer, "cache", None)
-        if self._bpe_seed is not None and isinstance(cache, dict) and len(cache) > BPE_CACHE_WORDS:
-            cache.clear()
-            cache.update(self._bpe_seed)
         tokens = self.tokenizer(texts).to(self.device)
         return self.model.encode_text(tokens, normalize=True).float()
 
