@@ -76,3 +76,29 @@ def test_every_module_that_reads_toml_has_the_fallback() -> None:
         text = path.read_text(encoding="utf-8")
         if "import tomllib" in text:
             assert "import tomli as tomllib" in text, f"{path.relative_to(ROOT)} imports tomllib without the tomli fallback"
+
+
+def test_integration_reward_objects_pickle() -> None:
+    """Ray, multiprocessing and accelerate send reward callables to workers pickled: no locks in their state."""
+    import pickle
+
+    from groundscore.integrations import openrlhf, trl, vlm_r1
+
+    schema = {"verifiers": ["schema"]}
+    completions = ['<think>x</think><answer>[{"bbox_2d": [10, 10, 50, 50], "label": "dog"}]</answer>']
+    solution = [[10, 10, 50, 50]]
+    rewards = [
+        trl.grounding_reward(chain_config=schema),
+        vlm_r1.make_grounding_reward(chain_config=schema, name="gs"),
+        openrlhf.OpenRLHFReward(chain_config=schema),
+    ]
+    pickle.dumps(trl.grounding_reward())  # the default chain too
+    trl_copy = pickle.loads(pickle.dumps(rewards[0]))
+    assert trl_copy(prompts=["dog"], completions=completions, solution=solution, image_size=[[640, 480]]) == \
+        rewards[0](prompts=["dog"], completions=completions, solution=solution, image_size=[[640, 480]])
+    r1_copy = pickle.loads(pickle.dumps(rewards[1]))
+    assert r1_copy.__name__ == "gs"
+    assert r1_copy(completions, solution=solution) == rewards[1](completions, solution=solution)
+    orl_copy = pickle.loads(pickle.dumps(rewards[2]))
+    assert orl_copy.body(["dog" + completions[0]], None, [solution])["rewards"] == \
+        rewards[2].body(["dog" + completions[0]], None, [solution])["rewards"]

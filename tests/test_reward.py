@@ -492,3 +492,25 @@ def test_rewarders_pickle(schema_rewarder: Rewarder) -> None:
     gt = [100, 100, 200, 200]
     batch = [sample(answer([100, 100, 190, 200]), gt), sample(answer(None), gt)]
     assert copy.rewards(batch) == schema_rewarder.rewards(batch)
+
+
+def test_a_function_policy_registered_the_old_way_still_works(schema_rewarder: Rewarder) -> None:
+    """``register(name, fn)`` with ``fn(report, solution, config)``: read as a policy without options."""
+    from groundscore.plugins import manager
+
+    def always_one(report: Any, solution: Any, config: RewardConfig) -> RewardResult:
+        return result(config.correct, "correct", "always", report, "test_old_style")
+
+    class OldPlugin:
+        @hookimpl
+        def register_reward_policies(self, register: Any) -> None:
+            register("test_old_style", always_one)
+
+    try:
+        assert manager.register_module(OldPlugin(), name="old_style").error is None
+        rewarder = Rewarder({"policy": "test_old_style", "format_weight": 1.0}, chain=schema_rewarder.chain)
+        assert rewarder.rewards([sample(answer([1, 1, 9, 9])), sample("junk")]) == [2.0, 1.0]
+        with pytest.raises(ValueError, match="reward.options.anything"):
+            Rewarder({"policy": "test_old_style", "options": {"anything": 1}}, chain=schema_rewarder.chain)
+    finally:
+        manager.load_plugins(reload=True)

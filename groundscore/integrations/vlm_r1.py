@@ -103,7 +103,7 @@ def grounding_reward(
     query_templates: Any = None,
     **kwargs: Any,
 ) -> list[float]:
-    """The shaped groundscore reward with every registered verifier.
+    """The shaped groundscore reward with the default chain (or ``chain_config``).
 
     ``reward_config`` (a :class:`~groundscore.reward.RewardConfig`, dict or
     path; default: the ``auto`` policy) and ``chain_config`` can be bound with
