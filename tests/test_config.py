@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from groundscore import hookimpl
 from groundscore.chain import Chain
 from groundscore.config import ChainConfig, ConfigError, Thresholds, load_config
 
@@ -104,3 +105,36 @@ def test_config_objects_pass_through_and_round_trip() -> None:
     assert load_config(config) is config
     assert load_config(None) == ChainConfig()
     assert ChainConfig.model_validate_json(config.model_dump_json()) == config
+
+
+def test_the_default_chain_is_the_named_built_in_list() -> None:
+    from groundscore.config import DEFAULT_VERIFIERS
+    from groundscore.plugins import manager
+    from groundscore.verifiers.base import Verifier
+
+    assert DEFAULT_VERIFIERS == ("schema", "label_match", "consistency", "spatial", "clip")
+    registered = manager.get_registry().verifiers
+    assert Chain().names == [n for n in DEFAULT_VERIFIERS if n in registered]
+
+    class Extra(Verifier):
+        name = "config_test_extra"
+
+    class Plugin:
+        @hookimpl
+        def register_verifiers(self, register):
+            register(Extra)
+
+    try:
+        manager.register_module(Plugin(), name="config_test_plugin")
+        assert "config_test_extra" in manager.get_registry().verifiers
+        # installed, yet not run: only a configuration that names it opts in
+        assert "config_test_extra" not in Chain().names
+        assert Chain({"enable": ["config_test_extra"]}).names[-1] == "config_test_extra"
+        assert Chain({"verifiers": ["schema"], "enable": ["config_test_extra"]}).names == ["schema", "config_test_extra"]
+        assert Chain({"enable": ["config_test_extra"], "disable": ["config_test_extra"]}).names == Chain().names
+    finally:
+        manager.load_plugins(reload=True)
+    with pytest.raises(ValueError, match=r"unknown verifier name\(s\) \['config_test_extra'\]"):
+        Chain({"enable": ["config_test_extra"]})
+    # a built-in blocked by GROUNDSCORE_DISABLE leaves the default list without an error
+    assert ChainConfig().verifier_names({"schema", "spatial"}) == ["schema", "spatial"]

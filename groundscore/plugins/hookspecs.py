@@ -116,7 +116,9 @@ def register_reward_policies(register: Callable[..., None]) -> None:
       score on it. A policy never applies either itself;
     - the host turns an exception or a non-finite reward into ``unscorable``;
     - the shared reward values (``correct``, ``abstain``, ``wrong``...) are
-      in ``context.config``; a policy's own settings in ``context.options``.
+      in ``context.config``, the validated ``[reward.options]`` in
+      ``self.options``; ``context.malformed(gates)`` says whether a failed
+      gate means a malformed answer (the verifier's ``malformed_gate``).
 
     Return value: ignored.
     """
