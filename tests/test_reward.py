@@ -510,7 +510,7 @@ def test_a_function_policy_registered_the_old_way_still_works(schema_rewarder: R
         assert manager.register_module(OldPlugin(), name="old_style").error is None
         rewarder = Rewarder({"policy": "test_old_style", "format_weight": 1.0}, chain=schema_rewarder.chain)
         assert rewarder.rewards([sample(answer([1, 1, 9, 9])), sample("junk")]) == [2.0, 1.0]
-        with pytest.raises(ValueError, match="reward.options.anything"):
+        with pytest.raises(ValueError, match=r"reward\.options\.anything"):
             Rewarder({"policy": "test_old_style", "options": {"anything": 1}}, chain=schema_rewarder.chain)
     finally:
         manager.load_plugins(reload=True)
