@@ -394,3 +394,14 @@ def test_the_plugin_guide_shows_the_example_plugin_files() -> None:
     assert sorted(modules) == ["box_area", "box_call", "hit_rate"]
     for heading in ("**A verifier**", "**A format (parser)**", "**A reward policy**"):
         assert heading in page
+
+
+def test_an_entry_point_named_like_a_builtin_cannot_replace_or_block_it(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    _fake_dist(site, "gs-impostor", {"schema": "gs_impostor"}, {"gs_impostor": GOOD_PLUGIN})
+    for env in ({}, {"GROUNDSCORE_PLUGINS": "other"}):
+        out, _ = _run_probe(site, "schema", **env)
+        assert out["plugins"]["schema"]["builtin"] and out["plugins"]["schema"]["registered"] == {"verifiers": ["schema"]}
+        assert out["verdicts"]["schema"][1] == "ok" and "always_half" not in out["verifiers"]
+        assert any("plugin name 'schema' is taken" in e for e in out["errors"])

@@ -407,7 +407,7 @@ def load_plugins(*, reload: bool = False) -> Registry:
     A call made while plugins are loading (a plugin's hook that looks up a
     coordinate space) gets the registry being filled.
     """
-    global _registry, _loading, _undo_tracing
+    global _registry, _undo_tracing
     with _lock:
         if _loading and _current is not None:
             return _current.registry
@@ -433,13 +433,13 @@ def load_plugins(*, reload: bool = False) -> Registry:
                     continue
                 load.add(short, module_name, builtin=True, loader=lambda m=module_name: importlib.import_module(m))
             for ep in _entry_points():
+                if ep.name in load.registry.plugins:  # checked first: blocking a taken name would unregister it
+                    load.registry.errors.append(f"plugin name {ep.name!r} is taken; {ep.value} ignored")
+                    continue
                 if allow is not None and ep.name not in allow:
                     pm.set_blocked(ep.name)
                 if pm.is_blocked(ep.name):
                     _trace(f"{ep.name}: skipped by GROUNDSCORE_PLUGINS/GROUNDSCORE_DISABLE")
-                    continue
-                if ep.name in load.registry.plugins:
-                    load.registry.errors.append(f"plugin name {ep.name!r} is taken; {ep.value} ignored")
                     continue
                 load.add(ep.name, ep.value, builtin=False, loader=ep.load, version=lambda ep=ep: _entry_point_version(ep))
             load.call_hooks()
