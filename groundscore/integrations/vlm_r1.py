@@ -32,6 +32,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from cachetools import LRUCache
+
 from groundscore.integrations.fields import QueryReader, samples_from_columns
 from groundscore.reward import RewardConfig, Rewarder, load_reward_config
 
@@ -42,7 +44,8 @@ VLM_R1_IOU = RewardConfig(policy="iou", iou_formula="vlm_r1", matching="first", 
 #: The format policy (``<think>`` and ``<answer>`` around a readable answer).
 VLM_R1_FORMAT = RewardConfig(policy="format", unscorable=0.0)
 
-_rewarders: dict[tuple[str, str], Rewarder] = {}
+# one Rewarder per distinct configuration (its models load once); bounded, least recently used goes first
+_rewarders: LRUCache[tuple[str, str], Rewarder] = LRUCache(maxsize=32)
 _lock = threading.Lock()
 
 
