@@ -24,7 +24,7 @@ $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
 # this environment; their reward-path modules are installed without
 # dependencies into .hosts/ and appended to sys.path by a .pth file (after
 # site-packages, so they never shadow the environment's own packages).
-VERL_PKGS     := verl==0.9.1 tensordict==0.10.0 ray codetiming hydra-core omegaconf antlr4-python3-runtime==4.9.3 pyvers msgpack protobuf jsonschema referencing rpds-py jsonschema-specifications attrs click filelock
+VERL_PKGS     := verl==0.9.1 tensordict==0.10.0 ray codetiming orjson hydra-core omegaconf antlr4-python3-runtime==4.9.3 pyvers msgpack protobuf jsonschema referencing rpds-py jsonschema-specifications attrs click filelock
 OPENRLHF_PKGS := openrlhf==0.11.2 aiohttp pylatexenc multidict yarl frozenlist aiosignal aiohappyeyeballs propcache attrs
 
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
