@@ -363,3 +363,23 @@ def test_real_grpo_trainer_step_with_a_vlm_conversational_dataset_and_an_image_c
     assert len(fn.last_results) == 4 and all(r.grounded for r in fn.last_results)
     logged = trainer.state.log_history[0]
     assert logged["rewards/groundscore/mean"] == pytest.approx(sum(r.reward for r in fn.last_results) / 4)
+
+
+@pytest.mark.slow
+def test_the_documented_options_block_runs_and_is_what_trl_can_call() -> None:
+    import pickle
+    from types import SimpleNamespace
+
+    from doc_snippets import code_blocks
+
+    block = next(b for b in code_blocks("trl.md", "python") if "format_weight_schedule" in b and "# not runnable" not in b)
+    namespace: dict[str, Any] = {}
+    exec(block, namespace)
+    reward = namespace["reward"]
+    assert reward.default_coords == "qwen25:3136-1003520-28"
+    text = "<think>the dog</think>" + ANSWER
+    out = reward(prompts=[QUERY] * 2, completions=[[{"role": "assistant", "content": text}]] * 2,
+                 solution=[[100, 100, 200, 200]] * 2, image_size=[[640, 480]] * 2, task=["rec", "ocr"],
+                 trainer_state=SimpleNamespace(global_step=0))
+    assert out[1] is None and out[0] is not None and reward.last_results[0].format == 1.0
+    assert pickle.loads(pickle.dumps(reward)).default_coords == reward.default_coords

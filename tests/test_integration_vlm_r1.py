@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import types
 from pathlib import Path
 
 import pytest
@@ -171,13 +172,10 @@ def test_make_grounding_reward_is_a_named_function_for_vlm_r1_logs() -> None:
 
 # -- its scripts as shipped: the module hook; and the vlm_r1 compatibility mode -------------------
 
-def _upstream() -> Any:
-    import importlib
-    import sys
-    from pathlib import Path
+def _upstream() -> types.ModuleType:
+    import vlm_r1_upstream
 
-    sys.path.insert(0, str(Path(__file__).parent))
-    return importlib.import_module("vlm_r1_upstream")
+    return vlm_r1_upstream
 
 
 def test_patch_vlm_module_routes_the_hook_its_scripts_use() -> None:
@@ -224,3 +222,36 @@ def test_vlm_r1_mode_reads_the_first_answer_as_upstream_does() -> None:
     assert ours[0] != pytest.approx(upstream[0]) and ours[1] != pytest.approx(upstream[1])  # where the claim fails
     assert ours[2] == pytest.approx(upstream[2]) == 1.0
     assert vlm_r1.iou_reward_vlm_r1.__name__ == "iou_reward"
+
+
+def test_the_documented_recipe_runs_against_the_hook() -> None:
+    import sys
+
+    from doc_snippets import code_blocks
+
+    up = _upstream()
+    block = next(b for b in code_blocks("vlm-r1.md", "python") if "patch_vlm_module" in b)
+
+    class Qwen2VLModule(up.Qwen2VLModule):
+        pass
+
+    fake = types.ModuleType("open_r1.vlm_modules.qwen_module")
+    fake.Qwen2VLModule = Qwen2VLModule  # type: ignore[attr-defined]
+    saved = {k: sys.modules.get(k) for k in ("open_r1", "open_r1.vlm_modules", "open_r1.vlm_modules.qwen_module")}
+    sys.modules.update({"open_r1": types.ModuleType("open_r1"), "open_r1.vlm_modules": types.ModuleType("open_r1.vlm_modules"),
+                        "open_r1.vlm_modules.qwen_module": fake})
+    try:
+        exec(block, {})
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                sys.modules.pop(key, None)
+            else:
+                sys.modules[key] = value
+    assert Qwen2VLModule.select_reward_func("accuracy", "rec") is vlm_r1.iou_reward
+    fn = Qwen2VLModule.select_reward_func("groundscore", "rec")
+    assert fn.__name__ == "groundscore"
+    inputs = [{"prompt": [], "problem": "dog", "solution": [100, 100, 200, 200], "image_path": [None]}]
+    good = [[{"role": "assistant", "content": '<think>t</think><answer>[{"bbox_2d": [100, 100, 200, 200], "label": "dog"}]</answer>'}]]
+    out = up.trainer_reward_call(fn, inputs, [""], good)
+    assert len(out) == 1 and out[0] == pytest.approx(1.0)

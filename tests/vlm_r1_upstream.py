@@ -73,7 +73,7 @@ class Qwen2VLModule:
         return [1.0 if pattern.search(c[0]["content"]) else 0.0 for c in completions]
 
     @staticmethod
-    def select_reward_func(func: str, task_type: str):  # noqa: ANN205 - restated
+    def select_reward_func(func: str, task_type: str):
         if func == "accuracy" and task_type == "rec":
             return Qwen2VLModule.iou_reward
         if func == "format" and task_type == "rec":
@@ -81,7 +81,7 @@ class Qwen2VLModule:
         raise ValueError(f"Unsupported reward function: {func}")
 
 
-def trainer_reward_call(reward_func, inputs: list[dict], prompts: list, completions: list) -> list[float]:  # noqa: ANN001
+def trainer_reward_call(reward_func, inputs: list[dict], prompts: list, completions: list) -> list[float]:
     """How VLM-R1's ``VLMGRPOTrainer`` calls a reward function: every input column but prompt, as lists."""
     keys = [key for key in inputs[0] if key not in ["prompt", "completion"]]
     reward_kwargs = {key: [example[key] for example in inputs] for key in keys}
