@@ -1,21 +1,22 @@
 """OpenRLHF: the ``reward_func(queries, prompts, labels)`` and the remote reward protocol.
 
-OpenRLHF gets rewards in one of two ways, both with the same three lists:
+OpenRLHF (0.11: ``--reward.remote_url``, ``--data.label_key``) gets rewards
+in one of two ways, both with the same three lists:
 
-- ``--remote_rm_url /path/to/file.py``: it loads the file and calls its
+- ``--reward.remote_url /path/to/file.py``: it loads the file and calls its
   ``reward_func(queries, prompts, labels)``, expecting
   ``{"rewards": tensor, "scores": tensor, "extra_logs": {name: tensor}}``.
   :mod:`groundscore.integrations.openrlhf_reward_func` is such a file.
-- ``--remote_rm_url http://host:port/get_reward``: it POSTs
+- ``--reward.remote_url http://host:port/get_reward``: it POSTs
   ``{"query": [...], "prompts": [...], "labels": [...]}`` and expects
   ``{"rewards": [...], "scores": [...], "extra_logs": {name: [...]}}``;
   ``groundscore serve`` answers it.
 
-``query`` is the prompt *and* the response, decoded with special tokens: the
-completion is what follows the prompt when the query starts with it (else the
-whole query), without trailing end-of-turn tokens. The referring expression
+``query`` is the prompt *and* the response, decoded with special tokens; for
+a VLM prompt its image placeholder is expanded to one pad token per patch, so
+the response is split off as :func:`split_completion` describes. The referring expression
 comes from the prompt (last user turn of a chat template; VLM-R1's REC
-template by default, configurable). ``labels`` (``--label_key``) carry the
+template by default, configurable). ``labels`` (``--data.label_key``) carry the
 ground truth as JSON text: a box list (``"[]"`` for "the target is absent"),
 or an object ``{"solution": [...], "image": "path", "image_size": [w, h],
 "coords": "qwen25", "image_grid_thw": [1, h, w], "query": "..."}``.
