@@ -222,3 +222,29 @@ def test_openrlhf_vlm_query_layout_is_split_off_the_prompt(schema_only: None) ->
     assert results[1].outcome == "correct" and results[1].format == 1.0
     # The prompt's own "<answer> </answer>" is never read as the answer.
     assert results[0].reward == gs_openrlhf.default_reward().rewarder.config.wrong
+
+
+def test_the_pages_setup_lines_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page's ``RM_FILE=$(python -c ...)`` line prints this file, and its reward configuration loads."""
+    import re
+    import shlex
+    import subprocess
+
+    from doc_snippets import code_blocks
+
+    from groundscore.reward import load_reward_config
+
+    block = next(b for b in code_blocks("openrlhf.md", "bash") if "RM_FILE=" in b)
+    command = re.search(r"RM_FILE=\$\((.+)\)\s*$", block, re.MULTILINE)
+    assert command is not None
+    argv = shlex.split(command.group(1))
+    assert argv[0] == "python"
+    printed = subprocess.run([sys.executable, *argv[1:]], capture_output=True, text=True, check=True).stdout.strip()
+    assert Path(printed).resolve() == Path(reward_file.__file__).resolve()
+    found = re.search(r"^export GROUNDSCORE_REWARD_CONFIG=('[^']*'|\S+)", block, re.MULTILINE)
+    assert found is not None
+    value = shlex.split(found.group(1))[0]
+    config = load_reward_config(value)
+    monkeypatch.setenv("GROUNDSCORE_REWARD_CONFIG", value)
+    monkeypatch.setattr(gs_openrlhf, "_default", None)
+    assert gs_openrlhf.default_reward().rewarder.config.policy == config.policy
