@@ -9,6 +9,8 @@ PIP    := $(BIN)/python -m pip
 # machines that want another build, e.g. make test TORCH="torch torchvision".
 TORCH  ?= torch==2.14.1 torchvision==0.29.1
 PYTEST_ARGS ?=
+# Trainer versions the integration tests are pinned to (docs/rewards/compatibility.md).
+TRAINERS := -c constraints/trainers.txt
 
 .PHONY: demo test lint docs bench clean
 
@@ -24,14 +26,14 @@ $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
 # this environment; their reward-path modules are installed without
 # dependencies into .hosts/ and appended to sys.path by a .pth file (after
 # site-packages, so they never shadow the environment's own packages).
-VERL_PKGS     := verl==0.9.1 tensordict==0.10.0 ray codetiming hydra-core omegaconf antlr4-python3-runtime==4.9.3 pyvers msgpack protobuf jsonschema referencing rpds-py jsonschema-specifications attrs click filelock
+VERL_PKGS     := verl==0.9.1 tensordict==0.10.0 ray codetiming orjson hydra-core omegaconf antlr4-python3-runtime==4.9.3 pyvers msgpack protobuf jsonschema referencing rpds-py jsonschema-specifications attrs click filelock
 OPENRLHF_PKGS := openrlhf==0.11.2 aiohttp pylatexenc multidict yarl frozenlist aiosignal aiohappyeyeballs propcache attrs
 
-$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
+$(VENV)/.test-installed: pyproject.toml constraints/trainers.txt | $(BIN)/python
 	$(PIP) install -q $(TORCH)
-	$(PIP) install -q -e '.[all,dev,integrations-test]' $(TORCH)
-	$(PIP) install -q --no-deps --upgrade --target .hosts/verl $(VERL_PKGS)
-	$(PIP) install -q --no-deps --upgrade --target .hosts/openrlhf $(OPENRLHF_PKGS)
+	$(PIP) install -q -e '.[all,dev,integrations-test]' $(TORCH) $(TRAINERS)
+	$(PIP) install -q --no-deps --upgrade --target .hosts/verl $(TRAINERS) $(VERL_PKGS)
+	$(PIP) install -q --no-deps --upgrade --target .hosts/openrlhf $(TRAINERS) $(OPENRLHF_PKGS)
 	$(BIN)/python -c "import os, site; open(os.path.join(site.getsitepackages()[0], 'zz_groundscore_hosts.pth'), 'w').write(''.join(os.path.abspath(p) + chr(10) for p in ('.hosts/verl', '.hosts/openrlhf')))"
 	touch $@ $(VENV)/.demo-installed
 

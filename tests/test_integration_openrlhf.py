@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,11 @@ def schema_only(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 def test_split_completion_and_query_reading() -> None:
     assert split_completion(PROMPT + GOOD, PROMPT) == GOOD.removesuffix("<|im_end|>")
-    assert split_completion("no prompt prefix <answer>[]</answer></s>", PROMPT) == "no prompt prefix <answer>[]</answer>"
+    # A query in which the prompt cannot be found: no response is made up from it (malformed, never paid).
+    assert split_completion("no prompt prefix <answer>[]</answer></s>", PROMPT) == ""
+    # ... unless it holds the assistant header the prompt ends with.
+    assert split_completion("<|im_start|>assistant\n<answer>[]</answer></s>", PROMPT) == "<answer>[]</answer>"
+    assert split_completion("no prompt prefix <answer>[]</answer></s>", "") == "no prompt prefix <answer>[]</answer>"
     assert split_completion(PROMPT + GOOD, None).startswith("<|im_start|>system")
     assert QueryReader()(PROMPT) == "dog"
     assert QueryReader(r"Find (?P<expr>[^.]+)\.")("<|im_start|>user\nFind the cat.<|im_end|>\n") == "the cat"
@@ -122,3 +127,124 @@ def test_huge_queries_are_cut_and_odd_types_never_raise() -> None:
     assert completion.startswith("<answer>[]</answer>") and len(completion) == MAX_TEXT
     samples = build_samples([5, None, ["a"], {"content": "b"}], [1, {"x": 2}], [{"a": {"b": {}}}, [[[]]]], QueryReader())
     assert len(samples) == 4 and all(isinstance(s["completion"], str) for s in samples)
+
+
+# --- OpenRLHF 0.11's own code: its argument parser and its VLM prompt path ---------------------
+
+def openrlhf_parser() -> Any:
+    """The parser of ``openrlhf.cli.train_ppo_ray``, built by its own ``__main__`` code.
+
+    The module builds its parser inside ``if __name__ == "__main__":``; the
+    statements of that block up to ``args = parser.parse_args()`` are run as
+    they are, so every flag and default is OpenRLHF's (the module's own
+    imports pull in ray, vLLM and deepspeed, which are not installed here).
+    """
+    import ast
+
+    spec = importlib.util.find_spec("openrlhf.cli.train_ppo_ray")
+    if spec is None or spec.origin is None:
+        pytest.skip("openrlhf is not importable here")
+    source = Path(spec.origin).read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    main = next(n for n in tree.body if isinstance(n, ast.If) and "__main__" in ast.unparse(n.test))
+    body = []
+    for stmt in main.body:
+        if "parse_args" in ast.unparse(stmt):
+            break
+        body.append(stmt)
+    namespace: dict[str, Any] = {"__name__": "openrlhf_parser"}
+    # The module's own standard-library imports (argparse, os, datetime), not ray/openrlhf.
+    imports = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)
+               and ((n.module or "") if isinstance(n, ast.ImportFrom) else n.names[0].name).split(".")[0] in sys.stdlib_module_names]
+    module = ast.fix_missing_locations(ast.Module(body=[*imports, *body], type_ignores=[]))
+    exec(compile(module, spec.origin, "exec"), namespace)
+    return namespace["parser"]
+
+
+@pytest.mark.slow
+def test_openrlhf_parser_accepts_every_documented_command_line() -> None:
+    from doc_snippets import command_lines
+
+    parser = openrlhf_parser()
+    from openrlhf.utils.config import hierarchize
+
+    lines = command_lines("openrlhf.md", "openrlhf.cli.train_ppo_ray", {"RM_FILE": reward_file.__file__, "GROUNDSCORE_SERVE_TOKEN": "t"})
+    assert len(lines) >= 2
+    seen_file = False
+    for argv in lines:
+        args = hierarchize(parser.parse_args(argv))
+        assert args.data.label_key == "solution"
+        urls = args.reward.remote_url
+        assert urls.endswith(".py") or urls.startswith("http://")
+        if urls.endswith(".py"):
+            seen_file = True
+            assert Path(urls).resolve() == Path(reward_file.__file__).resolve()
+            assert args.algo.dynamic_filtering_enable is True
+    assert seen_file
+    for old in (["--remote_rm_url", "x"], ["--label_key", "solution"], ["--dynamic_filtering"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(old)
+
+
+@pytest.mark.slow
+def test_openrlhf_vlm_query_layout_is_split_off_the_prompt(schema_only: None) -> None:
+    vlm_utils = pytest.importorskip("openrlhf.utils.vlm_utils", reason="openrlhf is not importable here")
+    from integration_models import tiny_processor
+    from PIL import Image
+
+    processor = tiny_processor("qwen2_5_vl")
+    messages = [{"role": "user", "content": [
+        {"type": "image"},
+        {"type": "text", "text": "Please provide the bounding box coordinate of the region this sentence describes: dog. "
+                                 "First output the thinking process in <think> </think> tags and then output the final "
+                                 "answer in <answer> </answer> tags."}]}]
+    # OpenRLHF's dataset applies the chat template to a string prompt; its executor then
+    # tokenises it with the images through process_prompt_with_images and decodes
+    # prompt + response ids with special tokens kept.
+    prompt = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    image = Image.new("RGB", (640, 480), (90, 120, 40))
+    prompt_ids, mm, _ = vlm_utils.process_prompt_with_images(processor, prompt, [image])
+    assert mm is not None and "image_grid_thw" in mm
+    tokenizer = processor.tokenizer
+    label = json.dumps({"solution": [100, 100, 200, 200], "image_size": [640, 480], "coords": "original"})
+
+    def query(response: str) -> str:
+        ids = prompt_ids + tokenizer(response, add_special_tokens=False)["input_ids"]
+        return tokenizer.decode(ids, skip_special_tokens=False)
+
+    empty, good = query("<|im_end|>"), query(GOOD)
+    assert not empty.startswith(prompt)  # the pad tokens were expanded: the naive split fails
+    assert empty.count("<|image_pad|>") > 1 and prompt.count("<|image_pad|>") == 1
+    assert split_completion(empty, prompt) == ""
+    assert split_completion(good, prompt) == GOOD.removesuffix("<|im_end|>")
+    results = gs_openrlhf.default_reward().score([empty, good], [prompt, prompt], [label, label])
+    assert results[0].outcome == "malformed" and results[0].format == 0.0
+    assert results[1].outcome == "correct" and results[1].format == 1.0
+    # The prompt's own "<answer> </answer>" is never read as the answer.
+    assert results[0].reward == gs_openrlhf.default_reward().rewarder.config.wrong
+
+
+def test_the_pages_setup_lines_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page's ``RM_FILE=$(python -c ...)`` line prints this file, and its reward configuration loads."""
+    import re
+    import shlex
+    import subprocess
+
+    from doc_snippets import code_blocks
+
+    from groundscore.reward import load_reward_config
+
+    block = next(b for b in code_blocks("openrlhf.md", "bash") if "RM_FILE=" in b)
+    command = re.search(r"RM_FILE=\$\((.+)\)\s*$", block, re.MULTILINE)
+    assert command is not None
+    argv = shlex.split(command.group(1))
+    assert argv[0] == "python"
+    printed = subprocess.run([sys.executable, *argv[1:]], capture_output=True, text=True, check=True).stdout.strip()
+    assert Path(printed).resolve() == Path(reward_file.__file__).resolve()
+    found = re.search(r"^export GROUNDSCORE_REWARD_CONFIG=('[^']*'|\S+)", block, re.MULTILINE)
+    assert found is not None
+    value = shlex.split(found.group(1))[0]
+    config = load_reward_config(value)
+    monkeypatch.setenv("GROUNDSCORE_REWARD_CONFIG", value)
+    monkeypatch.setattr(gs_openrlhf, "_default", None)
+    assert gs_openrlhf.default_reward().rewarder.config.policy == config.policy

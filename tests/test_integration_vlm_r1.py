@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import types
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,90 @@ def test_make_grounding_reward_is_a_named_function_for_vlm_r1_logs() -> None:
     assert fn.__name__ == "groundscore"
     texts = ["<think>x</think><answer>There is no such object in the image.</answer>"]
     assert fn(_conversational(texts), [[1, 2, 30, 40]], problem=["dog"]) == [0.1]
+
+
+# -- its scripts as shipped: the module hook; and the vlm_r1 compatibility mode -------------------
+
+def _upstream() -> types.ModuleType:
+    import vlm_r1_upstream
+
+    return vlm_r1_upstream
+
+
+def test_patch_vlm_module_routes_the_hook_its_scripts_use() -> None:
+    up = _upstream()
+
+    class Module(up.Qwen2VLModule):
+        pass
+
+    vlm_r1.patch_vlm_module(Module, {"groundscore": vlm_r1.make_grounding_reward(chain_config={"verifiers": ["schema"]})})
+    vlm_r1.patch_vlm_module(Module)  # idempotent: the module's own hook stays the fallback
+    assert Module.select_reward_func("accuracy", "rec") is vlm_r1.iou_reward
+    assert Module.select_reward_func("format", "rec") is vlm_r1.format_reward
+    assert Module.select_reward_func("accuracy", "rec") is not up.Qwen2VLModule.iou_reward
+    with pytest.raises(ValueError):
+        Module.select_reward_func("accuracy", "vqa")  # other tasks: the module's own answer
+    compat = vlm_r1.patch_vlm_module(type("M2", (up.Qwen2VLModule,), {}), mode="vlm_r1")
+    assert compat.select_reward_func("accuracy", "rec") is vlm_r1.iou_reward_vlm_r1
+    # The trainer's own call shape reaches our function and gives upstream's number on a plain answer.
+    inputs = [{"prompt": [{"role": "user", "content": "x"}], "problem": "dog", "solution": [100, 100, 200, 200],
+               "image_path": [None], "accu_reward_method": "default"}]
+    completion = [[{"role": "assistant", "content": "<think>t</think><answer>[100, 100, 200, 200]</answer>"}]]
+    ours = up.trainer_reward_call(Module.select_reward_func("accuracy", "rec"), inputs, ["x"], completion)
+    theirs = up.trainer_reward_call(up.Qwen2VLModule.select_reward_func("accuracy", "rec"), inputs, ["x"], completion)
+    assert ours == pytest.approx(theirs) == [1.0]
+
+
+def test_vlm_r1_mode_reads_the_first_answer_as_upstream_does() -> None:
+    up = _upstream()
+    sol = [100, 100, 200, 200]
+    cases = [
+        # two answer blocks: upstream reads the first (wrong), groundscore the last (right)
+        "<think>t</think><answer>[400, 300, 500, 400]</answer> sorry: <answer>[100, 100, 200, 200]</answer>",
+        # an answer inside the thinking
+        "<think>maybe <answer>[0, 0, 10, 10]</answer>?</think><answer>[100, 100, 200, 200]</answer>",
+        "<think>t</think><answer>[100, 100, 200, 200]</answer>",
+        "<think>t</think><answer>[100.5, 100, 200, 200]</answer>",  # floats: upstream reads nothing
+        "no tags [100, 100, 200, 200]",
+    ]
+    completions = [[{"role": "assistant", "content": c}] for c in cases]
+    upstream = up.upstream_iou_rewards(completions, [sol] * len(cases))
+    compat = vlm_r1.iou_reward_vlm_r1(completions, [sol] * len(cases))
+    assert compat == pytest.approx(upstream)
+    ours = vlm_r1.iou_reward(completions, [sol] * len(cases))
+    assert ours[0] != pytest.approx(upstream[0]) and ours[1] != pytest.approx(upstream[1])  # where the claim fails
+    assert ours[2] == pytest.approx(upstream[2]) == 1.0
+    assert vlm_r1.iou_reward_vlm_r1.__name__ == "iou_reward"
+
+
+def test_the_documented_recipe_runs_against_the_hook() -> None:
+    import sys
+
+    from doc_snippets import code_blocks
+
+    up = _upstream()
+    block = next(b for b in code_blocks("vlm-r1.md", "python") if "patch_vlm_module" in b)
+
+    class Qwen2VLModule(up.Qwen2VLModule):
+        pass
+
+    fake = types.ModuleType("open_r1.vlm_modules.qwen_module")
+    fake.Qwen2VLModule = Qwen2VLModule  # type: ignore[attr-defined]
+    saved = {k: sys.modules.get(k) for k in ("open_r1", "open_r1.vlm_modules", "open_r1.vlm_modules.qwen_module")}
+    sys.modules.update({"open_r1": types.ModuleType("open_r1"), "open_r1.vlm_modules": types.ModuleType("open_r1.vlm_modules"),
+                        "open_r1.vlm_modules.qwen_module": fake})
+    try:
+        exec(block, {})
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                sys.modules.pop(key, None)
+            else:
+                sys.modules[key] = value
+    assert Qwen2VLModule.select_reward_func("accuracy", "rec") is vlm_r1.iou_reward
+    fn = Qwen2VLModule.select_reward_func("groundscore", "rec")
+    assert fn.__name__ == "groundscore"
+    inputs = [{"prompt": [], "problem": "dog", "solution": [100, 100, 200, 200], "image_path": [None]}]
+    good = [[{"role": "assistant", "content": '<think>t</think><answer>[{"bbox_2d": [100, 100, 200, 200], "label": "dog"}]</answer>'}]]
+    out = up.trainer_reward_call(fn, inputs, [""], good)
+    assert len(out) == 1 and out[0] == pytest.approx(1.0)

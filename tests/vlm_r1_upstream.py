@@ -43,3 +43,46 @@ def upstream_iou_reward(content: str, sol: list[float], grid: list[int] | None =
         bbox = [bbox[0] / input_width * image_width, bbox[1] / input_height * image_height,
                 bbox[2] / input_width * image_width, bbox[3] / input_height * image_height]
     return upstream_iou(bbox, sol)
+
+
+# -- the hook its scripts use (``--is_reward_customized_from_vlm_module True``) and its trainer's call --
+
+def upstream_iou_rewards(completions: list, solution: list, **kwargs: object) -> list[float]:
+    """VLM-R1's ``Qwen2VLModule.iou_reward``: per completion, 0.0 where its regex finds no box."""
+    grids = kwargs.get("image_grid_thw")
+    sizes = kwargs.get("image_size")
+    out = []
+    for i, (completion, sol) in enumerate(zip(completions, solution, strict=True)):
+        grid = list(grids[i]) if grids is not None else None
+        size = tuple(sizes[i]) if sizes is not None else None
+        value = upstream_iou_reward(completion[0]["content"], sol, grid, size)
+        out.append(value if value is not None else 0.0)
+    return out
+
+
+class Qwen2VLModule:
+    """The reward hook of VLM-R1's ``vlm_modules/qwen_module.py`` (REC part), as its trainer reaches it."""
+
+    @staticmethod
+    def iou_reward(completions: list, solution: list, **kwargs: object) -> list[float]:
+        return upstream_iou_rewards(completions, solution, **kwargs)
+
+    @staticmethod
+    def format_reward_rec(completions: list, **kwargs: object) -> list[float]:
+        pattern = re.compile(r"<think>.*?</think>\s*<answer>.*?\{.*\[\d+,\s*\d+,\s*\d+,\s*\d+\].*\}.*?</answer>", re.DOTALL)
+        return [1.0 if pattern.search(c[0]["content"]) else 0.0 for c in completions]
+
+    @staticmethod
+    def select_reward_func(func: str, task_type: str):
+        if func == "accuracy" and task_type == "rec":
+            return Qwen2VLModule.iou_reward
+        if func == "format" and task_type == "rec":
+            return Qwen2VLModule.format_reward_rec
+        raise ValueError(f"Unsupported reward function: {func}")
+
+
+def trainer_reward_call(reward_func, inputs: list[dict], prompts: list, completions: list) -> list[float]:
+    """How VLM-R1's ``VLMGRPOTrainer`` calls a reward function: every input column but prompt, as lists."""
+    keys = [key for key in inputs[0] if key not in ["prompt", "completion"]]
+    reward_kwargs = {key: [example[key] for example in inputs] for key in keys}
+    return reward_func(prompts=prompts, completions=completions, **reward_kwargs)

@@ -44,23 +44,52 @@ def content_text(content: Any) -> str:
     return str(content)
 
 
+_REASONING_KEYS = ("reasoning_content", "reasoning", "thinking")
+
+
+def _reasoning(message: Mapping[str, Any]) -> str:
+    """The thinking a chat template moved out of ``content`` (TRL's ``reasoning_content``)."""
+    for key in _REASONING_KEYS:
+        value = message.get(key)
+        if isinstance(value, str) and value.strip():
+            return value
+    return ""
+
+
 def completion_text(completion: Any) -> str:
     """A completion as text: a string, or conversational ``[{"role": "assistant", "content": ...}]``.
 
-    For a list of messages the assistant messages are joined (TRL and VLM-R1
-    hand one); anything else unreadable becomes ``""``.
+    Why the thinking is put back: when a tokenizer has a response template
+    (TRL adds one for Qwen2.5/Qwen3/Qwen3-VL when tools are passed) TRL
+    parses the thinking into ``reasoning_content`` and leaves only the answer
+    in ``content``; the verifiers read ``<think>`` from the text, so the
+    thinking comes back as ``<think>...</think>`` before the answer (unless
+    the content already has one). With tool turns (``role: tool`` messages,
+    or assistant messages carrying ``tool_calls``) the answer is the last
+    assistant message with text, and the thinking is that of every assistant
+    turn; otherwise the assistant messages are joined (TRL and VLM-R1 hand
+    one). Anything unreadable becomes ``""``.
     """
     try:
         if isinstance(completion, str):
             return completion[:_MAX_TEXT]
         if isinstance(completion, Mapping):
-            return content_text(completion.get("content"))[:_MAX_TEXT]
+            completion = [completion]
         if isinstance(completion, Sequence) and not isinstance(completion, bytes | bytearray):
             messages = [m for m in completion if isinstance(m, Mapping)]
             if not messages:
                 return content_text(completion)[:_MAX_TEXT]
             assistant = [m for m in messages if m.get("role", "assistant") == "assistant"] or messages
-            return "".join(content_text(m.get("content")) for m in assistant)[:_MAX_TEXT]
+            thinking = "\n".join(t for t in (_reasoning(m) for m in assistant) if t)
+            tools = any(m.get("role") == "tool" or m.get("tool_calls") for m in messages)
+            if tools:
+                texts = [content_text(m.get("content")) for m in assistant]
+                answer = next((t for t in reversed(texts) if t.strip()), "")
+            else:
+                answer = "".join(content_text(m.get("content")) for m in assistant)
+            if thinking and "<think>" not in answer.lower():
+                answer = f"<think>{thinking}</think>{answer}"
+            return answer[:_MAX_TEXT]
         return content_text(completion)[:_MAX_TEXT]
     except Exception:  # noqa: BLE001 - unreadable completion: empty text, scored as malformed
         return ""
@@ -180,10 +209,12 @@ def image_fields(image: Any = None, image_path: Any = None, image_size: Any = No
         candidate = str(candidate)
     if isinstance(candidate, str | bytes) and candidate:
         out["image"] = candidate
-    elif candidate is not None and hasattr(candidate, "size"):
-        out.setdefault("image_size", _size(getattr(candidate, "size", None)))
-        if out.get("image_size") is None:
-            out.pop("image_size")
+    elif candidate is not None and hasattr(candidate, "size") and hasattr(candidate, "mode"):
+        # A PIL image goes to the chain as it is: the CLIP verifier needs its pixels.
+        out["image"] = candidate
+        size = _size(getattr(candidate, "size", None))
+        if size is not None:
+            out.setdefault("image_size", size)
     elif isinstance(candidate, Mapping):  # datasets' {"bytes": ..., "path": ...}
         inner = candidate.get("path") or candidate.get("bytes")
         if inner:

@@ -1,21 +1,22 @@
 """OpenRLHF: the ``reward_func(queries, prompts, labels)`` and the remote reward protocol.
 
-OpenRLHF gets rewards in one of two ways, both with the same three lists:
+OpenRLHF (0.11: ``--reward.remote_url``, ``--data.label_key``) gets rewards
+in one of two ways, both with the same three lists:
 
-- ``--remote_rm_url /path/to/file.py``: it loads the file and calls its
+- ``--reward.remote_url /path/to/file.py``: it loads the file and calls its
   ``reward_func(queries, prompts, labels)``, expecting
   ``{"rewards": tensor, "scores": tensor, "extra_logs": {name: tensor}}``.
   :mod:`groundscore.integrations.openrlhf_reward_func` is such a file.
-- ``--remote_rm_url http://host:port/get_reward``: it POSTs
+- ``--reward.remote_url http://host:port/get_reward``: it POSTs
   ``{"query": [...], "prompts": [...], "labels": [...]}`` and expects
   ``{"rewards": [...], "scores": [...], "extra_logs": {name: [...]}}``;
   ``groundscore serve`` answers it.
 
-``query`` is the prompt *and* the response, decoded with special tokens: the
-completion is what follows the prompt when the query starts with it (else the
-whole query), without trailing end-of-turn tokens. The referring expression
+``query`` is the prompt *and* the response, decoded with special tokens; for
+a VLM prompt its image placeholder is expanded to one pad token per patch, so
+the response is split off as :func:`split_completion` describes. The referring expression
 comes from the prompt (last user turn of a chat template; VLM-R1's REC
-template by default, configurable). ``labels`` (``--label_key``) carry the
+template by default, configurable). ``labels`` (``--data.label_key``) carry the
 ground truth as JSON text: a box list (``"[]"`` for "the target is absent"),
 or an object ``{"solution": [...], "image": "path", "image_size": [w, h],
 "coords": "qwen25", "image_grid_thw": [1, h, w], "query": "..."}``.
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -41,11 +43,45 @@ from groundscore.reward import Rewarder, RewardResult, load_reward_config
 log = logging.getLogger("groundscore.integrations.openrlhf")
 
 
+# A run of one media pad token: the processor expands one image placeholder into
+# one token per patch, so the decoded query holds many where the prompt has one.
+_PAD_RUN = re.compile(r"(<\|(?:image|video)_pad\|>|<image>|<IMG_CONTEXT>)(?:\1)+")
+_ASSISTANT_HEADERS = ("<|im_start|>assistant\n", "<|im_start|>assistant", "<|assistant|>\n", "<|assistant|>",
+                      "<|start_header_id|>assistant<|end_header_id|>\n\n", "<|start_header_id|>assistant<|end_header_id|>",
+                      "<start_of_turn>model\n", "ASSISTANT:", "Assistant:")
+
+
+def _collapse(text: str) -> str:
+    return _PAD_RUN.sub(r"\1", text)
+
+
 def split_completion(query: str, prompt: str | None) -> str:
-    """The response part of OpenRLHF's ``query`` (prompt + response)."""
+    """The response part of OpenRLHF's ``query`` (prompt + response).
+
+    Why not ``query[len(prompt):]``: for a VLM prompt OpenRLHF decodes the
+    processor's token ids, where each image placeholder has become one pad
+    token per patch, so the query does not start with the prompt. Both are
+    compared with runs of a pad token collapsed to one; failing that, the
+    response is what follows the last assistant header of the query (the
+    header the prompt ends with). A query in which neither is found yields
+    ``""`` when a prompt was given (scored as malformed: a response that
+    cannot be told from the prompt is never paid), and the whole query when
+    no prompt was given. End-of-turn tokens at the end are dropped.
+    """
     text = query if isinstance(query, str) else completion_text(query)
-    if isinstance(prompt, str) and prompt and text.startswith(prompt):
-        text = text[len(prompt) :]
+    text = text[: MAX_TEXT * 4]
+    if isinstance(prompt, str) and prompt:
+        if text.startswith(prompt):
+            return strip_end_markers(text[len(prompt):][:MAX_TEXT])
+        collapsed_query, collapsed_prompt = _collapse(text), _collapse(prompt)
+        if collapsed_query.startswith(collapsed_prompt):
+            return strip_end_markers(collapsed_query[len(collapsed_prompt):][:MAX_TEXT])
+        header = next((h for h in _ASSISTANT_HEADERS if prompt.rstrip().endswith(h.rstrip())), None)
+        if header is not None:
+            at = text.rfind(header.rstrip())
+            if at >= 0:
+                return strip_end_markers(text[at + len(header.rstrip()):].lstrip("\n")[:MAX_TEXT])
+        return ""
     return strip_end_markers(text[:MAX_TEXT])
 
 

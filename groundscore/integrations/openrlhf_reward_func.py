@@ -1,4 +1,4 @@
-"""A reward file for OpenRLHF's ``--remote_rm_url /path/to/this/file.py``.
+"""A reward file for OpenRLHF's ``--reward.remote_url /path/to/this/file.py`` (0.11).
 
 OpenRLHF loads this file by path and calls ``reward_func(queries, prompts,
 labels)``. Print its path with::

@@ -1,14 +1,15 @@
-"""Reward functions for verl: ``compute_score`` and its batch form.
+"""Reward functions for verl: ``compute_score``, its ``async`` form and a batch form.
 
-verl loads a custom reward function from a file named in its config and calls
-it per sample (``NaiveRewardManager``, and the reward loop, which also awaits
-``async`` functions)::
+verl 0.9.1 loads a custom reward function from the file named by
+``reward.custom_reward_function.path`` / ``.name`` (with
+``reward.custom_reward_function.reward_kwargs`` bound to it), and every
+manager of its reward loop (``naive``, ``dapo``, ``gdpo``, ``remote``,
+``rate_limited``) calls it per response, awaiting a coroutine function::
 
-    compute_score(data_source, solution_str, ground_truth, extra_info, **reward_kwargs)
+    compute_score(data_source=..., solution_str=..., ground_truth=..., extra_info=..., **reward_kwargs)
 
-or per batch (``reward_model.reward_manager=batch``)::
-
-    compute_score(data_sources, solution_strs, ground_truths, extra_infos, **reward_kwargs)
+``compute_score_batch`` (lists in, list out) is for callers that score a
+batch themselves; 0.9.1's reward loop has no batch manager.
 
 A float or a dict with a ``"score"`` key comes back; every other key of the
 dict is logged (``reward_extra_info``), so every sample must have the same
@@ -26,8 +27,10 @@ Where the data come from:
   ``image_grid_thw``, ``query``.
 - ``extra_info``: the referring expression under ``query`` / ``question`` /
   ``problem`` / ``prompt`` (a REC prompt is read with VLM-R1's template), and
-  ``image`` / ``image_path`` / ``image_size`` / ``coords`` /
-  ``image_grid_thw`` when the ground truth does not carry them.
+  ``image`` / ``images`` / ``image_path`` / ``image_size`` / ``coords`` /
+  ``image_grid_thw`` when the ground truth does not carry them: verl hands
+  its ``images`` column to the model only, so ``extra_info`` is the one way
+  an image reaches the reward.
 
 ``reward_kwargs`` may hold ``reward_config`` (dict or path),
 ``chain_config`` (dict or path) and ``query_templates``. verl needs a number
@@ -70,7 +73,8 @@ def _sample(solution_str: Any, ground_truth: Any, extra_info: Any, reader: Query
     sample: dict[str, Any] = {"completion": completion_text(solution_str)}
     extra = extra_info if isinstance(extra_info, Mapping) else {}
     query = next((extra[k] for k in _QUERY_KEYS if isinstance(extra.get(k), str | list) and extra.get(k)), None)
-    sample.update(image_fields(extra.get("image"), extra.get("image_path"), extra.get("image_size")))
+    image = extra.get("image") if extra.get("image") is not None else extra.get("images")
+    sample.update(image_fields(image, extra.get("image_path"), extra.get("image_size")))
     if isinstance(extra.get("coords"), str):
         sample["coords"] = extra["coords"]
     if extra.get("image_grid_thw") is not None:

@@ -8,18 +8,27 @@ and ``image_grid_thw`` (rows ``[t, h, w]``): the model answers in the pixels
 of the resized input, ``grid * 14``, and VLM-R1 maps the box to the original
 image size read from ``image_path``. These functions do the same.
 
-- :func:`iou_reward`: VLM-R1's accuracy reward, number for number where its
-  regex finds the box (``[int, int, int, int]`` inside ``<answer>``), and the
-  right IoU where it does not (floats, boxes outside ``<answer>``, broken
-  fences, spaces inside brackets).
+- :func:`iou_reward`: VLM-R1's accuracy reward where its regex finds the box
+  in a completion with one ``<answer>`` block (``[int, int, int, int]``
+  inside it), and the right IoU where it does not (floats, boxes outside
+  ``<answer>``, broken fences, spaces inside brackets). With two answer
+  blocks, or an ``<answer>`` inside the thinking, VLM-R1 reads the *first*
+  and groundscore the last: the numbers differ there.
+- :func:`iou_reward_vlm_r1`: the ``vlm_r1`` compatibility mode, which reads
+  the answer as upstream does (the first ``<answer>``, the first integer box
+  in it, nothing otherwise): VLM-R1's number for every completion.
 - :func:`format_reward`: VLM-R1's format reward (tags around a grounding answer).
 - :func:`grounding_reward`: the shaped reward with the verifiers on
   (hallucination < "not found" < correct).
 
-Use them in VLM-R1's ``reward_funcs_registry``::
+VLM-R1's scripts run with ``--is_reward_customized_from_vlm_module True``,
+which resolves every reward name through the VLM module's
+``select_reward_func(func, task_type)`` and bypasses ``reward_funcs_registry``;
+:func:`patch_vlm_module` routes that hook to these functions::
 
+    from open_r1.vlm_modules.qwen_module import Qwen2VLModule
     from groundscore.integrations import vlm_r1
-    reward_funcs_registry = {"accuracy": vlm_r1.iou_reward, "format": vlm_r1.format_reward}
+    vlm_r1.patch_vlm_module(Qwen2VLModule)
 
 VLM-R1 turns the list into a tensor, so no None is returned: a sample that
 cannot be scored gets 0.0.
@@ -28,6 +37,7 @@ cannot be scored gets 0.0.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -144,3 +154,70 @@ class NamedGroundingReward:
     def __call__(self, completions: Sequence[Any], solution: Any = None, **kwargs: Any) -> list[float]:
         return grounding_reward(completions, solution, reward_config=self.reward_config, chain_config=self.chain_config,
                                 query_templates=self.query_templates, **kwargs)
+
+
+_UPSTREAM_ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
+_UPSTREAM_BOX = re.compile(r"\[(\d+),\s*(\d+),\s*(\d+),\s*(\d+)]")
+
+
+def upstream_answer(text: str) -> str:
+    """The completion reduced to what VLM-R1's regexes read: the first ``<answer>``'s first integer box.
+
+    ``""`` (malformed: 0) where upstream finds none, so the IoU that
+    follows is upstream's for every completion.
+    """
+    match = _UPSTREAM_ANSWER.search(text or "")
+    if not match:
+        return ""
+    box = _UPSTREAM_BOX.search(match.group(1).strip())
+    return f"<answer>[{', '.join(box.groups())}]</answer>" if box else ""
+
+
+def iou_reward_vlm_r1(completions: Sequence[Any], solution: Any = None, **kwargs: Any) -> list[float]:
+    """``iou_reward`` in the ``vlm_r1`` compatibility mode: the answer read exactly as upstream reads it."""
+    from groundscore.integrations.fields import completion_text
+
+    try:
+        reduced = [[{"role": "assistant", "content": upstream_answer(completion_text(c))}] for c in completions]
+    except Exception:  # noqa: BLE001
+        return [0.0] * (len(completions) if completions is not None else 0)
+    return iou_reward(reduced, solution, **kwargs)
+
+
+iou_reward_vlm_r1.__name__ = "iou_reward"  # VLM-R1 logs rewards by function name
+
+#: ``select_reward_func`` answers for the REC task: reward name -> function.
+REC_REWARDS: dict[str, Any] = {"accuracy": iou_reward, "format": format_reward}
+
+
+def patch_vlm_module(module_cls: Any, rewards: dict[str, Any] | None = None, *, mode: str = "groundscore",
+                     task_types: Sequence[str] = ("rec",)) -> Any:
+    """Route a VLM-R1 module's ``select_reward_func`` to groundscore for the REC task.
+
+    VLM-R1 resolves every ``--reward_funcs`` name through
+    ``module_cls.select_reward_func(func, task_type)`` when its scripts pass
+    ``--is_reward_customized_from_vlm_module True`` (as they ship). Names in
+    ``rewards`` (default: ``accuracy`` -> :func:`iou_reward` or, with
+    ``mode="vlm_r1"``, :func:`iou_reward_vlm_r1`; ``format`` ->
+    :func:`format_reward`; add ``"groundscore": make_grounding_reward(...)``)
+    are answered for ``task_types``; every other name or task goes to the
+    module's own hook. Returns the class, patched in place (idempotent).
+    """
+    if mode not in ("groundscore", "vlm_r1"):
+        raise ValueError(f"mode must be 'groundscore' or 'vlm_r1', got {mode!r}")
+    table = dict(REC_REWARDS)
+    if mode == "vlm_r1":
+        table["accuracy"] = iou_reward_vlm_r1
+    table.update(rewards or {})
+    original = getattr(module_cls, "_groundscore_original_select", None) or module_cls.select_reward_func
+    tasks = frozenset(task_types)
+
+    def select_reward_func(func: str, task_type: str) -> Any:
+        if task_type in tasks and func in table:
+            return table[func]
+        return original(func, task_type)
+
+    module_cls._groundscore_original_select = staticmethod(original)
+    module_cls.select_reward_func = staticmethod(select_reward_func)
+    return module_cls
+
