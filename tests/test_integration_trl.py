@@ -303,7 +303,7 @@ def test_coords_auto_from_the_processor_without_image_grid_thw() -> None:
 
     processor = tiny_processor("qwen2_5_vl")
     space = resolve_coords("auto", processor)
-    assert space == f"qwen25:{4 * 28 * 28}-{MAX_PIXELS}-28"
+    assert space == f"qwen25px:{4 * 28 * 28}-{MAX_PIXELS}-28"
     assert resolve_coords("auto", tiny_processor("qwen2_vl")) == "norm1000"
     assert resolve_coords("auto", model_family="qwen3_vl") == "norm1000"
     assert resolve_coords("auto", min_pixels=3136, max_pixels=12845056) == "qwen25"
@@ -376,7 +376,7 @@ def test_the_documented_options_block_runs_and_is_what_trl_can_call() -> None:
     namespace: dict[str, Any] = {}
     exec(block, namespace)
     reward = namespace["reward"]
-    assert reward.default_coords == "qwen25:3136-1003520-28"
+    assert reward.default_coords == "qwen25px:3136-1003520-28"
     text = "<think>the dog</think>" + ANSWER
     out = reward(prompts=[QUERY] * 2, completions=[[{"role": "assistant", "content": text}]] * 2,
                  solution=[[100, 100, 200, 200]] * 2, image_size=[[640, 480]] * 2, task=["rec", "ocr"],

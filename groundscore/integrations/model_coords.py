@@ -18,18 +18,16 @@ glm4v          0..1000 relative to the image                 ``norm1000``
 :func:`resolve_coords` turns ``coords="auto"`` plus a processor (or explicit
 ``min_pixels`` / ``max_pixels``) into a registered space name. A Qwen2.5-VL
 space with non-default pixel limits is registered under its own name
-(``qwen25:<min>-<max>-<factor>``), so two rewards with different processors
+(``qwen25px:<min>-<max>-<factor>``), so two rewards with different processors
 never share it; registration is by value and idempotent, so a reward that
 is unpickled in another process registers it again from the same numbers.
 """
 
 from __future__ import annotations
 
-import threading
-from dataclasses import replace
 from typing import Any
 
-from groundscore.parse.coords import QWEN_FACTOR, QWEN_MAX_PIXELS, QWEN_MIN_PIXELS, SPACES, qwen25_space, register_space
+from groundscore.parse.coords import QWEN_FACTOR, QWEN_MAX_PIXELS, QWEN_MIN_PIXELS
 
 #: model family -> the space its boxes are written in ("qwen25" takes the processor's pixel limits).
 FAMILY_SPACES: dict[str, str] = {
@@ -46,7 +44,6 @@ _ALIASES = {"qwen2.5-vl": "qwen2_5_vl", "qwen25": "qwen2_5_vl", "qwen2.5vl": "qw
 _CLASS_HINTS = (("qwen2_5_vl", "qwen2_5_vl"), ("qwen2_5vl", "qwen2_5_vl"), ("qwen3vl", "qwen3_vl"),
                 ("qwen3_vl", "qwen3_vl"), ("qwen2vl", "qwen2_vl"), ("qwen2_vl", "qwen2_vl"),
                 ("internvl", "internvl"), ("glm4v", "glm4v"))
-_lock = threading.Lock()
 
 
 def family_of(processor: Any = None, model_family: str | None = None) -> str | None:
@@ -96,15 +93,10 @@ def pixel_limits(processor: Any = None, min_pixels: int | None = None, max_pixel
 
 
 def resized_space(min_pixels: int, max_pixels: int, factor: int) -> str:
-    """Register (once) Qwen2.5-VL's space for these resize settings; its name."""
+    """The name of Qwen2.5-VL's space for these resize settings (the built-in ``qwen25px`` family resolves it)."""
     if (min_pixels, max_pixels, factor) == (QWEN_MIN_PIXELS, QWEN_MAX_PIXELS, QWEN_FACTOR):
         return "qwen25"
-    name = f"qwen25:{min_pixels}-{max_pixels}-{factor}"
-    if name not in SPACES:
-        with _lock:
-            if name not in SPACES:
-                register_space(replace(qwen25_space(min_pixels, max_pixels, factor), name=name))
-    return name
+    return f"qwen25px:{min_pixels}-{max_pixels}-{factor}"
 
 
 def resolve_coords(coords: str | None, processor: Any = None, *, model_family: str | None = None,

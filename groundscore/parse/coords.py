@@ -29,6 +29,7 @@ of the model's space.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -304,6 +305,21 @@ def _input_space(parameter: str) -> CoordSpace:
     )
 
 
+def _qwen25_family(parameter: str) -> CoordSpace:
+    """``qwen25px:MIN-MAX-FACTOR``: Qwen2.5-VL's resized space with a processor's own pixel limits."""
+    try:
+        lo, hi, factor = (int(v) for v in parameter.split("-"))
+    except ValueError:
+        lo = hi = factor = 0
+    if lo <= 0 or hi < lo or factor <= 0:
+        raise KeyError(f"coordinate space 'qwen25px:{parameter}' needs MIN_PIXELS-MAX_PIXELS-FACTOR, as in 'qwen25px:3136-1003520-28'")
+    return dataclasses.replace(
+        qwen25_space(lo, hi, factor),
+        name=f"qwen25px:{lo}-{hi}-{factor}",
+        description=f"Qwen2.5-VL resized input, {lo}..{hi} pixels in multiples of {factor}",
+    )
+
+
 BUILTIN_SPACES: tuple[tuple[CoordSpace, tuple[str, ...]], ...] = (
     (CoordSpace("original", "pixels of the original image", lambda s: (1.0, 1.0), needs_size=False), ("pixels", "abs", "absolute")),
     (qwen25_space(), ("smart_resize", "qwen2.5")),
@@ -317,6 +333,7 @@ BUILTIN_SPACES: tuple[tuple[CoordSpace, tuple[str, ...]], ...] = (
 )
 BUILTIN_FAMILIES: tuple[SpaceFamily, ...] = (
     SpaceFamily("input", "pixels of a resized model input, named input:WIDTHxHEIGHT", _input_space),
+    SpaceFamily("qwen25px", "Qwen2.5-VL resized input with other processor pixel limits, named qwen25px:MIN-MAX-FACTOR", _qwen25_family),
 )
 
 
