@@ -39,11 +39,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from groundscore_ocr.text import fold
+from groundscore_ocr.verifier import OcrVerifier
+
 from groundscore.evaluation import auroc
 from groundscore.model import Box, Parsed, Point, Sample
 from groundscore.verifiers.base import Context
-from groundscore_ocr.text import fold
-from groundscore_ocr.verifier import OcrVerifier
 
 
 def _ctx(text: str, image: str, size: tuple[int, int], box: list[float] | None = None,

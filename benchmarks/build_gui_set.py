@@ -28,6 +28,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 DOC_ROOT = Path("/usr/share/doc/python3/html")
 
@@ -54,7 +55,7 @@ return out;
 """
 
 
-def _driver(width: int, height: int):  # noqa: ANN202 - selenium types are optional
+def _driver(width: int, height: int) -> Any:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

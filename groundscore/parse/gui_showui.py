@@ -42,7 +42,7 @@ class ShowUIParser(Parser):
 
     def parse(self, text: str) -> RawParse:
         raw = RawParse()
-        for match in _DICT.finditer(text[:20000]):
+        for match in _DICT.finditer(text):
             if not add_place(raw, numbers(match.group(2), 5), action_name(match.group(1))):
                 return raw
         if not raw.found and len(text) <= 80 and _BARE.match(text):

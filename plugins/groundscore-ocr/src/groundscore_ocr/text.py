@@ -78,3 +78,31 @@ def match_score(words: str, text: str) -> float:
     if not a or not b:
         return 0.0
     return 0.5 * _partial(a, b) + 0.5 * _ratio(a, b)
+
+
+def match_at(words: str, text: str, where: float) -> float:
+    """How well ``text`` (one on-screen line) holds the instruction's words AT relative position ``where``.
+
+    A click names a place on a line, not the whole line: the score is the
+    best alignment of the words in the line (rapidfuzz's
+    ``partial_ratio_alignment``), times how close the click (``where`` in
+    0..1 along the line) is to that aligned span (1 inside it, falling to 0
+    one query-length away), times how much of the words the line can hold
+    (a line "float" does not show "floating point arithmetic").
+    """
+    a, b = words.replace(" ", ""), text.replace(" ", "")
+    if not a or not b:
+        return 0.0
+    coverage = min(1.0, len(b) / len(a))
+    if _fuzz is None:  # pragma: no cover - without rapidfuzz: no position, only the alignment
+        return _partial(a, b) * coverage
+    from rapidfuzz.fuzz import partial_ratio_alignment
+
+    al = partial_ratio_alignment(a, b)
+    if al is None:
+        return 0.0
+    start, end = (al.dest_start, al.dest_end) if len(a) <= len(b) else (0, len(b))
+    pos = min(1.0, max(0.0, where)) * len(b)
+    gap = max(start - 1 - pos, 0.0, pos - end - 1)
+    place = max(0.0, 1.0 - gap / len(a))
+    return float(al.score) / 100.0 * place * coverage

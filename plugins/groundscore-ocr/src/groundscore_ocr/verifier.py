@@ -6,10 +6,17 @@ under the answer's box, or the text line at its click point, and compare it
 with the instruction's words (:mod:`groundscore_ocr.text`).
 
 Cost is what decides the design. A GRPO group holds several answers about
-ONE screenshot, so the screenshot is read once, whole (PP-OCRv4 detection,
-then recognition of every text line in batches of ``rec_batch``), and the
-lines are kept in a cache keyed by the image's content hash; every answer
-about that image is then a lookup and a string comparison.
+ONE screenshot, so text detection (PP-OCRv4 det) runs once per screenshot
+and is kept in a cache keyed by the image's content hash; a text line is
+recognised (PP-OCRv4 rec) the first time an answer touches it, all the lines
+one batch needs in one batched call (``rec_batch`` lines per forward pass),
+and its text is kept too. Every later answer about the same place is a
+lookup and a string comparison. :meth:`OcrVerifier.read_all` recognises
+every line (the cost of one screenshot's full OCR).
+
+A box is scored by the text it covers (:func:`~groundscore_ocr.text.match_score`);
+a click by the line under it, where the words must be written at the click
+(:func:`~groundscore_ocr.text.match_at`).
 
 Verdicts: the match score in [0, 1]; ``skipped.no_text`` (None) when there
 is no text under the box or at the point (icons, images, empty space: OCR
@@ -36,7 +43,7 @@ from pydantic import Field
 
 from groundscore import Verdict, hookimpl
 from groundscore.verifiers.base import Context, Verifier, VerifierOptions
-from groundscore_ocr.text import fold, match_score, target_words
+from groundscore_ocr.text import fold, match_at, match_score, target_words
 
 INSTALL_HINT = "pip install rapidocr-onnxruntime (or pip install ./plugins/groundscore-ocr), which ships the PP-OCRv4 models"
 
@@ -243,15 +250,18 @@ class OcrVerifier(Verifier):
             if right <= left or width <= 0:
                 continue
             n = len(line.text)
-            a = int(((left - line.x1) / width) * n)
-            b = int(round(((right - line.x1) / width) * n))
+            a = max(0, int(((left - line.x1) / width) * n) - 1)  # one character of slack each side
+            b = round(((right - line.x1) / width) * n) + 1
             piece = line.text[a:b] if (right - left) < width * 0.95 else line.text
             if piece.strip():
                 parts.append(piece.strip())
         return " ".join(parts)
 
-    def text_at_point(self, lines: Sequence[Line], x: float, y: float) -> str:
-        """The line under the click, else the nearest one within ``point_radius`` line heights."""
+    def near_point(self, lines: Sequence[Line], x: float, y: float) -> list[Line]:
+        """The lines under the click; else the nearest one within ``point_radius`` line heights."""
+        under = [ln for ln in lines if ln.x1 <= x <= ln.x2 and ln.y1 <= y <= ln.y2]
+        if under:
+            return under
         best: tuple[float, Line] | None = None
         for line in lines:
             r = self.options.point_radius * line.height
@@ -261,7 +271,7 @@ class OcrVerifier(Verifier):
                 d = (dx * dx + dy * dy) ** 0.5
                 if best is None or d < best[0]:
                     best = (d, line)
-        return best[1].text if best else ""
+        return [best[1]] if best else []
 
     # -- verdicts -------------------------------------------------------------------------
     def verify_batch(self, contexts: Sequence[Context]) -> list[Verdict]:
@@ -306,11 +316,17 @@ class OcrVerifier(Verifier):
 
     def _verdict(self, words: str, page: Page, where: str, indices: list[int], place: Any) -> Verdict:
         lines = [page.line(i) for i in indices if page.texts[i]]
-        text = self.text_in_box(lines, place) if len(place) == 4 else self.text_at_point(lines, *place)
+        if len(place) == 4:
+            text = self.text_in_box(lines, place)
+            score = match_score(words, text) if text else 0.0
+        else:
+            x, y = place
+            near = self.near_point(lines, x, y)
+            best = [(match_at(words, ln.text, (x - ln.x1) / max(1.0, ln.x2 - ln.x1)), ln.text) for ln in near]
+            score, text = max(best) if best else (0.0, "")
         if not text:
             return Verdict.skip(self.name, "skipped.no_text",
                                 f"no text {where} (an icon, an image or empty space): OCR cannot check it")
-        score = match_score(words, text)
         ok = score >= self.options.pass_score
         return Verdict(
             verifier=self.name, score=score, code="ok" if ok else "ocr.mismatch",
