@@ -32,6 +32,7 @@ OPENRLHF_PKGS := openrlhf==0.11.2 aiohttp pylatexenc multidict yarl frozenlist a
 $(VENV)/.test-installed: pyproject.toml constraints/trainers.txt | $(BIN)/python
 	$(PIP) install -q $(TORCH)
 	$(PIP) install -q -e '.[all,dev,integrations-test]' $(TORCH) $(TRAINERS)
+	$(PIP) install -q -e ./plugins/groundscore-ocr
 	$(PIP) install -q --no-deps --upgrade --target .hosts/verl $(TRAINERS) $(VERL_PKGS)
 	$(PIP) install -q --no-deps --upgrade --target .hosts/openrlhf $(TRAINERS) $(OPENRLHF_PKGS)
 	$(BIN)/python -c "import os, site; open(os.path.join(site.getsitepackages()[0], 'zz_groundscore_hosts.pth'), 'w').write(''.join(os.path.abspath(p) + chr(10) for p in ('.hosts/verl', '.hosts/openrlhf')))"

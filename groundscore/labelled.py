@@ -67,6 +67,13 @@ def correctness(
         return None, f"no field {label_field!r}"
     if not sample.solution:
         return None, "no ground truth (solution)"
+    if parsed.points and not parsed.boxes:  # a click answer: the ScreenSpot rule, point in the target box
+        if not parsed.in_original:
+            return None, "points not in original pixels (image size unknown)"
+        from groundscore.rewards_click import click_hit, click_point
+
+        x, y = click_point(parsed) or (parsed.points[0].x, parsed.points[0].y)
+        return click_hit(x, y, sample.solution), "point in box"
     if not parsed.boxes:
         return False, "no box"
     if not parsed.in_original:

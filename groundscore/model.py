@@ -39,6 +39,10 @@ class Box(BaseModel):
     y2: float
     label: str | None = None
     score: float | None = Field(default=None, description="The model's own score, if it wrote one.")
+    action: str | None = Field(
+        default=None, exclude_if=lambda v: v is None,  # left out of dumps when absent: non-GUI output unchanged
+        description="The GUI action the box belongs to (click, type, ...), if any.",
+    )
 
     @property
     def xyxy(self) -> tuple[float, float, float, float]:
@@ -92,6 +96,10 @@ class Point(BaseModel):
     x: float
     y: float
     label: str | None = None
+    action: str | None = Field(
+        default=None, exclude_if=lambda v: v is None,
+        description="The GUI action at this point (click, double_click, ...), if any.",
+    )
 
 
 class Issue(BaseModel):

@@ -412,11 +412,12 @@ def _convert(
     boxes = []
     for b in raw.boxes:
         x1, y1, x2, y2 = space.to_original((b.x1, b.y1, b.x2, b.y2), image_size)
-        boxes.append(new_box(x1, y1, x2, y2, b.label, b.score))
+        boxes.append(new_box(x1, y1, x2, y2, b.label, b.score) if b.action is None else Box(
+            x1=x1, y1=y1, x2=x2, y2=y2, label=b.label, score=b.score, action=b.action))
     points = []
     for p in raw.points:
         x, y = space.point_to_original(p.x, p.y, image_size)
-        points.append(unchecked(Point, x=x, y=y, label=p.label))
+        points.append(unchecked(Point, x=x, y=y, label=p.label, action=p.action))
     return boxes, points, True
 
 

@@ -121,7 +121,7 @@ def new_box(x1: float, y1: float, x2: float, y2: float, label: str | None = None
     a ``str`` or None label, a float or None score).
     """
     box = _new(Box)
-    _set_dict(box, {"x1": x1, "y1": y1, "x2": x2, "y2": y2, "label": label, "score": score})
+    _set_dict(box, {"x1": x1, "y1": y1, "x2": x2, "y2": y2, "label": label, "score": score, "action": None})
     _set_fields_set(box, _BOX_FIELDS)  # shared, as in trusted()
     _set_extra(box, None)
     _set_private(box, None)

@@ -62,6 +62,14 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "groundscore.parse.detections",
     "groundscore.parse.gemini",
     "groundscore.parse.paligemma",
+    "groundscore.parse.gui_computer_use",
+    "groundscore.parse.gui_uitars",
+    "groundscore.parse.gui_os_atlas",
+    "groundscore.parse.gui_showui",
+    "groundscore.parse.gui_seeclick",
+    "groundscore.parse.gui_aguvis",
+    "groundscore.parse.gui_cogagent",
+    "groundscore.parse.gui_action_list",
     "groundscore.verifiers.schema",
     "groundscore.verifiers.label_match",
     "groundscore.verifiers.consistency",
@@ -70,6 +78,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "groundscore.clip.transformers_backend",
     "groundscore.verifiers.clip",
     "groundscore.reward",
+    "groundscore.rewards_click",
 )
 
 ENTRY_POINT_GROUP = "groundscore"

@@ -1,0 +1,1 @@
+"""groundscore-ocr: the ``ocr`` verifier (see :mod:`groundscore_ocr.verifier`)."""
