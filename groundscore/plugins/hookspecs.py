@@ -18,6 +18,7 @@ declare the module under ``[project.entry-points.groundscore]``::
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pluggy
 
@@ -73,4 +74,17 @@ def register_reward_policies(register: Callable[..., None]) -> None:
     Called once, when plugins are first loaded. Call ``register(name, fn)``.
 
     Return value: ignored.
+    """
+
+
+@hookspec
+def register_commands(cli: Any) -> None:
+    """Add commands to the ``groundscore`` command line.
+
+    Args:
+        cli: The root :class:`click.Group`; add commands with the
+            ``@cli.command()`` decorator (as in llm's ``register_commands``).
+
+    Called once, when the command line is built; a plugin whose hook raises
+    is reported on stderr and the other commands still work.
     """

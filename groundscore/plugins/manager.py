@@ -320,3 +320,13 @@ def register_module(module: Any, name: str | None = None) -> PluginInfo:
     with _lock:
         _load_one(registry, plugin_name, getattr(module, "__name__", plugin_name), builtin=False, loader=lambda: module)
     return registry.plugins[plugin_name]
+
+
+def register_commands(cli: Any) -> list[str]:
+    """Let every loaded plugin add commands to ``cli`` through ``pm.hook.register_commands``; returns the errors."""
+    load_plugins()
+    try:
+        pm.hook.register_commands(cli=cli)
+    except Exception as exc:  # noqa: BLE001 - a broken plugin command must not take the CLI down
+        return [f"a plugin's register_commands failed: {type(exc).__name__}: {exc}"]
+    return []
