@@ -8,6 +8,10 @@ PIP    := $(BIN)/python -m pip
 # torch/torchvision are pinned to a pair known to work together; override on
 # machines that want another build, e.g. make test TORCH="torch torchvision".
 TORCH  ?= torch==2.14.1 torchvision==0.29.1
+# Where torch comes from. The default index serves CUDA builds (about 6.6 GB
+# with their nvidia-* wheels); on a machine without a GPU use the CPU-only
+# builds: make test TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
 PYTEST_ARGS ?=
 # Trainer versions the integration tests are pinned to (docs/rewards/compatibility.md).
 TRAINERS := -c constraints/trainers.txt
@@ -30,7 +34,7 @@ VERL_PKGS     := verl==0.9.1 tensordict==0.10.0 ray codetiming orjson hydra-core
 OPENRLHF_PKGS := openrlhf==0.11.2 aiohttp pylatexenc multidict yarl frozenlist aiosignal aiohappyeyeballs propcache attrs
 
 $(VENV)/.test-installed: pyproject.toml constraints/trainers.txt | $(BIN)/python
-	$(PIP) install -q $(TORCH)
+	$(PIP) install -q $(TORCH) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PIP) install -q -e '.[all,dev,integrations-test]' $(TORCH) $(TRAINERS)
 	$(PIP) install -q -e ./plugins/groundscore-ocr
 	$(PIP) install -q --no-deps --upgrade --target .hosts/verl $(TRAINERS) $(VERL_PKGS)

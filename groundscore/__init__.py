@@ -65,11 +65,27 @@ def verify(samples: Iterable[Sample | Mapping[str, Any]], config: Any = None) ->
 def verify(samples: Any, config: Any = None) -> Report | list[Report]:
     """Verify one sample (returns a Report) or many (returns a list).
 
-    ``config`` is anything :class:`ChainConfig` accepts (a dict, a TOML path).
-    Without a config, one default chain is built and reused.
+    Args:
+        samples: One :class:`Sample` or mapping of its fields (e.g.
+            ``{"query": ..., "completion": ..., "image_size": [w, h]}``), or an
+            iterable of them. Inputs are read by
+            :func:`groundscore.inputs.coerce_samples`, as everywhere else.
+        config: Anything :class:`ChainConfig` accepts (a dict, a TOML path, a
+            ChainConfig). None builds one default chain and reuses it.
+
+    Returns:
+        A :class:`Report` for one sample, a list of them (in order) for many.
+        A sample whose fields do not validate gets a report with a
+        ``sample.invalid`` error issue; model output never raises.
+
+    Raises:
+        TypeError: ``samples`` is a bare ``str``/``bytes``, ``None``, a number
+            or another non-iterable; the message names the accepted shapes.
     """
     from groundscore.chain import Chain
+    from groundscore.inputs import check_batch_type
 
+    check_batch_type(samples)
     if config is None:
         global _default_chain
         if _default_chain is None:
@@ -79,4 +95,4 @@ def verify(samples: Any, config: Any = None) -> Report | list[Report]:
         chain = Chain(config)
     if isinstance(samples, Sample | Mapping):
         return chain.verify_one(samples)
-    return chain.verify(list(samples))
+    return chain.verify(samples)

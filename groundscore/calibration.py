@@ -19,7 +19,7 @@ inference, so the chain stays light):
 
 ``method="auto"`` fits all three and keeps the one with the lowest held-out
 log-loss (stratified k-fold on the training data), then refits it on all of
-it. Fitting needs numpy (the ``[eval]`` extra); prediction needs nothing.
+it. Fitting needs numpy and scikit-learn (the ``[eval]`` extra); prediction needs nothing.
 
 The file written by ``groundscore calibrate`` is JSON with a ``version``
 field, validated with pydantic on load. The chain applies a calibrator only
@@ -32,6 +32,7 @@ from __future__ import annotations
 import bisect
 import json
 import math
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -243,64 +244,66 @@ def _np() -> Any:
     return numpy
 
 
-def fit_logistic(X: np.ndarray, y: np.ndarray, l2: float = 1.0, max_iter: int = 100) -> tuple[np.ndarray, float]:
-    """L2-regularised logistic regression by Newton's method; the intercept is not penalised.
+def _sklearn() -> None:
+    try:
+        import sklearn  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - scikit-learn ships with the eval extra
+        raise ImportError("fitting a calibrator needs scikit-learn: pip install 'groundscore[eval]'") from exc
 
-    Minimises ``sum(log-loss) + l2/2 * |w|^2``, the same objective as
-    scikit-learn's ``LogisticRegression(C=1/l2)``. Returns (weights, intercept).
+
+def fit_logistic(X: np.ndarray, y: np.ndarray, l2: float = 1.0, max_iter: int = 10_000) -> tuple[np.ndarray, float]:
+    """L2-regularised logistic regression (scikit-learn); the intercept is not penalised.
+
+    Minimises ``sum(log-loss) + l2/2 * |w|^2``, which is scikit-learn's
+    ``LogisticRegression(C=1/l2)``. Only the numbers are kept, so prediction
+    needs no scikit-learn.
+
+    Args:
+        X: Features, one row per sample.
+        y: 0/1 labels; both classes must occur.
+        l2: Strength of the L2 penalty on the weights.
+        max_iter: Most L-BFGS iterations.
+
+    Returns:
+        ``(weights, intercept)``.
     """
+    _sklearn()
+    from sklearn.linear_model import LogisticRegression
+
     np = _np()
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
-    n, d = X.shape
-    A = np.hstack([X, np.ones((n, 1))])
-    w = np.zeros(d + 1)
-    penalty = np.full(d + 1, float(l2))
-    penalty[-1] = 0.0
-    for _ in range(max_iter):
-        z = np.clip(A @ w, -35.0, 35.0)
-        p = 1.0 / (1.0 + np.exp(-z))
-        grad = A.T @ (p - y) + penalty * w
-        hess = (A * (p * (1.0 - p))[:, None]).T @ A + np.diag(penalty + 1e-9)
-        try:
-            step = np.linalg.solve(hess, grad)
-        except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(hess, grad, rcond=None)[0]
-        w = w - step
-        if float(np.max(np.abs(step))) < 1e-9:
-            break
-    return w[:-1], float(w[-1])
+    model = LogisticRegression(C=1.0 / float(l2), tol=1e-10, max_iter=max_iter)
+    model.fit(np.asarray(X, dtype=float), np.asarray(y, dtype=float))
+    return model.coef_[0].copy(), float(model.intercept_[0])
 
 
 def pool_adjacent_violators(x: np.ndarray, y: np.ndarray) -> tuple[list[float], list[float], list[float], list[float]]:
-    """Blocks of the isotonic (non-decreasing) fit of y on x.
+    """Blocks of the isotonic (non-decreasing) fit of y on x, fitted by scikit-learn.
 
-    Returns per block: lowest x, highest x, sum of y, count. Ties in x always
-    share a block, so the fit is a function of x.
+    Returns per block: lowest x, highest x, sum of y, count (the counts let
+    :func:`_fit_isotonic` shrink each block's rate). Ties in x always share a
+    block (scikit-learn averages them), so the fit is a function of x.
     """
+    _sklearn()
+    from sklearn.isotonic import IsotonicRegression
+
     np = _np()
     order = np.argsort(x, kind="mergesort")
     xs, ys = np.asarray(x, float)[order], np.asarray(y, float)[order]
+    fitted = IsotonicRegression(increasing=True).fit(xs, ys).predict(xs)
     lo: list[float] = []
     hi: list[float] = []
     total: list[float] = []
     count: list[float] = []
-    i = 0
-    n = len(xs)
-    while i < n:
-        j = i
-        while j + 1 < n and xs[j + 1] == xs[i]:
-            j += 1
-        lo.append(float(xs[i]))
-        hi.append(float(xs[j]))
-        total.append(float(ys[i : j + 1].sum()))
-        count.append(float(j - i + 1))
-        while len(total) > 1 and total[-2] / count[-2] >= total[-1] / count[-1]:
-            hi[-2] = hi[-1]
-            total[-2] += total[-1]
-            count[-2] += count[-1]
-            del lo[-1], hi[-1], total[-1], count[-1]
-        i = j + 1
+    for i in range(len(xs)):
+        if lo and fitted[i] == fitted[i - 1]:
+            hi[-1] = float(xs[i])
+            total[-1] += float(ys[i])
+            count[-1] += 1.0
+        else:
+            lo.append(float(xs[i]))
+            hi.append(float(xs[i]))
+            total.append(float(ys[i]))
+            count.append(1.0)
     return lo, hi, total, count
 
 
@@ -344,25 +347,33 @@ def _fit_one(method: str, verdicts: Sequence[Sequence[Verdict]], raw: np.ndarray
 
 
 def log_loss(p: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> float:
-    """Mean binary cross-entropy, probabilities clipped to [1e-6, 1 - 1e-6]."""
+    """Mean binary cross-entropy (scikit-learn), probabilities clipped to [1e-6, 1 - 1e-6]."""
+    _sklearn()
+    from sklearn.metrics import log_loss as sk_log_loss
+
     np = _np()
-    p = np.clip(np.asarray(p, float), 1e-6, 1 - 1e-6)
     y = np.asarray(y, float)
-    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))) if len(y) else float("nan")
+    if not len(y):
+        return float("nan")
+    p = np.clip(np.asarray(p, float), 1e-6, 1 - 1e-6)
+    return float(sk_log_loss(y, p, labels=[0.0, 1.0]))
 
 
 def stratified_folds(labels: Sequence[int] | np.ndarray, k: int, seed: int = 0) -> np.ndarray:
-    """A fold number (0..k-1) per sample; each fold holds a share of both classes. Deterministic."""
+    """A fold number (0..k-1) per sample from scikit-learn's ``StratifiedKFold``; deterministic per seed."""
+    _sklearn()
+    from sklearn.model_selection import StratifiedKFold
+
     np = _np()
     y = np.asarray(labels).astype(int)
-    rng = np.random.default_rng(seed)
     fold = np.zeros(len(y), dtype=int)
-    offset = 0
-    for cls in (0, 1):
-        idx = np.flatnonzero(y == cls)
-        rng.shuffle(idx)
-        fold[idx] = (np.arange(len(idx)) + offset) % k
-        offset += len(idx)
+    if len(y) < k:  # too few to split: each sample its own fold, round-robin
+        return np.arange(len(y)) % max(k, 1)
+    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # a class with fewer members than folds is allowed
+        for index, (_, held_out) in enumerate(splitter.split(np.zeros(len(y)), y)):
+            fold[held_out] = index
     return fold
 
 

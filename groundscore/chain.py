@@ -23,6 +23,7 @@ from cachetools import LRUCache
 from pydantic import ValidationError
 
 from groundscore.config import ChainConfig, describe_errors, load_config
+from groundscore.inputs import coerce_samples
 from groundscore.model import Issue, Parsed, Report, Sample, Verdict
 from groundscore.parse import ParseConfig, parse_completion, parser_table
 from groundscore.parse.base import trusted
@@ -35,27 +36,6 @@ log = logging.getLogger("groundscore")
 SampleLike = Sample | Mapping[str, Any]
 
 _MAX_IMAGE_SIZE_CACHE = 4096
-
-
-def _coerce(item: Any) -> tuple[Sample, Issue | None]:
-    """Any input -> a Sample; invalid input becomes a Sample plus an issue, never an exception."""
-    if isinstance(item, Sample):
-        return item, None
-    if isinstance(item, Mapping):
-        try:
-            return Sample.model_validate(dict(item)), None
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first.get("loc", ())) or "sample"
-            safe = {k: item.get(k) for k in ("query", "completion", "id") if isinstance(item.get(k), str | bytes | None)}
-            try:
-                sample = Sample.model_validate(safe)
-            except ValidationError:
-                sample = Sample()
-            return sample, Issue(code="sample.invalid", message=f"invalid sample field {where!r}: {first.get('msg', exc)}", severity="error")
-    if isinstance(item, str | bytes):
-        return Sample(completion=item), None
-    return Sample(), Issue(code="sample.invalid", message=f"a sample must be a Sample or a mapping, got {type(item).__name__}", severity="error")
 
 
 _gc_lock = threading.Lock()
@@ -99,28 +79,6 @@ def _copy_parsed(parsed: Parsed) -> Parsed:
     for name in ("boxes", "points", "model_boxes", "issues"):
         data[name] = list(data[name])
     return trusted(Parsed, data)
-
-
-def _batch_items(samples: Any) -> list[Any]:
-    """A batch as a list: one sample alone is a batch of one.
-
-    A generator that fails half-way becomes its exception, one bad sample
-    that the chain reports, never raises.
-    """
-    if isinstance(samples, Sample | Mapping | str | bytes) or not isinstance(samples, Iterable):
-        return [samples]
-    try:
-        return list(samples)
-    except Exception as exc:  # noqa: BLE001 - a generator that fails half-way: report it as one bad sample
-        return [exc]
-
-
-def _coerce_safely(item: Any) -> tuple[Sample, Issue | None]:
-    """:func:`_coerce`, with any surprise (a validator's TypeError, a broken Mapping) as an issue."""
-    try:
-        return _coerce(item)
-    except Exception as exc:  # noqa: BLE001 - bad input becomes an issue, never an exception
-        return Sample(), Issue(code="sample.invalid", message=f"the sample could not be read: {type(exc).__name__}: {exc}"[:300], severity="error")
 
 
 class Chain:
@@ -209,7 +167,22 @@ class Chain:
 
     # -- running ------------------------------------------------------------
     def verify(self, samples: SampleLike | Iterable[SampleLike]) -> list[Report]:
-        """Verify a batch; one Report per sample, in order. Never raises on bad samples."""
+        """Verify a batch; one Report per sample, in order.
+
+        Args:
+            samples: One :class:`~groundscore.model.Sample` or mapping of its
+                fields, or an iterable of them (completion strings allowed
+                inside a batch). Read by :func:`groundscore.inputs.coerce_samples`.
+
+        Returns:
+            One :class:`~groundscore.model.Report` per sample, in input order.
+            An invalid sample gets a report whose parse carries a
+            ``sample.invalid`` error issue: model output never raises.
+
+        Raises:
+            TypeError: ``samples`` is a bare ``str``/``bytes``, ``None`` or a
+                number (the message names the accepted shapes).
+        """
         with gc_paused(self.config.pause_gc):
             return self._verify(samples)
 
@@ -226,12 +199,8 @@ class Chain:
         context = self._context
         parsers = parser_table(self.registry.parsers)  # the detection plan, once per batch
         config = self.config.parse
-        for index, item in enumerate(_batch_items(samples)):
-            if type(item) is Sample:  # the common case, answered as _coerce would
-                contexts.append(context(item, None, index, seen, parsers, config))
-            else:
-                sample, issue = _coerce_safely(item)
-                contexts.append(context(sample, issue, index, seen, parsers, config))
+        for index, (sample, issue) in enumerate(coerce_samples(samples)):
+            contexts.append(context(sample, issue, index, seen, parsers, config))
         return contexts
 
     def _verify(self, samples: SampleLike | Iterable[SampleLike]) -> list[Report]:
@@ -266,7 +235,19 @@ class Chain:
         return reports
 
     def verify_one(self, sample: SampleLike) -> Report:
-        """Verify one sample (a batch of one)."""
+        """Verify one sample (a batch of one).
+
+        Args:
+            sample: A :class:`~groundscore.model.Sample` or a mapping of its fields.
+
+        Returns:
+            Its :class:`~groundscore.model.Report`.
+
+        Raises:
+            TypeError: ``sample`` is neither a Sample nor a mapping.
+        """
+        if not isinstance(sample, Sample | Mapping):
+            raise TypeError(f"verify_one takes a Sample or a mapping of its fields, got {type(sample).__name__}")
         return self.verify([sample])[0]
 
     def filter(self, samples: SampleLike | Iterable[SampleLike], threshold: float | None = None, mode: str = "abstain") -> list[Any]:

@@ -50,26 +50,14 @@ COVERAGES: tuple[float, ...] = (0.5, 0.7, 0.9, 1.0)
 
 
 def auroc(scores: Sequence[float], labels: Sequence[bool | int]) -> float | None:
-    """Area under the ROC curve (Mann-Whitney U with average ranks); None with one class only."""
+    """Area under the ROC curve (scikit-learn's ``roc_auc_score``); None with one class only."""
     import numpy as np
+    from sklearn.metrics import roc_auc_score
 
-    s = np.asarray(scores, dtype=float)
     y = np.asarray(labels, dtype=bool)
-    pos, neg = int(y.sum()), int((~y).sum())
-    if pos == 0 or neg == 0:
+    if y.all() or not y.any():
         return None
-    order = np.argsort(s, kind="mergesort")
-    ranks = np.empty(len(s), dtype=float)
-    sorted_s = s[order]
-    i = 0
-    while i < len(s):
-        j = i
-        while j + 1 < len(s) and sorted_s[j + 1] == sorted_s[i]:
-            j += 1
-        ranks[order[i : j + 1]] = (i + j) / 2.0 + 1.0
-        i = j + 1
-    u = ranks[y].sum() - pos * (pos + 1) / 2.0
-    return float(u / (pos * neg))
+    return float(roc_auc_score(y, np.asarray(scores, dtype=float)))
 
 
 class ReliabilityBin(BaseModel):
@@ -332,6 +320,7 @@ def _thin(points: list[tuple[float, float, float]], most: int = 200) -> list[tup
 
 def confidence_metrics(conf: Sequence[float], labels: Sequence[bool | int], bins: int = 10) -> ConfidenceMetrics:
     import numpy as np
+    from sklearn.metrics import brier_score_loss
 
     c = np.asarray(conf, dtype=float)
     y = np.asarray(labels, dtype=float)
@@ -339,7 +328,7 @@ def confidence_metrics(conf: Sequence[float], labels: Sequence[bool | int], bins
         auroc=auroc(c, y),
         ece=expected_calibration_error(c, y, bins),
         log_loss=log_loss(c, y),
-        brier=float(np.mean((c - y) ** 2)),
+        brier=float(brier_score_loss(y, c, labels=[0.0, 1.0])) if len(y) else float("nan"),
         aurc=area_under_risk_coverage(c, y),
         coverage=[accuracy_at_coverage(c, y, cov) for cov in COVERAGES],
         reliability=reliability(c, y, bins),

@@ -9,13 +9,13 @@ dropped silently).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from groundscore.model import Sample
+from groundscore.model import Issue, Sample
 from groundscore.prompts import referring_expression
 
 SOURCES = ("jsonl", "vlm-r1")
@@ -44,8 +44,11 @@ def iter_jsonl(path: Path) -> Iterator[Sample]:
                 # a report written by `verify` carries the sample fields under "sample"
                 if "sample" in data and isinstance(data["sample"], dict) and "completion" not in data:
                     data = {**data["sample"], "id": data.get("id")}
-                yield Sample.model_validate(_resolve_image(data, path))
-            except (ValueError, ValidationError) as exc:
+                sample, issue = coerce_sample(_resolve_image(data, path))
+                if issue is not None:  # an unreadable line is verified as empty, never on half its fields
+                    sample = Sample(id=f"{path.name}:{lineno}", meta={"input_error": f"line {lineno}: {issue.message}"})
+                yield sample
+            except ValueError as exc:
                 yield Sample(id=f"{path.name}:{lineno}", meta={"input_error": f"line {lineno}: {exc}".splitlines()[0]})
 
 
@@ -116,3 +119,123 @@ def iter_samples(path: str | Path, source: str | None = None, image_root: str | 
     if kind == "jsonl":
         return iter_jsonl(p)
     raise ValueError(f"unknown input source {kind!r}; choose from {', '.join(SOURCES)}")
+
+
+# -- one way in: Python objects -> Samples -------------------------------------------
+SAMPLE_SHAPES = (
+    "a groundscore.Sample, a mapping of Sample fields (e.g. {'query': ..., 'completion': ...}), "
+    "or an iterable (list, tuple, generator) of those"
+)
+
+
+def _invalid(message: str) -> Issue:
+    return Issue(code="sample.invalid", message=message[:300], severity="error")
+
+
+def coerce_sample(item: Any, *, solution_parser: Callable[[Any], Any] | None = None) -> tuple[Sample, Issue | None]:
+    """One item of a batch -> a Sample, plus the issue that made it invalid.
+
+    Never raises: model text is data, so a field that does not validate
+    still yields a Sample (its readable text fields kept) with a
+    ``sample.invalid`` error issue, and the chain reports it like any other
+    finding. A bare string or bytes inside a batch is taken as a completion.
+
+    Args:
+        item: A :class:`~groundscore.model.Sample`, a mapping of its fields,
+            or a completion as ``str``/``bytes``.
+        solution_parser: Turns a ``solution`` that is not already a list of
+            boxes (e.g. the JSON string a dataset column holds) into one; used
+            by the reward path. None keeps ``solution`` as given.
+
+    Returns:
+        ``(sample, issue)``; ``issue`` is None when the item was valid.
+    """
+    if type(item) is Sample or isinstance(item, Sample):
+        return item, None
+    try:
+        if isinstance(item, Mapping):
+            data = dict(item)
+            if solution_parser is not None and "solution" in data:
+                value = data["solution"]
+                if not (value is None or (isinstance(value, list) and all(isinstance(b, list) for b in value))):
+                    data["solution"] = solution_parser(value)
+            try:
+                return Sample.model_validate(data), None
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first.get("loc", ())) or "sample"
+                safe = {k: data.get(k) for k in ("query", "completion", "id") if isinstance(data.get(k), str | bytes | None)}
+                try:
+                    sample = Sample.model_validate(safe)
+                except ValidationError:
+                    sample = Sample()
+                return sample, _invalid(f"invalid sample field {where!r}: {first.get('msg', exc)}")
+        if isinstance(item, str | bytes):
+            return Sample(completion=item), None
+        return Sample(), _invalid(f"a sample must be a Sample or a mapping, got {type(item).__name__}")
+    except Exception as exc:  # noqa: BLE001 - a validator's TypeError, a broken Mapping: an issue, never an exception
+        return Sample(), _invalid(f"the sample could not be read: {type(exc).__name__}: {exc}")
+
+
+def check_batch_type(samples: Any) -> None:
+    """Raise ``TypeError`` naming the accepted shapes when ``samples`` is no sample and no batch.
+
+    A bare ``str``/``bytes`` (which would otherwise be iterated one character
+    at a time), ``None`` and numbers are programming errors, not model output.
+    """
+    if isinstance(samples, Sample | Mapping):
+        return
+    if samples is None or isinstance(samples, str | bytes | bytearray) or not isinstance(samples, Iterable):
+        hint = " (wrap one completion as {'completion': text})" if isinstance(samples, str | bytes | bytearray) else ""
+        raise TypeError(f"expected {SAMPLE_SHAPES}; got {type(samples).__name__}{hint}")
+
+
+def coerce_samples(
+    samples: Any, *, solution_parser: Callable[[Any], Any] | None = None
+) -> list[tuple[Sample, Issue | None]]:
+    """The one way in: whatever the Python API, the integrations or the CLI were given -> Samples.
+
+    ``groundscore.verify``, :meth:`Chain.verify <groundscore.chain.Chain.verify>`,
+    the :class:`~groundscore.reward.Rewarder`, the trainer integrations and the
+    command line all read their input through this function, so they agree on
+    what a sample is and on what becomes an issue.
+
+    Args:
+        samples: One Sample or mapping (a batch of one), or an iterable of
+            Samples, mappings or completion strings.
+        solution_parser: See :func:`coerce_sample`.
+
+    Returns:
+        One ``(sample, issue)`` per item, in order. A generator that fails
+        half-way ends the batch with one invalid sample carrying its error.
+
+    Raises:
+        TypeError: ``samples`` is a bare ``str``/``bytes``, ``None``, a number
+            or another non-iterable; the message names the accepted shapes.
+    """
+    check_batch_type(samples)
+    items: list[Any]
+    if isinstance(samples, Sample | Mapping):
+        items = [samples]
+    else:
+        items = []
+        try:
+            items.extend(samples)
+        except Exception as exc:  # noqa: BLE001 - a generator that fails half-way: one bad sample, reported
+            items.append(_Failed(exc))
+    out: list[tuple[Sample, Issue | None]] = []
+    for item in items:
+        if isinstance(item, _Failed):
+            out.append((Sample(), _invalid(f"the sample could not be read: {type(item.exc).__name__}: {item.exc}")))
+        else:
+            out.append(coerce_sample(item, solution_parser=solution_parser))
+    return out
+
+
+class _Failed:
+    """Marks where an input iterable raised, so its error becomes that position's issue."""
+
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc

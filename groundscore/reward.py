@@ -65,7 +65,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from groundscore.model import Parsed, Report, Sample, box_iou
+from groundscore.inputs import coerce_samples
+from groundscore.model import Parsed, Report, box_iou
 from groundscore.plugins.hookspecs import hookimpl
 
 try:
@@ -848,26 +849,6 @@ def apply_contract(result: RewardResult, report: Report, context: RewardContext)
 
 
 # -- the rewarder -------------------------------------------------------------------
-def _to_sample(item: Any) -> tuple[Sample | None, str | None]:
-    if isinstance(item, Sample):
-        return item, None
-    if isinstance(item, Mapping):
-        data = dict(item)
-        if "solution" in data and not (data["solution"] is None or (isinstance(data["solution"], list) and all(isinstance(b, list) for b in data["solution"]))):
-            data["solution"] = parse_solution(data["solution"])
-        try:
-            return Sample.model_validate(data), None
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first.get("loc", ())) or "sample"
-            return None, f"invalid sample field {where!r}: {first.get('msg', '')}"
-        except Exception as exc:  # noqa: BLE001 - a validator that raised something else
-            return None, f"invalid sample: {type(exc).__name__}: {exc}"
-    if isinstance(item, str | bytes):
-        return Sample(completion=item), None
-    return None, f"a sample must be a Sample or a mapping, got {type(item).__name__}"
-
-
 class Rewarder:
     """A chain plus a reward policy: samples in, one reward per sample out.
 
@@ -901,14 +882,26 @@ class Rewarder:
         return self.chain.names
 
     def score(self, samples: Iterable[Any]) -> list[RewardResult]:
-        """One :class:`RewardResult` per sample, in order."""
-        items = list(samples)
-        coerced = [_to_sample(s) for s in items]
-        valid = [(i, s) for i, (s, _) in enumerate(coerced) if s is not None]
-        results: list[RewardResult | None] = [None] * len(items)
-        for i, (sample, problem) in enumerate(coerced):
-            if sample is None:
-                results[i] = unscorable(problem or "invalid sample", self.config, None, self.config.policy)
+        """One :class:`RewardResult` per sample, in order.
+
+        Args:
+            samples: Samples or mappings of their fields (a ``solution`` may be
+                a JSON string, as dataset columns hold it), read by
+                :func:`groundscore.inputs.coerce_samples`.
+
+        Returns:
+            One result per sample; a sample that cannot be read or scored gets
+            ``config.unscorable`` with the reason, never an exception.
+
+        Raises:
+            TypeError: ``samples`` is a bare ``str``, ``None`` or a number.
+        """
+        coerced = coerce_samples(samples, solution_parser=parse_solution)
+        valid = [(i, s) for i, (s, issue) in enumerate(coerced) if issue is None]
+        results: list[RewardResult | None] = [None] * len(coerced)
+        for i, (_, issue) in enumerate(coerced):
+            if issue is not None:
+                results[i] = unscorable(issue.message, self.config, None, self.config.policy)
         if valid:
             try:
                 reports = self.chain.verify([s for _, s in valid])

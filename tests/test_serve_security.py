@@ -104,7 +104,8 @@ def server(images: Path) -> Iterator[_Server]:
 
 def _reward(srv: _Server, image: str) -> float:
     label = json.dumps({"solution": [0, 0, 100, 50], "image": image, "coords": "norm1000"})
-    r = srv.post({"query": [ANSWER], "prompts": ["dog"], "labels": [label]})
+    # OpenRLHF sends the prompt followed by the response as one query string
+    r = srv.post({"query": ["dog" + ANSWER], "prompts": ["dog"], "labels": [label]})
     assert r.status_code == 200, r.text
     return float(r.json()["rewards"][0])
 

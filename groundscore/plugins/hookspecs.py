@@ -27,6 +27,7 @@ silently do nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pluggy
 
@@ -121,4 +122,17 @@ def register_reward_policies(register: Callable[..., None]) -> None:
       gate means a malformed answer (the verifier's ``malformed_gate``).
 
     Return value: ignored.
+    """
+
+
+@hookspec
+def register_commands(cli: Any) -> None:
+    """Add commands to the ``groundscore`` command line.
+
+    Args:
+        cli: The root :class:`click.Group`; add commands with the
+            ``@cli.command()`` decorator (as in llm's ``register_commands``).
+
+    Called once, when the command line is built; a plugin whose hook raises
+    is reported on stderr and the other commands still work.
     """

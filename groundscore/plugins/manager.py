@@ -520,3 +520,13 @@ def _call_one(load: _Load, name: str) -> None:
                 raise
             load.drop(info, exc)
             return
+
+
+def register_commands(cli: Any) -> list[str]:
+    """Let every loaded plugin add commands to ``cli`` through ``pm.hook.register_commands``; returns the errors."""
+    load_plugins()
+    try:
+        pm.hook.register_commands(cli=cli)
+    except Exception as exc:  # noqa: BLE001 - a broken plugin command must not take the CLI down
+        return [f"a plugin's register_commands failed: {type(exc).__name__}: {exc}"]
+    return []

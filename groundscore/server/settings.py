@@ -1,11 +1,27 @@
-"""Settings of the reward server, validated once at start-up."""
+"""Settings of the reward server, validated once at start-up.
+
+Read by pydantic-settings from, highest priority first: command-line flags
+(passed as keyword arguments), ``GROUNDSCORE_SERVE_*`` environment variables
+(e.g. ``GROUNDSCORE_SERVE_TOKEN``, ``GROUNDSCORE_SERVE_MAX_BATCH``), a TOML
+settings file (``groundscore serve --settings FILE``), then the defaults
+below, which are written here once (the command's help reads them from here).
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 
-class ServeSettings(BaseModel):
+class ServeSettings(BaseSettings):
     """What ``groundscore serve`` runs with.
 
     Limits exist so that a runaway client cannot take the server down: a body
@@ -19,7 +35,7 @@ class ServeSettings(BaseModel):
     when set; refused without it unless the server listens on loopback.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = SettingsConfigDict(extra="forbid", env_prefix="GROUNDSCORE_SERVE_")
 
     host: str = Field(default="127.0.0.1", description="Interface to bind; 0.0.0.0 exposes the server to the network.")
     port: int = Field(default=8000, ge=0, le=65535)
@@ -36,3 +52,48 @@ class ServeSettings(BaseModel):
     reward_config: str | None = Field(default=None, description="Reward policy: TOML/JSON path or inline JSON.")
     chain_config: str | None = Field(default=None, description="Verifier chain: TOML path.")
     query_templates: list[str] | None = Field(default=None, description="Regexes with (?P<expr>...) reading the expression from the prompt.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Flags, then the environment, then the TOML file named by :meth:`load` (no .env, no secrets dir)."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if settings_cls.model_config.get("toml_file"):
+            sources.append(TomlConfigSettingsSource(settings_cls))
+        return tuple(sources)
+
+    @classmethod
+    def load(cls, file: str | Path | None = None, **flags: Any) -> ServeSettings:
+        """The settings from ``flags`` (those not None), the environment and ``file``.
+
+        Args:
+            file: A TOML file of settings (``port = 8001``, ``max_batch = 256``);
+                a ``[serve]`` table is not needed. None reads no file.
+            **flags: Values given on the command line; None means "not given".
+
+        Returns:
+            The validated settings.
+
+        Raises:
+            FileNotFoundError: ``file`` does not exist.
+            pydantic.ValidationError: a value is out of range or a key is unknown.
+        """
+        given = {k: v for k, v in flags.items() if v is not None}
+        if file is None:
+            return cls(**given)
+        path = Path(file)
+        if not path.is_file():
+            raise FileNotFoundError(f"no such settings file: {path}")
+        bound = type(cls.__name__, (cls,), {"model_config": {**cls.model_config, "toml_file": path}})
+        return bound(**given)
+
+    @classmethod
+    def default(cls, name: str) -> Any:
+        """The default of one setting, for help texts (so each default is written once)."""
+        return cls.model_fields[name].default
