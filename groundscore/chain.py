@@ -24,7 +24,6 @@ from pydantic import ValidationError
 from groundscore.config import ChainConfig, describe_errors, load_config
 from groundscore.model import Issue, Parsed, Report, Sample, Verdict
 from groundscore.parse import ParseConfig, parse_completion, parser_table
-from groundscore.parse.base import trusted
 from groundscore.plugins.manager import Registry, get_registry
 from groundscore.scoring import Scorer
 from groundscore.verifiers.base import Context, Verifier
@@ -94,10 +93,9 @@ def gc_paused(pause: bool = True) -> Iterator[None]:
 
 def _copy_parsed(parsed: Parsed) -> Parsed:
     """An independent copy of a parse (its lists are new; boxes, points and issues are frozen)."""
-    data = dict(parsed.__dict__)
-    for name in ("boxes", "points", "model_boxes", "issues"):
-        data[name] = list(data[name])
-    return trusted(Parsed, data)
+    return parsed.model_copy(update={
+        name: list(getattr(parsed, name)) for name in ("boxes", "points", "model_boxes", "issues")
+    })
 
 
 def _batch_items(samples: Any) -> list[Any]:
@@ -243,10 +241,10 @@ class Chain:
                 self._log_once("scoring", exc)
                 confidence, decision = 0.0, "abstain"
             # Built without validation: every field is a value the chain made or checked.
-            reports.append(trusted(Report, {
-                "id": ctx.sample.id, "parsed": ctx.parsed, "verdicts": verdicts,
-                "confidence": confidence, "decision": decision, "reward": None, "elapsed_ms": each,
-            }))
+            reports.append(Report.model_construct(
+                id=ctx.sample.id, parsed=ctx.parsed, verdicts=verdicts,
+                confidence=confidence, decision=decision, reward=None, elapsed_ms=each,
+            ))
         return reports
 
     def verify_one(self, sample: SampleLike) -> Report:
@@ -277,13 +275,12 @@ class Chain:
         parsers: Mapping[str, Any],
         parse_config: ParseConfig,
     ) -> Context:
-        fields = sample.__dict__  # dict lookups: model attribute reads cost more, once per sample
-        size = fields["image_size"]
-        if size is None and fields["image"] is not None:
+        size = sample.image_size
+        if size is None and sample.image is not None:
             size = self._image_size(sample)
         # A GRPO group often holds identical completions: within one batch each distinct
         # (completion, format, coords, image size) is parsed once; the others get a copy.
-        key = (fields["completion"], fields["format"], fields["coords"], size) if issue is None else None
+        key = (sample.completion, sample.format, sample.coords, size) if issue is None else None
         known = seen.get(key) if key is not None else None
         if known is not None:
             return Context(sample, _copy_parsed(known), size, index)
@@ -339,12 +336,10 @@ class Chain:
         self.timings_ms[name] = self.timings_ms.get(name, 0.0) + elapsed
         each = elapsed / max(1, len(contexts))
         for v in verdicts:
-            # straight into the instance dict: pydantic's __setattr__ costs more than the verifier
-            fields = v.__dict__
-            if fields["elapsed_ms"] == 0.0:
-                fields["elapsed_ms"] = each
-            if fields["verifier"] != name:
-                fields["verifier"] = name
+            if v.elapsed_ms == 0.0:
+                v.elapsed_ms = each
+            if v.verifier != name:
+                v.verifier = name
         return verdicts
 
     def _log_once(self, name: str, exc: BaseException) -> None:
