@@ -240,8 +240,8 @@ class Chain:
             except Exception as exc:  # noqa: BLE001 - a calibrator bug must not reach a training loop
                 self._log_once("scoring", exc)
                 confidence, decision = 0.0, "abstain"
-            # Built without validation: every field is a value the chain made or checked.
-            reports.append(Report.model_construct(
+            # validated, cheaply: pydantic-core passes the parse and verdict instances through
+            reports.append(Report(
                 id=ctx.sample.id, parsed=ctx.parsed, verdicts=verdicts,
                 confidence=confidence, decision=decision, reward=None, elapsed_ms=each,
             ))
