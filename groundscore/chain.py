@@ -26,7 +26,6 @@ from groundscore.config import ChainConfig, describe_errors, load_config
 from groundscore.inputs import coerce_samples
 from groundscore.model import Issue, Parsed, Report, Sample, Verdict
 from groundscore.parse import ParseConfig, parse_completion, parser_table
-from groundscore.parse.base import trusted
 from groundscore.plugins.manager import Registry, get_registry
 from groundscore.scoring import Scorer
 from groundscore.verifiers.base import Context, Verifier
@@ -75,10 +74,9 @@ def gc_paused(pause: bool = True) -> Iterator[None]:
 
 def _copy_parsed(parsed: Parsed) -> Parsed:
     """An independent copy of a parse (its lists are new; boxes, points and issues are frozen)."""
-    data = dict(parsed.__dict__)
-    for name in ("boxes", "points", "model_boxes", "issues"):
-        data[name] = list(data[name])
-    return trusted(Parsed, data)
+    return parsed.model_copy(update={
+        name: list(getattr(parsed, name)) for name in ("boxes", "points", "model_boxes", "issues")
+    })
 
 
 class Chain:
@@ -120,12 +118,12 @@ class Chain:
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled without the plugin registry (it holds the process's plugin modules): the copy reads its own."""
-        state = self.__dict__.copy()
+        state = dict(vars(self))
         state["registry"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
+        vars(self).update(state)
         if self.registry is None:
             self.registry = get_registry()
 
@@ -227,11 +225,11 @@ class Chain:
             except Exception as exc:  # noqa: BLE001 - a calibrator bug must not reach a training loop
                 self._log_once("scoring", exc)
                 confidence, decision = 0.0, "abstain"
-            # Built without validation: every field is a value the chain made or checked.
-            reports.append(trusted(Report, {
-                "id": ctx.sample.id, "parsed": ctx.parsed, "verdicts": verdicts,
-                "confidence": confidence, "decision": decision, "reward": None, "elapsed_ms": each,
-            }))
+            # validated, cheaply: pydantic-core passes the parse and verdict instances through
+            reports.append(Report(
+                id=ctx.sample.id, parsed=ctx.parsed, verdicts=verdicts,
+                confidence=confidence, decision=decision, reward=None, elapsed_ms=each,
+            ))
         return reports
 
     def verify_one(self, sample: SampleLike) -> Report:
@@ -274,13 +272,12 @@ class Chain:
         parsers: Mapping[str, Any],
         parse_config: ParseConfig,
     ) -> Context:
-        fields = sample.__dict__  # dict lookups: model attribute reads cost more, once per sample
-        size = fields["image_size"]
-        if size is None and fields["image"] is not None:
+        size = sample.image_size
+        if size is None and sample.image is not None:
             size = self._image_size(sample)
         # A GRPO group often holds identical completions: within one batch each distinct
         # (completion, format, coords, image size) is parsed once; the others get a copy.
-        key = (fields["completion"], fields["format"], fields["coords"], size) if issue is None else None
+        key = (sample.completion, sample.format, sample.coords, size) if issue is None else None
         known = seen.get(key) if key is not None else None
         if known is not None:
             return Context(sample, _copy_parsed(known), size, index)
@@ -334,12 +331,10 @@ class Chain:
         self.timings_ms[name] = self.timings_ms.get(name, 0.0) + elapsed
         each = elapsed / max(1, len(contexts))
         for v in verdicts:
-            # straight into the instance dict: pydantic's __setattr__ costs more than the verifier
-            fields = v.__dict__
-            if fields["elapsed_ms"] == 0.0:
-                fields["elapsed_ms"] = each
-            if fields["verifier"] != name:
-                fields["verifier"] = name
+            if v.elapsed_ms == 0.0:
+                v.elapsed_ms = each
+            if v.verifier != name:
+                v.verifier = name
         return verdicts
 
     def _log_once(self, name: str, exc: BaseException) -> None:

@@ -66,6 +66,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from groundscore.inputs import coerce_samples
+from groundscore.issues import codes_feeding
 from groundscore.model import Parsed, Report, box_iou
 from groundscore.plugins.hookspecs import hookimpl
 
@@ -86,7 +87,7 @@ _MAX_SOLUTION_BOXES = 100
 _MAX_SOLUTION_CHARS = 100_000
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
-_R1_TAG_ISSUES = ("r1.duplicate", "r1.unclosed", "r1.unopened", "r1.misordered", "r1.overlapping")
+_R1_TAG_ISSUES = codes_feeding("r1.tags")  # the one registry of issue codes says which are tag problems
 
 
 # -- options -------------------------------------------------------------------
@@ -569,7 +570,7 @@ def format_score(parsed: Parsed, require_think: bool = True) -> float:
     codes = parsed.issue_codes()
     if require_think and not parsed.has_think_tags:
         return 0.0
-    if not parsed.has_answer_tags or any(c.startswith(_R1_TAG_ISSUES) for c in codes):
+    if not parsed.has_answer_tags or not _R1_TAG_ISSUES.isdisjoint(codes):
         return 0.0
     if "answer.outside_tags" in codes:
         return 0.0

@@ -41,13 +41,12 @@ def combine(
     log_sum = 0.0
     zero = False
     for v in verdicts:
-        fields = v.__dict__  # one attribute lookup on the model instead of four
-        if fields["gate"] is False:
+        if v.gate is False:
             return 0.0, True
-        score = fields["score"]
+        score = v.score
         if score is None:
             continue
-        name = fields["verifier"]
+        name = v.verifier
         w = weights.get(name)
         if w is None:
             w = default_weights.get(name, 1.0)
@@ -74,10 +73,9 @@ def decide(confidence: float, thresholds: Thresholds, applicable: bool = True) -
     """accept / reject / abstain. Nothing applicable means abstain."""
     if not applicable:
         return "abstain"
-    limits = thresholds.__dict__  # dict reads: cheaper than model attribute reads, once per completion
-    if confidence >= limits["accept"]:
+    if confidence >= thresholds.accept:
         return "accept"
-    if confidence < limits["reject"]:
+    if confidence < thresholds.reject:
         return "reject"
     return "abstain"
 

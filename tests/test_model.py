@@ -8,7 +8,6 @@ import pytest
 from pydantic import ValidationError
 
 from groundscore.model import Box, Issue, Parsed, Report, Sample, Verdict, box_iou
-from groundscore.parse.base import unchecked
 
 
 def test_sample_accepts_bytes_none_and_a_single_solution_box() -> None:
@@ -62,24 +61,7 @@ def test_report_helpers() -> None:
     assert parsed.issue_codes() == ["json.repaired"]
 
 
-def test_unchecked_equals_validated() -> None:
-    kw = {"x1": 1.0, "y1": 2.0, "x2": 3.0, "y2": 4.0, "label": "a"}
-    fast, slow = unchecked(Box, **kw), Box(**kw)
-    assert fast == slow and fast.model_dump_json() == slow.model_dump_json()
-    p1, p2 = unchecked(Parsed, format="x"), Parsed(format="x")
-    assert p1.model_dump() == p2.model_dump() and list(p1.model_dump()) == list(p2.model_dump())
-    p1.boxes.append(fast)
-    assert unchecked(Parsed).boxes == []  # defaults are not shared between instances
-    r = unchecked(Report, parsed=p1)
-    r.reward = 0.5  # assignment works on trusted instances
-    assert Report.model_validate_json(r.model_dump_json()).reward == 0.5
-    with pytest.raises(TypeError, match="no field"):
-        unchecked(Box, x1=1, y1=2, x2=3, y2=4, lable="typo")
-    with pytest.raises(TypeError, match="missing required field 'x2'"):
-        unchecked(Box, x1=1, y1=2, y2=4)
-
-
-def test_trusted_construction_matches_validation_for_the_hot_models() -> None:
+def test_objects_built_on_the_hot_path_match_validation() -> None:
     from groundscore.chain import Chain
     from groundscore.parse.base import RawParse
 
@@ -91,19 +73,3 @@ def test_trusted_construction_matches_validation_for_the_hot_models() -> None:
     for obj in (report, report.verdicts[0]):
         again = type(obj).model_validate(obj.model_dump())
         assert again == obj and list(obj.model_dump()) == list(type(obj).model_fields)
-
-
-def test_trusted_instances_share_a_fields_set_that_pydantic_never_changes() -> None:
-    from groundscore.parse.base import new_box, trusted
-
-    parsed = trusted(Parsed, Parsed().model_dump() | {"boxes": [], "points": [], "model_boxes": [], "issues": []})
-    one, two = (trusted(Report, {"id": i, "parsed": parsed, "verdicts": [], "confidence": 0.0,
-                                 "decision": "abstain", "reward": None, "elapsed_ms": 0.0}) for i in ("a", "b"))
-    before = set(two.model_fields_set)
-    one.reward = 0.75  # pydantic adds "reward" to the fields set: already there
-    assert two.model_fields_set == before == set(Report.model_fields) and two.reward is None
-    copied = one.model_copy(update={"confidence": 0.5})
-    assert copied.confidence == 0.5 and one.confidence == 0.0 and two.model_fields_set == before
-    box = new_box(1.0, 2.0, 3.0, 4.0, "cup")
-    assert box.model_copy(update={"x1": 0.0}).x1 == 0.0 and box.x1 == 1.0
-    assert new_box(5.0, 6.0, 7.0, 8.0).model_fields_set == set(Box.model_fields)

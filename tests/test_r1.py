@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -71,19 +70,17 @@ def test_duplicates_misorder_and_unopened() -> None:
     assert "r1.unopened_answer" in codes(s)
 
 
-def test_fast_path_equals_general_path_on_real_outputs(monkeypatch: pytest.MonkeyPatch) -> None:
-    records = json.loads((FIXTURES / "rec_log_shapes.json").read_text())["records"]
-    texts = [r["model_output"] for r in records] + [
-        "<think>a</think> pre <answer>b</answer> post", "<think>a</think><answer>b</answer>",
-        "<answer>b</answer><think>a</think>", "<think>x < y</think><answer>b</answer>", "<think>a</think><answer>b</answer><",
-    ]
-    fast = [split_r1(t) for t in texts]
-    monkeypatch.setattr(r1, "_CANONICAL", [None])  # disable both fast paths
-    monkeypatch.setattr(r1, "_split_canonical", lambda text: None)
-    slow = [split_r1(t) for t in texts]
-    for a, b in zip(fast, slow, strict=True):
-        assert (a.think, a.answer, a.outside, a.has_think, a.has_answer, codes(a)) == (
-            b.think, b.answer, b.outside, b.has_think, b.has_answer, codes(b))
+def test_canonical_and_truncated_layouts() -> None:
+    s = split_r1("<think>a</think> pre <answer>b</answer> post")
+    assert (s.think, s.answer, s.outside, s.has_think, s.has_answer, codes(s)) == ("a", "b", " pre \n post", True, True, [])
+    s = split_r1("<think>x < y</think><answer>b</answer>")
+    assert (s.think, s.answer, s.outside, codes(s)) == ("x < y", "b", "", [])
+    s = split_r1("<think>a</think> [1, 2, 3, 4]")
+    assert (s.think, s.answer, s.has_answer, codes(s)) == ("a", "[1, 2, 3, 4]", False, ["r1.missing_answer"])
+    s = split_r1("<think>a</think><answer>[1, 2")
+    assert (s.answer, s.has_answer, codes(s)) == ("[1, 2", True, ["r1.unclosed_answer"])
+    s = split_r1("<answer>b</answer><think>a</think>")
+    assert "r1.misordered" in codes(s)
 
 
 def test_box_only_inside_think_is_found_and_flagged() -> None:

@@ -143,12 +143,12 @@ class OpenRLHFReward:
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled without its lock (a lock cannot be pickled; Ray and multiprocessing pickle rewards)."""
-        state = self.__dict__.copy()
+        state = dict(vars(self))
         state.pop("_lock", None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
+        vars(self).update(state)
         self._lock = threading.Lock()
 
     @property

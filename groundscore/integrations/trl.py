@@ -147,7 +147,7 @@ class GroundingReward:
 
     # -- pickling: the settings travel, the chain (models, locks) is rebuilt ------------------
     def __getstate__(self) -> dict[str, Any]:
-        state = {k: v for k, v in self.__dict__.items() if k not in ("_lock", "_scheduled", "last_results")}
+        state = {k: v for k, v in vars(self).items() if k not in ("_lock", "_scheduled", "last_results")}
         # A rewarder built here is rebuilt from its settings; one passed in travels as it is.
         state["rewarder"] = None if self._own_rewarder else self.rewarder
         state["_reward_config"] = self.rewarder.config.model_dump()
@@ -156,7 +156,7 @@ class GroundingReward:
     def __setstate__(self, state: dict[str, Any]) -> None:
         reward_config = state.pop("_reward_config")
         rewarder = state.pop("rewarder")
-        self.__dict__.update(state)
+        vars(self).update(state)
         self.rewarder = rewarder if rewarder is not None else Rewarder(reward_config, chain_config=self._chain_config)
         self._lock = threading.Lock()
         self._scheduled = {}

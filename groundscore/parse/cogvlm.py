@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from groundscore.parse.base import Parser, RawParse
+from groundscore.parse.detection import NESTED_BRACKETS, NONE, WEAK
 from groundscore.parse.phrases import read_box_groups
 from groundscore.plugins.hookspecs import hookimpl
 
@@ -23,14 +24,13 @@ class CogVLMParser(Parser):
     name = "cogvlm"
     description = "CogVLM / CogAgent: [[x1,y1,x2,y2]], several as [[a;b]], points as [[x,y]]"
     default_coords = "norm1000"
-    markers = ("[[",)
     example = "A man [[097,514,283,996]] standing on the beach"
 
     def detect(self, text: str) -> float:
         if "[[" in text and _GROUP.search(text) is not None:
             # inside <box>...</box> the same brackets are InternVL's
-            return 0.3 if "<box>" in text else 0.75
-        return 0.0
+            return WEAK if "<box>" in text else NESTED_BRACKETS
+        return NONE
 
     def parse(self, text: str) -> RawParse:
         return read_box_groups(

@@ -28,6 +28,7 @@ from typing import Any
 
 from groundscore.model import Issue
 from groundscore.parse.base import Parser, RawParse
+from groundscore.parse.detection import KEYED_RECORD, NONE
 from groundscore.parse.jsontext import (
     MAX_JSON_CHARS,
     MAX_JSON_DEPTH,
@@ -119,16 +120,14 @@ class DetectionsParser(Parser):
     name = "detections"
     description = "detector dict lists: box/bbox + label + score (HF pipelines, Grounding DINO, Florence-2 post-processed, COCO results)"
     default_coords = "original"
-    markers = ("box",)
-    excluded_by = ("bbox_2d", "point_2d")
     example = '[{"score": 0.98, "label": "cat", "box": {"xmin": 12, "ymin": 40, "xmax": 310, "ymax": 400}}]'
 
     def detect(self, text: str) -> float:
         if "bbox_2d" in text or "point_2d" in text:
-            return 0.0
+            return NONE
         if "bboxes" in text or ("box" in text and any(k in text for k in _EVIDENCE)):
-            return 0.85
-        return 0.0
+            return KEYED_RECORD
+        return NONE
 
     def parse(self, text: str) -> RawParse:
         raw = RawParse()

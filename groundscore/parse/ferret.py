@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from groundscore.parse.base import Parser, RawParse
+from groundscore.parse.detection import BOX_IN_PROSE, NONE
 from groundscore.parse.phrases import BRACKETED_BOX, phrase_before, read_boxes
 from groundscore.plugins.hookspecs import hookimpl
 
@@ -25,17 +26,15 @@ class FerretParser(Parser):
     name = "ferret"
     description = "Ferret: phrase [x1, y1, x2, y2] in running text, 0..999"
     default_coords = "norm999"
-    markers = ("[",)
-    excluded_by = ("{", '"', "```")
     example = "There is a dog [120, 340, 560, 780] on the bench [0, 500, 999, 999]."
 
     def detect(self, text: str) -> float:
         if "[" not in text or "{" in text or '"' in text or "```" in text:
-            return 0.0
+            return NONE
         match = _BOX.search(text)
         if match is None or _WORD_BEFORE.search(text, max(0, match.start() - 80), match.start()) is None:
-            return 0.0
-        return 0.5
+            return NONE
+        return BOX_IN_PROSE
 
     def parse(self, text: str) -> RawParse:
         return read_boxes(text, _BOX, _phrase_before_box, "no [x1, y1, x2, y2] found")

@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 from groundscore.parse.base import Parser, RawParse
+from groundscore.parse.detection import LOCATION_TOKEN
 from groundscore.parse.phrases import clean_label
 from groundscore.plugins.hookspecs import hookimpl
 
@@ -27,11 +28,10 @@ class Florence2Parser(Parser):
     name = "florence2"
     description = "Florence-2: label<loc_x1><loc_y1><loc_x2><loc_y2>, 1000 bins (centres)"
     default_coords = "bins1000"
-    markers = ("<loc_",)
     example = "car<loc_53><loc_333><loc_933><loc_774>"
 
     def detect(self, text: str) -> float:
-        return 0.97 if "<loc_" in text else 0.0
+        return LOCATION_TOKEN if "<loc_" in text else 0.0
 
     def _flush(self, raw: RawParse, run: list[float], label: str | None) -> bool:
         if len(run) == 4:

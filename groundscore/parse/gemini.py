@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from groundscore.parse.base import Parser, RawParse
+from groundscore.parse.detection import FAMILY_KEY
 from groundscore.parse.jsontext import iter_dicts, load_answer_json, to_numbers
 from groundscore.plugins.hookspecs import hookimpl
 
@@ -32,11 +33,10 @@ class GeminiParser(Parser):
     description = "Gemini JSON: box_2d [ymin, xmin, ymax, xmax] and point [y, x], 0..1000"
     default_coords = "norm1000"
     # "box_2d" right after a quote: Qwen's "bbox_2d" contains the word too, and does not wake this parser
-    markers = ('"box_2d', "'box_2d")
     example = '```json\n[{"box_2d": [61, 22, 160, 95], "label": "cat"}]\n```'
 
     def detect(self, text: str) -> float:
-        return 0.96 if '"box_2d' in text or "'box_2d" in text else 0.0
+        return FAMILY_KEY if '"box_2d' in text or "'box_2d" in text else 0.0
 
     def parse(self, text: str) -> RawParse:
         raw = RawParse()

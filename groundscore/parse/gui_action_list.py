@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from groundscore.parse import detection
 from groundscore.parse.base import Parser, RawParse
 from groundscore.parse.gui_common import action_name, add_place, numbers
 from groundscore.plugins.hookspecs import hookimpl
@@ -26,17 +27,16 @@ class ActionListParser(Parser):
     name = "gui_action_list"
     description = "GUI-R1 / UI-R1 action lists: [{'action': 'click', 'point'|'coordinate'|'bbox': [...]}] (resized pixels)"
     default_coords = "qwen25"
-    markers = ("action",)
     example = "[{'action': 'click', 'point': [123, 300], 'input_text': 'no input text'}]"
 
     def detect(self, text: str) -> float:
         if "action" not in text or "computer_use" in text:
-            return 0.0
+            return detection.NONE
         for item in _ITEM.finditer(text[:20000]):
             body = item.group()
             if _ACTION.search(body) and _PLACE.search(body):
-                return 0.97
-        return 0.0
+                return detection.ACTION_RECORD
+        return detection.NONE
 
     def parse(self, text: str) -> RawParse:
         raw = RawParse()

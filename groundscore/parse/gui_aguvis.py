@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from groundscore.parse import detection
 from groundscore.parse.base import Parser, RawParse
 from groundscore.parse.gui_common import NUMBER, action_name, add_point
 from groundscore.plugins.hookspecs import hookimpl
@@ -23,13 +24,12 @@ class AguvisParser(Parser):
     name = "aguvis"
     description = "Aguvis: pyautogui.click(x=0.1, y=0.2), coordinates 0-1"
     default_coords = "norm1"
-    markers = ("pyautogui.",)
     example = "pyautogui.click(x=0.1052, y=0.2341)"
 
     def detect(self, text: str) -> float:
         if "pyautogui." in text and _CALL.search(text) is not None:
-            return 1.0
-        return 0.0
+            return detection.ACTION_CALL
+        return detection.NONE
 
     def parse(self, text: str) -> RawParse:
         raw = RawParse()

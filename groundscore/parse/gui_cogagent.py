@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from groundscore.parse import detection
 from groundscore.parse.base import Parser, RawParse
 from groundscore.parse.gui_common import action_name, add_place, numbers
 from groundscore.plugins.hookspecs import hookimpl
@@ -26,13 +27,12 @@ class CogAgentParser(Parser):
     name = "cogagent"
     description = "CogAgent: CLICK(box=[[x1,y1,x2,y2]], element_info=...), 0-999"
     default_coords = "norm1000"
-    markers = ("(box=",)
     example = "Grounded Operation: CLICK(box=[[387,248,727,317]], element_info='Search')"
 
     def detect(self, text: str) -> float:
         if "(box=" in text and _OP.search(text) is not None:
-            return 1.0
-        return 0.0
+            return detection.ACTION_CALL
+        return detection.NONE
 
     def parse(self, text: str) -> RawParse:
         raw = RawParse()

@@ -16,6 +16,7 @@ import json
 import re
 from typing import Any
 
+from groundscore.parse import detection
 from groundscore.parse.base import Parser, RawParse
 from groundscore.parse.gui_common import action_name, add_place, add_point
 from groundscore.plugins.hookspecs import hookimpl
@@ -36,13 +37,12 @@ class ComputerUseParser(Parser):
     name = "qwen25_computer_use"
     description = "Qwen2.5-VL computer_use tool calls: {action: left_click, coordinate: [x, y]} (resized pixels)"
     default_coords = "qwen25"
-    markers = ("computer_use", "<tool_call>")
     example = '<tool_call>\n{"name": "computer_use", "arguments": {"action": "left_click", "coordinate": [1240, 783]}}\n</tool_call>'
 
     def detect(self, text: str) -> float:
         if ("computer_use" in text or "<tool_call>" in text) and "coordinate" in text and "action" in text:
-            return 1.0
-        return 0.0
+            return detection.ACTION_CALL
+        return detection.NONE
 
     def parse(self, text: str) -> RawParse:
         raw = RawParse()

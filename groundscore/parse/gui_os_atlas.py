@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from groundscore.parse import detection
 from groundscore.parse.base import Parser, RawParse
 from groundscore.parse.gui_common import action_name, add_place, numbers
 from groundscore.plugins.hookspecs import hookimpl
@@ -24,13 +25,12 @@ class OSAtlasParser(Parser):
     name = "os_atlas"
     description = "OS-Atlas-Pro actions: CLICK <point>[[x, y]]</point>, 0-1000"
     default_coords = "norm1000"
-    markers = ("<point>",)
     example = "actions:\nCLICK <point>[[481, 292]]</point>"
 
     def detect(self, text: str) -> float:
         if "<point>" in text and _POINT.search(text) is not None:
-            return 0.95
-        return 0.0
+            return detection.DOCUMENTED_SYNTAX
+        return detection.NONE
 
     def parse(self, text: str) -> RawParse:
         raw = RawParse()

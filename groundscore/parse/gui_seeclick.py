@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from groundscore.parse import detection
 from groundscore.parse.base import Parser, RawParse
 from groundscore.parse.gui_common import add_place, numbers
 from groundscore.plugins.hookspecs import hookimpl
@@ -24,13 +25,12 @@ class SeeClickParser(Parser):
     name = "seeclick"
     description = "SeeClick: (x,y) or (x1,y1,x2,y2) as fractions 0-1 of the image"
     default_coords = "norm1"
-    markers = ("(",)
     example = "(0.73,0.21)"
 
     def detect(self, text: str) -> float:
         if "(" in text and len(text) <= 120 and _TUPLE.match(text) is not None:
-            return 0.9
-        return 0.0
+            return detection.NORMALISED_POINT
+        return detection.NONE
 
     def parse(self, text: str) -> RawParse:
         raw = RawParse()

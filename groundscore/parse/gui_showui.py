@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from groundscore.parse import detection
 from groundscore.parse.base import Parser, RawParse
 from groundscore.parse.gui_common import action_name, add_place, numbers
 from groundscore.plugins.hookspecs import hookimpl
@@ -28,17 +29,16 @@ class ShowUIParser(Parser):
     name = "showui"
     description = "ShowUI: a bare normalised point [0.73, 0.21], or {'action': 'CLICK', 'position': [x, y]} (0-1)"
     default_coords = "norm1"
-    markers = ("[",)
     example = "[0.73, 0.21]"
 
     def detect(self, text: str) -> float:
         if "[" not in text:
-            return 0.0
+            return detection.NONE
         if "position" in text and _DICT.search(text[:4000]) is not None:
-            return 0.95
+            return detection.DOCUMENTED_SYNTAX
         if len(text) <= 80 and _BARE.match(text) is not None:
-            return 0.9
-        return 0.0
+            return detection.NORMALISED_POINT
+        return detection.NONE
 
     def parse(self, text: str) -> RawParse:
         raw = RawParse()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from groundscore.parse import detection
 from groundscore.parse.base import Parser, RawParse
 from groundscore.parse.gui_common import action_name, add_place, numbers
 from groundscore.plugins.hookspecs import hookimpl
@@ -32,13 +33,12 @@ class UITarsParser(Parser):
     name = "uitars"
     description = "UI-TARS actions: click(start_box='(x,y)'); 0-1000 (UI-TARS-1), coords='qwen25' for UI-TARS-1.5"
     default_coords = "norm1000"
-    markers = ("start_box", "start_point", "point=")
     example = "Thought: The Save button is in the top bar.\nAction: click(start_box='(235,512)')"
 
     def detect(self, text: str) -> float:
         if ("start_box" in text or "start_point" in text or "point=" in text) and _ARG.search(text) is not None:
-            return 1.0
-        return 0.0
+            return detection.ACTION_CALL
+        return detection.NONE
 
     def parse(self, text: str) -> RawParse:
         raw = RawParse()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from groundscore.parse.base import Parser, RawParse
+from groundscore.parse.detection import FAMILY_TAG, NONE
 from groundscore.parse.phrases import clean_label, numbers, phrase_before
 from groundscore.plugins.hookspecs import hookimpl
 
@@ -31,13 +32,12 @@ class InternVLParser(Parser):
     name = "internvl"
     description = "InternVL / Qwen-VL / MiniCPM-V: <ref>label</ref><box>[[x1, y1, x2, y2]]</box>"
     default_coords = "norm1000"
-    markers = ("<box>",)
     example = "<ref>the man in red</ref><box>[[120, 45, 480, 990]]</box>"
 
     def detect(self, text: str) -> float:
         if "<box>" in text:
-            return 0.92
-        return 0.0
+            return FAMILY_TAG
+        return NONE
 
     def parse(self, text: str) -> RawParse:
         raw = RawParse()

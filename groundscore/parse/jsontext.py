@@ -22,9 +22,6 @@ MAX_JSON_DEPTH = 32
 # strict=False: raw newlines and tabs inside strings (seen in real labels) are fine.
 # One decoder for all calls: json.loads(..., strict=False) would build a new one each time.
 _DECODER = json.JSONDecoder(strict=False)
-# What ``_DECODER.decode`` does, without its two Python-level calls: the scanner is C code.
-_SCAN = _DECODER.scan_once
-_WS = json.decoder.WHITESPACE.match
 
 
 def _bracket_depth(text: str, limit: int) -> int:
@@ -110,45 +107,6 @@ def iter_json_texts(text: str) -> Iterator[tuple[str, bool]]:
             yield span, False
 
 
-def first_strict_json(text: str) -> Any:
-    """The first candidate of :func:`iter_json_texts`, read by the strict reader; None otherwise.
-
-    A shortcut for the common case, a fence opened with ```` ```json ```` and
-    a newline (or no fence at all) around valid JSON. It finds the same
-    candidate :func:`iter_json_texts` yields first and reads it as
-    :func:`load_json` does, but returns None, to send the caller down the
-    general path, whenever that would take any other turn: another fence
-    opening, a block without brackets, JSON that needs repair or is too long.
-    So a value it returns is exactly the value the general path starts with,
-    without the generator and the issue bookkeeping.
-    """
-    if text.startswith("```json\n"):  # most answers: the first fence is where the text starts
-        fence = 0
-    else:
-        fence = text.find("```")
-        if fence == -1:
-            candidate = _bracket_span(text)
-            if candidate is None:
-                return None
-        elif not text.startswith("json\n", fence + 3):
-            return None
-    if fence != -1:
-        end = text.find("```", fence + 8)
-        candidate = text[fence + 8 : end] if end != -1 else text[fence + 8 :]
-        if "[" not in candidate and "{" not in candidate:
-            return None
-        candidate = candidate.strip()
-    if len(candidate) > MAX_JSON_CHARS:
-        return None
-    # Both kinds of candidate start with a bracket or other non-space and end in non-space, so
-    # load_json's whitespace skipping before and after the value is a no-op here.
-    try:
-        value, end = _SCAN(candidate, 0)
-    except (StopIteration, ValueError, RecursionError):
-        return None
-    return value if end == len(candidate) else None
-
-
 def find_json_text(text: str) -> tuple[str | None, bool]:
     """The first JSON-looking part of ``text`` and whether it came from a fence.
 
@@ -173,14 +131,11 @@ def load_json(candidate: str, issues: list[Issue]) -> Any:
         issues.append(Issue(code="json.too_long", message=f"JSON text is {len(candidate)} characters, over the {MAX_JSON_CHARS} limit", severity="error"))
         return None
     try:
-        # JSONDecoder.decode, inlined: skip whitespace, scan one value, accept only whitespace after it
-        value, end = _SCAN(candidate, _WS(candidate, 0).end())
-        if _WS(candidate, end).end() == len(candidate):
-            return value
+        return _DECODER.decode(candidate)
     except RecursionError:
         issues.append(Issue(code="json.too_deep", message=f"JSON nests deeper than {MAX_JSON_DEPTH} levels", severity="error"))
         return None
-    except (StopIteration, ValueError):  # the scanner's "no value here", and every JSONDecodeError
+    except ValueError:  # every JSONDecodeError: try the repair below
         pass
     if _bracket_depth(candidate, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
         issues.append(Issue(code="json.too_deep", message=f"JSON nests deeper than {MAX_JSON_DEPTH} levels", severity="error"))

@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from groundscore.parse.base import Parser, RawParse
+from groundscore.parse.detection import LOCATION_TOKEN
 from groundscore.parse.phrases import clean_label
 from groundscore.plugins.hookspecs import hookimpl
 
@@ -34,11 +35,10 @@ class Kosmos2Parser(Parser):
     name = "kosmos2"
     description = "Kosmos-2: <phrase>..</phrase><object><patch_index_XXXX><patch_index_YYYY></object>"
     default_coords = "patch32"
-    markers = ("<patch_index_",)
     example = "<phrase> a snowman</phrase><object><patch_index_0044><patch_index_0863></object>"
 
     def detect(self, text: str) -> float:
-        return 0.97 if "<patch_index_" in text else 0.0
+        return LOCATION_TOKEN if "<patch_index_" in text else 0.0
 
     def parse(self, text: str) -> RawParse:
         raw = RawParse()

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from groundscore.parse.base import Parser, RawParse
+from groundscore.parse.detection import DOCUMENTED_SYNTAX
 from groundscore.parse.phrases import clean_label, phrase_before, read_boxes
 from groundscore.plugins.hookspecs import hookimpl
 
@@ -22,11 +23,10 @@ class MiniGPTv2Parser(Parser):
     name = "minigptv2"
     description = "MiniGPT-v2: <p>label</p>{<x1><y1><x2><y2>}, 0..100"
     default_coords = "norm100"
-    markers = ("{<",)
     example = "<p>a man</p> {<12><34><56><78>}"
 
     def detect(self, text: str) -> float:
-        return 0.95 if "{<" in text and _BOX.search(text) is not None else 0.0
+        return DOCUMENTED_SYNTAX if "{<" in text and _BOX.search(text) is not None else 0.0
 
     def parse(self, text: str) -> RawParse:
         return read_boxes(text, _BOX, _phrase_label, "no {<x1><y1><x2><y2>} found")

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from groundscore.parse.base import Parser, RawParse
+from groundscore.parse.detection import LOCATION_TOKEN
 from groundscore.parse.phrases import clean_label, read_boxes
 from groundscore.plugins.hookspecs import hookimpl
 
@@ -23,11 +24,10 @@ class PaliGemmaParser(Parser):
     name = "paligemma"
     description = "PaliGemma: <locYMIN><locXMIN><locYMAX><locXMAX> label ; ... (1024 steps, y first)"
     default_coords = "norm1024"
-    markers = ("<loc",)
     example = "<loc0256><loc0128><loc0768><loc0896> cat ; <loc0100><loc0500><loc0400><loc1000> dog"
 
     def detect(self, text: str) -> float:
-        return 0.97 if "<loc" in text and _BOX.search(text) is not None else 0.0
+        return LOCATION_TOKEN if "<loc" in text and _BOX.search(text) is not None else 0.0
 
     def parse(self, text: str) -> RawParse:
         return read_boxes(text, _BOX, _label_after_box, "no run of four <locNNNN> tokens found", y_first=True)

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from groundscore.parse.base import Parser, RawParse
+from groundscore.parse.detection import NONE, TAGGED_ANSWER
 from groundscore.parse.phrases import clean_label
 from groundscore.plugins.hookspecs import hookimpl
 
@@ -31,13 +32,12 @@ class QwenPointsParser(Parser):
     name = "qwen25_points"
     description = "Qwen2.5-VL XML points: <points x1 y1 ... alt>phrase</points>"
     default_coords = "qwen25"
-    markers = ("<point",)
     example = '<points x1="139" y1="768" x2="366" y2="679" alt="small cakes">small cakes</points>'
 
     def detect(self, text: str) -> float:
         if "<point" in text and _TAG.search(text) is not None:
-            return 0.9
-        return 0.0
+            return TAGGED_ANSWER
+        return NONE
 
     def parse(self, text: str) -> RawParse:
         raw = RawParse()

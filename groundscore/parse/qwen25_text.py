@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from groundscore.parse.base import Parser, RawParse
+from groundscore.parse.detection import KEYED_RECORD, NONE
 from groundscore.parse.phrases import SPACED_NUMBER, clean_label, read_boxes
 from groundscore.plugins.hookspecs import hookimpl
 
@@ -27,8 +28,8 @@ class QwenTextParser(Parser):
     def detect(self, text: str) -> float:
         head = text[:64].lstrip()
         if head[:1].isdigit() and _LINE.match(text.lstrip()) is not None:
-            return 0.85
-        return 0.0
+            return KEYED_RECORD
+        return NONE
 
     def parse(self, text: str) -> RawParse:
         return read_boxes(text, _LINE, _label_after_box, "no 'x1,y1,x2,y2 label' line found")

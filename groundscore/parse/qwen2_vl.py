@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from groundscore.parse.base import Parser, RawParse
+from groundscore.parse.detection import BARE_PAIRS, NONE, RESERVED_TOKEN
 from groundscore.parse.phrases import SPACED_NUMBER, clean_label, phrase_before, read_boxes
 from groundscore.plugins.hookspecs import hookimpl
 
@@ -26,15 +27,14 @@ class Qwen2VLParser(Parser):
     name = "qwen2_vl"
     description = "Qwen2-VL / Qwen3-VL special-token boxes, with or without the tokens"
     default_coords = "norm1000"
-    markers = ("|>", "),")
     example = "<|object_ref_start|>the dog<|object_ref_end|><|box_start|>(221,423),(569,886)<|box_end|>"
 
     def detect(self, text: str) -> float:
         if "|>" in text and ("<|box_start|>" in text or "<|object_ref_start|>" in text):
-            return 0.99
+            return RESERVED_TOKEN
         if ")," in text and _PAIR.search(text) is not None:
-            return 0.7
-        return 0.0
+            return BARE_PAIRS
+        return NONE
 
     def parse(self, text: str) -> RawParse:
         return read_boxes(text, _PAIR, _ref_or_phrase_before, "no (x1,y1),(x2,y2) pair found")

@@ -19,13 +19,12 @@ reward can prefer the documented format.
 
 from __future__ import annotations
 
-import itertools
 import re
 from typing import Any
 
-from groundscore.model import Box
-from groundscore.parse.base import MAX_BOXES, Parser, RawParse, new_box
-from groundscore.parse.jsontext import first_strict_json, iter_dicts, iter_json_texts, load_json, to_numbers
+from groundscore.parse.base import Parser, RawParse
+from groundscore.parse.detection import BARE_BOX, DOCUMENTED_SYNTAX, LENIENT_KEYS, NONE, WEAK
+from groundscore.parse.jsontext import iter_dicts, iter_json_texts, load_json, to_numbers
 from groundscore.plugins.hookspecs import hookimpl
 
 BOX_KEYS = ("bbox_2d", "bbox", "box_2d")
@@ -60,57 +59,8 @@ def _label(item: dict[str, Any], raw: RawParse) -> str | None:
     return None
 
 
-def plain_boxes(value: Any) -> list[Box] | None:
-    """The boxes of a JSON value of exactly the cookbook shape, or None for any other value.
-
-    A list of (or one) ``{"bbox_2d": [4 numbers]}`` objects with at most a
-    ``label`` string (or null) besides; at most :data:`MAX_BOXES`; numbers
-    that are JSON numbers, not strings or booleans, and fit a float.
-    """
-    items = value if type(value) is list else [value] if type(value) is dict else None
-    if not items or len(items) > MAX_BOXES:
-        return None
-    boxes = []
-    for item in items:
-        if type(item) is not dict:
-            return None
-        size = len(item)
-        if size == 2:
-            label = item.get("label", _ABSENT)
-            if label is not None and type(label) is not str:  # _ABSENT too: two keys, no label
-                return None
-        elif size == 1:
-            label = None
-        else:
-            return None
-        b = item.get("bbox_2d")
-        if type(b) is not list or len(b) != 4 or tuple(map(type, b)) not in _FOUR_NUMBERS:
-            return None
-        try:
-            x1, y1, x2, y2 = map(float, b)
-        except OverflowError:  # integers beyond float range: the general reader makes them infinite
-            return None
-        boxes.append(new_box(x1, y1, x2, y2, label))
-    return boxes
-
-
-_ABSENT = object()
-# the types of four JSON numbers (bool is a subclass of int, and is excluded by exact types)
-_FOUR_NUMBERS = frozenset(itertools.product((int, float), repeat=4))
-
-
 def read_items(value: Any, raw: RawParse) -> None:
     """Collect boxes and points from any JSON value into ``raw`` (strict keys)."""
-    boxes = plain_boxes(value)  # the cookbook shape, most completions: read directly
-    if boxes is None:
-        read_items_general(value, raw)
-    else:
-        raw.boxes.extend(boxes)
-        raw.found = True
-
-
-def read_items_general(value: Any, raw: RawParse) -> None:
-    """:func:`read_items` without the shortcut for the cookbook shape (which must agree with it)."""
     if value == [] or value == {}:
         raw.found = True
         raw.no_object = True
@@ -204,30 +154,19 @@ class QwenJsonParser(Parser):
     description = "Qwen2.5-VL JSON: bbox_2d / point_2d / label, fenced or bare; lenient on keys and bare lists"
     default_coords = "qwen25"
     example = '```json\n[{"bbox_2d": [45, 36, 137, 209], "label": "water left"}]\n```'
-    markers = ("[", "{", "bbox_2d", "point_2d", "```json")  # one of these is in every text detect accepts
 
     def detect(self, text: str) -> float:
         if "bbox_2d" in text or "point_2d" in text:
-            return 0.95
+            return DOCUMENTED_SYNTAX
         if ("{" in text or "```json" in text) and any(h in text for h in _LENIENT_HINTS):
-            return 0.6
+            return LENIENT_KEYS
         if "[" in text and _BARE_BOX.search(text) is not None:
-            return 0.4
+            return BARE_BOX
         if len(text) < 64 and _EMPTY_JSON.match(text):
-            return 0.3  # "[]" or "```json\n[]\n```": Qwen's way of saying nothing is there
-        return 0.0
+            return WEAK  # "[]" or "```json\n[]\n```": Qwen's way of saying nothing is there
+        return NONE
 
     def parse(self, text: str) -> RawParse:
-        # The cookbook shape in strict JSON (95% of the REC logs) is read without the general
-        # path's generator and bookkeeping; the result is the same (a test compares both).
-        value = first_strict_json(text)
-        if value is not None:
-            boxes = plain_boxes(value)
-            if boxes is not None:
-                return RawParse(boxes, [], [], False, True)  # positional: this runs for most completions
-        return self.parse_general(text)
-
-    def parse_general(self, text: str) -> RawParse:
         """Every shape this format takes: fences, prose, repair, lenient keys (see the module)."""
         raw = RawParse()
         values: list[Any] = []

@@ -23,6 +23,7 @@ import re
 from typing import Any
 
 from groundscore.parse.base import Parser, RawParse
+from groundscore.parse.detection import BARE_BOX_FALLBACK, NONE, TAGGED_ANSWER, WEAK
 from groundscore.parse.phrases import BRACKETED_BOX, NUMBER
 from groundscore.plugins.hookspecs import hookimpl
 
@@ -43,18 +44,17 @@ class R1RecParser(Parser):
     name = "r1_rec"
     description = "R1-style REC: [{'Position': [x1,y1,x2,y2], 'Confidence': c}] (Visual-RFT), lists of bare boxes"
     default_coords = "qwen25"
-    markers = ("Position", "[")
     example = "[{'Position': [254, 60, 371, 358], 'Confidence': 0.92}]"
 
     def detect(self, text: str) -> float:
         if "Position" in text and _POSITION.search(text) is not None:
-            return 0.9
+            return TAGGED_ANSWER
         if "[" in text and "{" not in text:
             if _BARE.search(text) is not None:
-                return 0.35
+                return BARE_BOX_FALLBACK
             if _NUMBER_LIST.search(text) is not None:
-                return 0.3
-        return 0.0
+                return WEAK
+        return NONE
 
     def parse(self, text: str) -> RawParse:
         raw = RawParse()

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from groundscore.parse.base import Parser, RawParse
+from groundscore.parse.detection import BRACKETED_DECIMALS, NONE
 from groundscore.parse.phrases import read_box_groups
 from groundscore.plugins.hookspecs import hookimpl
 
@@ -22,14 +23,13 @@ class ShikraParser(Parser):
     name = "shikra"
     description = "Shikra: [x1,y1,x2,y2] in 0..1, several ;-separated"
     default_coords = "norm1"
-    markers = ("[0.",)
     example = "A man [0.102,0.238,0.514,0.826] riding a horse"
 
     def detect(self, text: str) -> float:
         # a valid box's x1 is below 1, so its text starts "[0."
         if "[0." in text and _GROUP.search(text) is not None:
-            return 0.8
-        return 0.0
+            return BRACKETED_DECIMALS
+        return NONE
 
     def parse(self, text: str) -> RawParse:
         return read_box_groups(text, _GROUP, "a Shikra box has {count} numbers, expected 4", "no [x1,y1,x2,y2] in 0..1 found")

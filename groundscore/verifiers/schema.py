@@ -1,7 +1,8 @@
 """The ``schema`` gate: is the answer well-formed enough to mean anything?
 
 Checks, each with its own machine-readable code (``details["failures"]``
-lists every failure; ``code`` is the first):
+lists every failure; ``code`` is the first). The codes, and which parser
+issues feed each of them, are defined in :mod:`groundscore.issues`:
 
 ==================  ==========================================================
 ``text.empty``      the completion is empty
@@ -26,39 +27,23 @@ reward prefers clean output without failing repaired output.
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from pydantic import Field
 
+from groundscore.issues import SCHEMA_FAILURES, codes_feeding, default_penalties
 from groundscore.model import Box, Point, Verdict
-from groundscore.parse.base import trusted
 from groundscore.plugins.hookspecs import hookimpl
 from groundscore.verifiers.base import Context, Verifier, VerifierOptions
 
-REASONS = {
-    "text.empty": "the completion is empty",
-    "r1.tags": "the <think>/<answer> tags are missing or malformed",
-    "answer.invalid": "no structured answer could be read",
-    "box.none": "the answer has no box and does not say the object is absent",
-    "box.bad_arity": "a box does not have exactly 4 numbers",
-    "box.non_finite": "a box has NaN or infinite coordinates",
-    "box.unordered": "a box has x1 >= x2 or y1 >= y2",
-    "box.degenerate": "a box is too small to be an object",
-    "box.outside": "a box lies outside the image",
-    "box.too_many": "the answer has more boxes than allowed",
-    "label.missing": "a box has no label",
-}
+REASONS = {code: failure.meaning for code, failure in SCHEMA_FAILURES.items()}
 
-_ANSWER_ISSUES = {"json.missing", "json.invalid", "json.too_deep", "json.too_long", "json.no_boxes", "format.undetected", "format.unknown", "parser.error", "coords.error"}
-_TAG_ISSUES = {"r1.duplicate_think", "r1.duplicate_answer", "r1.unclosed_think", "r1.unclosed_answer", "r1.unopened_think", "r1.unopened_answer", "r1.misordered", "r1.overlapping", "r1.missing_answer"}
-
-
-_CODE = operator.attrgetter("code")
-_XYXY = operator.itemgetter("x1", "y1", "x2", "y2")
-# the parser issues that fail the gate by themselves
-_FAILURE_CODES = frozenset({"box.bad_arity", "point.bad_arity", "box.too_many"})
+# which parser issues feed which failure: read from the one registry of issue codes
+_ANSWER_ISSUES = codes_feeding("answer.invalid")
+_TAG_ISSUES = codes_feeding("r1.tags")
+_ARITY_ISSUES = codes_feeding("box.bad_arity")
+_TOO_MANY_ISSUES = codes_feeding("box.too_many")
 
 
 class SchemaOptions(VerifierOptions):
@@ -68,10 +53,7 @@ class SchemaOptions(VerifierOptions):
     tolerance_px: float = Field(default=4.0, ge=0, description="How far (original pixels) a box may overshoot the image.")
     min_size_px: float = Field(default=1.0, ge=0, description="Smallest width and height of a real box.")
     penalties: dict[str, float] = Field(
-        default_factory=lambda: {
-            "json.repaired": 0.2, "answer.outside_tags": 0.1, "r1.missing_answer": 0.1,
-            "answer.in_think": 0.3, "answer.whole_text": 0.3,
-        },
+        default_factory=default_penalties,
         description="Score deducted per parser issue code, for answers that pass.",
     )
 
@@ -93,14 +75,10 @@ class SchemaVerifier(Verifier):
 
     def _one(self, ctx: Context, limits: _Limits) -> Verdict:
         parsed = ctx.parsed
-        # Fields read from the instance dict: an attribute read on a pydantic model costs
-        # several times a dict lookup, and this runs for every completion.
-        fields = parsed.__dict__
         failures: list[dict[str, Any]] = []
-        codes = list(map(_CODE, fields["issues"]))
-        failing = _FAILURE_CODES.intersection(codes)  # one pass over the codes for the three checks below
-        boxes, points = fields["boxes"], fields["points"]
-        answered = bool(boxes or points or fields["no_object"])
+        codes = [issue.code for issue in parsed.issues]
+        boxes, points = parsed.boxes, parsed.points
+        answered = bool(boxes or points or parsed.no_object)
 
         text = ctx.sample.completion
         if not text or text.isspace():
@@ -110,7 +88,7 @@ class SchemaVerifier(Verifier):
                 bad_tags = [c for c in codes if c in _TAG_ISSUES]
                 if not (parsed.has_think_tags and parsed.has_answer_tags) or bad_tags:
                     failures.append({"code": "r1.tags", "has_think": parsed.has_think_tags, "has_answer": parsed.has_answer_tags, "issues": bad_tags})
-            bad_arity = "box.bad_arity" in failing or "point.bad_arity" in failing
+            bad_arity = not _ARITY_ISSUES.isdisjoint(codes)
             if not answered:
                 answer_issues = [c for c in codes if c in _ANSWER_ISSUES]
                 if answer_issues:
@@ -119,19 +97,18 @@ class SchemaVerifier(Verifier):
                     failures.append({"code": "box.none"})
             if bad_arity:
                 failures.append({"code": "box.bad_arity"})
-        if len(boxes) > limits.max_boxes or "box.too_many" in failing:
+        if len(boxes) > limits.max_boxes or not _TOO_MANY_ISSUES.isdisjoint(codes):
             failures.append({"code": "box.too_many", "count": len(boxes), "max": limits.max_boxes})
         if boxes or points:
-            _check_boxes(boxes, points, ctx.image_size if fields["in_original"] else None, limits, failures)
+            _check_boxes(boxes, points, ctx.image_size if parsed.in_original else None, limits, failures)
 
         if failures:
             first = failures[0]["code"]
             extra = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
-            return trusted(Verdict, {
-                "verifier": self.name, "score": 0.0, "gate": False, "code": first,
-                "reason": REASONS.get(first, first) + extra,
-                "details": {"failures": failures, "issues": codes}, "elapsed_ms": 0.0,
-            })
+            return Verdict(
+                verifier=self.name, score=0.0, gate=False, code=first, reason=REASONS.get(first, first) + extra,
+                details={"failures": failures, "issues": codes},
+            )
         penalties = limits.penalties
         # most answers need no repair: one C-level test instead of a comprehension
         deductions = {} if penalties.keys().isdisjoint(codes) else {c: penalties[c] for c in codes if c in penalties}
@@ -141,13 +118,12 @@ class SchemaVerifier(Verifier):
         else:
             score, reason = 1.0, "well-formed answer"
         code = "ok"
-        if fields["no_object"] and not boxes and not points:
+        if parsed.no_object and not boxes and not points:
             reason, code = "explicit 'no object' answer", "ok.no_object"
-        return trusted(Verdict, {
-            "verifier": self.name, "score": score, "gate": True, "code": code, "reason": reason,
-            "details": {"boxes": len(boxes), "points": len(points), "deductions": deductions, "issues": codes},
-            "elapsed_ms": 0.0,
-        })
+        return Verdict(
+            verifier=self.name, score=score, gate=True, code=code, reason=reason,
+            details={"boxes": len(boxes), "points": len(points), "deductions": deductions, "issues": codes},
+        )
 
 
 class _Limits(NamedTuple):
@@ -172,9 +148,8 @@ def _check_boxes(
         lo_x = lo_y = -t
         hi_x, hi_y = w + t, h + t
     for i, box in enumerate(boxes):
-        x1, y1, x2, y2 = _XYXY(box.__dict__)  # one C call instead of four model attribute reads
-        # v - v is 0.0 for every finite float and NaN for NaN and both infinities: one test, no calls
-        if (x1 - x1) + (y1 - y1) + (x2 - x2) + (y2 - y2) != 0.0:
+        x1, y1, x2, y2 = box.x1, box.y1, box.x2, box.y2
+        if not (isfinite(x1) and isfinite(y1) and isfinite(x2) and isfinite(y2)):
             failures.append({"code": "box.non_finite", "box": i})
             continue
         if x1 >= x2 or y1 >= y2:

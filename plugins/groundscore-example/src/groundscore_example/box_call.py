@@ -24,7 +24,6 @@ class BoxCallParser(Parser):
     name = "box_call"
     description = 'tool-call boxes: BOX(x1, y1, x2, y2, "label"), original pixels'
     default_coords = "original"
-    markers = ("BOX(",)
     example = 'BOX(10, 20, 110, 220, "dog")'
 
     def detect(self, text: str) -> float:
