@@ -130,3 +130,12 @@ def test_report_of_rec_log_without_images(tmp_path: Path) -> None:
     assert "Reliability" in html and "<svg" in html
     payload = html.split('id="gs-data">', 1)[1].split("</script>", 1)[0]
     assert len(json.loads(payload)["cards"]) == 200
+
+
+def test_eval_html_writes_the_report(tmp_path: Path) -> None:
+    if not COOKBOOK.is_dir():
+        pytest.skip("shared cookbook data not found")
+    out = tmp_path / "eval"
+    assert main(["eval", str(_samples(tmp_path)), "--no-plots", "--html", "-o", str(out)]) == 0
+    html = (out / "samples_report" / "index.html").read_text(encoding="utf-8")
+    assert "Summary" in html and "accuracy" in html and PWN not in html
