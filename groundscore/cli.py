@@ -28,6 +28,7 @@ COMMANDS: tuple[str, ...] = (
     "groundscore.commands.serve",
     "groundscore.commands.parse",
     "groundscore.commands.draw",
+    "groundscore.commands.report",
 )
 
 

@@ -36,6 +36,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the fold split (default 0)")
     p.add_argument("--bins", type=int, default=10, help="equal-width bins for ECE and the reliability diagram (default 10)")
     p.add_argument("--no-plots", action="store_true", help="write the JSON only (no matplotlib needed)")
+    p.add_argument("--html", action="store_true", help="also write <name>_report/index.html: the HTML report (see `groundscore report`)")
     add_input_arguments(p, labels=True)
     p.set_defaults(func=run)
 
@@ -96,6 +97,10 @@ def run(args: argparse.Namespace) -> int:
         written = [out_dir / f"{stem}.json"]
         if not args.no_plots and result.raw is not None:
             written += write_plots(result, out_dir, stem)
+        if getattr(args, "html", False):
+            from groundscore.report import build_report
+
+            written.append(build_report(items, out_dir / f"{stem}_report", images=args.image_root, title=f"groundscore eval: {Path(path).name}", result=result))
         render(Path(path).name, result, time.perf_counter() - start, sys.stdout)
         print("wrote " + ", ".join(str(p) for p in written), file=sys.stdout)
     return 0
