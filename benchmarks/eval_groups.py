@@ -122,6 +122,7 @@ def features(report: Any, verdict: Any, source: int, n_models: int, peer_ious: l
         v = by_name.get(name)
         row += [v.score if v is not None and v.score is not None else -1.0, float(v is not None and v.gate is False)]
     row += [float(len(report.parsed.boxes)), float(not report.parsed.boxes)]
+    row += [float(len(report.parsed.think or "")) ** 0.5 / 30.0, float(bool(report.parsed.think))]
     return row
 
 
@@ -141,7 +142,7 @@ def cross_validated(x: list[list[float]], y: list[bool], groups: list[int], fold
     for train, test in GroupKFold(n_splits=folds).split(xa, ya, perm[ga]):
         model = make_pipeline(
             ColumnTransformer([("smooth", SplineTransformer(n_knots=5, degree=3), list(range(smooth)))], remainder="passthrough"),
-            StandardScaler(), LogisticRegression(C=1.0, max_iter=3000),
+            StandardScaler(), LogisticRegression(C=0.5, max_iter=3000),
         )
         model.fit(xa[train], ya[train])
         out[test] = model.predict_proba(xa[test])[:, 1]

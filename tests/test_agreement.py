@@ -25,7 +25,7 @@ def chain() -> Chain:
     return Chain({"verifiers": ["schema", "agreement"]})
 
 
-def agreement(report):  # noqa: ANN001, ANN201
+def agreement(report):
     return report.verdict("agreement")
 
 

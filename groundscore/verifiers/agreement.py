@@ -144,8 +144,18 @@ def _median(values: list[float]) -> float:
 class _Group:
     """One group's votes, worked out once for all its members."""
 
-    __slots__ = ("answers", "clusters", "ambiguous", "candidates", "consensus", "public_clusters", "public_consensus",
-                 "sim", "voters", "why_not")
+    __slots__ = (
+        "ambiguous",
+        "answers",
+        "candidates",
+        "clusters",
+        "consensus",
+        "public_clusters",
+        "public_consensus",
+        "sim",
+        "voters",
+        "why_not",
+    )
 
     def __init__(self, members: list[Context], options: AgreementOptions) -> None:
         t = options.iou_threshold
