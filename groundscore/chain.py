@@ -23,6 +23,7 @@ from cachetools import LRUCache
 from pydantic import ValidationError
 
 from groundscore.config import ChainConfig, describe_errors, load_config
+from groundscore.groups import attach_groups, group_of, record_verdicts
 from groundscore.inputs import coerce_samples
 from groundscore.model import Issue, Parsed, Report, Sample, Verdict
 from groundscore.parse import ParseConfig, parse_completion, parser_table
@@ -199,6 +200,7 @@ class Chain:
         config = self.config.parse
         for index, (sample, issue) in enumerate(coerce_samples(samples)):
             contexts.append(context(sample, issue, index, seen, parsers, config))
+        attach_groups(contexts, self.config.groups)  # the group index, once per batch (nothing when ungrouped)
         return contexts
 
     def _verify(self, samples: SampleLike | Iterable[SampleLike]) -> list[Report]:
@@ -207,7 +209,15 @@ class Chain:
 
     def _reports(self, contexts: list[Context], start: float) -> list[Report]:
         """Run every verifier over the contexts and score them: one Report each, in order."""
-        per_verifier = [self._run(verifier, contexts) for verifier in self.verifiers]
+        if any(getattr(v, "reads_verdicts", False) for v in self.verifiers) and any(map(group_of, contexts)):
+            # a verifier that reads earlier verdicts (agreement: who failed a gate) gets them, in grouped batches
+            per_verifier = []
+            for verifier in self.verifiers:
+                verdicts = self._run(verifier, contexts)
+                record_verdicts(contexts, verifier.name, verdicts)
+                per_verifier.append(verdicts)
+        else:
+            per_verifier = [self._run(verifier, contexts) for verifier in self.verifiers]
         per_sample_verdicts: list[list[Verdict]]
         if len(per_verifier) == 1:
             per_sample_verdicts = [[verdict] for verdict in per_verifier[0]]

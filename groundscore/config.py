@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -37,7 +37,7 @@ except ImportError:  # Python 3.10: the same parser, as a package
 
 from groundscore.parse import ParseConfig
 
-DEFAULT_VERIFIERS: tuple[str, ...] = ("schema", "label_match", "consistency", "spatial", "clip")
+DEFAULT_VERIFIERS: tuple[str, ...] = ("schema", "label_match", "consistency", "spatial", "clip", "agreement")
 """The default chain, by name. Installing a plugin never adds to it: a plugin's
 verifier runs only where a configuration names it (``verifiers`` or ``enable``),
 so the rewards of an existing configuration do not change with what is installed."""
@@ -77,6 +77,11 @@ class ChainConfig(BaseModel):
     options: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Per-verifier options, by verifier name.")
     parse: ParseConfig = Field(default_factory=ParseConfig)
     calibration: str | None = Field(default=None, description="Path of a calibration file written by `groundscore calibrate`.")
+    groups: Literal["given", "derive"] = Field(
+        default="given",
+        description="given: samples are grouped by Sample.group only; derive: a sample without a group is "
+        "grouped with the others of the batch that show the same image (path, bytes or object) and query.",
+    )
     pause_gc: bool = Field(
         default=True,
         description="Pause Python's cyclic garbage collector while a batch is verified (it is re-enabled "

@@ -71,9 +71,21 @@ def _weakest(report: Report) -> str | None:
     return f"lowest verdict {v.verifier} {v.score:.2f}: {v.reason or v.code}"
 
 
+def disagreement(report: Report) -> str | None:
+    """"the answers disagree: ..." when the group's answers split between well-supported objects, else None."""
+    verdict = report.verdict("agreement")
+    if verdict is None or not verdict.details.get("ambiguous"):
+        return None
+    candidates = verdict.details.get("candidates") or []
+    boxes = "; ".join(str([round(v) for v in c[0]]) if c else "?" for c in candidates)
+    return f"the answers disagree: {len(candidates)} well-supported candidate objects ({boxes}); ask which one is meant"
+
+
 def passes(report: Report, threshold: float | None) -> bool:
     """Whether an answer is kept (before the mode decides what happens to the others)."""
     if any(i.code in ("input.unreadable", "sample.invalid") for i in report.parsed.issues):
+        return False
+    if disagreement(report) is not None:  # a grouped answer whose group splits between objects: abstain
         return False
     if threshold is None:
         return report.decision == "accept"
@@ -98,6 +110,9 @@ def explain(report: Report, threshold: float | None, kept: bool) -> str:
     )
     if kept:
         return rule
+    disagree = disagreement(report)
+    if disagree is not None:
+        return f"{disagree} ({rule})"
     weakest = _weakest(report)
     return f"{rule}; {weakest}" if weakest else f"{rule}; no verifier found a fault"
 

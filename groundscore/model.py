@@ -168,7 +168,9 @@ class Sample(BaseModel):
     the space the model wrote its coordinates in; absent means the detected
     format's default (``qwen25`` smart_resize'd pixels for Qwen2.5-VL JSON).
     ``solution`` is optional ground truth: one xyxy box or a list of them, in
-    original pixels.
+    original pixels. ``group`` names the question a sample answers, so that
+    samples answering the same question can be compared (see
+    :mod:`groundscore.groups`).
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -182,6 +184,11 @@ class Sample(BaseModel):
     solution: list[list[float]] | None = None
     id: str | None = None
     meta: dict[str, Any] = Field(default_factory=dict)
+    group: str | None = Field(
+        default=None,
+        description="Answers with the same group answer the same question (a GRPO group, k samples at inference); "
+        "the agreement verifier compares them. None: ungrouped (or derived, with ChainConfig.groups='derive').",
+    )
 
     @field_validator("completion", "query", mode="before")
     @classmethod

@@ -112,7 +112,7 @@ def test_the_default_chain_is_the_named_built_in_list() -> None:
     from groundscore.plugins import manager
     from groundscore.verifiers.base import Verifier
 
-    assert DEFAULT_VERIFIERS == ("schema", "label_match", "consistency", "spatial", "clip")
+    assert DEFAULT_VERIFIERS == ("schema", "label_match", "consistency", "spatial", "clip", "agreement")
     registered = manager.get_registry().verifiers
     assert Chain().names == [n for n in DEFAULT_VERIFIERS if n in registered]
 

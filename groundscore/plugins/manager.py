@@ -77,8 +77,10 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "groundscore.clip.open_clip_backend",
     "groundscore.clip.transformers_backend",
     "groundscore.verifiers.clip",
+    "groundscore.verifiers.agreement",
     "groundscore.reward",
     "groundscore.rewards_click",
+    "groundscore.rewards_consensus",
 )
 
 ENTRY_POINT_GROUP = "groundscore"

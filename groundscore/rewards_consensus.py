@@ -1,0 +1,139 @@
+"""The ``consensus`` reward policy: the group's verified majority as pseudo ground truth.
+
+Why: test-time RL pays the majority answer when there is no label; for math
+answers that is known, for boxes nobody offers it. Here the consensus of the
+group's voters (members that gave a box or "not found" and failed no gate,
+see :mod:`groundscore.verifiers.agreement`) plays the part of the solution,
+and the usual honesty order holds::
+
+    a box against the consensus  <  "not found"  <  agreeing with the consensus
+
+- A failed gate is wrong (``config.wrong``), whatever the group says.
+- An explicit "not found" earns ``config.abstain``; ``config.correct`` when
+  the consensus itself is "not found".
+- A box is scored against the consensus boxes as the ``grounded`` policy
+  scores it against a solution: at IoU >= ``iou_threshold`` from
+  ``correct_floor`` rising to ``correct``; below it a near-miss credit that
+  never reaches the "not found" reward.
+- When the consensus is weak (it holds under ``min_support`` of the voters,
+  or fewer than two of them) nobody is paid more than the abstain reward:
+  a box earns at most ``wrong + (abstain - wrong) * wrong_shaping`` scaled by
+  its agreement, so a split group teaches "say you are unsure", never "guess".
+- An answer without an agreement verdict (ungrouped, group of one) falls
+  back to the ``confidence`` policy.
+
+Ground truth is ignored even when the sample carries it: this policy is for
+training without labels. Its failure mode is a confidently wrong majority:
+when most members agree on the wrong object, the right minority is paid as
+wrong; docs/groups.md gives the measured rates on the REC logs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic import Field
+
+from groundscore.model import Report
+from groundscore.plugins.hookspecs import hookimpl
+from groundscore.reward import (
+    ConfidenceOptions,
+    ConfidencePolicy,
+    Outcome,
+    PolicyOptions,
+    RewardConfig,
+    RewardContext,
+    RewardPolicy,
+    RewardResult,
+    Solution,
+    apply_contract,
+    result,
+)
+from groundscore.verifiers.agreement import _is_absent, matched_iou
+
+MIN_SUPPORT = 0.5
+"""Consensus share of the voters below which nobody earns more than the abstain reward."""
+
+
+class ConsensusOptions(PolicyOptions):
+    """The ``consensus`` policy's settings."""
+
+    min_support: float = Field(default=MIN_SUPPORT, gt=0.0, le=1.0, description="Consensus share of the voters below which nobody earns more than the abstain reward.")
+    iou_threshold: float = Field(default=0.5, gt=0.0, lt=1.0, description="IoU with the consensus at and above which a box agrees.")
+    wrong_shaping: float = Field(default=0.5, ge=0.0, lt=1.0, description="Share of the wrong..abstain gap a near miss can earn.")
+    reject_below: float = Field(default=0.25, ge=0.0, lt=1.0, description="Ungrouped samples (confidence policy): confidence under this is wrong.")
+
+
+class ConsensusPolicy(RewardPolicy):
+    """Without ground truth: the consensus of the group's verified answers is the pseudo ground truth.
+
+    Returns the base reward; the host adds the format term and the
+    ``require_checked`` cap, as for every policy. Samples without an
+    agreement verdict (ungrouped, a group of one) are scored by the
+    ``confidence`` policy.
+    """
+
+    name = "consensus"
+    description = "no ground truth: the group's consensus box as pseudo ground truth; below min_support nobody beats 'not found'"
+    Options = ConsensusOptions
+    options: ConsensusOptions
+
+    def __init__(self, options: PolicyOptions | Mapping[str, Any] | None = None) -> None:
+        super().__init__(options)
+        self.without_group = ConfidencePolicy(ConfidenceOptions(
+            reject_below=self.options.reject_below, wrong_shaping=self.options.wrong_shaping))
+
+    def score(self, report: Report, solution: Solution | None, context: RewardContext) -> RewardResult:
+        config, opts, name = context.config, self.options, self.name
+        agreement = report.verdict("agreement")
+        if agreement is None or agreement.score is None:
+            fallback = self.without_group.score(report, None, context)
+            return dataclasses.replace(fallback, details={**fallback.details, "consensus": "no agreement verdict: confidence policy"})
+        wrong, abstain, floor, correct = config.wrong, config.abstain, config.correct_floor, config.correct
+        shaping, t, min_support = opts.wrong_shaping, opts.iou_threshold, opts.min_support
+        details = agreement.details
+        consensus = details.get("consensus") or {}
+        share = float(consensus.get("share", 0.0))
+        size = int(consensus.get("size", 0))
+        info = {"support": details.get("support"), "consensus_share": share, "voters": details.get("voters"),
+                "ambiguous": details.get("ambiguous", False)}
+
+        def done(reward: float, outcome: Outcome, reason: str, iou: float | None = None) -> RewardResult:
+            return result(reward, outcome, reason, report, name, iou=iou, **info)
+
+        gates = report.failed_gates
+        if gates:
+            return done(wrong, "malformed" if context.malformed(gates) else "hallucination", f"failed gate(s): {', '.join(gates)}")
+        strong = share >= min_support and size >= 2
+        if _is_absent(report.parsed):
+            if strong and consensus.get("absent"):
+                return done(correct, "correct", f"'not found', as {share:.0%} of the group says")
+            return done(abstain, "abstain", "explicit 'not found'")
+        boxes = [b.xyxy for b in report.parsed.boxes]
+        if not boxes:
+            return done(wrong, "malformed", "no box and no 'not found' answer")
+        near_miss = abstain - wrong
+        if not strong:
+            reward = wrong + near_miss * shaping * float(agreement.score)
+            return done(reward, "abstain", f"no consensus (the largest cluster holds {share:.0%} of the voters, "
+                        f"under {min_support:.0%}): paid below 'not found'")
+        if consensus.get("absent"):
+            return done(wrong, "wrong", f"a box where {share:.0%} of the group says 'not found'", iou=0.0)
+        iou = matched_iou(boxes, [tuple(b) for b in consensus.get("boxes") or []])
+        if iou < t:
+            return done(wrong + near_miss * shaping * (iou / t), "wrong", f"IoU {iou:.3f} with the consensus, below {t}", iou=iou)
+        reward = floor + (correct - floor) * ((iou - t) / (1.0 - t))
+        return done(reward, "correct", f"IoU {iou:.3f} with the consensus of {share:.0%} of the group", iou=iou)
+
+
+@hookimpl
+def register_reward_policies(register: Callable[..., None]) -> None:
+    register(ConsensusPolicy)
+
+
+def consensus_policy(report: Report, solution: Solution | None, config: RewardConfig) -> RewardResult:
+    """One report scored as the Rewarder scores it with ``policy = "consensus"`` (default options)."""
+    context = RewardContext(config=config)
+    return apply_contract(ConsensusPolicy().score(report, solution, context), report, context)

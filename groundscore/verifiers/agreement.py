@@ -1,0 +1,311 @@
+"""The ``agreement`` verifier: how strongly the rest of the group supports each answer.
+
+Why: without pixels nothing sees a well-labelled box on the wrong object, but
+answers to the same question rarely come alone (a GRPO group, k samples at
+inference). A box the other answers also give is more often right than one
+they contradict: on the shared REC logs the agreement of an answer with two
+other models' answers separates right from wrong far better than any
+single-answer check (see docs/groups.md).
+
+Who votes: every member of the group, in the batch, that gave a box answer
+or an explicit "not found" and failed no gate (``schema``, ``label_match``,
+``consistency``, or any other gate earlier in the chain). A malformed answer
+or one that failed a gate does not vote, so a batch of broken outputs cannot
+vouch for itself.
+
+How: two box answers agree as much as their matched IoU (boxes paired one to
+one by an exact assignment for small multi-box answers, summed and divided by
+the larger count, so a missing or extra box costs); two "not found" answers
+agree fully, a box and a "not found" not at all. An answer's score is its
+mean agreement with the other voters; ``support`` is the share of them that
+agree at IoU >= ``iou_threshold``. The voters are clustered (greedy, most
+supported first) and the largest cluster is the consensus; when two or more
+clusters of boxes are each well supported the group is ``ambiguous``, and
+the candidate boxes are listed, so an application can ask the user which
+object was meant.
+
+None, with the reason, for an ungrouped sample, a group of one, an answer
+with nothing to compare, or a group where no other member could vote: so
+ungrouped use of the default chain is unchanged.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from groundscore.groups import GROUP_INDEX_KEY, GROUP_KEY, VERDICTS_KEY, expected_size
+from groundscore.model import Parsed, Verdict
+from groundscore.plugins.hookspecs import hookimpl
+from groundscore.verifiers.base import Context, Verifier, VerifierOptions
+
+XYXY = tuple[float, float, float, float]
+_EXACT_MAX = 7  # exact assignment up to this many boxes on the larger side (7! = 5040 orderings)
+
+
+class AgreementOptions(VerifierOptions):
+    iou_threshold: float = Field(default=0.5, gt=0.0, lt=1.0, description="Matched IoU at and above which two box answers agree.")
+    ambiguity_share: float = Field(
+        default=0.3, gt=0.0, le=0.5,
+        description="A second cluster of boxes holding at least this share of the voters (and 2 of them) makes the group ambiguous.",
+    )
+    gates: list[str] | None = Field(
+        default=None,
+        description="Gate verifiers whose failure removes a member's vote; None: every gate that ran before agreement.",
+    )
+
+
+def _is_absent(parsed: Parsed) -> bool:
+    """An explicit "not found": no_object, ``[]``, or empty answer tags."""
+    if parsed.boxes or parsed.points:
+        return False
+    if parsed.no_object:
+        return True
+    answer = (parsed.answer or "").strip()
+    if not answer:
+        return parsed.has_answer_tags
+    if len(answer) > 200:
+        return False
+    stripped = answer.replace("```json", "").replace("```", "")
+    return not any(ch not in " \t\r\n[]{}" for ch in stripped)
+
+
+def _sane(box: XYXY) -> bool:
+    x1, y1, x2, y2 = box
+    # NaN fails every comparison; infinities fail the finite-sum check
+    return x2 > x1 and y2 > y1 and math.isfinite(x1 + y1 + x2 + y2)
+
+
+def _iou(a: XYXY, b: XYXY) -> float:
+    """IoU of two boxes already checked finite and ordered (the hot loop: no conversions)."""
+    iw = min(a[2], b[2]) - max(a[0], b[0])
+    if iw <= 0:
+        return 0.0
+    ih = min(a[3], b[3]) - max(a[1], b[1])
+    if ih <= 0:
+        return 0.0
+    inter = iw * ih
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def matched_iou(a: Sequence[Sequence[float]], b: Sequence[Sequence[float]]) -> float:
+    """Sum of one-to-one matched IoUs over ``max(len(a), len(b))`` (exact for small answers, greedy beyond).
+
+    A degenerate or non-finite box matches nothing (but still counts in the denominator).
+    """
+    if not a or not b:
+        return 0.0
+    na, nb = max(len(a), len(b)), 0
+    sa = [tuple(float(v) for v in x) for x in a if len(x) == 4]
+    sb = [tuple(float(v) for v in x) for x in b if len(x) == 4]
+    sa, sb = [x for x in sa if _sane(x)], [x for x in sb if _sane(x)]  # type: ignore[arg-type]
+    nb = max(len(sa), len(sb))
+    if not nb:
+        return 0.0
+    return _matched(sa, sb) * nb / na  # type: ignore[arg-type]
+
+
+def _matched(a: Sequence[XYXY], b: Sequence[XYXY]) -> float:
+    """:func:`matched_iou` for boxes already checked sane."""
+    if len(a) == 1 and len(b) == 1:
+        return _iou(a[0], b[0])
+    if len(a) > len(b):
+        a, b = b, a
+    matrix = [[_iou(p, q) for q in b] for p in a]
+    n, m = len(a), len(b)
+    if n == 1:
+        best = max(matrix[0])
+    elif m <= _EXACT_MAX:
+        best = max(sum(matrix[i][cols[i]] for i in range(n)) for cols in itertools.permutations(range(m), n))
+    else:
+        pairs = sorted(((matrix[i][j], i, j) for i in range(n) for j in range(m)), reverse=True)
+        used_i: set[int] = set()
+        used_j: set[int] = set()
+        best = 0.0
+        for v, i, j in pairs:
+            if i not in used_i and j not in used_j:
+                used_i.add(i)
+                used_j.add(j)
+                best += v
+    return best / m
+
+
+def _median(values: list[float]) -> float:
+    s = sorted(values)
+    k = len(s) // 2
+    return s[k] if len(s) % 2 else (s[k - 1] + s[k]) / 2
+
+
+class _Group:
+    """One group's votes, worked out once for all its members."""
+
+    __slots__ = (
+        "ambiguous",
+        "answers",
+        "candidates",
+        "clusters",
+        "consensus",
+        "public_clusters",
+        "public_consensus",
+        "sim",
+        "voters",
+        "why_not",
+    )
+
+    def __init__(self, members: list[Context], options: AgreementOptions) -> None:
+        t = options.iou_threshold
+        # answers[k]: ("box", boxes) | ("absent", None) | (None, why not)
+        self.answers: list[tuple[str | None, Any]] = []
+        self.why_not: list[str | None] = []
+        for ctx in members:
+            parsed = ctx.parsed
+            boxes = [b.xyxy for b in parsed.boxes]
+            if boxes and all(_sane(b) for b in boxes):
+                answer: tuple[str | None, Any] = ("box", boxes)
+            elif not boxes and _is_absent(parsed):
+                answer = ("absent", None)
+            else:
+                answer = (None, "no readable box or 'not found' answer")
+            self.answers.append(answer)
+            cache = ctx._cache
+            prior = cache.get(VERDICTS_KEY) if cache else None
+            failed = [
+                name for name, v in prior.items()
+                if v.gate is False and (options.gates is None or name in options.gates)
+            ] if prior else []
+            self.why_not.append(
+                f"failed gate(s): {', '.join(failed)}" if failed else (answer[1] if answer[0] is None else None)
+            )
+        self.voters = [k for k, why in enumerate(self.why_not) if why is None]
+        n = len(members)
+        sim: list[list[float]] = [[0.0] * n for _ in range(n)]
+        comparable = [k for k in range(n) if self.answers[k][0] is not None]
+        for x, i in enumerate(comparable):
+            kind_i, boxes_i = self.answers[i]
+            sim[i][i] = 1.0
+            for j in comparable[x + 1:]:
+                kind_j, boxes_j = self.answers[j]
+                if kind_i == "box" and kind_j == "box":
+                    v = _matched(boxes_i, boxes_j)
+                else:
+                    v = 1.0 if kind_i == kind_j else 0.0
+                sim[i][j] = sim[j][i] = v
+        self.sim = sim
+        # clusters of voters: the most supported unassigned voter seeds the next cluster
+        left = list(self.voters)
+        clusters: list[dict[str, Any]] = []
+        while left:
+            seed = max(left, key=lambda i: (sum(1 for j in left if sim[i][j] >= t), sum(sim[i][j] for j in left), -i))
+            members_k = [j for j in left if sim[seed][j] >= t]
+            left = [j for j in left if j not in members_k]
+            kind, boxes = self.answers[seed]
+            if kind == "box":
+                singles = [self.answers[j][1][0] for j in members_k if len(self.answers[j][1]) == 1]
+                if len(boxes) == 1 and singles:
+                    rep = [[round(_median([b[c] for b in singles]), 2) for c in range(4)]]
+                else:
+                    rep = [list(b) for b in boxes]
+            else:
+                rep = []
+            clusters.append({
+                "absent": kind == "absent", "boxes": rep, "size": len(members_k),
+                "share": round(len(members_k) / len(self.voters), 4), "members": members_k,
+            })
+        clusters.sort(key=lambda c: (-c["size"], c["members"][0]))
+        self.clusters = clusters
+        self.consensus = clusters[0] if clusters else None
+        need = max(2, math.ceil(options.ambiguity_share * len(self.voters) - 1e-9))
+        strong = [c for c in clusters if not c["absent"] and c["size"] >= need]
+        self.ambiguous = len(strong) >= 2
+        self.candidates = [c["boxes"] for c in strong] if self.ambiguous else []
+        # what every member's details show of the group: built once, shared (verdict details are read-only)
+        self.public_clusters = [{key: c[key] for key in ("absent", "boxes", "size", "share")} for c in clusters]
+        self.public_consensus = self.public_clusters[0] if clusters else None
+
+    def verdict(self, k: int, name: str, options: AgreementOptions, seen: int, expected: int | None) -> Verdict:
+        base: dict[str, Any] = {"group_size": expected or seen, "group_seen": seen, "member": k}
+        if expected is not None and seen < expected:
+            base["group_split"] = True
+        kind, _ = self.answers[k]
+        if kind is None:
+            return Verdict.skip(name, "skipped.no_answer", "the answer has no box or 'not found' to compare with the group", **base)
+        others = [j for j in self.voters if j != k]
+        if not others:
+            return Verdict.skip(name, "skipped.no_voters", "no other member of the group gave a usable answer to compare with",
+                                voters=len(self.voters), **base)
+        t = options.iou_threshold
+        sims = [self.sim[k][j] for j in others]
+        score = sum(sims) / len(sims)
+        agreeing = sum(1 for v in sims if v >= t)
+        support = agreeing / len(others)
+        consensus = self.consensus
+        details = {
+            **base,
+            "voters": len(self.voters), "voting": self.why_not[k] is None, "agreeing": agreeing,
+            "support": round(support, 4), "mean_iou": round(score, 4),
+            "consensus": self.public_consensus,
+            "in_consensus": consensus is not None and k in consensus["members"],
+            "clusters": self.public_clusters,
+            "ambiguous": self.ambiguous,
+        }
+        if self.why_not[k] is not None:
+            details["not_voting"] = self.why_not[k]
+        if self.ambiguous:
+            details["candidates"] = self.candidates
+        what = "'not found'" if kind == "absent" else "box"
+        reason = f"{agreeing} of {len(others)} other answers agree with this {what} (mean agreement {score:.2f})"
+        if self.ambiguous:
+            reason += f"; the answers disagree: {len(self.candidates)} well-supported candidate objects"
+        if "group_split" in base:
+            reason += f"; saw {seen} of {expected} members of the group"
+        code = "ambiguous" if self.ambiguous else ("ok" if support >= 0.5 else "disagreement")
+        return Verdict(verifier=name, score=min(1.0, max(0.0, score)), gate=None, code=code,
+                       reason=reason, details=details, elapsed_ms=0.0)
+
+
+class AgreementVerifier(Verifier):
+    name: ClassVar[str] = "agreement"
+    description: ClassVar[str] = "how strongly the other answers of the same group (same image and query) support this one"
+    Options: ClassVar[type[VerifierOptions]] = AgreementOptions
+    is_gate: ClassVar[bool] = False
+    reads_verdicts: ClassVar[bool] = True  # the chain hands it the gates' verdicts: failed members do not vote
+
+    def verify_batch(self, contexts: Sequence[Context]) -> list[Verdict]:
+        options: AgreementOptions = self.options  # type: ignore[assignment]
+        out: list[Verdict] = []
+        done: dict[int, tuple[_Group, dict[int, int]]] = {}
+        for ctx in contexts:
+            cache = ctx._cache
+            if not cache or GROUP_KEY not in cache:
+                out.append(Verdict.skip(self.name, "skipped.ungrouped", "the sample has no group: nothing to compare it with"))
+                continue
+            members = cache[GROUP_INDEX_KEY].get(cache[GROUP_KEY]) or [ctx]
+            if len(members) < 2:
+                expected = expected_size(ctx)
+                reason = "a group of one: nothing to compare with"
+                if expected and expected > 1:
+                    reason = f"only 1 of the group's {expected} members is in this batch: nothing to compare with"
+                out.append(Verdict.skip(self.name, "skipped.group_of_one", reason, group_size=expected or 1, group_seen=1))
+                continue
+            key = id(members)
+            entry = done.get(key)
+            if entry is None:
+                entry = done[key] = (_Group(members, options), {id(m): k for k, m in enumerate(members)})
+            group, position = entry
+            out.append(group.verdict(position[id(ctx)], self.name, options, len(members), expected_size(ctx)))
+        return out
+
+
+def agreement_of(report: Any) -> Verdict | None:
+    """The agreement verdict of a report, when it applied."""
+    verdict = report.verdict("agreement") if hasattr(report, "verdict") else None
+    return verdict if verdict is not None and verdict.score is not None else None
+
+
+@hookimpl
+def register_verifiers(register: Any) -> None:
+    register(AgreementVerifier)

@@ -1,0 +1,150 @@
+"""The agreement verifier, ambiguity and abstention, and the consensus reward policy."""
+
+from __future__ import annotations
+
+import json
+
+from groundscore import Chain, Sample
+from groundscore.filtering import filter_reports
+from groundscore.reward import RewardConfig, Rewarder
+from groundscore.rewards_consensus import consensus_policy
+from groundscore.verifiers.agreement import matched_iou
+
+A, A2, B = (10, 10, 50, 50), (11, 10, 50, 52), (120, 120, 190, 190)
+
+
+def completion(*boxes: tuple[int, int, int, int], label: str = "dog") -> str:
+    return json.dumps([{"bbox_2d": list(b), "label": label} for b in boxes])
+
+
+def sample(text: str, group: str | None = "q", **meta: object) -> Sample:
+    return Sample(query="dog", completion=text, coords="original", image_size=(200, 200), group=group, meta=dict(meta))
+
+
+def chain() -> Chain:
+    return Chain({"verifiers": ["schema", "agreement"]})
+
+
+def agreement(report):
+    return report.verdict("agreement")
+
+
+def test_ungrouped_and_group_of_one_are_none_and_leave_confidence_unchanged() -> None:
+    plain = Chain({"verifiers": ["schema"]}).verify([sample(completion(A), None)])[0]
+    reports = chain().verify([sample(completion(A), None), sample(completion(A), "alone")])
+    for r in reports:
+        v = agreement(r)
+        assert v.score is None and v.reason
+        assert r.confidence == plain.confidence and r.decision == plain.decision
+    assert agreement(reports[1]).code == "skipped.group_of_one"
+
+
+def test_support_clusters_and_consensus() -> None:
+    reports = chain().verify([sample(completion(A)), sample(completion(A2)), sample(completion(A)), sample(completion(B))])
+    v0, v3 = agreement(reports[0]), agreement(reports[3])
+    assert v0.details["voters"] == 4 and v0.details["agreeing"] == 2
+    assert abs(v0.details["support"] - 2 / 3) < 1e-3
+    assert v0.details["in_consensus"] and not v3.details["in_consensus"]
+    assert v3.score == 0.0 and v3.code == "disagreement"
+    assert v0.details["consensus"]["size"] == 3 and v0.details["consensus"]["boxes"] == [[10.0, 10.0, 50.0, 50.0]]
+    assert [c["size"] for c in v0.details["clusters"]] == [3, 1]
+    assert not v0.details["ambiguous"]
+    assert reports[3].confidence < reports[0].confidence
+
+
+def test_not_found_votes_for_absence() -> None:
+    reports = chain().verify([sample("[]"), sample("[]"), sample(completion(A))])
+    assert agreement(reports[0]).score == 0.5  # one of the two others also says "not found"
+    assert agreement(reports[2]).score == 0.0
+    assert agreement(reports[0]).details["consensus"]["absent"] is True
+
+
+def test_failed_gate_and_malformed_members_do_not_vote() -> None:
+    broken = sample('[{"bbox_2d": [50, 50, 10, nan], "label": "dog"}]')  # fails the schema gate
+    reports = chain().verify([sample(completion(A)), sample(completion(B)), sample("garbage"), broken])
+    v = agreement(reports[0])
+    assert v.details["voters"] == 2
+    assert agreement(reports[2]).score is None  # nothing to compare
+    assert reports[3].failed_gates == ["schema"]
+
+
+def test_all_members_malformed() -> None:
+    reports = chain().verify([sample("garbage"), sample("{{{"), sample('{"bbox_2d": [1, 2')])
+    for r in reports:
+        v = agreement(r)
+        assert v.score is None and v.reason
+    rewards = [r.reward for r in Rewarder({"policy": "consensus"}, chain=chain()).score(
+        [sample("garbage"), sample("{{{"), sample('{"bbox_2d": [1, 2')])]
+    assert all(r is not None and r <= RewardConfig().abstain for r in rewards)  # nothing vouches: never paid as right
+
+
+def test_group_split_across_batches_reports_what_it_saw() -> None:
+    full = [sample(completion(b), "g", group_size=4) for b in (A, A2, A, B)]
+    first, second = chain().verify(full[:2]), chain().verify(full[2:])
+    v = agreement(first[0])
+    assert v.details["group_seen"] == 2 and v.details["group_size"] == 4 and v.details["group_split"] is True
+    assert "2 of 4" in v.reason
+    assert agreement(second[1]).details["group_seen"] == 2
+    lone = chain().verify([full[0]])[0]
+    assert agreement(lone).score is None and "1 of the group's 4" in agreement(lone).reason
+    whole = chain().verify(full)
+    assert "group_split" not in agreement(whole[0]).details
+    # verdicts of a batch do not depend on another group in it
+    mixed = chain().verify([*full, sample(completion(B), "other"), sample(completion(B), "other")])
+    assert [agreement(r).score for r in mixed[:4]] == [agreement(r).score for r in whole]
+
+
+def test_multi_box_answers_match_one_to_one() -> None:
+    assert matched_iou([A, B], [B, A]) == 1.0
+    assert abs(matched_iou([A, B], [A]) - 0.5) < 1e-9  # a missing box costs
+    assert matched_iou([A], [(float("nan"), 0, 1, 1)]) == 0.0
+    reports = chain().verify([sample(completion(A, B)), sample(completion(B, A)), sample(completion(A))])
+    assert agreement(reports[0]).details["agreeing"] == 2  # 1.0 with the swapped pair, 0.5 with the single box
+
+
+def test_two_supported_clusters_are_ambiguous_and_the_filter_abstains() -> None:
+    batch = [sample(completion(b)) for b in (A, A2, A, B, B, (121, 120, 190, 190))]
+    reports = chain().verify(batch)
+    v = agreement(reports[0])
+    assert v.details["ambiguous"] is True and v.code == "ambiguous"
+    assert len(v.details["candidates"]) == 2
+    results = filter_reports(reports, batch)
+    assert all(r.action == "abstain" for r in results)
+    assert results[0].reason.startswith("the answers disagree: 2 well-supported candidate objects")
+    clear = chain().verify([sample(completion(b)) for b in (A, A2, A, A, B)])
+    assert not agreement(clear[0]).details["ambiguous"]
+    assert filter_reports(clear)[0].action == "keep"
+
+
+def test_consensus_reward_keeps_the_honesty_order() -> None:
+    batch = [sample(completion(A)), sample(completion(A2)), sample(completion(A)), sample(completion(B)), sample("[]")]
+    results = Rewarder({"policy": "consensus"}, chain=chain()).score(batch)
+    agreeing, against, not_found = results[0].reward, results[3].reward, results[4].reward
+    assert against < not_found < agreeing
+    assert results[3].outcome == "wrong" and results[4].outcome == "abstain" and results[0].outcome == "correct"
+
+
+def test_consensus_reward_pays_nobody_above_abstain_without_support() -> None:
+    config = RewardConfig()
+    batch = [sample(completion(b)) for b in (A, B, (60, 60, 100, 100), (150, 10, 190, 40))]
+    results = Rewarder({"policy": "consensus"}, chain=chain()).score(batch)
+    assert all(r.reward is not None and r.reward < config.abstain for r in results)
+
+
+def test_wrong_majority_is_paid_and_the_right_minority_is_not() -> None:
+    """The documented failure mode: the consensus is only as right as the majority."""
+    truth = B
+    batch = [sample(completion(b)) for b in (A, A2, A, truth)]
+    reports = chain().verify(batch)
+    config = RewardConfig()
+    rewards = [consensus_policy(r, [list(truth)], config).reward for r in reports]  # ground truth is ignored
+    assert rewards[3] < config.abstain < rewards[0]
+
+
+def test_ungrouped_consensus_falls_back_to_confidence() -> None:
+    result = Rewarder({"policy": "consensus"}, chain=chain()).score([sample(completion(A), None)])[0]
+    assert result.policy == "confidence" and result.reward is not None
+
+
+def test_agreement_is_in_the_default_chain() -> None:
+    assert "agreement" in Chain().names
