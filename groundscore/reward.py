@@ -130,8 +130,15 @@ class GuardOptions(PolicyOptions):
     accept_points: bool = Field(default=False, description="A point_2d answer counts (GUI clicks); off: a point answer to a box task is wrong.")
     duplicate_iou: float = Field(default=0.7, gt=0.0, le=1.0, description="Two answer boxes overlapping this much (IoU) are one object boxed twice: wrong.")
     reject_findings: list[str] = Field(
-        default_factory=lambda: ["absent_but_boxed"],
-        description="consistency findings that make the answer wrong (the thinking contradicts the box).")
+        default_factory=lambda: ["absent_but_boxed", "label_obfuscated", "label_hedged", "label_to_grader", "label_too_long",
+                                 "thinking_to_grader"],
+        description="consistency findings that make the answer wrong (the thinking contradicts the box, text written for the grader).")
+    reject_findings_without_truth: list[str] = Field(
+        # With ground truth the IoU is the check and these stay scores: the original Qwen2.5-VL
+        # often restates the query as its thinking and still boxes the right object (0.6% of the
+        # IoU-correct answers of the REC logs). Without ground truth the thinking is the only evidence.
+        default_factory=lambda: ["thinking_copies_query", "thinking_repetitive"],
+        description="consistency findings that make the answer wrong only where there is no ground truth.")
     max_coverage: float = Field(default=0.8, gt=0.0, le=1.0,
                                 description="Without ground truth: a box covering this share of the image or more localises nothing checkable: wrong.")
 
@@ -731,7 +738,8 @@ def hack(report: Report, opts: GuardOptions, grounded: bool, image_size: tuple[i
             for j in range(i + 1, len(boxes)):
                 if box_iou(boxes[i], boxes[j]) >= opts.duplicate_iou:
                     return "hack.duplicates", f"boxes {i} and {j} overlap (IoU >= {opts.duplicate_iou}): one object boxed twice"
-    found = [f for f in finding_codes(report) if f in opts.reject_findings]
+    rejected = {*opts.reject_findings, *(() if grounded else opts.reject_findings_without_truth)}
+    found = [f for f in finding_codes(report) if f in rejected]
     if found:
         return "hack.finding", f"the thinking contradicts the answer ({', '.join(found)})"
     if not grounded and image_size:
