@@ -94,14 +94,14 @@ def collateral(data: Path, limit: int | None = None) -> dict[str, Any]:
     fired: dict[str, Counter[str]] = defaultdict(Counter)
     examples: dict[str, list[dict[str, Any]]] = defaultdict(list)
     per_log = []
-    total = correct_total = kept_total = 0
+    total = correct_total = kept_total = mc_total = mk_total = 0
     start = time.perf_counter()
     for path in logs:
         samples = [s for s in iter_samples(path, "vlm-r1") if s.solution]
         if limit:
             samples = samples[:limit]
         results = rewarder.score(samples)
-        n = correct = kept = 0
+        n = correct = kept = m_correct = m_kept = 0
         for sample, res in zip(samples, results, strict=True):
             report = res.report
             if report is None:
@@ -109,8 +109,12 @@ def collateral(data: Path, limit: int | None = None) -> dict[str, Any]:
             n += 1
             boxes = [b.xyxy for b in report.parsed.boxes]
             good = bool(boxes) and match_boxes(boxes, sample.solution or [], "first")[0] >= 0.5
+            matched = bool(boxes) and match_boxes(boxes, sample.solution or [])[0] >= 0.5
+            paid = res.reward is not None and res.reward >= floor
             correct += good
-            kept += good and res.reward is not None and res.reward >= floor
+            kept += good and paid
+            m_correct += matched
+            m_kept += matched and paid
             checks = {res.details["hack"]} if "hack" in res.details else set()
             checks.discard("hack.finding")  # shown per finding below
             checks |= {f"finding.{c}" for c in finding_codes(report) if c in reject}
@@ -120,11 +124,14 @@ def collateral(data: Path, limit: int | None = None) -> dict[str, Any]:
                 if len(examples[code]) < 3 and (good or len(examples[code]) < 2):
                     examples[code].append({"log": path.name, "id": sample.id, "iou_correct": good,
                                            "query": sample.query[:80], "reason": res.reason[:160]})
-        per_log.append({"log": path.stem, "answers": n, "iou_correct": correct, "kept": kept})
+        per_log.append({"log": path.stem, "answers": n, "iou_correct": correct, "kept": kept,
+                        "matched_correct": m_correct, "matched_kept": m_kept})
         total, correct_total, kept_total = total + n, correct_total + correct, kept_total + kept
+        mc_total, mk_total = mc_total + m_correct, mk_total + m_kept
         print(f"{path.stem:<36} n={n:>5} correct={correct:>5} kept>=floor={kept / max(correct, 1):.4f}", file=sys.stderr)
     return {"answers": total, "iou_correct": correct_total, "kept": kept_total,
-            "kept_share": kept_total / max(correct_total, 1), "floor": floor, "per_log": per_log,
+            "kept_share": kept_total / max(correct_total, 1), "floor": floor,
+            "matched_correct": mc_total, "matched_kept": mk_total, "matched_kept_share": mk_total / max(mc_total, 1), "per_log": per_log,
             "fired": {k: dict(v) for k, v in sorted(fired.items())}, "examples": dict(examples),
             "elapsed_s": round(time.perf_counter() - start, 1), "limit": limit}
 
@@ -134,13 +141,19 @@ def collateral_text(c: dict[str, Any]) -> str:
         f"On {c['answers']} answers of the VLM-R1 REC logs with ground truth ({c['iou_correct']} of them IoU-correct)"
         + (f", the first {c['limit']} of each log" if c["limit"] else "")
         + f", **{c['kept_share']:.2%}** of the IoU-correct answers keep a reward of at least "
-        f"`correct_floor` ({c['floor']}) under the default `Rewarder` (the bar: 98%).",
+        f"`correct_floor` ({c['floor']}) under the default `Rewarder` (the bar: 98%). IoU-correct is VLM-R1's "
+        "grading: the *first* box has IoU >= 0.5. By the reward's own matching (every box matched one-to-one, "
+        "an extra box costs, so an answer that boxes one object twice is not correct), "
+        f"{c['matched_correct']} answers are correct and **{c['matched_kept_share']:.2%}** of them keep "
+        "`correct_floor`; the difference is answers with extra boxes, which the matching (not a hacking check) "
+        "pays below the threshold.",
         "",
-        "| log | answers | IoU-correct | kept >= correct_floor |",
-        "|---|---:|---:|---:|",
+        "| log | answers | IoU-correct (first box) | kept >= correct_floor | correct (matched) | kept >= correct_floor |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for r in c["per_log"]:
-        lines.append(f"| {r['log']} | {r['answers']} | {r['iou_correct']} | {r['kept'] / max(r['iou_correct'], 1):.2%} |")
+        lines.append(f"| {r['log']} | {r['answers']} | {r['iou_correct']} | {r['kept'] / max(r['iou_correct'], 1):.2%} | "
+                     f"{r['matched_correct']} | {r['matched_kept'] / max(r['matched_correct'], 1):.2%} |")
     lines += ["", "Each check, where it fired (share of all answers, share of IoU-correct answers):", "",
               "| check | fires on | of all answers | on IoU-correct answers |", "|---|---:|---:|---:|"]
     for code, n in c["fired"].items():
@@ -182,7 +195,9 @@ def main(argv: list[str] | None = None) -> int:
         out = ROOT / "benchmarks" / "results" / "hack_report.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(c, indent=1) + "\n")
-        print(f"\ncheck: >= 98% of IoU-correct answers keep >= correct_floor: {'PASS' if c['kept_share'] >= 0.98 else 'FAIL'}")
+        print(f"\ncheck: >= 98% of IoU-correct answers keep >= correct_floor: "
+              f"first box {'PASS' if c['kept_share'] >= 0.98 else 'FAIL'} ({c['kept_share']:.2%}), "
+              f"matched {'PASS' if c['matched_kept_share'] >= 0.98 else 'FAIL'} ({c['matched_kept_share']:.2%})")
         text = replace_block(text, COLLATERAL, body)
     if args.write_docs:
         DOC.write_text(text, encoding="utf-8")

@@ -27,6 +27,7 @@ import re
 import unicodedata
 
 MAX_CHARS = 8000
+_DIGIT = re.compile(r"\d")
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _HEDGE = re.compile(r"\b(?:or|either|maybe|perhaps|possibly|probably|whichever|and/or)\b|\w/\w", re.IGNORECASE)
 # The vocabulary of grading and instructions: what a label or a thinking needs only to address the grader.
@@ -124,6 +125,8 @@ def copies_query(think: str | None, query: str) -> bool:
     """True when the thinking has no content word the query does not have (it only restates the query)."""
     if not think or not query:
         return False
+    if _DIGIT.search(think[:MAX_CHARS]):
+        return False  # coordinates written in the thinking: the consistency check compares those with the answer
     query_words = {w.lower() for w in _WORD.findall(query)}
     own = {w.lower() for w in _WORD.findall(think[:MAX_CHARS])} - query_words - _STOP
     return not own

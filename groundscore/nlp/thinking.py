@@ -82,6 +82,9 @@ def designations(think: str | None) -> list[Designation]:
 _TARGET_WORDS = re.compile(r"\b(?:target|described|specified|mentioned|such|requested|referred|object|element|item|it|one)\b", re.IGNORECASE)
 
 
+_AFFIRM = re.compile(r"\bthere (?:is|are) (?:a|an|one|two|three|some|several)\b", re.IGNORECASE)
+
+
 def absence(think: str | None, forms: set[str] | None = None, query: str = "") -> str | None:
     """The sentence in which the thinking says the target is absent, or None.
 
@@ -99,6 +102,8 @@ def absence(think: str | None, forms: set[str] | None = None, query: str = "") -
         sentence = _sentence_in(text, bounds, m.start())
         if query and len(query) > 8 and query.lower() in sentence.lower():
             continue  # the query restated ("the zebra whose head is not in the picture")
+        if _AFFIRM.search(sentence) and not m.group(0).lower().startswith("there"):
+            continue  # a part of a present object is hidden ("there is a zebra ..., but the mouth is not visible")
         if forms is None or _TARGET_WORDS.search(sentence) or _names(sentence, forms):
             return sentence
     return None

@@ -222,8 +222,10 @@ def _tampering(query: str, labels: list[str], think: str, checks: list[str], fin
     """Labels and thinking written for the grader rather than about the image (one finding per kind)."""
     from groundscore.nlp import tampering as tp
 
+    # "label_text" counts as a check only where it found something: a completion without thinking
+    # stays "nothing to compare" (None) for require_checked when its labels are plain descriptions.
+    before = len(findings)
     for label in dict.fromkeys(labels):
-        checks.append("label_text")
         why = tp.obfuscated(label)
         if why:
             findings.append({"code": "label_obfuscated", "label": label[:200], "why": why})
@@ -236,6 +238,8 @@ def _tampering(query: str, labels: list[str], think: str, checks: list[str], fin
         words = tp.too_long(label, query)
         if words:
             findings.append({"code": "label_too_long", "label": label[:200], "words": words})
+    if len(findings) > before:
+        checks.append("label_text")
     if think.strip():
         checks.append("thinking_text")
         phrase = tp.grader_phrase(think)
