@@ -87,6 +87,9 @@ def collateral(data: Path, limit: int | None = None) -> dict[str, Any]:
 
     chain = Chain()
     rewarder = Rewarder(chain=chain)
+    # The same policy with every guard off, read from the same reports: what the guards cost.
+    unguarded = Rewarder({"options": {"reject_issues": [], "reject_findings": [], "reject_findings_without_truth": [],
+                                      "accept_points": True, "duplicate_iou": 1.0}}, chain=chain)
     floor = RewardConfig().correct_floor
     opts = rewarder.policy.options
     reject = {*opts.reject_findings, *opts.reject_findings_without_truth}  # shown even where only scored
@@ -94,14 +97,14 @@ def collateral(data: Path, limit: int | None = None) -> dict[str, Any]:
     fired: dict[str, Counter[str]] = defaultdict(Counter)
     examples: dict[str, list[dict[str, Any]]] = defaultdict(list)
     per_log = []
-    total = correct_total = kept_total = mc_total = mk_total = 0
+    total = correct_total = kept_total = mc_total = mk_total = bk_total = 0
     start = time.perf_counter()
     for path in logs:
         samples = [s for s in iter_samples(path, "vlm-r1") if s.solution]
         if limit:
             samples = samples[:limit]
         results = rewarder.score(samples)
-        n = correct = kept = m_correct = m_kept = 0
+        n = correct = kept = m_correct = m_kept = b_kept = 0
         for sample, res in zip(samples, results, strict=True):
             report = res.report
             if report is None:
@@ -111,6 +114,9 @@ def collateral(data: Path, limit: int | None = None) -> dict[str, Any]:
             good = bool(boxes) and match_boxes(boxes, sample.solution or [], "first")[0] >= 0.5
             matched = bool(boxes) and match_boxes(boxes, sample.solution or [])[0] >= 0.5
             paid = res.reward is not None and res.reward >= floor
+            base = unguarded._apply(report.model_copy(), sample.solution, sample.image_size)
+            base_paid = base.reward is not None and base.reward >= floor
+            b_kept += good and base_paid
             correct += good
             kept += good and paid
             m_correct += matched
@@ -122,18 +128,29 @@ def collateral(data: Path, limit: int | None = None) -> dict[str, Any]:
                 fired[code]["all"] += 1
                 fired[code]["correct"] += good
                 if len(examples[code]) < 3 and (good or len(examples[code]) < 2):
+                    why = res.reason if code.startswith("hack.") else _evidence(report, code.removeprefix("finding."))
                     examples[code].append({"log": path.name, "id": sample.id, "iou_correct": good,
-                                           "query": sample.query[:80], "reason": res.reason[:160]})
+                                           "query": sample.query[:80], "reason": why[:160]})
         per_log.append({"log": path.stem, "answers": n, "iou_correct": correct, "kept": kept,
-                        "matched_correct": m_correct, "matched_kept": m_kept})
+                        "matched_correct": m_correct, "matched_kept": m_kept, "unguarded_kept": b_kept})
         total, correct_total, kept_total = total + n, correct_total + correct, kept_total + kept
-        mc_total, mk_total = mc_total + m_correct, mk_total + m_kept
+        mc_total, mk_total, bk_total = mc_total + m_correct, mk_total + m_kept, bk_total + b_kept
         print(f"{path.stem:<36} n={n:>5} correct={correct:>5} kept>=floor={kept / max(correct, 1):.4f}", file=sys.stderr)
     return {"answers": total, "iou_correct": correct_total, "kept": kept_total,
             "kept_share": kept_total / max(correct_total, 1), "floor": floor,
+            "unguarded_kept_share": bk_total / max(correct_total, 1),
             "matched_correct": mc_total, "matched_kept": mk_total, "matched_kept_share": mk_total / max(mc_total, 1), "per_log": per_log,
             "fired": {k: dict(v) for k, v in sorted(fired.items())}, "examples": dict(examples),
             "elapsed_s": round(time.perf_counter() - start, 1), "limit": limit}
+
+
+def _evidence(report: Any, code: str) -> str:
+    """What a consistency finding points at (its span or label), for the examples."""
+    v = report.verdict("consistency")
+    for f in (v.details.get("findings", []) if v is not None else []):
+        if f.get("code") == code:
+            return f"{code}: " + str(f.get("span") or f.get("label") or f.get("why") or "")
+    return code
 
 
 def collateral_text(c: dict[str, Any]) -> str:
@@ -146,14 +163,16 @@ def collateral_text(c: dict[str, Any]) -> str:
         "an extra box costs, so an answer that boxes one object twice is not correct), "
         f"{c['matched_correct']} answers are correct and **{c['matched_kept_share']:.2%}** of them keep "
         "`correct_floor`; the difference is answers with extra boxes, which the matching (not a hacking check) "
-        "pays below the threshold.",
+        f"pays below the threshold. With every guard off (same reports, same policy), "
+        f"{c['unguarded_kept_share']:.2%} of the first-box IoU-correct answers keep `correct_floor`: "
+        f"the guards cost {c['unguarded_kept_share'] - c['kept_share']:.2%} of them.",
         "",
-        "| log | answers | IoU-correct (first box) | kept >= correct_floor | correct (matched) | kept >= correct_floor |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| log | answers | IoU-correct (first box) | kept >= correct_floor | guards off | correct (matched) | kept >= correct_floor |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in c["per_log"]:
         lines.append(f"| {r['log']} | {r['answers']} | {r['iou_correct']} | {r['kept'] / max(r['iou_correct'], 1):.2%} | "
-                     f"{r['matched_correct']} | {r['matched_kept'] / max(r['matched_correct'], 1):.2%} |")
+                     f"{r['unguarded_kept'] / max(r['iou_correct'], 1):.2%} | {r['matched_correct']} | {r['matched_kept'] / max(r['matched_correct'], 1):.2%} |")
     lines += ["", "Each check, where it fired (share of all answers, share of IoU-correct answers):", "",
               "| check | fires on | of all answers | on IoU-correct answers |", "|---|---:|---:|---:|"]
     for code, n in c["fired"].items():

@@ -32,15 +32,16 @@ _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _HEDGE = re.compile(r"\b(?:or|either|maybe|perhaps|possibly|probably|whichever|and/or)\b|\w/\w", re.IGNORECASE)
 # The vocabulary of grading and instructions: what a label or a thinking needs only to address the grader.
 _GRADER = re.compile(
-    r"\b(?:ignore|disregard|override|instructions?|prompt|system|grader|grading|graded|evaluator|reward(?:s|ed)?|"
-    r"scor(?:e|es|ed|ing)|marks?|points? awarded|full credit|credit|verified|annotator|judge|"
+    # (no "judge", "system", "marks" alone: a line judge, a sound system, road marks are objects)
+    r"\b(?:ignore|disregard|override|instructions?|grader|grading|graded|evaluator|reward(?:s|ed)?|"
+    r"scor(?:e|es|ed|ing)|full marks|points? awarded|full credit|verified by|annotator|"
     r"(?:give|award|assign)s? (?:this|it|me)|correct answer|right answer|accept(?:ed)? this)\b",
     re.IGNORECASE,
 )
 # Phrases that address whoever scores the answer: what a thinking says only to game its reward.
 _GRADER_PHRASE = re.compile(
     r"\b(?:ignore|disregard|override) (?:all |any |the |your |previous |prior |above )*(?:instructions?|rules?|prompt|task)|"
-    r"\b(?:grader|evaluator|reward model|judge|scorer)\b|\bfull (?:marks|credit|score)|\b(?:award|give|assign)s? (?:a |the )?"
+    r"\b(?:grader|evaluator|reward model)\b|\bfull (?:marks|credit|score)|\b(?:award|give|assign)s? (?:a |the )?"
     r"(?:reward|score|marks?|points?|credit)\b|\breward (?:of )?[01](?:\.\d+)?\b|\bscore\s*[=:]\s*\d|^\s*system\s*:",
     re.IGNORECASE | re.MULTILINE,
 )
