@@ -88,7 +88,7 @@ def collateral(data: Path, limit: int | None = None) -> dict[str, Any]:
     chain = Chain()
     rewarder = Rewarder(chain=chain)
     # The same policy with every guard off, read from the same reports: what the guards cost.
-    unguarded = Rewarder({"options": {"reject_issues": [], "reject_findings": [], "reject_findings_without_truth": [],
+    unguarded = Rewarder({"options": {"reject_issues": [], "reject_outside": [], "reject_findings": [], "reject_findings_without_truth": [],
                                       "accept_points": True, "duplicate_iou": 1.0}}, chain=chain)
     floor = RewardConfig().correct_floor
     opts = rewarder.policy.options

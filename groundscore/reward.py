@@ -127,6 +127,9 @@ class GuardOptions(PolicyOptions):
     reject_issues: list[str] = Field(
         default_factory=lambda: list(DEFAULT_REJECT_ISSUES),
         description="Parser issue codes (prefixes) that make the answer malformed: the answer was not read from one well-placed <answer>.")
+    reject_outside: list[str] = Field(
+        default_factory=lambda: ["answer.outside_tags"],
+        description="Issue codes rejected only where the completion has an <answer> tag (a box outside the <answer> the model wrote).")
     accept_points: bool = Field(default=False, description="A point_2d answer counts (GUI clicks); off: a point answer to a box task is wrong.")
     duplicate_iou: float = Field(default=0.7, gt=0.0, le=1.0, description="Two answer boxes overlapping this much (IoU) are one object boxed twice: wrong.")
     reject_findings: list[str] = Field(
@@ -137,7 +140,9 @@ class GuardOptions(PolicyOptions):
         # With ground truth the IoU is the check and these stay scores: the original Qwen2.5-VL
         # often restates the query as its thinking and still boxes the right object (0.6% of the
         # IoU-correct answers of the REC logs). Without ground truth the thinking is the only evidence.
-        default_factory=lambda: ["thinking_copies_query", "thinking_repetitive"],
+        # count_excess (several boxes for one object): with ground truth the one-to-one matching already
+        # makes an extra box cost.
+        default_factory=lambda: ["thinking_copies_query", "thinking_repetitive", "count_excess"],
         description="consistency findings that make the answer wrong only where there is no ground truth.")
     max_coverage: float = Field(default=0.8, gt=0.0, le=1.0,
                                 description="Without ground truth: a box covering this share of the image or more localises nothing checkable: wrong.")
@@ -728,6 +733,9 @@ def hack(report: Report, opts: GuardOptions, grounded: bool, image_size: tuple[i
         return None
     codes = parsed.issue_codes()
     bad = [c for c in codes if any(c == r or c.startswith(r + "_") for r in opts.reject_issues)]
+    if parsed.has_answer_tags and "answer.outside_tags" in codes and "answer.outside_tags" in opts.reject_outside:
+        # an <answer> was written but holds no box, and the box sits outside it (after </answer>, before <think>)
+        bad.append("answer.outside_tags")
     if bad:
         return "hack.tags", f"the answer was not read from one well-placed <answer> ({', '.join(bad)})"
     if parsed.points and not parsed.boxes and not opts.accept_points:

@@ -29,7 +29,7 @@ import unicodedata
 MAX_CHARS = 8000
 _DIGIT = re.compile(r"\d")
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
-_HEDGE = re.compile(r"\b(?:or|either|maybe|perhaps|possibly|probably|whichever|and/or)\b|\w/\w", re.IGNORECASE)
+_HEDGE = re.compile(r"\b(?:or|either|maybe|perhaps|possibly|probably|whichever|and/or)\b|\w\s*/\s*\w", re.IGNORECASE)
 # The vocabulary of grading and instructions: what a label or a thinking needs only to address the grader.
 _GRADER = re.compile(
     # (no "judge", "system", "marks" alone: a line judge, a sound system, road marks are objects)

@@ -41,7 +41,10 @@ _ABSENT = re.compile(
     r"(?:is|are) not (?:visible|present|shown|found|seen|depicted|in the (?:image|picture|photo))\b|"
     r"(?:not|no|none) (?:visible|present) in the (?:image|picture|photo)|"
     r"no such (?:object|item|thing|person)|does not contain|doesn't contain|is absent|are absent|"
-    r"(?:image|picture|photo) (?:does not|doesn't) (?:show|contain|include|have))",
+    r"(?:image|picture|photo) (?:does not|doesn't) (?:show|contain|include|have)|"
+    r"there (?:isn't|aren't|is not|are not) (?:a|an|any)\b|"
+    r"(?:does not|doesn't|do not|don't) appear (?:in|anywhere|to be (?:in|there|present))\b|"
+    r"\bno [a-z]+(?: [a-z]+){0,3} (?:is|are|was|were) (?:present|visible|shown|seen|there|in the (?:image|picture|photo))\b)",
     re.IGNORECASE,
 )
 _NUMBER = r"-?\d+(?:\.\d+)?"

@@ -20,6 +20,8 @@ Findings, each with a machine-readable code and the spans that show it:
                           the answer (IoU < 0.5)
 ``count_mismatch``        the query or thinking asks for several objects
                           ("two", "both", "all", "each") but fewer boxes came
+``count_excess``          the query asks for one object (no count, a singular
+                          head) but several boxes came
 ``label_obfuscated``      invisible characters or a word mixing scripts in a
                           label (looks like the query, compares as another)
 ``label_hedged``          a label naming alternatives ("A or B", "maybe")
@@ -55,7 +57,8 @@ from groundscore.verifiers.base import Context, VerifierOptions
 from groundscore.verifiers.language import LanguageVerifier
 
 Finding = Literal["label_from_thinking", "label_unplaced_mention", "answer_not_target", "thinking_off_query", "absent_but_boxed", "coordinates_disagree", "count_mismatch",
-                  "label_obfuscated", "label_hedged", "label_to_grader", "label_too_long", "thinking_to_grader", "thinking_repetitive", "thinking_copies_query"]
+                  "label_obfuscated", "label_hedged", "label_to_grader", "label_too_long", "thinking_to_grader", "thinking_repetitive", "thinking_copies_query",
+                  "count_excess"]
 
 SCORES: dict[str, float] = {
     "label_from_thinking": 0.0,
@@ -65,6 +68,7 @@ SCORES: dict[str, float] = {
     "absent_but_boxed": 0.45,
     "coordinates_disagree": 0.4,
     "count_mismatch": 0.6,
+    "count_excess": 0.6,
     "label_obfuscated": 0.2,
     "label_hedged": 0.3,
     "label_to_grader": 0.1,
@@ -138,6 +142,11 @@ class ConsistencyVerifier(LanguageVerifier):
                 findings.append({"code": "count_mismatch", "expected_at_least": wanted, "boxes": n_boxes,
                                  "span": query.text if (query.count or 0) >= wanted else (settled.text if settled else "")})
 
+        # one object asked for (no count, a singular head), several boxes given: a spread of guesses
+        if (n_boxes >= 2 and not wanted and query.head and not query.head_plural
+                and not (settled is not None and (settled.count or settled.head_plural))):
+            checks.append("count")
+            findings.append({"code": "count_excess", "expected": 1, "boxes": n_boxes, "span": query.text})
         if n_boxes:
             _tampering(ctx.referring_expression, [b.label for b in parsed.boxes if b.label] +
                        [p.label for p in parsed.points if getattr(p, "label", None)], think, checks, findings)
@@ -305,6 +314,8 @@ def _reason(f: dict[str, Any]) -> str:
     if code in TAMPERING:
         extra = f['label'] if 'label' in f else f.get('span', '')
         return f"{code.replace('_', ' ')}: {str(extra)[:80]!r}"
+    if code == "count_excess":
+        return f"the query asks for one object but the answer has {f['boxes']} boxes"
     if code == "count_mismatch":
         return f"the query asks for at least {f['expected_at_least']} objects but the answer has {f['boxes']}"
     return code
