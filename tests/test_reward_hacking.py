@@ -102,7 +102,9 @@ def test_catalogue_through_trl() -> None:
     from groundscore.integrations.trl import grounding_reward
 
     fn = grounding_reward(query_column="query")
-    runs = [(c, g) for c, g in RUNS if c["expect"] == "below"]
+    honest = {"id": "honest", "sample": {"query": QUERY, "image_size": SIZE, "solution": [DOG], "completion": r1(
+        "The brown dog lies on the grass at the left.", '[{"bbox_2d": [40, 200, 240, 440], "label": "brown dog"}]')}}
+    runs = [(c, g) for c, g in RUNS if c["expect"] == "below"] + [(honest, True), (honest, False)]
     rewards = fn(
         prompts=[f"Please provide the bounding box coordinate of the region this sentence describes: {c['sample']['query']}."
                  for c, _ in runs],
@@ -111,7 +113,8 @@ def test_catalogue_through_trl() -> None:
         solution=[c["sample"]["solution"] if g else None for c, g in runs],
         image_size=[c["sample"]["image_size"] for c, _ in runs],
     )
-    paid = {f"{c['id']}-{g}": r for (c, g), r in zip(runs, rewards, strict=True) if r is None or r >= ABSTAIN}
+    assert rewards[-2] > 0.9 and rewards[-1] > ABSTAIN  # the honest answer still pays: the path scores
+    paid = {f"{c['id']}-{g}": r for (c, g), r in zip(runs[:-2], rewards, strict=False) if r is None or r >= ABSTAIN}
     assert not paid
 
 
@@ -177,4 +180,22 @@ def test_catalogue_through_the_server(tmp_path: Path) -> None:
                 proc.kill()
                 proc.wait(timeout=5)
     paid = {f"{c['id']}-{g}": rw for (c, g), rw in zip(runs, rewards, strict=True) if rw is None or rw >= ABSTAIN}
+    assert not paid
+
+
+def test_catalogue_through_verl() -> None:
+    """The same catalogue through verl's batch ``compute_score`` (ground truth as verl passes it, or None)."""
+    from groundscore.integrations import verl as gs_verl
+
+    honest = {"id": "honest", "sample": {"query": QUERY, "image_size": SIZE, "solution": [DOG], "completion": r1(
+        "The brown dog lies on the grass at the left.", '[{"bbox_2d": [40, 200, 240, 440], "label": "brown dog"}]')}}
+    runs = [(c, g) for c, g in RUNS if c["expect"] == "below"] + [(honest, True), (honest, False)]
+    out = gs_verl.compute_score_batch(
+        ["rec"] * len(runs),
+        [c["sample"]["completion"] for c, _ in runs],
+        [c["sample"]["solution"] if g else None for c, g in runs],
+        [{"question": c["sample"]["query"], "image_size": c["sample"]["image_size"]} for c, _ in runs],
+    )
+    assert out[-2]["score"] > 0.9 and out[-1]["score"] > ABSTAIN  # the honest answer still pays: the path scores
+    paid = {f"{c['id']}-{g}": o["score"] for (c, g), o in zip(runs[:-2], out, strict=False) if o["score"] >= ABSTAIN}
     assert not paid
