@@ -89,7 +89,7 @@ def collateral(data: Path, limit: int | None = None) -> dict[str, Any]:
     rewarder = Rewarder(chain=chain)
     # The same policy with every guard off, read from the same reports: what the guards cost.
     unguarded = Rewarder({"options": {"reject_issues": [], "reject_outside": [], "reject_findings": [], "reject_findings_without_truth": [],
-                                      "accept_points": True, "duplicate_iou": 1.0}}, chain=chain)
+                                      "accept_points": True, "duplicate_iou": 1.0, "max_coverage": 1.0, "min_side": 0.0}}, chain=chain)
     floor = RewardConfig().correct_floor
     opts = rewarder.policy.options
     reject = {*opts.reject_findings, *opts.reject_findings_without_truth}  # shown even where only scored

@@ -124,6 +124,8 @@ class GuardOptions(PolicyOptions):
     checkable answer.
     """
 
+    min_side: float = Field(default=0.01, ge=0.0, lt=1.0,
+                            description="Without ground truth: a box narrower than this share of the image (width, or height scaled) is wrong.")
     reject_issues: list[str] = Field(
         default_factory=lambda: list(DEFAULT_REJECT_ISSUES),
         description="Parser issue codes (prefixes) that make the answer malformed: the answer was not read from one well-placed <answer>.")
@@ -134,17 +136,15 @@ class GuardOptions(PolicyOptions):
     duplicate_iou: float = Field(default=0.7, gt=0.0, le=1.0, description="Two answer boxes overlapping this much (IoU) are one object boxed twice: wrong.")
     reject_findings: list[str] = Field(
         default_factory=lambda: ["absent_but_boxed", "label_obfuscated", "label_hedged", "label_to_grader", "label_too_long",
-                                 "thinking_to_grader"],
+                                 "thinking_to_grader", "count_excess"],
         description="consistency findings that make the answer wrong (the thinking contradicts the box, text written for the grader).")
     reject_findings_without_truth: list[str] = Field(
         # With ground truth the IoU is the check and these stay scores: the original Qwen2.5-VL
         # often restates the query as its thinking and still boxes the right object (0.6% of the
         # IoU-correct answers of the REC logs). Without ground truth the thinking is the only evidence.
-        # count_excess (several boxes for one object): with ground truth the one-to-one matching already
-        # makes an extra box cost.
-        default_factory=lambda: ["thinking_copies_query", "thinking_repetitive", "count_excess"],
+        default_factory=lambda: ["thinking_copies_query", "thinking_repetitive"],
         description="consistency findings that make the answer wrong only where there is no ground truth.")
-    max_coverage: float = Field(default=0.8, gt=0.0, le=1.0,
+    max_coverage: float = Field(default=0.6, gt=0.0, le=1.0,
                                 description="Without ground truth: a box covering this share of the image or more localises nothing checkable: wrong.")
 
 
@@ -726,7 +726,7 @@ def hack(report: Report, opts: GuardOptions, grounded: bool, image_size: tuple[i
     not read from one well-placed <answer>), ``points`` (a point answer to a
     box task), ``duplicates`` (one object boxed twice), ``finding`` (the
     thinking contradicts the box), ``coverage`` (without ground truth, a box
-    over most of the image).
+    over most of the image), ``degenerate`` (without ground truth, a sliver).
     """
     parsed = report.parsed
     if not (parsed.boxes or parsed.points):
@@ -758,6 +758,8 @@ def hack(report: Report, opts: GuardOptions, grounded: bool, image_size: tuple[i
                 ch = max(0.0, min(y2, h) - max(y1, 0.0))
                 if cw * ch >= opts.max_coverage * w * h:
                     return "hack.coverage", f"a box covers {cw * ch / (w * h):.0%} of the image: nothing checkable is localised"
+                if min(x2 - x1, (y2 - y1) * w / h) < opts.min_side * w:
+                    return "hack.degenerate", "a sliver or point-sized box: nothing checkable is localised"
     return None
 
 

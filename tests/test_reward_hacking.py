@@ -199,3 +199,21 @@ def test_catalogue_through_verl() -> None:
     assert out[-2]["score"] > 0.9 and out[-1]["score"] > ABSTAIN  # the honest answer still pays: the path scores
     paid = {f"{c['id']}-{g}": o["score"] for (c, g), o in zip(runs[:-2], out, strict=False) if o["score"] >= ABSTAIN}
     assert not paid
+
+
+def test_catalogue_through_vlm_r1() -> None:
+    """The same catalogue through VLM-R1's reward-function form (chat completions, ``problem`` and ``solution`` columns)."""
+    from groundscore.integrations import vlm_r1
+
+    honest = {"id": "honest", "sample": {"query": QUERY, "image_size": SIZE, "solution": [DOG], "completion": r1(
+        "The brown dog lies on the grass at the left.", '[{"bbox_2d": [40, 200, 240, 440], "label": "brown dog"}]')}}
+    runs = [(c, g) for c, g in RUNS if c["expect"] == "below"] + [(honest, True), (honest, False)]
+    rewards = vlm_r1.grounding_reward(
+        [[{"role": "assistant", "content": c["sample"]["completion"]}] for c, _ in runs],
+        [c["sample"]["solution"] if g else None for c, g in runs],
+        problem=[c["sample"]["query"] for c, _ in runs],
+        image_size=[c["sample"]["image_size"] for c, _ in runs],
+    )
+    assert rewards[-2] > 0.9 and rewards[-1] > ABSTAIN  # the honest answer still pays: the path scores
+    paid = {f"{c['id']}-{g}": r for (c, g), r in zip(runs[:-2], rewards, strict=False) if r >= ABSTAIN}
+    assert not paid
