@@ -109,7 +109,48 @@ class IouOptions(PolicyOptions):
     matching: Literal["hungarian", "greedy", "first"] = Field(default="hungarian", description="How answered boxes are paired with solution boxes.")
 
 
-class ConfidenceOptions(PolicyOptions):
+# Parser issue codes that mean the answer was not read from one well-placed <answer>: two
+# <answer> blocks (or one nested in another), <answer> before or inside <think>, a closing tag
+# without its opening one, or a box found only in the thinking or elsewhere in the text.
+DEFAULT_REJECT_ISSUES: tuple[str, ...] = (
+    "r1.duplicate_answer", "r1.misordered", "r1.overlapping", "r1.unopened_answer",
+    "answer.in_think", "answer.whole_text",
+)
+
+
+class GuardOptions(PolicyOptions):
+    """Checks against reward hacking, shared by ``confidence`` and ``grounded`` (docs/reward-hacking.md).
+
+    Each makes an answer *wrong* (below "not found") whatever its IoU or
+    confidence, because it is a way to reach a high reward without a
+    checkable answer.
+    """
+
+    min_side: float = Field(default=0.01, ge=0.0, lt=1.0,
+                            description="Without ground truth: a box narrower than this share of the image (width, or height scaled) is wrong.")
+    reject_issues: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_REJECT_ISSUES),
+        description="Parser issue codes (prefixes) that make the answer malformed: the answer was not read from one well-placed <answer>.")
+    reject_outside: list[str] = Field(
+        default_factory=lambda: ["answer.outside_tags"],
+        description="Issue codes rejected only where the completion has an <answer> tag (a box outside the <answer> the model wrote).")
+    accept_points: bool = Field(default=False, description="A point_2d answer counts (GUI clicks); off: a point answer to a box task is wrong.")
+    duplicate_iou: float = Field(default=0.7, gt=0.0, le=1.0, description="Two answer boxes overlapping this much (IoU) are one object boxed twice: wrong.")
+    reject_findings: list[str] = Field(
+        default_factory=lambda: ["absent_but_boxed", "label_obfuscated", "label_hedged", "label_to_grader", "label_too_long",
+                                 "thinking_to_grader", "count_excess"],
+        description="consistency findings that make the answer wrong (the thinking contradicts the box, text written for the grader).")
+    reject_findings_without_truth: list[str] = Field(
+        # With ground truth the IoU is the check and these stay scores: the original Qwen2.5-VL
+        # often restates the query as its thinking and still boxes the right object (0.6% of the
+        # IoU-correct answers of the REC logs). Without ground truth the thinking is the only evidence.
+        default_factory=lambda: ["thinking_copies_query", "thinking_repetitive"],
+        description="consistency findings that make the answer wrong only where there is no ground truth.")
+    max_coverage: float = Field(default=0.6, gt=0.0, le=1.0,
+                                description="Without ground truth: a box covering this share of the image or more localises nothing checkable: wrong.")
+
+
+class ConfidenceOptions(GuardOptions):
     """The ``confidence`` policy's settings."""
 
     reject_below: float = Field(default=0.25, ge=0.0, lt=1.0, description="Without ground truth: confidence under this is a confidently wrong answer.")
@@ -271,6 +312,7 @@ class RewardContext:
 
     config: RewardConfig = field(default_factory=RewardConfig)
     malformed_gates: frozenset[str] = field(default_factory=builtin_malformed_gates)
+    image_size: tuple[int, int] | None = None  # this sample's (width, height), where known
 
     def malformed(self, gates: Iterable[str]) -> bool:
         """True when one of the failed ``gates`` says the answer is malformed."""
@@ -667,6 +709,62 @@ def negative_sample(report: Report, context: RewardContext, policy: str) -> Rewa
     return result(config.wrong, "wrong", "the target is absent but the answer gives a box", report, policy)
 
 
+# -- hacking guards ----------------------------------------------------------------------
+def finding_codes(report: Report) -> list[str]:
+    """The codes of the consistency verifier's findings on this answer."""
+    out: list[str] = []
+    for v in report.verdicts:
+        if v.verifier == "consistency" and isinstance(v.details, Mapping):
+            out.extend(str(f.get("code")) for f in v.details.get("findings", ()) if isinstance(f, Mapping))
+    return out
+
+
+def hack(report: Report, opts: GuardOptions, grounded: bool, image_size: tuple[int, int] | None = None) -> tuple[str, str] | None:
+    """``(code, reason)`` when the answer takes a route to a reward that skips the check, else None.
+
+    Read from what the parser and the verifiers found (issue codes, findings,
+    box geometry), never from the wording, so that a new phrasing of an
+    exploit meets the same check. ``hack.*`` codes: ``tags`` (the answer was
+    not read from one well-placed <answer>), ``points`` (a point answer to a
+    box task), ``duplicates`` (one object boxed twice), ``finding`` (the
+    thinking contradicts the box), ``coverage`` (without ground truth, a box
+    over most of the image), ``degenerate`` (without ground truth, a sliver).
+    """
+    parsed = report.parsed
+    if not (parsed.boxes or parsed.points):
+        return None
+    codes = parsed.issue_codes()
+    bad = [c for c in codes if any(c == r or c.startswith(r + "_") for r in opts.reject_issues)]
+    if parsed.has_answer_tags and "answer.outside_tags" in codes and "answer.outside_tags" in opts.reject_outside:
+        # an <answer> was written but holds no box, and the box sits outside it (after </answer>, before <think>)
+        bad.append("answer.outside_tags")
+    if bad:
+        return "hack.tags", f"the answer was not read from one well-placed <answer> ({', '.join(bad)})"
+    if parsed.points and not parsed.boxes and not opts.accept_points:
+        return "hack.points", "a point answer to a box task (set accept_points for point tasks)"
+    boxes = [b.xyxy for b in parsed.boxes]
+    if 1 < len(boxes) <= 100:
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                if box_iou(boxes[i], boxes[j]) >= opts.duplicate_iou:
+                    return "hack.duplicates", f"boxes {i} and {j} overlap (IoU >= {opts.duplicate_iou}): one object boxed twice"
+    rejected = {*opts.reject_findings, *(() if grounded else opts.reject_findings_without_truth)}
+    found = [f for f in finding_codes(report) if f in rejected]
+    if found:
+        return "hack.finding", f"the thinking contradicts the answer ({', '.join(found)})"
+    if not grounded and image_size:
+        w, h = image_size
+        if w and h:
+            for x1, y1, x2, y2 in boxes:
+                cw = max(0.0, min(x2, w) - max(x1, 0.0))
+                ch = max(0.0, min(y2, h) - max(y1, 0.0))
+                if cw * ch >= opts.max_coverage * w * h:
+                    return "hack.coverage", f"a box covers {cw * ch / (w * h):.0%} of the image: nothing checkable is localised"
+                if min(x2 - x1, (y2 - y1) * w / h) < opts.min_side * w:
+                    return "hack.degenerate", "a sliver or point-sized box: nothing checkable is localised"
+    return None
+
+
 # -- policies --------------------------------------------------------------------------
 class ConfidencePolicy(RewardPolicy):
     """No ground truth: the chain's confidence, with wrong < "not found" < confident."""
@@ -689,6 +787,9 @@ class ConfidencePolicy(RewardPolicy):
         if gates:
             outcome: Outcome = "malformed" if context.malformed(gates) else "hallucination"
             return result(config.wrong, outcome, f"failed gate(s): {', '.join(gates)}", report, name, gates=gates)
+        exploit = hack(report, self.options, grounded=False, image_size=context.image_size)
+        if exploit:
+            return result(config.wrong, "malformed" if exploit[0] == "hack.tags" else "wrong", exploit[1], report, name, hack=exploit[0])
         if not applicable(report):
             return unscorable("no verifier applied to this sample", config, report, name)
         c, r = report.confidence, self.options.reject_below
@@ -735,6 +836,10 @@ class GroundedPolicy(RewardPolicy):
             iou, pairs = point_hits(parsed, solution), []
         if opts.use_gates and gates:
             return result(config.wrong, "hallucination", f"failed gate(s): {', '.join(gates)}", report, name, iou=iou, gates=gates)
+        exploit = hack(report, opts, grounded=True)
+        if exploit:
+            outcome: Outcome = "malformed" if exploit[0] == "hack.tags" else "wrong"
+            return result(config.wrong, outcome, exploit[1], report, name, iou=iou, hack=exploit[0])
         t = opts.iou_threshold
         if iou < t:
             reward = config.wrong + (config.abstain - config.wrong) * opts.wrong_shaping * (iou / t)
@@ -913,13 +1018,14 @@ class Rewarder:
                 if reports is None:
                     results[i] = unscorable("the verifier chain failed on this batch", self.config, None, self.config.policy)
                     continue
-                results[i] = self._apply(reports[k], sample.solution)
+                results[i] = self._apply(reports[k], sample.solution, sample.image_size)
         return [r if r is not None else unscorable("internal error", self.config, None, self.config.policy) for r in results]
 
-    def _apply(self, report: Report, solution: Solution | None) -> RewardResult:
+    def _apply(self, report: Report, solution: Solution | None, image_size: tuple[int, int] | None = None) -> RewardResult:
         name = self.policy.name
+        context = dataclasses.replace(self.context, image_size=image_size) if image_size else self.context
         try:
-            result = apply_contract(self.policy.score(report, solution, self.context), report, self.context)
+            result = apply_contract(self.policy.score(report, solution, context), report, context)
             if result.reward is not None and not math.isfinite(result.reward):
                 return unscorable(f"policy returned a non-finite reward ({result.reward})", self.config, report, name)
         except Exception as exc:

@@ -41,7 +41,10 @@ _ABSENT = re.compile(
     r"(?:is|are) not (?:visible|present|shown|found|seen|depicted|in the (?:image|picture|photo))\b|"
     r"(?:not|no|none) (?:visible|present) in the (?:image|picture|photo)|"
     r"no such (?:object|item|thing|person)|does not contain|doesn't contain|is absent|are absent|"
-    r"(?:image|picture|photo) (?:does not|doesn't) (?:show|contain|include|have))",
+    r"(?:image|picture|photo) (?:does not|doesn't) (?:show|contain|include|have)|"
+    r"there (?:isn't|aren't|is not|are not) (?:a|an|any)\b|"
+    r"(?:does not|doesn't|do not|don't) appear (?:in|anywhere|to be (?:in|there|present))\b|"
+    r"\bno [a-z]+(?: [a-z]+){0,3} (?:is|are|was|were) (?:present|visible|shown|seen|there|in the (?:image|picture|photo))\b)",
     re.IGNORECASE,
 )
 _NUMBER = r"-?\d+(?:\.\d+)?"
@@ -82,6 +85,9 @@ def designations(think: str | None) -> list[Designation]:
 _TARGET_WORDS = re.compile(r"\b(?:target|described|specified|mentioned|such|requested|referred|object|element|item|it|one)\b", re.IGNORECASE)
 
 
+_AFFIRM = re.compile(r"\bthere (?:is|are) (?:a|an|one|two|three|some|several)\b", re.IGNORECASE)
+
+
 def absence(think: str | None, forms: set[str] | None = None, query: str = "") -> str | None:
     """The sentence in which the thinking says the target is absent, or None.
 
@@ -99,6 +105,8 @@ def absence(think: str | None, forms: set[str] | None = None, query: str = "") -
         sentence = _sentence_in(text, bounds, m.start())
         if query and len(query) > 8 and query.lower() in sentence.lower():
             continue  # the query restated ("the zebra whose head is not in the picture")
+        if _AFFIRM.search(sentence) and not m.group(0).lower().startswith("there"):
+            continue  # a part of a present object is hidden ("there is a zebra ..., but the mouth is not visible")
         if forms is None or _TARGET_WORDS.search(sentence) or _names(sentence, forms):
             return sentence
     return None

@@ -20,7 +20,23 @@ Findings, each with a machine-readable code and the spans that show it:
                           the answer (IoU < 0.5)
 ``count_mismatch``        the query or thinking asks for several objects
                           ("two", "both", "all", "each") but fewer boxes came
+``count_excess``          the query asks for one object (no count, a singular
+                          head) but several boxes came
+``label_obfuscated``      invisible characters or a word mixing scripts in a
+                          label (looks like the query, compares as another)
+``label_hedged``          a label naming alternatives ("A or B", "maybe")
+``label_to_grader``       a label using the words of grading or instructions
+                          ("ignore the instructions", "full marks")
+``label_too_long``        a label longer than any description of one object
+``thinking_to_grader``    a thinking addressing the grader ("the grader must
+                          award", "ignore previous instructions")
+``thinking_repetitive``   a long thinking that repeats itself (padding)
+``thinking_copies_query`` a thinking that only restates the query
 ========================  ====================================================
+
+The last seven (see :mod:`groundscore.nlp.tampering`) are text written for
+the grader rather than about the image; the reward policies treat them as
+wrong (``reject_findings``), see docs/reward-hacking.md.
 
 Only short spans of the thinking are tagged (those that designate the
 target); the rest is read with linear regular expressions, which keeps this
@@ -40,7 +56,9 @@ from groundscore.plugins.hookspecs import hookimpl
 from groundscore.verifiers.base import Context, VerifierOptions
 from groundscore.verifiers.language import LanguageVerifier
 
-Finding = Literal["label_from_thinking", "label_unplaced_mention", "answer_not_target", "thinking_off_query", "absent_but_boxed", "coordinates_disagree", "count_mismatch"]
+Finding = Literal["label_from_thinking", "label_unplaced_mention", "answer_not_target", "thinking_off_query", "absent_but_boxed", "coordinates_disagree", "count_mismatch",
+                  "label_obfuscated", "label_hedged", "label_to_grader", "label_too_long", "thinking_to_grader", "thinking_repetitive", "thinking_copies_query",
+                  "count_excess"]
 
 SCORES: dict[str, float] = {
     "label_from_thinking": 0.0,
@@ -50,7 +68,18 @@ SCORES: dict[str, float] = {
     "absent_but_boxed": 0.45,
     "coordinates_disagree": 0.4,
     "count_mismatch": 0.6,
+    "count_excess": 0.6,
+    "label_obfuscated": 0.2,
+    "label_hedged": 0.3,
+    "label_to_grader": 0.1,
+    "label_too_long": 0.3,
+    "thinking_to_grader": 0.1,
+    "thinking_repetitive": 0.3,
+    "thinking_copies_query": 0.4,
 }
+TAMPERING: tuple[str, ...] = ("label_obfuscated", "label_hedged", "label_to_grader", "label_too_long",
+                              "thinking_to_grader", "thinking_repetitive", "thinking_copies_query")
+"""Findings about text written for the grader rather than about the image (see groundscore.nlp.tampering)."""
 _BAD = {"different", "gender"}
 _PRONOUNS = frozenset({"he", "him", "she", "her", "it", "they", "them", "one"})
 
@@ -112,6 +141,15 @@ class ConsistencyVerifier(LanguageVerifier):
             if n_boxes < wanted:
                 findings.append({"code": "count_mismatch", "expected_at_least": wanted, "boxes": n_boxes,
                                  "span": query.text if (query.count or 0) >= wanted else (settled.text if settled else "")})
+
+        # one object asked for (no count, a singular head), several boxes given: a spread of guesses
+        if (n_boxes >= 2 and not wanted and query.head and not query.head_plural
+                and not (settled is not None and (settled.count or settled.head_plural))):
+            checks.append("count")
+            findings.append({"code": "count_excess", "expected": 1, "boxes": n_boxes, "span": query.text})
+        if n_boxes:
+            _tampering(ctx.referring_expression, [b.label for b in parsed.boxes if b.label] +
+                       [p.label for p in parsed.points if getattr(p, "label", None)], think, checks, findings)
 
         if think.strip():
             # absence said, box given
@@ -189,6 +227,43 @@ class ConsistencyVerifier(LanguageVerifier):
         return Verdict(verifier=self.name, score=score, gate=gate, code=worst["code"], reason=_reason(worst), details=details)
 
 
+def _tampering(query: str, labels: list[str], think: str, checks: list[str], findings: list[dict[str, Any]]) -> None:
+    """Labels and thinking written for the grader rather than about the image (one finding per kind)."""
+    from groundscore.nlp import tampering as tp
+
+    # "label_text" counts as a check only where it found something: a completion without thinking
+    # stays "nothing to compare" (None) for require_checked when its labels are plain descriptions.
+    before = len(findings)
+    for label in dict.fromkeys(labels):
+        why = tp.obfuscated(label)
+        if why:
+            findings.append({"code": "label_obfuscated", "label": label[:200], "why": why})
+        hedge = tp.hedged(label)
+        if hedge and not tp.hedged(query):
+            findings.append({"code": "label_hedged", "label": label[:200], "word": hedge})
+        word = tp.addressed_to_grader(label, query)
+        if word:
+            findings.append({"code": "label_to_grader", "label": label[:200], "word": word})
+        words = tp.too_long(label, query)
+        if words:
+            findings.append({"code": "label_too_long", "label": label[:200], "words": words})
+    if len(findings) > before:
+        checks.append("label_text")
+    if think.strip():
+        checks.append("thinking_text")
+        phrase = tp.grader_phrase(think)
+        if phrase:
+            findings.append({"code": "thinking_to_grader", "span": phrase})
+        share = tp.repetitive(think)
+        if share is not None:
+            findings.append({"code": "thinking_repetitive", "distinct_ngrams": round(share, 3)})
+        if tp.copies_query(think, query):
+            findings.append({"code": "thinking_copies_query", "span": think[:200]})
+        why = tp.obfuscated(think)
+        if why and "invisible" in why:
+            findings.append({"code": "label_obfuscated", "label": "(thinking)", "why": why})
+
+
 _SCENE = frozenset("image picture photo photograph perspective view scene frame pattern setting background foreground area region space context".split())
 
 
@@ -236,6 +311,11 @@ def _reason(f: dict[str, Any]) -> str:
         return f"the thinking says the target is not there ({f['span'][:80]!r}) yet the answer gives a box"
     if code == "coordinates_disagree":
         return f"coordinates written in the thinking match no answer box (best IoU {f['best_iou']})"
+    if code in TAMPERING:
+        extra = f['label'] if 'label' in f else f.get('span', '')
+        return f"{code.replace('_', ' ')}: {str(extra)[:80]!r}"
+    if code == "count_excess":
+        return f"the query asks for one object but the answer has {f['boxes']} boxes"
     if code == "count_mismatch":
         return f"the query asks for at least {f['expected_at_least']} objects but the answer has {f['boxes']}"
     return code

@@ -1,0 +1,1 @@
+"""The reward-hacking catalogue (see ``catalogue.py`` and docs/reward-hacking.md)."""

@@ -1,0 +1,219 @@
+"""Every exploit of the catalogue (tests/hacks/catalogue.py) is paid strictly less than an honest "not found".
+
+The default :class:`~groundscore.reward.Rewarder` (the default chain, the
+``auto`` policy) scores each case with its ground truth and without any;
+the abstention cases must be paid exactly the abstain reward. The same
+catalogue goes through TRL's reward function. The docs page's table must be
+what ``benchmarks/hack_report.py`` gives now.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from hacks.catalogue import CASES, DOG, QUERY, SIZE, r1
+
+from groundscore.reward import RewardConfig, Rewarder
+
+ROOT = Path(__file__).resolve().parents[1]
+ABSTAIN = RewardConfig().abstain
+
+
+def _runs() -> list[tuple[dict, bool]]:
+    out = []
+    for case in CASES:
+        if case["ground_truth"] in ("both", "with"):
+            out.append((case, True))
+        if case["ground_truth"] in ("both", "without"):
+            out.append((case, False))
+    return out
+
+
+RUNS = _runs()
+
+
+@pytest.fixture(scope="module")
+def rewarder() -> Rewarder:
+    return Rewarder()
+
+
+@pytest.fixture(scope="module")
+def results(rewarder: Rewarder) -> dict[tuple[str, bool], object]:
+    """All runs scored in one batch (one sample never changes another's verdict; a test below checks it)."""
+    samples = [{**case["sample"], "solution": case["sample"]["solution"] if gt else None} for case, gt in RUNS]
+    return {(case["id"], gt): r for (case, gt), r in zip(RUNS, rewarder.score(samples), strict=True)}
+
+
+def test_catalogue_is_large_and_grouped() -> None:
+    ids = [c["id"] for c in CASES]
+    assert len(ids) == len(set(ids)) >= 40
+    families = {c["family"] for c in CASES}
+    assert families >= {"format", "geometry", "language", "consistency", "abstention"}
+    for c in CASES:
+        assert c["id"].startswith(c["family"] + ".") and c["description"] and c["sample"]["completion"]
+
+
+@pytest.mark.parametrize(("case", "grounded"), RUNS, ids=[f"{c['id']}-{'gt' if g else 'nogt'}" for c, g in RUNS])
+def test_exploit_is_paid_less_than_abstaining(case: dict, grounded: bool, results: dict) -> None:
+    res = results[(case["id"], grounded)]
+    assert res.reward is not None, res.reason
+    if case["expect"] == "abstain":
+        assert res.reward == pytest.approx(ABSTAIN, abs=1e-12), (res.outcome, res.reason)
+    else:
+        assert res.reward < ABSTAIN, (res.outcome, res.reason)
+
+
+def test_batch_does_not_change_a_verdict(rewarder: Rewarder, results: dict) -> None:
+    case = next(c for c in CASES if c["id"] == "format.two_answers")
+    alone = rewarder.score([case["sample"]])[0]
+    assert alone.reward == results[(case["id"], True)].reward
+
+
+def test_honest_answers_still_pay(rewarder: Rewarder) -> None:
+    """The guards are not a blanket: a plain correct answer keeps its reward, with and without ground truth."""
+    honest = {"query": QUERY, "image_size": SIZE, "solution": [DOG],
+              "completion": r1("The query asks for the brown dog on the left; it lies on the grass at the left.",
+                               '[{"bbox_2d": [40, 200, 240, 440], "label": "brown dog on the left"}]')}
+    with_gt, without = rewarder.score([honest, {**honest, "solution": None}])
+    assert with_gt.reward > 0.9 and with_gt.outcome == "correct"
+    assert without.reward > ABSTAIN and without.outcome == "correct", without.reason
+
+
+def test_points_are_paid_only_where_accepted() -> None:
+    point = {"query": QUERY, "image_size": SIZE, "solution": [DOG],
+             "completion": r1("The dog is on the left.", '[{"point_2d": [140, 320], "label": "brown dog"}]')}
+    default = Rewarder(chain_config={"verifiers": ["schema"]}).score([point])[0]
+    assert default.reward < ABSTAIN and default.details.get("hack") == "hack.points"
+    accepted = Rewarder({"options": {"accept_points": True}}, chain_config={"verifiers": ["schema"]}).score([point])[0]
+    assert accepted.reward > 0.9 and accepted.outcome == "correct"
+
+
+def test_guards_can_be_turned_off() -> None:
+    """Each guard is an option: with it off, the duplicated answer is scored by IoU alone again."""
+    case = next(c for c in CASES if c["id"] == "format.two_answers")
+    off = Rewarder({"options": {"reject_issues": []}}, chain_config={"verifiers": ["schema"]}).score([case["sample"]])[0]
+    assert off.reward > ABSTAIN
+
+
+def test_catalogue_through_trl() -> None:
+    """The same catalogue through TRL's reward function: the columns TRL passes, the same ceiling."""
+    from groundscore.integrations.trl import grounding_reward
+
+    fn = grounding_reward(query_column="query")
+    honest = {"id": "honest", "sample": {"query": QUERY, "image_size": SIZE, "solution": [DOG], "completion": r1(
+        "The brown dog lies on the grass at the left.", '[{"bbox_2d": [40, 200, 240, 440], "label": "brown dog"}]')}}
+    runs = [(c, g) for c, g in RUNS if c["expect"] == "below"] + [(honest, True), (honest, False)]
+    rewards = fn(
+        prompts=[f"Please provide the bounding box coordinate of the region this sentence describes: {c['sample']['query']}."
+                 for c, _ in runs],
+        completions=[c["sample"]["completion"] for c, _ in runs],
+        query=[c["sample"]["query"] for c, _ in runs],
+        solution=[c["sample"]["solution"] if g else None for c, g in runs],
+        image_size=[c["sample"]["image_size"] for c, _ in runs],
+    )
+    assert rewards[-2] > 0.9 and rewards[-1] > ABSTAIN  # the honest answer still pays: the path scores
+    paid = {f"{c['id']}-{g}": r for (c, g), r in zip(runs[:-2], rewards, strict=False) if r is None or r >= ABSTAIN}
+    assert not paid
+
+
+def test_docs_table_is_current() -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import hack_report
+
+    page = (ROOT / "docs" / "reward-hacking.md").read_text(encoding="utf-8")
+    start, end = hack_report.TABLE
+    block = page[page.index(start) + len(start) : page.index(end)].strip()
+    assert block == hack_report.catalogue_table().strip(), "run: python benchmarks/hack_report.py --skip-logs --write-docs"
+
+
+@pytest.mark.slow
+def test_catalogue_through_the_server(tmp_path: Path) -> None:
+    """The same catalogue through ``groundscore serve`` (OpenRLHF's request shape: prompt + completion as one query)."""
+    import json
+    import os
+    import socket
+    import subprocess
+    import time
+
+    httpx = pytest.importorskip("httpx")
+    pytest.importorskip("fastapi")
+    pytest.importorskip("uvicorn")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    prompt = ("<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>Please provide the bounding box coordinate "
+              "of the region this sentence describes: {expr}. First output the thinking process in <think> </think> "
+              "tags and then output the final answer in <answer> </answer> tags.<|im_end|>\n<|im_start|>assistant\n")
+    runs = [(c, g) for c, g in RUNS if c["expect"] == "below"]
+    prompts = [prompt.format(expr=c["sample"]["query"]) for c, _ in runs]
+    body = {
+        "query": [p + c["sample"]["completion"] for p, (c, _) in zip(prompts, runs, strict=True)],
+        "prompts": prompts,
+        "labels": [json.dumps({"solution": c["sample"]["solution"] if g else None, "image_size": c["sample"]["image_size"]})
+                   for c, g in runs],
+    }
+    env = {**os.environ, "GROUNDSCORE_SERVE_TOKEN": "catalogue-token"}
+    with (tmp_path / "server.log").open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "groundscore", "serve", "--port", str(port)],
+                                stdout=log, stderr=subprocess.STDOUT, env=env)
+        try:
+            base, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 120
+            while True:
+                assert proc.poll() is None, (tmp_path / "server.log").read_text()
+                try:
+                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.25)
+            r = httpx.post(f"{base}/get_reward", json=body, headers={"Authorization": "Bearer catalogue-token"}, timeout=120)
+            assert r.status_code == 200, r.text
+            rewards = r.json()["rewards"]
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+    paid = {f"{c['id']}-{g}": rw for (c, g), rw in zip(runs, rewards, strict=True) if rw is None or rw >= ABSTAIN}
+    assert not paid
+
+
+def test_catalogue_through_verl() -> None:
+    """The same catalogue through verl's batch ``compute_score`` (ground truth as verl passes it, or None)."""
+    from groundscore.integrations import verl as gs_verl
+
+    honest = {"id": "honest", "sample": {"query": QUERY, "image_size": SIZE, "solution": [DOG], "completion": r1(
+        "The brown dog lies on the grass at the left.", '[{"bbox_2d": [40, 200, 240, 440], "label": "brown dog"}]')}}
+    runs = [(c, g) for c, g in RUNS if c["expect"] == "below"] + [(honest, True), (honest, False)]
+    out = gs_verl.compute_score_batch(
+        ["rec"] * len(runs),
+        [c["sample"]["completion"] for c, _ in runs],
+        [c["sample"]["solution"] if g else None for c, g in runs],
+        [{"question": c["sample"]["query"], "image_size": c["sample"]["image_size"]} for c, _ in runs],
+    )
+    assert out[-2]["score"] > 0.9 and out[-1]["score"] > ABSTAIN  # the honest answer still pays: the path scores
+    paid = {f"{c['id']}-{g}": o["score"] for (c, g), o in zip(runs[:-2], out, strict=False) if o["score"] >= ABSTAIN}
+    assert not paid
+
+
+def test_catalogue_through_vlm_r1() -> None:
+    """The same catalogue through VLM-R1's reward-function form (chat completions, ``problem`` and ``solution`` columns)."""
+    from groundscore.integrations import vlm_r1
+
+    honest = {"id": "honest", "sample": {"query": QUERY, "image_size": SIZE, "solution": [DOG], "completion": r1(
+        "The brown dog lies on the grass at the left.", '[{"bbox_2d": [40, 200, 240, 440], "label": "brown dog"}]')}}
+    runs = [(c, g) for c, g in RUNS if c["expect"] == "below"] + [(honest, True), (honest, False)]
+    rewards = vlm_r1.grounding_reward(
+        [[{"role": "assistant", "content": c["sample"]["completion"]}] for c, _ in runs],
+        [c["sample"]["solution"] if g else None for c, g in runs],
+        problem=[c["sample"]["query"] for c, _ in runs],
+        image_size=[c["sample"]["image_size"] for c, _ in runs],
+    )
+    assert rewards[-2] > 0.9 and rewards[-1] > ABSTAIN  # the honest answer still pays: the path scores
+    paid = {f"{c['id']}-{g}": r for (c, g), r in zip(runs[:-2], rewards, strict=False) if r >= ABSTAIN}
+    assert not paid
