@@ -101,3 +101,20 @@ def test_worker_killed_mid_run_every_record_once(ray_runtime, tmp_path):
     assert written == 400 == len(lines)
     assert sorted(x["id"] for x in lines) == sorted(_local(path))
     assert sorted(x["index"] for x in lines) == list(range(400))
+
+
+@pytest.mark.skipif(not LOGS.exists(), reason="shared logs not present")
+def test_cli_verify_engine_ray_matches_local(tmp_path):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    log = str(LOGS / "original-model_refcoco_val.json")
+    base = [sys.executable, "-m", "groundscore", "verify", log, "--verifiers", "schema,spatial", "--limit", "150", "-q"]
+    subprocess.run([*base, "-o", str(tmp_path / "local.jsonl")], check=True, env=env)
+    subprocess.run([*base, "-o", str(tmp_path / "ray.jsonl"), "--engine", "ray", "--workers", "2"], check=True, env=env)
+    local = [json.loads(x) for x in (tmp_path / "local.jsonl").read_text().splitlines()]
+    remote = sorted((json.loads(x) for x in (tmp_path / "ray.jsonl").read_text().splitlines()), key=lambda r: r["index"])
+    assert [(r["id"], r["decision"], r["confidence"]) for r in local] == \
+        [(r["id"], r["decision"], r["confidence"]) for r in remote]
+    assert remote[0]["sample"]["query"] == local[0]["sample"]["query"]

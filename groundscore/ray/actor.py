@@ -6,6 +6,7 @@ and CLIP models load once per actor, not once per batch).
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -20,6 +21,7 @@ class ChainActor:
         self.pid = os.getpid()
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        from groundscore.commands.verify import report_record
         from groundscore.model import Sample
 
         samples = [Sample.model_validate_json(s) for s in batch["sample"]]
@@ -29,6 +31,7 @@ class ChainActor:
             "index": list(batch["index"]),
             "decision": [r.decision for r in reports],
             "confidence": [float(r.confidence) for r in reports],
-            "report": [r.model_dump_json() for r in reports],
+            # the record `groundscore verify` writes (report + sample fields), so filter/eval read it
+            "report": [json.dumps(report_record(r, s)) for r, s in zip(reports, samples, strict=True)],
             "pid": [self.pid] * len(reports),
         }

@@ -21,7 +21,7 @@ from groundscore.ray.actor import ChainActor
 
 def read_samples(
     paths: str | Path | Sequence[str | Path], source: str | None = None, image_root: str | Path | None = None,
-    skip_ids: Iterable[str] = (),
+    skip_ids: Iterable[str] = (), limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """Rows ``{id, index, sample}`` (sample as JSON) from JSONL / VLM-R1 files; ids in ``skip_ids`` are left out."""
     from groundscore.inputs import iter_samples
@@ -33,6 +33,8 @@ def read_samples(
     index = 0
     for path in paths:
         for sample in iter_samples(path, source, image_root):
+            if limit is not None and index >= limit:
+                break
             if sample.id not in skip:
                 rows.append({"id": str(sample.id), "index": index, "sample": sample.model_dump_json()})
             index += 1
@@ -50,6 +52,7 @@ def verify_dataset(
     image_root: str | Path | None = None,
     skip_ids: Iterable[str] = (),
     max_restarts: int = 3,
+    limit: int | None = None,
 ) -> ray.data.Dataset:
     """A lazy Ray Dataset of report rows ``{id, index, decision, confidence, report, pid}``.
 
@@ -63,7 +66,7 @@ def verify_dataset(
     if isinstance(dataset_or_paths, ray.data.Dataset):
         ds = dataset_or_paths
     else:
-        rows = read_samples(dataset_or_paths, source, image_root, skip_ids)
+        rows = read_samples(dataset_or_paths, source, image_root, skip_ids, limit)
         if not rows:
             return ray.data.from_items([])
         blocks = max(1, min(200, -(-len(rows) // max(1, batch_size))))
