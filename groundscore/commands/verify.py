@@ -32,6 +32,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--limit", type=int, default=None, help="stop after this many samples")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary table")
+    from groundscore.commands.engine_options import add_engine_arguments
+
+    add_engine_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -108,6 +111,11 @@ class Summary:
 
 def run(args: argparse.Namespace) -> int:
     from groundscore.inputs import iter_samples
+
+    if getattr(args, "engine", "local") == "ray":
+        from groundscore.commands.engine_options import run_verify_on_ray
+
+        return run_verify_on_ray(args)
 
     chain = build_chain(args)
     samples: Iterable[Sample] = iter_samples(args.input, args.source, args.image_root)
