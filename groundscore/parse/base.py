@@ -36,7 +36,8 @@ class RawParse:
         self.issues.append(Issue(code=code, message=message, severity=severity))
 
     def add_box(
-        self, x1: float, y1: float, x2: float, y2: float, label: str | None = None, score: float | None = None
+        self, x1: float, y1: float, x2: float, y2: float, label: str | None = None, score: float | None = None,
+        action: str | None = None,
     ) -> bool:
         """Append a box (model space); False, with one ``box.too_many`` issue, past :data:`MAX_BOXES`."""
         if len(self.boxes) >= MAX_BOXES:
@@ -44,17 +45,17 @@ class RawParse:
                 self.issue("box.too_many", f"more than {MAX_BOXES} boxes; the rest are ignored", "error")
             return False
         self.found = True
-        self.boxes.append(Box(x1=x1, y1=y1, x2=x2, y2=y2, label=label, score=score))
+        self.boxes.append(Box(x1=x1, y1=y1, x2=x2, y2=y2, label=label, score=score, action=action))
         return True
 
-    def add_point(self, x: float, y: float, label: str | None = None) -> bool:
+    def add_point(self, x: float, y: float, label: str | None = None, action: str | None = None) -> bool:
         """Append a point (model space); False past :data:`MAX_BOXES` points."""
         if len(self.points) >= MAX_BOXES:
             if not any(i.code == "point.too_many" for i in self.issues):
                 self.issue("point.too_many", f"more than {MAX_BOXES} points; the rest are ignored", "error")
             return False
         self.found = True
-        self.points.append(Point(x=x, y=y, label=label))
+        self.points.append(Point(x=x, y=y, label=label, action=action))
         return True
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import re
 
-from groundscore.model import Box, Point
 from groundscore.parse.base import MAX_BOXES, RawParse
 
 NUMBER = r"-?\d{1,7}(?:\.\d{1,12})?"
@@ -48,30 +47,18 @@ def _finite(*values: float) -> bool:
 
 
 def add_point(raw: RawParse, x: float, y: float, action: str | None, label: str | None = None) -> bool:
-    """Append a point carrying its action; False (with one issue) past :data:`MAX_BOXES`."""
-    if len(raw.points) >= MAX_BOXES:
-        if not any(i.code == "point.too_many" for i in raw.issues):
-            raw.issue("point.too_many", f"more than {MAX_BOXES} points; the rest are ignored", "error")
-        return False
-    if not _finite(x, y):
+    """Append a point carrying its action; a non-finite one is an issue; False past :data:`MAX_BOXES`."""
+    if len(raw.points) < MAX_BOXES and not _finite(x, y):
         raw.issue("point.not_finite", f"point ({x}, {y}) is not finite; ignored", "error")
         return True
-    raw.found = True
-    raw.points.append(Point(x=x, y=y, label=label, action=action))
-    return True
+    return raw.add_point(x, y, label, action=action)
 
 
 def add_box(
     raw: RawParse, x1: float, y1: float, x2: float, y2: float, action: str | None, label: str | None = None
 ) -> bool:
     """Append a box carrying its action; False (with one issue) past :data:`MAX_BOXES`."""
-    if len(raw.boxes) >= MAX_BOXES:
-        if not any(i.code == "box.too_many" for i in raw.issues):
-            raw.issue("box.too_many", f"more than {MAX_BOXES} boxes; the rest are ignored", "error")
-        return False
-    raw.found = True
-    raw.boxes.append(Box(x1=x1, y1=y1, x2=x2, y2=y2, label=label, action=action))
-    return True
+    return raw.add_box(x1, y1, x2, y2, label, action=action)
 
 
 def add_place(raw: RawParse, numbers: list[float], action: str | None, label: str | None = None) -> bool:
