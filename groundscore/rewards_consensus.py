@@ -116,7 +116,7 @@ class ConsensusPolicy(RewardPolicy):
             return done(wrong, "malformed", "no box and no 'not found' answer")
         near_miss = abstain - wrong
         if not strong:
-            reward = wrong + near_miss * shaping * float(agreement.score)
+            reward = wrong + near_miss * shaping * float(details.get("mean_iou", 0.0))
             return done(reward, "abstain", f"no consensus (the largest cluster holds {share:.0%} of the voters, "
                         f"under {min_support:.0%}): paid below 'not found'")
         if consensus.get("absent"):

@@ -8,7 +8,7 @@ from groundscore import Chain, Sample
 from groundscore.filtering import filter_reports
 from groundscore.reward import RewardConfig, Rewarder
 from groundscore.rewards_consensus import consensus_policy
-from groundscore.verifiers.agreement import matched_iou
+from groundscore.verifiers.agreement import AgreementOptions, matched_iou
 
 A, A2, B = (10, 10, 50, 50), (11, 10, 50, 52), (120, 120, 190, 190)
 
@@ -39,13 +39,16 @@ def test_ungrouped_and_group_of_one_are_none_and_leave_confidence_unchanged() ->
     assert agreement(reports[1]).code == "skipped.group_of_one"
 
 
+FLOOR = AgreementOptions().floor
+
+
 def test_support_clusters_and_consensus() -> None:
     reports = chain().verify([sample(completion(A)), sample(completion(A2)), sample(completion(A)), sample(completion(B))])
     v0, v3 = agreement(reports[0]), agreement(reports[3])
     assert v0.details["voters"] == 4 and v0.details["agreeing"] == 2
     assert abs(v0.details["support"] - 2 / 3) < 1e-3
     assert v0.details["in_consensus"] and not v3.details["in_consensus"]
-    assert v3.score == 0.0 and v3.code == "disagreement"
+    assert v3.score == FLOOR and v3.details["mean_iou"] == 0.0 and v3.code == "disagreement"
     assert v0.details["consensus"]["size"] == 3 and v0.details["consensus"]["boxes"] == [[10.0, 10.0, 50.0, 50.0]]
     assert [c["size"] for c in v0.details["clusters"]] == [3, 1]
     assert not v0.details["ambiguous"]
@@ -54,8 +57,9 @@ def test_support_clusters_and_consensus() -> None:
 
 def test_not_found_votes_for_absence() -> None:
     reports = chain().verify([sample("[]"), sample("[]"), sample(completion(A))])
-    assert agreement(reports[0]).score == 0.5  # one of the two others also says "not found"
-    assert agreement(reports[2]).score == 0.0
+    assert agreement(reports[0]).score == FLOOR + (1 - FLOOR) * 0.5  # one of the two others also says "not found"
+    assert agreement(reports[2]).score == FLOOR  # lowered, never zeroed
+    assert reports[2].confidence > 0.0
     assert agreement(reports[0]).details["consensus"]["absent"] is True
 
 

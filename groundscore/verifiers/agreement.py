@@ -57,6 +57,11 @@ class AgreementOptions(VerifierOptions):
         default=None,
         description="Gate verifiers whose failure removes a member's vote; None: every gate that ran before agreement.",
     )
+    floor: float = Field(
+        default=0.2, ge=0.0, lt=1.0,
+        description="Score of an answer no other member supports. Above 0 so that a lone dissenter is lowered, not "
+                    "zeroed: the geometric mean would turn a 0 into confidence 0, and a minority is sometimes right.",
+    )
 
 
 def _is_absent(parsed: Parsed) -> bool:
@@ -263,7 +268,8 @@ class _Group:
         if "group_split" in base:
             reason += f"; saw {seen} of {expected} members of the group"
         code = "ambiguous" if self.ambiguous else ("ok" if support >= 0.5 else "disagreement")
-        return Verdict(verifier=name, score=min(1.0, max(0.0, score)), gate=None, code=code,
+        scaled = options.floor + (1.0 - options.floor) * min(1.0, max(0.0, score))
+        return Verdict(verifier=name, score=scaled, gate=None, code=code,
                        reason=reason, details=details, elapsed_ms=0.0)
 
 
