@@ -800,6 +800,17 @@ class ConfidencePolicy(RewardPolicy):
         return result(reward, "correct", f"confidence {c:.3f}", report, name)
 
 
+def confidence_fallback(options: PolicyOptions) -> ConfidencePolicy:
+    """The ``confidence`` policy with every :class:`ConfidenceOptions` field that ``options`` has.
+
+    For policies that score samples without ground truth (or without a
+    group) as ``confidence`` does: the settings they share, the guards
+    included where the options have them, reach that fallback.
+    """
+    shared = {name: getattr(options, name) for name in ConfidenceOptions.model_fields if name in type(options).model_fields}
+    return ConfidencePolicy(ConfidenceOptions(**shared))
+
+
 class GroundedPolicy(RewardPolicy):
     """Ground truth known: IoU, shaped so that hallucination < "not found" < correct."""
 
@@ -811,8 +822,7 @@ class GroundedPolicy(RewardPolicy):
     def __init__(self, options: PolicyOptions | Mapping[str, Any] | None = None) -> None:
         super().__init__(options)
         # samples without ground truth are scored as the confidence policy scores them
-        self.without_ground_truth = ConfidencePolicy(ConfidenceOptions(
-            reject_below=self.options.reject_below, wrong_shaping=self.options.wrong_shaping))
+        self.without_ground_truth = confidence_fallback(self.options)
 
     def score(self, report: Report, solution: Solution | None, context: RewardContext) -> RewardResult:
         if solution is None:

@@ -32,13 +32,12 @@ from pydantic import Field
 from groundscore.model import Box, Parsed, Point, Report
 from groundscore.plugins.hookspecs import hookimpl
 from groundscore.reward import (
-    ConfidenceOptions,
-    ConfidencePolicy,
     PolicyOptions,
     RewardContext,
     RewardPolicy,
     RewardResult,
     Solution,
+    confidence_fallback,
     is_abstention,
     negative_sample,
     result,
@@ -117,8 +116,7 @@ class ClickPolicy(RewardPolicy):
 
     def __init__(self, options: PolicyOptions | Mapping[str, Any] | None = None) -> None:
         super().__init__(options)
-        self.without_ground_truth = ConfidencePolicy(ConfidenceOptions(
-            reject_below=self.options.reject_below, wrong_shaping=self.options.wrong_shaping))
+        self.without_ground_truth = confidence_fallback(self.options)
 
     def score(self, report: Report, solution: Solution | None, context: RewardContext) -> RewardResult:
         if solution is None:

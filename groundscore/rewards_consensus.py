@@ -39,8 +39,6 @@ from pydantic import Field
 from groundscore.model import Report
 from groundscore.plugins.hookspecs import hookimpl
 from groundscore.reward import (
-    ConfidenceOptions,
-    ConfidencePolicy,
     Outcome,
     PolicyOptions,
     RewardConfig,
@@ -49,6 +47,7 @@ from groundscore.reward import (
     RewardResult,
     Solution,
     apply_contract,
+    confidence_fallback,
     result,
 )
 from groundscore.verifiers.agreement import _is_absent, matched_iou
@@ -82,8 +81,7 @@ class ConsensusPolicy(RewardPolicy):
 
     def __init__(self, options: PolicyOptions | Mapping[str, Any] | None = None) -> None:
         super().__init__(options)
-        self.without_group = ConfidencePolicy(ConfidenceOptions(
-            reject_below=self.options.reject_below, wrong_shaping=self.options.wrong_shaping))
+        self.without_group = confidence_fallback(self.options)
 
     def score(self, report: Report, solution: Solution | None, context: RewardContext) -> RewardResult:
         config, opts, name = context.config, self.options, self.name

@@ -514,3 +514,15 @@ def test_a_function_policy_registered_the_old_way_still_works(schema_rewarder: R
             Rewarder({"policy": "test_old_style", "options": {"anything": 1}}, chain=schema_rewarder.chain)
     finally:
         manager.load_plugins(reload=True)
+
+
+def test_fallback_to_confidence_keeps_the_policy_s_shared_options() -> None:
+    """Samples without ground truth are scored by a confidence policy with the same guards and shaping."""
+    from groundscore.reward import GroundedPolicy
+    from groundscore.rewards_click import ClickPolicy
+
+    grounded = GroundedPolicy({"accept_points": True, "reject_below": 0.4})
+    assert grounded.without_ground_truth.options.accept_points is True
+    assert grounded.without_ground_truth.options.reject_below == 0.4
+    click = ClickPolicy({"wrong_shaping": 0.3})
+    assert click.without_ground_truth.options.wrong_shaping == 0.3
