@@ -132,17 +132,12 @@ def test_docs_table_is_current() -> None:
 def test_catalogue_through_the_server(tmp_path: Path) -> None:
     """The same catalogue through ``groundscore serve`` (OpenRLHF's request shape: prompt + completion as one query)."""
     import json
-    import os
-    import socket
-    import subprocess
-    import time
 
     httpx = pytest.importorskip("httpx")
     pytest.importorskip("fastapi")
     pytest.importorskip("uvicorn")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
+    from serve_process import running_server
+
     prompt = ("<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>Please provide the bounding box coordinate "
               "of the region this sentence describes: {expr}. First output the thinking process in <think> </think> "
               "tags and then output the final answer in <answer> </answer> tags.<|im_end|>\n<|im_start|>assistant\n")
@@ -154,31 +149,10 @@ def test_catalogue_through_the_server(tmp_path: Path) -> None:
         "labels": [json.dumps({"solution": c["sample"]["solution"] if g else None, "image_size": c["sample"]["image_size"]})
                    for c, g in runs],
     }
-    env = {**os.environ, "GROUNDSCORE_SERVE_TOKEN": "catalogue-token"}
-    with (tmp_path / "server.log").open("wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "groundscore", "serve", "--port", str(port)],
-                                stdout=log, stderr=subprocess.STDOUT, env=env)
-        try:
-            base, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 120
-            while True:
-                assert proc.poll() is None, (tmp_path / "server.log").read_text()
-                try:
-                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.25)
-            r = httpx.post(f"{base}/get_reward", json=body, headers={"Authorization": "Bearer catalogue-token"}, timeout=120)
-            assert r.status_code == 200, r.text
-            rewards = r.json()["rewards"]
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+    with running_server([], tmp_path / "server.log", env={"GROUNDSCORE_SERVE_TOKEN": "catalogue-token"}) as base:
+        r = httpx.post(f"{base}/get_reward", json=body, headers={"Authorization": "Bearer catalogue-token"}, timeout=120)
+    assert r.status_code == 200, r.text
+    rewards = r.json()["rewards"]
     paid = {f"{c['id']}-{g}": rw for (c, g), rw in zip(runs, rewards, strict=True) if rw is None or rw >= ABSTAIN}
     assert not paid
 

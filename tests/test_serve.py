@@ -9,11 +9,6 @@ get a clear 4xx, and the server must still be healthy afterwards.
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -26,6 +21,8 @@ httpx = pytest.importorskip("httpx")
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
+from serve_process import running_server  # noqa: E402 - needs httpx, checked above
+
 TOKEN = "s3cret-token"
 MAX_BODY = 64 * 1024
 PROMPT = ("<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>Please provide the bounding box coordinate "
@@ -34,45 +31,12 @@ PROMPT = ("<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>Please p
 GT = [100.0, 100.0, 200.0, 220.0]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
     log_path = tmp_path_factory.mktemp("serve") / "server.log"
-    env = {**os.environ, "GROUNDSCORE_SERVE_TOKEN": TOKEN}
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "groundscore", "serve", "--port", str(port), "--max-body-bytes", str(MAX_BODY),
-             "--max-queries", "64", "--max-wait-ms", "20"],
-            stdout=log, stderr=subprocess.STDOUT, env=env,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 120
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"server exited with {proc.returncode}: {log_path.read_text()}")
-                try:
-                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"server did not start in 120 s: {log_path.read_text()}")
-                time.sleep(0.25)
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+    args = ["--max-body-bytes", str(MAX_BODY), "--max-queries", "64", "--max-wait-ms", "20"]
+    with running_server(args, log_path, env={"GROUNDSCORE_SERVE_TOKEN": TOKEN}) as base:
+        yield base
 
 
 def _good_request(i: int) -> tuple[dict[str, Any], list[float], float]:

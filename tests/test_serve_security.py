@@ -14,7 +14,6 @@ import asyncio
 import json
 import logging
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +26,8 @@ httpx = pytest.importorskip("httpx")
 pytest.importorskip("fastapi")
 uvicorn = pytest.importorskip("uvicorn")
 
+from serve_process import free_port  # noqa: E402
+
 from groundscore.integrations.openrlhf import OpenRLHFReward  # noqa: E402
 from groundscore.server.app import create_app, warn_exposure  # noqa: E402
 from groundscore.server.batcher import MicroBatcher  # noqa: E402
@@ -37,17 +38,11 @@ TOKEN = "tok-9f8e7d6c5b4a"
 ANSWER = '<answer>[{"bbox_2d": [0, 0, 500, 500], "label": "dog"}]</answer>'
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class _Server:
     """uvicorn in a thread on a free loopback port; stopped on exit."""
 
     def __init__(self, settings: ServeSettings, reward: OpenRLHFReward | None = None) -> None:
-        settings = settings.model_copy(update={"port": _free_port()})
+        settings = settings.model_copy(update={"port": free_port()})
         app = create_app(settings, reward or OpenRLHFReward(chain_config={"verifiers": ["schema"]}))
         self.base = f"http://127.0.0.1:{settings.port}"
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning",
