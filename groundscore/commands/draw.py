@@ -15,33 +15,34 @@ list); each record has ``image`` (relative to the file), a completion under
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
+import click
+
+from groundscore.commands.options import Command, namespace
 from groundscore.commands.parse import parse_one, read_completion
 from groundscore.model import Parsed
 
 COLOURS = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45", "#fabed4", "#469990")
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("draw", help="draw parsed boxes on the image (PNG/JPEG)", description=__doc__,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("image", nargs="?", default=None, help="the image the completion is about")
-    p.add_argument("completion", nargs="?", default=None, help="the completion text; '-' reads stdin")
-    p.add_argument("--file", default=None, help="read the completion from this file")
-    p.add_argument("-o", "--output", default=None, help="output image (default: IMAGE-boxes.png)")
-    p.add_argument("--records", default=None, help="draw every record of this JSON/JSONL file")
-    p.add_argument("--out-dir", default=".", help="where --records drawings go (default: .)")
-    p.add_argument("--suffix", choices=["png", "jpg"], default="png", help="file type of --records drawings (default png)")
-    p.add_argument("--format", default=None, help="parser name (auto-detected when absent)")
-    p.add_argument("--coords", default=None, help="coordinate space (the format's default when absent)")
-    p.add_argument("--max-width", type=int, default=800, help="scale the drawing down to this width (default 800)")
-    p.add_argument("--quality", type=int, default=85, help="JPEG quality when the output ends in .jpg (default 85)")
-    p.set_defaults(func=run)
+@click.command("draw", cls=Command, help=__doc__, short_help="draw parsed boxes on the image (PNG/JPEG)")
+@click.argument("image", required=False, default=None)
+@click.argument("completion", required=False, default=None)
+@click.option("--file", default=None, help="read the completion from this file")
+@click.option("-o", "--output", default=None, help="output image (default: IMAGE-boxes.png)")
+@click.option("--records", default=None, help="draw every record of this JSON/JSONL file")
+@click.option("--out-dir", default=".", help="where --records drawings go (default: .)")
+@click.option("--suffix", type=click.Choice(["png", "jpg"]), default="png", help="file type of --records drawings (default png)")
+@click.option("--format", "format", default=None, help="parser name (auto-detected when absent)")
+@click.option("--coords", default=None, help="coordinate space (the format's default when absent)")
+@click.option("--max-width", type=int, default=800, help="scale the drawing down to this width (default 800)")
+@click.option("--quality", type=int, default=85, help="JPEG quality when the output ends in .jpg (default 85)")
+def command(**options: Any) -> int:
+    return run(namespace(**options))
 
 
 def draw(image_path: str | Path, parsed: Parsed, output: str | Path, max_width: int = 800, quality: int = 85) -> Path:
@@ -98,7 +99,7 @@ def _records(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Any) -> int:
     from groundscore.chain import read_image_size
 
     if args.records:
