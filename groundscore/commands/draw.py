@@ -49,6 +49,11 @@ def draw(image_path: str | Path, parsed: Parsed, output: str | Path, max_width: 
     """Draw ``parsed``'s boxes and points (original pixels) on the image; returns the output path."""
     from PIL import Image, ImageDraw, ImageFont
 
+    from groundscore.inputs import not_a_file
+
+    problem = not_a_file(image_path)
+    if problem is not None:
+        raise ValueError(problem)
     with Image.open(image_path) as opened:
         image = opened.convert("RGB")
     scale = min(1.0, max_width / image.width)
@@ -91,7 +96,12 @@ def _finite(v: float) -> bool:
 
 
 def _records(path: Path) -> list[dict[str, Any]]:
-    text = path.read_text(encoding="utf-8")
+    from groundscore.inputs import not_a_file
+
+    problem = not_a_file(path)
+    if problem is not None:
+        raise ValueError(problem)
+    text = path.read_text(encoding="utf-8", errors="replace")
     stripped = text.lstrip()
     if stripped.startswith("[") or (stripped.startswith("{") and '"records"' in text[:200_000]):
         value = json.loads(text)
@@ -114,10 +124,15 @@ def run(args: Any) -> int:
             if not image.is_absolute():
                 image = path.parent / image
             text = record.get("completion") or record.get("raw_output") or record.get("model_output") or ""
-            size = tuple(record["image_size"]) if record.get("image_size") else read_image_size(image)
-            parsed = parse_one(text, size, record.get("format") or args.format, record.get("coords") or args.coords)
-            name = str(record.get("id") or f"{image.stem}-{i}")
-            out = draw(image, parsed, out_dir / f"{name}.{args.suffix}", args.max_width, args.quality)
+            try:
+                size = tuple(record["image_size"]) if record.get("image_size") else read_image_size(image)
+                parsed = parse_one(text, size, record.get("format") or args.format, record.get("coords") or args.coords)
+                name = str(record.get("id") or f"{image.stem}-{i}")
+                out = draw(image, parsed, out_dir / f"{name}.{args.suffix}", args.max_width, args.quality)
+            except (ValueError, OSError, TypeError) as exc:  # one record that cannot be drawn must not stop the rest
+                print(f"skipped {record.get('id') or i}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+                      file=sys.stderr)
+                continue
             print(f"{out}  {parsed.format}  {len(parsed.boxes)} boxes  {len(parsed.points)} points")
         return 0
     if not args.image:

@@ -36,6 +36,11 @@ def command(**options: Any) -> int:
 def read_completion(args: Any) -> str:
     """The completion from the argument, stdin ('-') or --file."""
     if args.file:
+        from groundscore.inputs import not_a_file
+
+        problem = not_a_file(args.file)
+        if problem is not None:
+            raise ValueError(problem)
         return Path(args.file).read_text(encoding="utf-8", errors="replace")
     if args.completion in (None, "-"):
         if args.completion is None and sys.stdin.isatty():
@@ -107,6 +112,13 @@ def list_formats() -> str:
     return "\n".join(rows)
 
 
+def _json(data: dict[str, Any]) -> str:
+    try:
+        return json.dumps(data, indent=2, ensure_ascii=False)
+    except RecursionError:
+        return json.dumps({"unwritable": "the parse could not be written as JSON (nested too deeply)"})
+
+
 def run(args: Any) -> int:
     if args.list_formats:
         print(list_formats())
@@ -115,7 +127,7 @@ def run(args: Any) -> int:
     size = image_size_of(args)
     parsed = parse_one(text, size, args.format, args.coords)
     if args.json:
-        print(json.dumps(parsed.model_dump(mode="json"), indent=2, ensure_ascii=False))
+        print(_json(parsed.model_dump(mode="json")))
     else:
         print(render(parsed, size))
     return 0 if (parsed.boxes or parsed.points or parsed.no_object) else 1
