@@ -66,19 +66,24 @@ def _f(value: float | None, digits: int = 3) -> str:
 
 
 def render(name: str, result: Any, elapsed: float, out: IO[str]) -> None:
-    """The human-readable table for one input."""
+    """The human-readable table for one input.
+
+    Per verifier: AUROC on the answers it scored, and (``all``) on every
+    labelled answer with a missing score counted as 0.
+    """
     own = f" (input's own field: {_f(result.upstream_accuracy)})" if result.upstream_accuracy is not None else ""
     print(f"\n== {name}: {result.items} lines, {result.labelled} labelled, accuracy {_f(result.accuracy)}{own}, {elapsed:.1f} s", file=out)
     if result.gated:
         print(f"   a gate failed on {result.gated} (confidence 0); {_f(result.gated_accuracy)} of those were right", file=out)
     for why, n in result.unlabelled.items():
         print(f"   unlabelled: {n}x {why}", file=out)
-    print(f"{'verifier':<24} {'applied':>8} {'AUROC':>7} {'mean right':>11} {'mean wrong':>11}  note", file=out)
+    print(f"{'verifier':<24} {'applied':>8} {'AUROC':>7} {'all':>7} {'mean right':>11} {'mean wrong':>11}  note", file=out)
     for v in result.verifiers:
         note = v.top_skip or ""
         if v.gate_failures:
             note = f"gate failed {v.gate_failures}x" + (f"; {note}" if note else "")
-        print(f"{v.name:<24} {v.applied:>8} {_f(v.auroc):>7} {_f(v.mean_right):>11} {_f(v.mean_wrong):>11}  {note[:90]}", file=out)
+        print(f"{v.name:<24} {v.applied:>8} {_f(v.auroc):>7} {_f(v.auroc_all):>7} {_f(v.mean_right):>11} "
+              f"{_f(v.mean_wrong):>11}  {note[:90]}", file=out)
     cal = result.calibration
     rows = [("raw", result.raw), ("calibrated", result.calibrated)]
     print(f"{'confidence':<24} {'AUROC':>7} {'ECE':>7} {'logloss':>8} " + " ".join(f"{'acc@' + format(c.coverage, '.0%'):>8}" for c in (result.raw.coverage if result.raw else [])), file=out)
