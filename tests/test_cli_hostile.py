@@ -106,7 +106,7 @@ def test_parse_prints_completions_with_surrogates_and_invalid_bytes() -> None:
 @pytest.mark.parametrize("results", ["null", "5", '"text"', "{}"])
 def test_vlm_r1_log_whose_results_is_not_a_list(tmp_path: Path, results: str, capsys: pytest.CaptureFixture[str]) -> None:
     log = tmp_path / "log.json"
-    log.write_text('{"accuracy": 0.5, "results": %s}' % results)
+    log.write_text('{"accuracy": 0.5, "results": ' + results + "}")
     assert main(["verify", str(log), "--from", "vlm-r1", "-o", str(tmp_path / "o.jsonl")]) == 2
     err = capsys.readouterr().err
     one_line_error(err, "verify")

@@ -8,7 +8,6 @@ honest "not found", and malformed output.
 
 from __future__ import annotations
 
-import json
 import textwrap
 from importlib import resources
 from pathlib import Path

@@ -20,43 +20,46 @@ from pathlib import Path
 from typing import Any
 
 
-def _dataset(args: Any, paths: list[str], skip_ids: set[str]) -> Any:
-    """What ``verify_dataset`` reads: the paths, or the merged samples of several logs as a Ray Dataset."""
-    from groundscore.commands.input_options import merged_samples, should_merge
+def _merged_file(args: Any, paths: list[str], folder: str) -> str:
+    """The merged samples of several logs as one JSONL file (each line a Sample, ``group`` set).
 
-    if not should_merge(args, paths):
-        return paths if len(paths) > 1 else paths[0]
-    import ray.data
+    The Ray engine reads it like any JSONL input, so it sees each sample's
+    group on the driver and can keep a group's answers in one batch.
+    """
+    from groundscore.commands.input_options import merged_samples
+    from groundscore.commands.output import json_line
 
     samples = merged_samples(args, paths)
-    if args.limit is not None:
-        samples = samples[: args.limit]
-    rows = [{"id": str(s.id), "index": i, "sample": s.model_dump_json()} for i, s in enumerate(samples)
-            if str(s.id) not in skip_ids]
-    return ray.data.from_items(rows) if rows else ray.data.from_items([])
+    path = Path(folder) / "merged.jsonl"
+    with path.open("w", encoding="utf-8", errors="backslashreplace") as fh:
+        for sample in samples:
+            fh.write(json_line(sample.model_dump(mode="json")))
+    return str(path)
 
 
 def _verify_to(args: Any, output: str) -> int:
     """Verify the inputs on Ray, appending report lines to ``output`` (ids already there are skipped)."""
     import ray
 
-    from groundscore.commands.input_options import chain_from_args, input_paths
+    from groundscore.commands.input_options import chain_from_args, input_paths, should_merge
     from groundscore.ray import verify_dataset, write_reports
     from groundscore.ray.writer import written_ids
 
     config: Any = chain_from_args(args).config
     paths = input_paths(args)
-    skip = written_ids(output)
     started = not ray.is_initialized()
     if started:
         ray.init(address=args.address, include_dashboard=False, ignore_reinit_error=True, log_to_driver=False)
     try:
-        data = _dataset(args, paths, skip)
-        merged = not isinstance(data, str | list)
-        ds = verify_dataset(data, config, workers=args.workers, gpus_per_worker=args.gpus_per_worker,
-                            batch_size=max(1, args.batch_size), source=args.source, image_root=args.image_root,
-                            skip_ids=() if merged else skip, limit=None if merged else args.limit)
-        return write_reports(ds, output)
+        with tempfile.TemporaryDirectory(prefix="groundscore-merge-") as tmp:
+            data: Any = paths if len(paths) > 1 else paths[0]
+            source, image_root = args.source, args.image_root
+            if should_merge(args, paths):
+                data, source, image_root = _merged_file(args, paths, tmp), "jsonl", None
+            ds = verify_dataset(data, config, workers=args.workers, gpus_per_worker=args.gpus_per_worker,
+                                batch_size=max(1, args.batch_size), source=source, image_root=image_root,
+                                skip_ids=written_ids(output), limit=args.limit)
+            return write_reports(ds, output)
     finally:
         if started:
             ray.shutdown()
@@ -84,11 +87,23 @@ def reports_on_ray(args: Any) -> Iterator[str]:
         _verify_to(args, str(raw))
         rows = [json.loads(line) for line in raw.read_text(encoding="utf-8").splitlines() if line.strip()]
         rows.sort(key=lambda r: int(r.get("index", 0)))
+        # a report keeps the sample's fields but not the model's text, which filter passes on when it keeps an answer
+        completions = _completions(args)
+        for row in rows:
+            if isinstance(row.get("sample"), dict):
+                row["sample"]["completion"] = completions.get(str(row.get("id")), "")
         ordered = Path(tmp) / "reports.jsonl"
         with ordered.open("w", encoding="utf-8") as fh:
             for row in rows:
                 fh.write(json.dumps(row) + "\n")
         yield str(ordered)
+
+
+def _completions(args: Any) -> dict[str, str]:
+    """Sample id -> completion, read again from the inputs on the driver."""
+    from groundscore.commands.input_options import samples_from_args
+
+    return {str(s.id): s.completion for s in samples_from_args(args)}
 
 
 def ray_args(args: Any, reports: str) -> Any:
