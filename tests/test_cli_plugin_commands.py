@@ -59,7 +59,7 @@ def test_the_documented_plugin_command_runs(tmp_path, capsys: pytest.CaptureFixt
     page = (Path(__file__).resolve().parents[1] / "docs" / "reference" / "cli.md").read_text()
     code = re.findall(r"```python\n(.*?)```", page, re.DOTALL)[0]
     module = types.ModuleType("gs_doc_command_plugin")
-    exec(compile(code, "docs/reference/cli.md", "exec"), module.__dict__)  # noqa: S102 - the page's own example
+    exec(compile(code, "docs/reference/cli.md", "exec"), module.__dict__)  # the page's own example
     register_module(module, "gs_doc_command_plugin")
     try:
         src = tmp_path / "in.jsonl"
