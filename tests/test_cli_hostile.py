@@ -179,3 +179,22 @@ def test_vlm_r1_log_read_as_jsonl_suggests_from(tmp_path: Path, capsys: pytest.C
     assert "try --from vlm-r1" in printed
     assert main(["filter", str(log), "--from", "jsonl", "-o", str(tmp_path / "f.jsonl"), "--verifiers", "schema"]) == 0
     assert "try --from vlm-r1" in capsys.readouterr().err
+
+
+@pytest.mark.timeout(60)
+def test_api_readers_refuse_a_fifo_without_blocking(tmp_path: Path) -> None:
+    """The Python side of the same guard: reading samples from a FIFO, or an image that is one."""
+    from groundscore.chain import Chain, read_image_size
+    from groundscore.inputs import iter_samples
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match="FIFO"):
+        list(iter_samples(fifo))
+    with pytest.raises(ValueError, match="directory"):
+        list(iter_samples(tmp_path))
+    with pytest.raises(ValueError, match="image root"):
+        list(iter_samples(Path(__file__), "jsonl", image_root=tmp_path / "nowhere"))
+    assert read_image_size(str(fifo)) is None and read_image_size("q" * 400) is None
+    report = Chain({"verifiers": ["schema"]}).verify([{"query": "cup", "completion": GOOD, "image": str(fifo)}])[0]
+    assert "coords.no_image_size" in [i.code for i in report.parsed.issues]
