@@ -101,7 +101,14 @@ class PolicyOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class IouOptions(PolicyOptions):
+class PointOptions(PolicyOptions):
+    """Whether a point answer counts: shared by every policy that compares answers with ground-truth boxes."""
+
+    accept_points: bool = Field(default=False, description="A point_2d answer counts (GUI clicks; the click policy is "
+                                "the GUI reward); off: a point answer to a box task earns at most the abstain reward.")
+
+
+class IouOptions(PointOptions):
     """How answered boxes are compared with the solution."""
 
     iou_threshold: float = Field(default=0.5, gt=0.0, lt=1.0, description="IoU at and above which a box counts as correct.")
@@ -118,7 +125,7 @@ DEFAULT_REJECT_ISSUES: tuple[str, ...] = (
 )
 
 
-class GuardOptions(PolicyOptions):
+class GuardOptions(PointOptions):
     """Checks against reward hacking, shared by ``confidence`` and ``grounded`` (docs/reward-hacking.md).
 
     Each makes an answer *wrong* (below "not found") whatever its IoU or
@@ -134,7 +141,6 @@ class GuardOptions(PolicyOptions):
     reject_outside: list[str] = Field(
         default_factory=lambda: ["answer.outside_tags"],
         description="Issue codes rejected only where the completion has an <answer> tag (a box outside the <answer> the model wrote).")
-    accept_points: bool = Field(default=False, description="A point_2d answer counts (GUI clicks); off: a point answer to a box task is wrong.")
     duplicate_iou: float = Field(default=0.7, gt=0.0, le=1.0, description="Two answer boxes overlapping this much (IoU) are one object boxed twice: wrong.")
     reject_findings: list[str] = Field(
         default_factory=lambda: ["absent_but_boxed", "label_obfuscated", "label_hedged", "label_to_grader", "label_too_long",
@@ -929,6 +935,9 @@ class IouPolicy(RewardPolicy):
         if not solution:
             ok = is_abstention(parsed)
             return result(1.0 if ok else 0.0, "correct" if ok else "wrong", "negative sample", report, name)
+        if parsed.points and not parsed.boxes and not opts.accept_points:
+            # as VLM-R1's own IoU reward: its box pattern needs four numbers, so a point earns 0
+            return result(0.0, "malformed", "a point answer to a box task (set accept_points for point tasks)", report, name, iou=0.0)
         if not parsed.boxes:
             hits = point_hits(parsed, solution) if parsed.points else 0.0
             outcome: Outcome = "abstain" if is_abstention(parsed) else ("correct" if hits >= opts.iou_threshold else "malformed")

@@ -95,6 +95,13 @@ def test_points_are_paid_only_where_accepted() -> None:
     assert default.reward < ABSTAIN and default.details.get("hack") == "hack.points"
     accepted = Rewarder({"options": {"accept_points": True}}, chain_config={"verifiers": ["schema"]}).score([point])[0]
     assert accepted.reward > 0.9 and accepted.outcome == "correct"
+    without = Rewarder(chain_config={"verifiers": ["schema"]}).score([{**point, "solution": None}])[0]
+    assert without.reward < ABSTAIN and without.details.get("hack") == "hack.points"
+    # VLM-R1's IoU reward (the iou policy) pays a point nothing too, unless the task accepts points
+    iou = Rewarder({"policy": "iou"}, chain_config={"verifiers": ["schema"]}).score([point])[0]
+    assert iou.reward == 0.0 and iou.outcome == "malformed"
+    iou_points = Rewarder({"policy": "iou", "options": {"accept_points": True}}, chain_config={"verifiers": ["schema"]})
+    assert iou_points.score([point])[0].reward == 1.0
 
 
 def test_guards_can_be_turned_off() -> None:
