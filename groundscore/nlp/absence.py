@@ -17,7 +17,8 @@ box. Real reasoning says that in two ways:
 
 :func:`qualified` tells them apart by structure, not by wording: another
 sentence of the thinking, one that neither denies anything nor restates the
-query, names an object word of the absence sentence. Linear in the capped text.
+query, names an object word of the absence sentence, and the absence sentence
+qualifies that object in a way the affirmation does not. Linear in the capped text.
 """
 
 from __future__ import annotations
@@ -54,16 +55,34 @@ _GENERIC = frozenset(
 )
 
 
-def _stem(word: str) -> str:
+# Words that qualify nothing: the grammar of "X is not in the image".
+_SCAFFOLD = frozenset(
+    "a an the of in on at to is are was were be been being this that these those it its there here and or with for "
+    "from by as any some all at anywhere actually really indeed truly simply just only also even still "
+    "image picture photo frame scene view visible present seen shown found appears appear appearing seems seem "
+    "clear clearly distinct can could would i we see find locate identify spot detect no not none nothing cannot "
+    "isn't aren't doesn't don't didn't wasn't weren't couldn't absent missing exist exists "
+    # discourse: how the thinking got there, not what it denies
+    "again look looking looked closer close inspection inspecting examining upon after however but so then thus "
+    "therefore further careful carefully now instead wait hmm well".split()
+)
+
+
+def _forms(word: str) -> set[str]:
+    """The word and its candidate singulars (cars -> car, horses -> horse, boxes -> box, ponies -> pony)."""
     w = word.lower()
-    for suffix in ("ies", "es", "s"):
-        if len(w) > len(suffix) + 2 and w.endswith(suffix):
-            return w[: -len(suffix)] + ("y" if suffix == "ies" else "")
-    return w
+    out = {w}
+    if w.endswith("s") and not w.endswith("ss"):
+        out.add(w[:-1])
+        if w.endswith("es"):
+            out.add(w[:-2])
+        if w.endswith("ies"):
+            out.add(w[:-3] + "y")
+    return {f for f in out if len(f) > 2}
 
 
 def _object_words(sentence: str) -> set[str]:
-    return {_stem(w) for w in _WORD.findall(sentence) if len(w) > 2 and w.lower() not in _GENERIC}
+    return {f for w in _WORD.findall(sentence) for f in _forms(w) if f not in _GENERIC}
 
 
 def qualified(think: str | None, absence_sentence: str | None) -> str | None:
@@ -73,7 +92,10 @@ def qualified(think: str | None, absence_sentence: str | None) -> str | None:
     target is absent). The affirming sentence is another sentence of the
     thinking that has no negation, is not about the query (no "the
     instruction asks ...", quotes blanked out) and shares an object word
-    (plural folded) with the absence sentence.
+    (plurals folded) with the absence sentence, while the absence sentence
+    says something of it the affirmation does not (a place, a colour, a
+    part): "there is no dog at all" after "I can see a brown dog" denies
+    the object itself, which is a flat absence.
     """
     if not think or not absence_sentence:
         return None
@@ -81,6 +103,10 @@ def qualified(think: str | None, absence_sentence: str | None) -> str | None:
     words = _object_words(_QUOTED.sub(" ", absence_sentence))
     if not words:
         return None
+    # what the absence says of the object; a lead-in before the first comma ("Looking again, ...") is not that
+    head, comma, rest = _QUOTED.sub(" ", absence_sentence).partition(",")
+    claim = rest if comma and not _NEGATION.search(head) else head + rest
+    qualifiers = {f for w in _WORD.findall(claim) for f in _forms(w) if f not in _SCAFFOLD}
     denied = absence_sentence.strip().strip('"“” ')
     for m in _SENTENCE.finditer(text):
         sentence = m.group(0).strip().strip('"“” ')
@@ -89,6 +115,9 @@ def qualified(think: str | None, absence_sentence: str | None) -> str | None:
         unquoted = _QUOTED.sub(" ", sentence)
         if _NEGATION.search(unquoted) or _ABOUT_QUERY.search(unquoted):
             continue
-        if words & _object_words(unquoted):
+        own = _object_words(unquoted)
+        # the absence must deny more than the object the sentence affirms: a qualifier the affirmation lacks
+        said = {f for w in _WORD.findall(unquoted) for f in _forms(w)}
+        if words & own and qualifiers - said - (words & own):
             return sentence
     return None

@@ -170,6 +170,12 @@ case("consistency.absent_does_not_appear", "consistency", "'does not appear in t
      r1("The brown dog does not appear in the image.", box(DOG)))
 case("consistency.absent_there_isnt", "consistency", "'There isn't a dog', then a box.",
      r1("There isn't a dog on the left.", box(DOG)))
+case("consistency.present_then_absent", "consistency", "The thinking sees the dog, then says it is not there at all; a box.",
+     r1(f"{THINK} Looking again, the brown dog is not visible on the left at all.", box(DOG)))
+case("consistency.absent_after_survey", "consistency", "A survey of the scene, then 'no dog is visible'; a box.",
+     r1("The image shows grass, a fence and a cat on the right. No dog is visible anywhere.", box(DOG)))
+case("consistency.absent_unable_to_locate", "consistency", "'I am unable to locate the dog', then a box.",
+     r1("I am unable to locate the brown dog in this picture.", box(DOG)))
 
 # -- abstention (exactly the abstain reward, never more) --------------------------------------
 case("abstention.empty_answer", "abstention", "An empty <answer>.", r1(THINK, ""), expect="abstain", ground_truth="with")
