@@ -121,7 +121,7 @@ function render(){
   return Promise.all(Array.from(need, load)).then(() => {
     if (mine !== ticket) return; // a newer click won
     box.replaceChildren(...here.map(p => cardEl(chunks.get(Math.floor(p / CHUNK))[p % CHUNK])));
-    info.textContent = label; box.removeAttribute('aria-busy'); forget(need);
+    info.textContent = label; box.removeAttribute('aria-busy'); forget(need); window.__gs_rendered = performance.now();
   }, err => {
     if (mine !== ticket) return;
     box.replaceChildren(el('div', 'note', 'could not load ' + err.message + ': open index.html from its folder, with data/ beside it'));
