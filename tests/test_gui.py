@@ -178,6 +178,10 @@ def test_unclosed_tool_call_is_read_as_json() -> None:
     "thoughts:\nClick on \"What the fossil fuel industry doesn&apos;t want you to know\" View.\n"
     "actions:\nClick on \"What the fossil fuel industry doesn&apos;t want you to know\" View.",  # same issue
     "Action: click(start_box='=')",  # ui-tars-7b-dpo, bytedance/UI-TARS issue #78
+    "Action: Input 'BCD Studio' in the search bar to find the desired romantic reggae musics.\n\nassistantall\n"
+    "Thought: To find the specific romantic reggae musics from BCD Studio, I should use the search function with the given "
+    "keyword, 'BCD Studio', to narrow down the options.\nAction: Type 'BCD Studio' in the search bar to find the specific "
+    "romantic reggae musics.\n\nassistantos\npyautogui.write(message='BCD Studio')",  # Aguvis, xlang-ai/aguvis issue #19
 ])
 def test_real_answers_without_a_place_give_no_click(text: str) -> None:
     parsed = parse_completion(Sample(completion=text), PARSERS, (1920, 1080))
