@@ -282,3 +282,13 @@ def test_paged_report_loads_chunks_on_demand_over_file_url(tmp_path: Path) -> No
         assert drv.execute_script("return window.__pwned") is None and drv.title != "pwned"
     finally:
         drv.quit()
+
+
+def test_script_json_is_inert_inside_a_script_and_round_trips() -> None:
+    from groundscore.report.chunks import script_json
+
+    value = {"c": "</script><script>x()</script> & \u2028\u2029 \ud800 done"}
+    text = script_json(value)
+    assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
+    text.encode("utf-8")  # a lone surrogate must not make the data file unwritable
+    assert json.loads(text) == value
