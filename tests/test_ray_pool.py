@@ -106,7 +106,7 @@ def test_openrlhf_body_equals_in_process_body(pool):
 def test_a_missing_pool_is_an_error_naming_the_start_command(pool):
     from groundscore.integrations.ray_pool import compute_score_batch_ray
 
-    with pytest.raises(RuntimeError, match="python -m groundscore.ray.reward_pool start --name no-such-pool"):
+    with pytest.raises(RuntimeError, match=r"python -m groundscore\.ray\.reward_pool start --name no-such-pool"):
         compute_score_batch_ray(["x"], ["y"], [None], pool="no-such-pool")
 
 
@@ -186,15 +186,19 @@ def _verl_batch(name: str, n: int) -> tuple[Any, Any]:
     return tokenizer, _data_proto(tokenizer, [e["question"] for e in extras], responses, gts, extras)
 
 
-IN_PROCESS = ["reward.custom_reward_function.path=pkg://groundscore.integrations.verl",
-              "reward.custom_reward_function.name=compute_score_async",
-              "+reward.custom_reward_function.reward_kwargs.reward_config.policy=grounded",
-              "+reward.custom_reward_function.reward_kwargs.chain_config.verifiers=[schema,spatial]"]
+def _in_process(tmp_path: Path) -> list[str]:
+    """The in-process function with the pool's settings (the chain as a TOML file: hydra would hand a DictConfig)."""
+    chain = tmp_path / "chain.toml"
+    chain.write_text(f"verifiers = {json.dumps(CHAIN['verifiers'])}\n")
+    return ["reward.custom_reward_function.path=pkg://groundscore.integrations.verl",
+            "reward.custom_reward_function.name=compute_score_async",
+            "+reward.custom_reward_function.reward_kwargs.reward_config.policy=grounded",
+            f"+reward.custom_reward_function.reward_kwargs.chain_config={chain}"]
 
 
 @pytest.mark.slow
 @needs_logs
-def test_verl_reward_managers_get_the_pool_function_and_score_like_in_process(pool):
+def test_verl_reward_managers_get_the_pool_function_and_score_like_in_process(pool, tmp_path):
     reward = pytest.importorskip("verl.trainer.ppo.reward", reason="verl is not importable here")
     config = _verl_config(_doc_overrides())
     fn = reward.get_custom_reward_fn(config)
@@ -209,7 +213,7 @@ def test_verl_reward_managers_get_the_pool_function_and_score_like_in_process(po
 
     for manager in ("naive", "dapo"):
         via_pool = scores([*_doc_overrides(), f"reward.reward_manager.name={manager}"])
-        assert via_pool == scores([*IN_PROCESS, f"reward.reward_manager.name={manager}"]), manager
+        assert via_pool == scores([*_in_process(tmp_path), f"reward.reward_manager.name={manager}"]), manager
     assert {o["reward_score"] for o in via_pool} != {0.0}
 
 
@@ -224,7 +228,7 @@ def test_verl_reward_loop_manager_workers_reach_the_pool_from_their_actors(pool,
     tokenizer.save_pretrained(tmp_path)
     model = [f"actor_rollout_ref.model.path={tmp_path}", "reward.num_workers=1"]
     via_pool = RewardLoopManager(_verl_config([*_doc_overrides(), *model])).compute_rm_score(data)
-    in_process = RewardLoopManager(_verl_config([*IN_PROCESS, *model])).compute_rm_score(data)
+    in_process = RewardLoopManager(_verl_config([*_in_process(tmp_path), *model])).compute_rm_score(data)
     assert via_pool.batch["rm_scores"].tolist() == in_process.batch["rm_scores"].tolist()
     assert via_pool.meta_info["reward_extra_keys"] == in_process.meta_info["reward_extra_keys"]
     for key in in_process.meta_info["reward_extra_keys"]:
