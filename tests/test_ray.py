@@ -40,28 +40,38 @@ def _local(path: Path) -> dict[str, tuple[str, float]]:
     return {r.id: (r.decision, r.confidence) for r in reports}
 
 
+ALL_LOGS = sorted(p.name for p in LOGS.glob("*.json")) if LOGS.exists() else []
+
+
 @pytest.mark.skipif(not LOGS.exists(), reason="shared logs not present")
-def test_same_reports_as_local_engine(ray_runtime, tmp_path):
+def test_same_reports_as_local_engine_on_a_slice_of_every_log(ray_runtime, tmp_path):
     from groundscore.ray import verify_dataset
 
-    path = _subset(tmp_path, "grpo-ckpt1000_refcoco_val.json", 300)
-    rows = verify_dataset(path, CONFIG, workers=2, batch_size=64).take_all()
+    assert len(ALL_LOGS) == 11
+    paths = [_subset(tmp_path, name, 40) for name in ALL_LOGS]
+    rows = verify_dataset(paths, CONFIG, workers=2, batch_size=64).take_all()
     got = {r["id"]: (r["decision"], r["confidence"]) for r in rows}
-    assert len(rows) == 300
-    assert got == _local(path)
-    assert sorted(r["index"] for r in rows) == list(range(300))
+    expected = {k: v for p in paths for k, v in _local(p).items()}
+    assert len(rows) == 440 == len(expected)
+    assert got == expected
+    assert sorted(r["index"] for r in rows) == list(range(440))
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not LOGS.exists(), reason="shared logs not present")
-@pytest.mark.parametrize("name", sorted(p.name for p in LOGS.glob("*.json")) if LOGS.exists() else [])
-def test_same_reports_every_log(ray_runtime, name):
+def test_same_reports_every_log_in_full(ray_runtime):
+    """All 18,668 completions of the 11 logs in one Ray run, compared log by log with the local engine."""
     from groundscore.ray import verify_dataset
 
-    rows = verify_dataset(LOGS / name, CONFIG, workers=2, batch_size=256).take_all()
-    assert {r["id"]: (r["decision"], r["confidence"]) for r in rows} == _local(LOGS / name)
+    rows = verify_dataset([LOGS / name for name in ALL_LOGS], CONFIG, workers=2, batch_size=256).take_all()
+    got = {r["id"]: (r["decision"], r["confidence"]) for r in rows}
+    assert len(rows) == len(got) == 18_668
+    for name in ALL_LOGS:
+        expected = _local(LOGS / name)
+        assert {k: got[k] for k in expected} == expected, name
 
 
+@pytest.mark.slow  # over 10 s here (Ray Data starts an actor pool per run)
 @pytest.mark.skipif(not LOGS.exists(), reason="shared logs not present")
 def test_resume_skips_written_ids(ray_runtime, tmp_path):
     from groundscore.ray import verify_dataset, write_reports
@@ -104,6 +114,7 @@ def test_worker_killed_mid_run_every_record_once(ray_runtime, tmp_path):
     assert sorted(x["index"] for x in lines) == list(range(400))
 
 
+@pytest.mark.slow  # over 10 s here (Ray Data starts an actor pool per run)
 @pytest.mark.skipif(not LOGS.exists(), reason="shared logs not present")
 def test_cli_verify_engine_ray_matches_local(tmp_path):
     import subprocess
@@ -150,7 +161,7 @@ def _verdicts(reports) -> dict[str, tuple]:
 
 
 @pytest.mark.skipif(not LOGS.exists(), reason="shared logs not present")
-@pytest.mark.parametrize("mode", ["given", "derive"])
+@pytest.mark.parametrize("mode", ["given", pytest.param("derive", marks=pytest.mark.slow)])
 def test_groups_are_never_split_and_agreement_matches_local(ray_runtime, tmp_path, mode):
     from groundscore.chain import Chain
     from groundscore.model import Report
@@ -192,6 +203,7 @@ def test_pack_batches_keeps_groups_whole_and_bounded():
     assert [ids for ids, _ in batches] == [["0", "3", "7", "1"], ["2", "5"], ["4", "8", "9", "10", "11", "12"], ["6"]]
 
 
+@pytest.mark.slow  # over 10 s here (Ray Data starts an actor pool per run)
 @pytest.mark.skipif(not LOGS.exists(), reason="shared logs not present")
 def test_ray_dataset_with_group_column_keeps_groups_whole(ray_runtime):
     from groundscore.chain import Chain
@@ -209,6 +221,7 @@ def test_ray_dataset_with_group_column_keeps_groups_whole(ray_runtime):
 
 
 # -- Parquet -------------------------------------------------------------------------------------
+@pytest.mark.slow  # over 10 s here (Ray Data starts an actor pool per run)
 @pytest.mark.skipif(not LOGS.exists(), reason="shared logs not present")
 def test_parquet_in_parquet_out_round_trip_equals_local(ray_runtime, tmp_path):
     import pyarrow as pa
