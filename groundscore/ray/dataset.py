@@ -130,7 +130,7 @@ def verify_dataset(
     source: str | None = None,
     image_root: str | Path | None = None,
     skip_ids: Iterable[str] = (),
-    max_restarts: int = 3,
+    max_restarts: int | None = None,
     limit: int | None = None,
     groups_per_batch: int | None = None,
 ) -> ray.data.Dataset:
@@ -140,7 +140,8 @@ def verify_dataset(
     columns (and optionally ``group``) or file path(s): JSONL, VLM-R1 logs,
     Parquet. One Chain per actor in a pool of ``workers`` actors;
     ``gpus_per_worker`` > 0 puts the actors on GPUs (for CLIP). Actors that die
-    are restarted (``max_restarts``) and their batches retried, so a killed
+    are restarted (``max_restarts``; None: Ray Data's default, without limit)
+    and their batches retried, so a killed
     worker costs time, not records. Groups are never split across batches
     (see the module docstring); for a Ray Dataset with a ``group`` column a
     batch holds ``groups_per_batch`` groups (default ``batch_size // 8``).
@@ -149,8 +150,10 @@ def verify_dataset(
     cfg = chain_config.model_dump(mode="json")
     actor_options: dict[str, Any] = {
         "fn_constructor_kwargs": {"config": cfg}, "batch_format": "numpy", "concurrency": max(1, workers),
-        "num_gpus": gpus_per_worker or None, "num_cpus": 1, "max_restarts": max_restarts, "max_task_retries": -1,
+        "num_gpus": gpus_per_worker or None, "num_cpus": 1,
     }
+    if max_restarts is not None:  # else Ray Data's default: restarted without limit, batches retried
+        actor_options["max_restarts"] = max_restarts
     if isinstance(dataset_or_paths, ray.data.Dataset):
         ds = dataset_or_paths
         if "group" not in (ds.columns() or []):
