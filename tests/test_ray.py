@@ -130,6 +130,14 @@ def test_cli_verify_engine_ray_matches_local(tmp_path):
     assert [(r["id"], r["decision"], r["confidence"]) for r in local] == \
         [(r["id"], r["decision"], r["confidence"]) for r in remote]
     assert remote[0]["sample"]["query"] == local[0]["sample"]["query"]
+    # Parquet out, and a rerun (as after a preemption) writes nothing twice
+    parquet = tmp_path / "ray.parquet"
+    for _ in range(2):
+        subprocess.run([*base, "-o", str(parquet), "--engine", "ray", "--workers", "2"], check=True, env=env)
+    from groundscore.ray import read_reports
+
+    assert [(r["id"], r["decision"], r["confidence"]) for r in read_reports(parquet)] == \
+        [(r["id"], r["decision"], r["confidence"]) for r in local]
 
 
 # -- groups kept whole ---------------------------------------------------------------------------

@@ -103,6 +103,22 @@ def test_openrlhf_body_equals_in_process_body(pool):
     assert openrlhf_body(queries, prompts, labels, pool=POOL) == expected
 
 
+@needs_logs
+def test_the_client_pickles_as_its_settings_and_scores_python_samples(pool):
+    import pickle
+
+    from groundscore.inputs import iter_samples
+    from groundscore.ray.reward_pool import client
+    from groundscore.reward import Rewarder
+
+    copy = pickle.loads(pickle.dumps(client(POOL)))  # trainers pickle reward functions into their workers
+    assert copy.pool == POOL and copy._actors is None
+    samples = [s for i, s in enumerate(iter_samples(REC_LOGS / "screenspot-grpo-ckpt334_desktop.json")) if i < 50]
+    got = copy.call("rewards", [samples])
+    expected = Rewarder(REWARD, chain_config=CHAIN).score(samples)
+    assert [(r.reward, r.outcome, r.confidence) for r in got] == [(r.reward, r.outcome, r.confidence) for r in expected]
+
+
 def test_a_missing_pool_is_an_error_naming_the_start_command(pool):
     from groundscore.integrations.ray_pool import compute_score_batch_ray
 
@@ -263,3 +279,20 @@ def test_openrlhf_executor_loads_the_pool_file_and_scores_like_in_process(pool, 
     assert [float(g["scores"][0]) for g in got] == pytest.approx(expected["scores"], abs=1e-6)
     for key, values in expected["extra_logs"].items():
         assert [float(g["extra_logs"][key][0]) for g in got] == pytest.approx(values, abs=1e-6), key
+
+
+@pytest.mark.slow
+def test_openrlhf_parser_accepts_the_documented_pool_command_line():
+    from doc_snippets import command_lines
+    from test_integration_openrlhf import openrlhf_parser
+
+    import groundscore.integrations.openrlhf_ray_reward_func as pool_file
+
+    parser = openrlhf_parser()
+    from openrlhf.utils.config import hierarchize
+
+    lines = command_lines("../ray.md", "openrlhf.cli.train_ppo_ray", {"RM_FILE": pool_file.__file__})
+    assert len(lines) == 1
+    args = hierarchize(parser.parse_args(lines[0]))
+    assert Path(args.reward.remote_url).resolve() == Path(pool_file.__file__).resolve()
+    assert args.data.label_key == "solution"

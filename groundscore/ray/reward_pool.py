@@ -275,12 +275,12 @@ class RewardPoolClient:
 
     def submit(self, method: str, columns: Sequence[Sequence[Any]]) -> Future[list[Any]]:
         """Like :meth:`call_async`, but gathered with other calls that arrive within ``max_wait_s``."""
+        actors = len(self.actors())  # a missing pool raises here, in the caller's thread
         with self._lock:
             coalescer = self._coalescers.get(method)
             if coalescer is None:
                 coalescer = self._coalescers[method] = _Coalescer(lambda cols: self.call_async(method, cols),
-                                                                  self.max_batch * max(1, len(self._actors or [1])),
-                                                                  self.max_wait_s)
+                                                                  self.max_batch * actors, self.max_wait_s)
         return coalescer.submit(columns)
 
 
