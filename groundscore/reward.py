@@ -65,6 +65,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from groundscore.config import plain_data
 from groundscore.inputs import coerce_samples
 from groundscore.issues import codes_feeding
 from groundscore.model import Parsed, Report, box_iou
@@ -267,7 +268,7 @@ def load_reward_config(config: RewardConfig | Mapping[str, Any] | str | Path | N
     if isinstance(config, RewardConfig):
         return config
     if isinstance(config, Mapping):
-        return RewardConfig.model_validate(dict(config))
+        return RewardConfig.model_validate(plain_data(config))
     text = str(config).strip()
     if text.startswith("{"):
         return RewardConfig.model_validate(json.loads(text))
