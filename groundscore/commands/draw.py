@@ -22,7 +22,7 @@ from typing import Any
 
 import click
 
-from groundscore.commands.options import Command, namespace
+from groundscore.commands.options import Command, completion_options, namespace
 from groundscore.commands.parse import parse_one, read_completion
 from groundscore.model import Parsed
 
@@ -32,13 +32,11 @@ COLOURS = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f
 @click.command("draw", cls=Command, help=__doc__, short_help="draw parsed boxes on the image (PNG/JPEG)")
 @click.argument("image", required=False, default=None)
 @click.argument("completion", required=False, default=None)
-@click.option("--file", default=None, help="read the completion from this file")
+@completion_options
 @click.option("-o", "--output", default=None, help="output image (default: IMAGE-boxes.png)")
 @click.option("--records", default=None, help="draw every record of this JSON/JSONL file")
 @click.option("--out-dir", default=".", help="where --records drawings go (default: .)")
 @click.option("--suffix", type=click.Choice(["png", "jpg"]), default="png", help="file type of --records drawings (default png)")
-@click.option("--format", "format", default=None, help="parser name (auto-detected when absent)")
-@click.option("--coords", default=None, help="coordinate space (the format's default when absent)")
 @click.option("--max-width", type=int, default=800, help="scale the drawing down to this width (default 800)")
 @click.option("--quality", type=int, default=85, help="JPEG quality when the output ends in .jpg (default 85)")
 def command(**options: Any) -> int:

@@ -15,7 +15,6 @@ call with any object that has the attributes.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any, TypeVar
@@ -176,8 +175,3 @@ def completion_options(f: F) -> F:
         click.option("--coords", default=None,
                      help="coordinate space, e.g. norm1000, qwen25, original:xywh (the format's default when absent)"),
     )(f)
-
-
-def warn(message: str) -> None:
-    """One line on stderr, as every command reports what it could not do."""
-    print(message, file=sys.stderr)
