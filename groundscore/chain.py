@@ -348,6 +348,7 @@ class Chain:
             except Exception as exc:  # noqa: BLE001 - last line of defence; parsers already isolate
                 message = clean_text(f"{type(exc).__name__}: {exc}")[0]
                 parsed = Parsed(issues=[Issue(code="parser.error", message=message, severity="error")])
+            _clean_decoded(parsed)
             if key is not None:
                 seen[key] = parsed
                 parsed = _copy_parsed(parsed) if notes else parsed  # the shared parse stays without this sample's notes
@@ -431,6 +432,28 @@ class Chain:
                 verifier.close()
             except Exception:
                 log.debug("close failed for %s", verifier.name, exc_info=True)
+
+
+def _clean_decoded(parsed: Parsed) -> None:
+    """Clean what the parser decoded from escapes (a JSON label ``"banana\\ud800"``), in place, noting it.
+
+    The completion itself was cleaned when the sample was made; a JSON string
+    escape can still spell a lone surrogate or a NUL, which would make spaCy
+    raise on the label and the report unwritable.
+    """
+    fixed = False
+    for name in ("boxes", "points", "model_boxes"):
+        items = getattr(parsed, name)
+        for i, item in enumerate(items):
+            label = item.label
+            if label and ("\x00" in label or not label.isascii()):
+                clean, what = clean_text(label)
+                if what is not None:
+                    items[i] = item.model_copy(update={"label": clean})
+                    fixed = True
+    if fixed:
+        parsed.issues.append(Issue(code="text.replaced", severity="warning",
+                                   message="a label decoded from the answer held lone surrogates or NULs; they were replaced"))
 
 
 def _call(verifier: Verifier, contexts: list[Context]) -> list[Verdict]:
