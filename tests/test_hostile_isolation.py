@@ -15,7 +15,10 @@ samples that do not share a group.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -190,3 +193,93 @@ def test_adding_samples_to_a_batch_never_changes_another_samples_report(default_
     together = default_chain.verify(batch)[position]
     assert _view(together) == _view(alone)
     together.model_dump_json()
+
+
+# -- a live server: one client's poison must not reach another client's rewards -----------
+PROMPT = ("<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>Please provide the bounding box coordinate "
+          "of the region this sentence describes: {expr}. First output the thinking process in <think> </think> "
+          "tags and then output the final answer in <answer> </answer> tags.<|im_end|>\n<|im_start|>assistant\n")
+
+
+def _request(expr: str, label: str, box: list[int], truth: list[int] | None) -> dict[str, Any]:
+    completion = (f'<think>the {label} stands next to the {expr}</think><answer>[{{"bbox_2d": {box}, '
+                  f'"label": "{label}"}}]</answer><|im_end|>')
+    prompt = PROMPT.format(expr=expr)
+    fields: dict[str, Any] = {"image_size": [640, 480], "coords": "original"}
+    if truth is not None:
+        fields["solution"] = truth
+    return {"query": [prompt + completion], "prompts": [prompt], "labels": [json.dumps(fields)]}
+
+
+def _good_requests() -> list[dict[str, Any]]:
+    out = []
+    for i in range(24):
+        expr = ["dog", "metal pole", "red car", "man in blue shirt"][i % 4]
+        label = expr if i % 3 else ["man wearing blue shirt", "zebra", "banana", "woman"][i % 4]  # every third drifts
+        box = [100 + i % 7, 100 - i % 5, 200 + i % 11, 220 + i % 3]
+        out.append(_request(expr, label, box, [100, 100, 200, 220] if i % 2 else None))
+    return out
+
+
+def _poisoned_requests() -> list[bytes]:
+    """Bodies as bytes: json.dumps escapes lone surrogates (``\\ud800``), which is how they travel in JSON."""
+    bodies = []
+    for i in range(16):
+        req = _request("banana", "banana\\ud800" if i % 2 else "banana\\u0000", [10, 10, 50, 50], None if i % 3 else [10, 10, 50, 50])
+        kind = i % 4
+        if kind == 1:
+            req["query"] = [q + "\ud800\x00\udfff" for q in req["query"]]
+        elif kind == 2:
+            req["prompts"] = ["\ud800" + p for p in req["prompts"]]
+            req["labels"] = ['{"solution": "\ud800", "image_size": [640, 480], "qeury": "\x00"}']
+        elif kind == 3:
+            req["query"] = ["dog\ud800"] * 8 + ["<answer>[{\"bbox_2d\": [1, 2, 3, 4], \"label\": \"\\udc00\"}]</answer>"] * 8
+            req["prompts"] = req["labels"] = None
+        bodies.append(json.dumps({k: v for k, v in req.items() if v is not None}).encode())
+    bodies.append(b'{"query": ["\xff\xfe invalid utf-8"]}')
+    return bodies
+
+
+@pytest.mark.slow
+def test_a_poisoned_client_leaves_other_clients_rewards_unchanged(tmp_path: Path) -> None:
+    httpx = pytest.importorskip("httpx")
+    pytest.importorskip("fastapi")
+    from serve_process import running_server
+
+    good = _good_requests()
+    poisoned = _poisoned_requests()
+    with running_server(["--max-wait-ms", "50", "--max-queries", "64"], tmp_path / "server.log") as base:
+        url = f"{base}/get_reward"
+        baseline = []
+        for body in good:  # one at a time: no neighbour at all
+            r = httpx.post(url, json=body, timeout=60)
+            assert r.status_code == 200, r.text
+            baseline.append(r.json())
+        before = httpx.get(f"{base}/health", timeout=10).json()
+
+        def post_good(body: dict[str, Any]) -> dict[str, Any]:
+            r = httpx.post(url, json=body, timeout=60)
+            assert r.status_code == 200, r.text
+            return r.json()
+
+        def post_poison(content: bytes) -> tuple[int, dict[str, Any]]:
+            r = httpx.post(url, content=content, headers={"content-type": "application/json"}, timeout=60)
+            return r.status_code, r.json()
+
+        with ThreadPoolExecutor(max_workers=24) as pool:
+            poison_futures = [pool.submit(post_poison, b) for b in poisoned]
+            good_futures = [pool.submit(post_good, b) for b in good]
+            together = [f.result() for f in good_futures]
+            poison_results = [f.result() for f in poison_futures]
+        health = httpx.get(f"{base}/health", timeout=10).json()
+
+    assert together == baseline
+    assert any(b["rewards"] == [0.0] for b in baseline) and any(b["rewards"][0] > 0.5 for b in baseline)  # gates held
+    for status, answer in poison_results:
+        assert status in (200, 400, 422), (status, answer)  # never a 500
+        if status == 200:
+            assert all(isinstance(v, float) for v in answer["rewards"])
+    assert sum(s == 200 for s, _ in poison_results) >= len(poisoned) - 1
+    assert health["status"] == "ok"
+    # the good and poisoned requests really shared chain calls
+    assert health["batches"] - before["batches"] < len(good) + len(poisoned)
