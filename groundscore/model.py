@@ -214,7 +214,7 @@ class Sample(BaseModel):
     def _hygiene(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         """Clean every text field once, before validation, and note what was changed."""
         changes: dict[str, str] = {}
-        if isinstance(data, Mapping):
+        if type(data) is dict or isinstance(data, Mapping):
             data = _clean_fields(data, changes)
         sample = handler(data)
         if changes and isinstance(sample, Sample):
@@ -280,7 +280,11 @@ def _clean_fields(data: Mapping[str, Any], changes: dict[str, str]) -> Mapping[s
     out: dict[str, Any] | None = None
     for name in _TEXT_FIELDS:
         value = data.get(name)
-        if isinstance(value, str):
+        if value is None:
+            continue
+        if type(value) is str:
+            if value.isascii() and "\x00" not in value:  # nearly all text: two C-speed scans, nothing to do
+                continue
             text, what = clean_text(value)
         elif isinstance(value, bytes | bytearray) and name in ("query", "completion"):
             text, what = decode_bytes(value)
@@ -288,6 +292,8 @@ def _clean_fields(data: Mapping[str, Any], changes: dict[str, str]) -> Mapping[s
                 out = dict(data) if out is None else out
                 out[name] = text
                 continue
+        elif isinstance(value, str):
+            text, what = clean_text(value)
         else:
             continue
         if what is not None:
