@@ -84,8 +84,8 @@ def disagreement(report: Report) -> str | None:
 
 def passes(report: Report, threshold: float | None) -> bool:
     """Whether an answer is kept (before the mode decides what happens to the others)."""
-    if any(i.code in ("input.unreadable", "sample.invalid") for i in report.parsed.issues):
-        return False
+    if any(i.code in ("input.unreadable", "sample.invalid") or i.code in NOT_ACCEPTED for i in report.parsed.issues):
+        return False  # unreadable, or the chain would not accept it (a gate errored, nothing checked it)
     if disagreement(report) is not None:  # a grouped answer whose group splits between objects: abstain
         return False
     if threshold is None:

@@ -172,6 +172,7 @@ def test_a_missing_query_is_reported_and_abstains_saying_what_to_supply() -> Non
     assert "chain.unverified" in result.reason or "not accepted" in result.reason
     filtered = chain.filter([{"completion": GOOD, "coords": "original"}])[0]
     assert not filtered.kept and "supply the referring expression" in filtered.reason
+    assert not chain.filter([{"completion": GOOD, "coords": "original"}], threshold=0.1)[0].kept  # whatever the threshold
     # a format-only chain asks for no query: nothing to report, nothing capped
     plain = Chain({"verifiers": ["schema"]}).verify_one({"completion": GOOD, "coords": "original"})
     assert "sample.no_query" not in plain.parsed.issue_codes() and plain.decision == "accept"
