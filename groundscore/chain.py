@@ -37,7 +37,7 @@ from groundscore.config import ChainConfig, describe_errors, load_config
 from groundscore.groups import attach_groups, group_of, record_verdicts
 from groundscore.hygiene import clean_text
 from groundscore.inputs import coerce_samples
-from groundscore.model import Decision, Issue, Parsed, Report, Sample, Verdict
+from groundscore.model import Issue, Parsed, Report, Sample, Verdict
 from groundscore.parse import ParseConfig, parse_completion, parser_table
 from groundscore.plugins.manager import Registry, get_registry
 from groundscore.scoring import Scorer
@@ -256,7 +256,8 @@ class Chain:
             if decision != "reject":
                 capped = self._not_acceptable(ctx, verdicts)
                 if capped is not None:
-                    confidence, decision = self._cap(confidence, decision)
+                    # at most abstain: the confidence drops to the bottom of the abstain band
+                    confidence, decision = min(confidence, self.config.thresholds.reject), "abstain"
                     ctx.parsed.issues.append(capped)
             # validated, cheaply: pydantic-core passes the parse and verdict instances through
             reports.append(Report(
@@ -287,10 +288,6 @@ class Chain:
         why = "; ".join(f"{', '.join(names)}: {reason}" for reason, names in reasons.items())
         return Issue(code="chain.unverified", severity="warning",
                      message=f"not accepted: no verifier could check that the answer is the query's target ({why})"[:500])
-
-    def _cap(self, confidence: float, decision: Decision) -> tuple[float, Decision]:
-        """At most abstain: the confidence is lowered to the bottom of the abstain band (``thresholds.reject``)."""
-        return min(confidence, self.config.thresholds.reject), "abstain"
 
     def verify_one(self, sample: SampleLike) -> Report:
         """Verify one sample (a batch of one).
