@@ -6,6 +6,17 @@ a None verdict that carries the error, logged once, and every other verifier
 still runs. Verifiers whose optional dependency or model is missing are kept
 in the chain and answer None with install instructions, so ``verify`` works on
 a bare install and the report says what was not checked.
+
+Hostile input is contained per sample, and fails closed:
+
+- a verifier whose batch call raises is called again one sample at a time,
+  so only the sample that caused the error gets an ``error`` verdict, and
+  adding a sample to a batch never changes another sample's report;
+- a *gate* that errored on a sample cannot pass it: the answer is at most
+  abstained (``chain.gate_error``), never accepted;
+- an answer that no target-checking verifier could check (their extra is
+  missing, there is no query or image) abstains (``chain.unverified``),
+  with the reason saying what to install or supply.
 """
 
 from __future__ import annotations
@@ -24,6 +35,7 @@ from pydantic import ValidationError
 
 from groundscore.config import ChainConfig, describe_errors, load_config
 from groundscore.groups import attach_groups, group_of, record_verdicts
+from groundscore.hygiene import clean_text
 from groundscore.inputs import coerce_samples
 from groundscore.model import Issue, Parsed, Report, Sample, Verdict
 from groundscore.parse import ParseConfig, parse_completion, parser_table
@@ -36,6 +48,10 @@ log = logging.getLogger("groundscore")
 SampleLike = Sample | Mapping[str, Any]
 
 _MAX_IMAGE_SIZE_CACHE = 4096
+
+ANSWER_SKIPS: frozenset[str] = frozenset({"skipped.no_label", "skipped.nothing_to_compare", "skipped.no_box"})
+"""Verdict codes of a target check that does not apply to *this answer* (it gives no label, no
+thinking, no box): the answer chose not to be checkable, which is not the user's setup to fix."""
 
 
 _gc_lock = threading.Lock()
@@ -113,6 +129,8 @@ class Chain:
             default_weights={v.name: getattr(v, "default_weight", 1.0) for v in self.verifiers},
             calibrator=self._load_calibrator(),
         )
+        self._gates = frozenset(v.name for v in self.verifiers if getattr(v, "is_gate", False))
+        self._targets = frozenset(v.name for v in self.verifiers if getattr(v, "checks_target", False))
         self.timings_ms: dict[str, float] = {}
         self._logged: set[tuple[str, str]] = set()
         self._image_sizes: LRUCache[str, tuple[int, int] | None] = LRUCache(maxsize=_MAX_IMAGE_SIZE_CACHE)
@@ -198,7 +216,7 @@ class Chain:
         context = self._context
         parsers = parser_table(self.registry.parsers)  # the detection plan, once per batch
         config = self.config.parse
-        for index, (sample, issue) in enumerate(coerce_samples(samples)):
+        for index, (sample, issue) in enumerate(coerce_samples(samples, strict=self.config.strict)):
             contexts.append(context(sample, issue, index, seen, parsers, config))
         attach_groups(contexts, self.config.groups)  # the group index, once per batch (nothing when ungrouped)
         return contexts
@@ -235,12 +253,41 @@ class Chain:
             except Exception as exc:  # noqa: BLE001 - a calibrator bug must not reach a training loop
                 self._log_once("scoring", exc)
                 confidence, decision = 0.0, "abstain"
+            if decision != "reject":
+                capped = self._not_acceptable(ctx, verdicts)
+                if capped is not None:
+                    # at most abstain: the confidence drops to the bottom of the abstain band
+                    confidence, decision = min(confidence, self.config.thresholds.reject), "abstain"
+                    ctx.parsed.issues.append(capped)
             # validated, cheaply: pydantic-core passes the parse and verdict instances through
             reports.append(Report(
                 id=ctx.sample.id, parsed=ctx.parsed, verdicts=verdicts,
                 confidence=confidence, decision=decision, reward=None, elapsed_ms=each,
             ))
         return reports
+
+    def _not_acceptable(self, ctx: Context, verdicts: Sequence[Verdict]) -> Issue | None:
+        """Why this answer may not be accepted whatever its score (a gate errored, nothing checked it), or None."""
+        if self._gates:
+            errored = [v for v in verdicts if v.code == "error" and v.verifier in self._gates]
+            if errored:
+                what = "; ".join(f"{v.verifier}: {v.reason}" for v in errored)
+                return Issue(code="chain.gate_error", severity="warning",
+                             message=f"not accepted: a gate could not check this answer ({what})"[:500])
+        if not self._targets or self.config.accept_unverified:
+            return None
+        parsed = ctx.parsed
+        if not (parsed.boxes or parsed.points) or any(v.gate is False for v in verdicts):
+            return None
+        targets = [v for v in verdicts if v.verifier in self._targets]
+        if any(v.score is not None or v.code in ANSWER_SKIPS for v in targets):
+            return None
+        reasons: dict[str, list[str]] = {}
+        for v in targets:
+            reasons.setdefault(v.reason or v.code, []).append(v.verifier)
+        why = "; ".join(f"{', '.join(names)}: {reason}" for reason, names in reasons.items())
+        return Issue(code="chain.unverified", severity="warning",
+                     message=f"not accepted: no verifier could check that the answer is the query's target ({why})"[:500])
 
     def verify_one(self, sample: SampleLike) -> Report:
         """Verify one sample (a batch of one).
@@ -287,19 +334,34 @@ class Chain:
             size = self._image_size(sample)
         # A GRPO group often holds identical completions: within one batch each distinct
         # (completion, format, coords, image size) is parsed once; the others get a copy.
+        notes = self._notes_of(sample)
         key = (sample.completion, sample.format, sample.coords, size) if issue is None else None
         known = seen.get(key) if key is not None else None
         if known is not None:
-            return Context(sample, _copy_parsed(known), size, index)
-        try:
-            parsed = parse_completion(sample, parsers, size, parse_config)
-        except Exception as exc:  # noqa: BLE001 - last line of defence; parsers already isolate
-            parsed = Parsed(issues=[Issue(code="parser.error", message=f"{type(exc).__name__}: {exc}", severity="error")])
+            parsed = _copy_parsed(known)
+        else:
+            try:
+                parsed = parse_completion(sample, parsers, size, parse_config)
+            except Exception as exc:  # noqa: BLE001 - last line of defence; parsers already isolate
+                message = clean_text(f"{type(exc).__name__}: {exc}")[0]
+                parsed = Parsed(issues=[Issue(code="parser.error", message=message, severity="error")])
+            _clean_decoded(parsed)
+            if key is not None:
+                seen[key] = parsed
+                parsed = _copy_parsed(parsed) if notes else parsed  # the shared parse stays without this sample's notes
         if issue is not None:
-            parsed.issues.insert(0, issue)
-        elif key is not None:
-            seen[key] = parsed
+            notes.insert(0, issue)
+        if notes:
+            parsed.issues[:0] = notes
         return Context(sample, parsed, size, index)
+
+    def _notes_of(self, sample: Sample) -> list[Issue]:
+        """What the chain says about a sample before parsing it: how it was read, and a missing query."""
+        notes = list(sample.input_issues)
+        if self._targets and not sample.query.strip():
+            notes.append(Issue(code="sample.no_query", severity="warning",
+                               message="the sample has no query: nothing can check that the answer names the target"))
+        return notes
 
     def _image_size(self, sample: Sample) -> tuple[int, int] | None:
         """The size of ``sample.image`` (not None), read once per path."""
@@ -325,18 +387,10 @@ class Chain:
             return [Verdict.skip(name, "skipped.unavailable", missing) for _ in contexts]
         start = time.perf_counter()
         try:
-            verdicts = list(verifier.verify_batch(contexts))
-            if len(verdicts) != len(contexts):
-                raise RuntimeError(f"returned {len(verdicts)} verdicts for {len(contexts)} samples")
-            bad = next((v for v in verdicts if not isinstance(v, Verdict)), None)
-            if bad is not None:
-                raise TypeError(f"returned a {type(bad).__name__}, not a Verdict")
+            verdicts = _call(verifier, contexts)
         except Exception as exc:  # noqa: BLE001 - isolation is the point
             self._log_once(name, exc)
-            verdicts = [
-                Verdict.skip(name, "error", f"verifier failed: {type(exc).__name__}: {exc}", error=type(exc).__name__)
-                for _ in contexts
-            ]
+            verdicts = self._one_by_one(verifier, contexts) if len(contexts) > 1 else [_error(name, exc)]
         elapsed = (time.perf_counter() - start) * 1000.0
         self.timings_ms[name] = self.timings_ms.get(name, 0.0) + elapsed
         each = elapsed / max(1, len(contexts))
@@ -346,6 +400,22 @@ class Chain:
             if v.verifier != name:
                 v.verifier = name
         return verdicts
+
+    def _one_by_one(self, verifier: Verifier, contexts: list[Context]) -> list[Verdict]:
+        """After a failed batch call: each sample alone, so that only the one that raises gets an error verdict.
+
+        A grouped verifier still sees the whole group (the group index is in
+        each context's cache), so a sample's verdict is what the batch call
+        would have given it.
+        """
+        out: list[Verdict] = []
+        for ctx in contexts:
+            try:
+                out.extend(_call(verifier, [ctx]))
+            except Exception as exc:  # noqa: BLE001
+                self._log_once(verifier.name, exc)
+                out.append(_error(verifier.name, exc))
+        return out
 
     def _log_once(self, name: str, exc: BaseException) -> None:
         key = (name, type(exc).__name__)
@@ -359,6 +429,45 @@ class Chain:
                 verifier.close()
             except Exception:
                 log.debug("close failed for %s", verifier.name, exc_info=True)
+
+
+def _clean_decoded(parsed: Parsed) -> None:
+    """Clean what the parser decoded from escapes (a JSON label ``"banana\\ud800"``), in place, noting it.
+
+    The completion itself was cleaned when the sample was made; a JSON string
+    escape can still spell a lone surrogate or a NUL, which would make spaCy
+    raise on the label and the report unwritable.
+    """
+    fixed = False
+    for name in ("boxes", "points", "model_boxes"):
+        items = getattr(parsed, name)
+        for i, item in enumerate(items):
+            label = item.label
+            if label and ("\x00" in label or not label.isascii()):
+                clean, what = clean_text(label)
+                if what is not None:
+                    items[i] = item.model_copy(update={"label": clean})
+                    fixed = True
+    if fixed:
+        parsed.issues.append(Issue(code="text.replaced", severity="warning",
+                                   message="a label decoded from the answer held lone surrogates or NULs; they were replaced"))
+
+
+def _call(verifier: Verifier, contexts: list[Context]) -> list[Verdict]:
+    """``verifier.verify_batch(contexts)``, checked: one Verdict per context, or an exception."""
+    verdicts = list(verifier.verify_batch(contexts))
+    if len(verdicts) != len(contexts):
+        raise RuntimeError(f"returned {len(verdicts)} verdicts for {len(contexts)} samples")
+    bad = next((v for v in verdicts if not isinstance(v, Verdict)), None)
+    if bad is not None:
+        raise TypeError(f"returned a {type(bad).__name__}, not a Verdict")
+    return verdicts
+
+
+def _error(name: str, exc: BaseException) -> Verdict:
+    """The verdict of a verifier that raised on this sample: None, code ``error``, the exception named."""
+    message = clean_text(f"verifier failed: {type(exc).__name__}: {exc}")[0][:500]
+    return Verdict.skip(name, "error", message, error=type(exc).__name__)
 
 
 def read_image_size(image: Any) -> tuple[int, int] | None:

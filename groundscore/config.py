@@ -82,6 +82,17 @@ class ChainConfig(BaseModel):
         description="given: samples are grouped by Sample.group only; derive: a sample without a group is "
         "grouped with the others of the batch that show the same image (path, bytes or object) and query.",
     )
+    strict: bool = Field(
+        default=False,
+        description="A sample key that is no Sample field ('qeury') makes the sample invalid (not scored); "
+        "off, it is a `sample.unknown_key` warning and the sample is verified without it.",
+    )
+    accept_unverified: bool = Field(
+        default=False,
+        description="Let an answer be accepted that no verifier could check against the query (label_match, "
+        "consistency and clip all missing their extra, their input or their query). Off (the default), such an "
+        "answer abstains and its parse carries a `chain.unverified` issue saying what to install or supply.",
+    )
     pause_gc: bool = Field(
         default=True,
         description="Pause Python's cyclic garbage collector while a batch is verified (it is re-enabled "

@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from groundscore.issues import NOT_ACCEPTED
 from groundscore.model import Box, Decision, Report, Sample
 
 FilterMode = Literal["abstain", "drop", "annotate"]
@@ -83,8 +84,8 @@ def disagreement(report: Report) -> str | None:
 
 def passes(report: Report, threshold: float | None) -> bool:
     """Whether an answer is kept (before the mode decides what happens to the others)."""
-    if any(i.code in ("input.unreadable", "sample.invalid") for i in report.parsed.issues):
-        return False
+    if any(i.code in ("input.unreadable", "sample.invalid") or i.code in NOT_ACCEPTED for i in report.parsed.issues):
+        return False  # unreadable, or the chain would not accept it (a gate errored, nothing checked it)
     if disagreement(report) is not None:  # a grouped answer whose group splits between objects: abstain
         return False
     if threshold is None:
@@ -113,6 +114,9 @@ def explain(report: Report, threshold: float | None, kept: bool) -> str:
     disagree = disagreement(report)
     if disagree is not None:
         return f"{disagree} ({rule})"
+    refused = next((i for i in report.parsed.issues if i.code in NOT_ACCEPTED), None)
+    if refused is not None:  # the chain would not accept it whatever the scores: say what to fix
+        return f"{rule}; {refused.message}"
     weakest = _weakest(report)
     return f"{rule}; {weakest}" if weakest else f"{rule}; no verifier found a fault"
 

@@ -8,6 +8,7 @@ dropped silently).
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import stat
@@ -17,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from groundscore.hygiene import clean_text
 from groundscore.model import Issue, Sample
 from groundscore.prompts import referring_expression
 
@@ -64,9 +66,16 @@ def detect_source(path: Path) -> str:
     return "jsonl"
 
 
-def iter_jsonl(path: Path) -> Iterator[Sample]:
-    """One Sample per non-empty line; bad lines become Samples with ``meta.input_error``."""
-    with path.open("r", encoding="utf-8", errors="replace") as fh:
+def iter_jsonl(path: Path, *, strict: bool = False) -> Iterator[Sample]:
+    """One Sample per non-empty line; bad lines become Samples with ``meta.input_error``.
+
+    Bytes that are not UTF-8 are read as lone surrogates
+    (``surrogateescape``), which :class:`~groundscore.model.Sample` then
+    replaces by U+FFFD and notes (``text.replaced``) in the field that held
+    them: one cleaning step, where the sample is made. ``strict``: see
+    :func:`coerce_sample`.
+    """
+    with path.open("r", encoding="utf-8", errors="surrogateescape") as fh:
         for lineno, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
@@ -81,10 +90,12 @@ def iter_jsonl(path: Path) -> Iterator[Sample]:
                 # a report written by `verify` carries the sample fields under "sample"
                 if "sample" in data and isinstance(data["sample"], dict) and "completion" not in data:
                     data = {**data["sample"], "id": data.get("id")}
-                sample, issue = coerce_sample(_resolve_image(data, path))
+                sample, issue = coerce_sample(_resolve_image(data, path), strict=strict)
                 if issue is not None:  # an unreadable line is verified as empty, never on half its fields
                     sample = Sample(id=f"{path.name}:{lineno}", meta={"input_error": f"line {lineno}: {issue.message}"})
                 yield sample
+            except RecursionError:
+                yield Sample(id=f"{path.name}:{lineno}", meta={"input_error": f"line {lineno}: the JSON nests too deep to read"})
             except ValueError as exc:
                 yield Sample(id=f"{path.name}:{lineno}", meta={"input_error": f"line {lineno}: {exc}".splitlines()[0]})
 
@@ -131,7 +142,7 @@ def vlm_r1_record_to_sample(record: dict[str, Any], sample_id: str, image_root: 
 
 def iter_vlm_r1(path: Path, image_root: Path | None = None) -> Iterator[Sample]:
     """Samples from a VLM-R1 evaluation log (``{"results": [record, ...]}``)."""
-    with path.open("r", encoding="utf-8", errors="replace") as fh:
+    with path.open("r", encoding="utf-8", errors="surrogateescape") as fh:  # see iter_jsonl
         try:
             data = json.load(fh)
         except RecursionError:
@@ -153,8 +164,10 @@ def iter_vlm_r1(path: Path, image_root: Path | None = None) -> Iterator[Sample]:
             yield Sample(id=sid, meta={"input_error": str(exc).splitlines()[0]})
 
 
-def iter_samples(path: str | Path, source: str | None = None, image_root: str | Path | None = None) -> Iterator[Sample]:
-    """Samples from ``path``; ``source`` is ``jsonl``, ``vlm-r1`` or None to detect."""
+def iter_samples(
+    path: str | Path, source: str | None = None, image_root: str | Path | None = None, *, strict: bool = False
+) -> Iterator[Sample]:
+    """Samples from ``path``; ``source`` is ``jsonl``, ``vlm-r1`` or None to detect; ``strict``: see :func:`coerce_sample`."""
     p = Path(path)
     problem = not_a_file(p)
     if problem is not None:
@@ -167,7 +180,7 @@ def iter_samples(path: str | Path, source: str | None = None, image_root: str | 
     if kind == "vlm-r1":
         return iter_vlm_r1(p, Path(image_root) if image_root else None)
     if kind == "jsonl":
-        return iter_jsonl(p)
+        return iter_jsonl(p, strict=strict)
     raise ValueError(f"unknown input source {kind!r}; choose from {', '.join(SOURCES)}")
 
 
@@ -182,13 +195,44 @@ def _invalid(message: str) -> Issue:
     return Issue(code="sample.invalid", message=message[:300], severity="error")
 
 
-def coerce_sample(item: Any, *, solution_parser: Callable[[Any], Any] | None = None) -> tuple[Sample, Issue | None]:
+SAMPLE_KEYS: frozenset[str] = frozenset(Sample.model_fields)
+"""The keys a sample mapping may hold; any other is a mistake worth saying (``sample.unknown_key``)."""
+
+
+def unknown_keys_issue(data: Mapping[Any, Any], *, strict: bool = False) -> Issue | None:
+    """The issue for keys of ``data`` that are no Sample field ("qeury"), or None when there are none.
+
+    A warning by default (the key is ignored and the sample is verified
+    without it); with ``strict`` a ``sample.invalid`` error, so the sample is
+    not scored at all. The message suggests the field a key probably meant.
+    """
+    unknown = [k for k in data if k not in SAMPLE_KEYS]
+    if not unknown:
+        return None
+    names = []
+    for key in unknown[:5]:
+        name = clean_text(key if isinstance(key, str) else repr(key))[0][:40]
+        close = difflib.get_close_matches(name, SAMPLE_KEYS, n=1, cutoff=0.7)
+        names.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
+    more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+    listed = ", ".join(names) + more
+    if strict:
+        return _invalid(f"unknown sample key(s) {listed}; a sample's keys are {', '.join(sorted(SAMPLE_KEYS))}")
+    return Issue(code="sample.unknown_key", message=f"unknown sample key(s) {listed} ignored", severity="warning")
+
+
+def coerce_sample(
+    item: Any, *, solution_parser: Callable[[Any], Any] | None = None, strict: bool = False
+) -> tuple[Sample, Issue | None]:
     """One item of a batch -> a Sample, plus the issue that made it invalid.
 
     Never raises: model text is data, so a field that does not validate
     still yields a Sample (its readable text fields kept) with a
     ``sample.invalid`` error issue, and the chain reports it like any other
     finding. A bare string or bytes inside a batch is taken as a completion.
+    Text is cleaned on the way in (see :mod:`groundscore.hygiene`); what
+    was cleaned, and keys that are no Sample field, are noted on
+    :attr:`Sample.input_issues <groundscore.model.Sample.input_issues>`.
 
     Args:
         item: A :class:`~groundscore.model.Sample`, a mapping of its fields,
@@ -196,6 +240,8 @@ def coerce_sample(item: Any, *, solution_parser: Callable[[Any], Any] | None = N
         solution_parser: Turns a ``solution`` that is not already a list of
             boxes (e.g. the JSON string a dataset column holds) into one; used
             by the reward path. None keeps ``solution`` as given.
+        strict: An unknown key ("qeury") makes the sample invalid instead
+            of a warning.
 
     Returns:
         ``(sample, issue)``; ``issue`` is None when the item was valid.
@@ -205,12 +251,13 @@ def coerce_sample(item: Any, *, solution_parser: Callable[[Any], Any] | None = N
     try:
         if isinstance(item, Mapping):
             data = dict(item)
+            unknown = unknown_keys_issue(data, strict=strict)
             if solution_parser is not None and "solution" in data:
                 value = data["solution"]
                 if not (value is None or (isinstance(value, list) and all(isinstance(b, list) for b in value))):
                     data["solution"] = solution_parser(value)
             try:
-                return Sample.model_validate(data), None
+                sample = Sample.model_validate(data)
             except ValidationError as exc:
                 first = exc.errors()[0]
                 where = ".".join(str(p) for p in first.get("loc", ())) or "sample"
@@ -219,12 +266,17 @@ def coerce_sample(item: Any, *, solution_parser: Callable[[Any], Any] | None = N
                     sample = Sample.model_validate(safe)
                 except ValidationError:
                     sample = Sample()
-                return sample, _invalid(f"invalid sample field {where!r}: {first.get('msg', exc)}")
+                return sample, _invalid(clean_text(f"invalid sample field {where!r}: {first.get('msg', exc)}")[0])
+            if unknown is not None and unknown.severity == "error":
+                return sample, unknown
+            if unknown is not None:
+                sample.add_input_issue(unknown)
+            return sample, None
         if isinstance(item, str | bytes):
             return Sample(completion=item), None
         return Sample(), _invalid(f"a sample must be a Sample or a mapping, got {type(item).__name__}")
     except Exception as exc:  # noqa: BLE001 - a validator's TypeError, a broken Mapping: an issue, never an exception
-        return Sample(), _invalid(f"the sample could not be read: {type(exc).__name__}: {exc}")
+        return Sample(), _invalid(clean_text(f"the sample could not be read: {type(exc).__name__}: {exc}")[0])
 
 
 def check_batch_type(samples: Any) -> None:
@@ -241,7 +293,7 @@ def check_batch_type(samples: Any) -> None:
 
 
 def coerce_samples(
-    samples: Any, *, solution_parser: Callable[[Any], Any] | None = None
+    samples: Any, *, solution_parser: Callable[[Any], Any] | None = None, strict: bool = False
 ) -> list[tuple[Sample, Issue | None]]:
     """The one way in: whatever the Python API, the integrations or the CLI were given -> Samples.
 
@@ -254,6 +306,7 @@ def coerce_samples(
         samples: One Sample or mapping (a batch of one), or an iterable of
             Samples, mappings or completion strings.
         solution_parser: See :func:`coerce_sample`.
+        strict: See :func:`coerce_sample` (``ChainConfig.strict`` sets it).
 
     Returns:
         One ``(sample, issue)`` per item, in order. A generator that fails
@@ -276,9 +329,10 @@ def coerce_samples(
     out: list[tuple[Sample, Issue | None]] = []
     for item in items:
         if isinstance(item, _Failed):
-            out.append((Sample(), _invalid(f"the sample could not be read: {type(item.exc).__name__}: {item.exc}")))
+            message = clean_text(f"the sample could not be read: {type(item.exc).__name__}: {item.exc}")[0]
+            out.append((Sample(), _invalid(message)))
         else:
-            out.append(coerce_sample(item, solution_parser=solution_parser))
+            out.append(coerce_sample(item, solution_parser=solution_parser, strict=strict))
     return out
 
 

@@ -1,7 +1,7 @@
 """Every issue code groundscore itself emits, with what it means and what it feeds.
 
-Parsers, the R1 splitter and the chain attach :class:`~groundscore.model.Issue`
-entries to a parse; the ``schema`` gate and the reward policies then decide
+Parsers, the R1 splitter, the sample readers and the chain attach
+:class:`~groundscore.model.Issue` entries to a parse; the ``schema`` gate and the reward policies then decide
 what they mean. Both read that decision here, so a code is defined once: its
 severity, a one-line meaning, and ``schema_check``, the ``schema`` failure it
 feeds (``None``: informational, it never fails the gate by itself).
@@ -53,6 +53,9 @@ _CODES = (
     IssueCode("input.unreadable", "error", "an input line or record could not be read"),
     IssueCode("text.too_long", "warning", "the completion was cut to `max_chars`"),
     IssueCode("text.nul", "warning", "NUL characters were removed"),
+    IssueCode("text.replaced", "warning", "lone surrogates or invalid UTF-8 were replaced by U+FFFD"),
+    IssueCode("sample.unknown_key", "warning", "a key that is no Sample field was ignored (an error with `strict`)"),
+    IssueCode("sample.no_query", "warning", "the sample has no query, so nothing can check the answer against it"),
     # R1 tags
     IssueCode("r1.duplicate_think", "warning", "`<think>` appears more than once; the first is used", "r1.tags"),
     IssueCode("r1.duplicate_answer", "warning", "`<answer>` appears more than once; the last is used", "r1.tags"),
@@ -99,7 +102,13 @@ _CODES = (
     IssueCode("coords.coco_xywh", "info", "boxes were read as COCO x, y, width, height"),
     IssueCode("coords.no_image_size", "info", "image size unknown: boxes stay in the model's space"),
     IssueCode("coords.error", "error", "the coordinate space is unknown or cannot convert these boxes", "answer.invalid"),
+    # the chain's verdict on the verdicts
+    IssueCode("chain.gate_error", "warning", "a gate failed to run on this sample, so the answer is not accepted"),
+    IssueCode("chain.unverified", "warning", "no verifier could check that the answer is the query's target: not accepted"),
 )
+
+NOT_ACCEPTED: frozenset[str] = frozenset({"chain.gate_error", "chain.unverified"})
+"""Codes with which the chain caps an answer at abstain; the reward host caps its reward at ``abstain`` too."""
 
 ISSUES: dict[str, IssueCode] = {c.code: c for c in _CODES}
 """Every issue code groundscore emits, by code."""

@@ -12,11 +12,23 @@ this one space, so verifiers, rewards and users never have to ask.
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
+
+from groundscore.hygiene import clean_text, clean_value, decode_bytes, describe
 
 Decision = Literal["accept", "reject", "abstain"]
 Severity = Literal["info", "warning", "error"]
@@ -171,9 +183,16 @@ class Sample(BaseModel):
     original pixels. ``group`` names the question a sample answers, so that
     samples answering the same question can be compared (see
     :mod:`groundscore.groups`).
+
+    Text is cleaned on the way in (:mod:`groundscore.hygiene`): lone
+    surrogates and bytes that are not UTF-8 become U+FFFD and NULs are
+    removed, in every text field and in ``meta``; :attr:`input_issues` says
+    what was changed, and the chain adds it to the sample's parse.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    _input_issues: tuple[Issue, ...] = PrivateAttr(default=())
 
     query: str = ""
     completion: str = ""
@@ -189,6 +208,30 @@ class Sample(BaseModel):
         description="Answers with the same group answer the same question (a GRPO group, k samples at inference); "
         "the agreement verifier compares them. None: ungrouped (or derived, with ChainConfig.groups='derive').",
     )
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _hygiene(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        """Clean every text field once, before validation, and note what was changed."""
+        changes: dict[str, str] = {}
+        if type(data) is dict or isinstance(data, Mapping):
+            data = _clean_fields(data, changes)
+        sample = handler(data)
+        if changes and isinstance(sample, Sample):
+            replaced, nul = describe(changes)
+            found = [Issue(code="text.replaced", message=replaced, severity="warning")] if replaced else []
+            found += [Issue(code="text.nul", message=nul, severity="warning")] if nul else []
+            sample._input_issues = (*sample._input_issues, *found)
+        return sample
+
+    @property
+    def input_issues(self) -> tuple[Issue, ...]:
+        """What was noticed while reading this sample (text replaced, unknown keys), in order."""
+        return self._input_issues
+
+    def add_input_issue(self, issue: Issue) -> None:
+        """Note one more thing about how this sample was read (the readers and :func:`coerce_sample` do)."""
+        self._input_issues = (*self._input_issues, issue)
 
     @field_validator("completion", "query", mode="before")
     @classmethod
@@ -227,6 +270,52 @@ class Sample(BaseModel):
         if w <= 0 or h <= 0:
             raise ValueError(f"image_size must be positive (width, height), got {value!r}")
         return (w, h)
+
+
+_TEXT_FIELDS = ("query", "completion", "id", "group", "format", "coords")
+
+
+def _clean_fields(data: Mapping[str, Any], changes: dict[str, str]) -> Mapping[str, Any]:
+    """``data`` with its text fields cleaned (a new dict only when something changed); ``changes`` filled."""
+    out: dict[str, Any] | None = None
+    for name in _TEXT_FIELDS:
+        value = data.get(name)
+        if value is None:
+            continue
+        if type(value) is str:
+            if value.isascii() and "\x00" not in value:  # nearly all text: two C-speed scans, nothing to do
+                continue
+            text, what = clean_text(value)
+        elif isinstance(value, bytes | bytearray) and name in ("query", "completion"):
+            text, what = decode_bytes(value)
+            if what is None:  # clean bytes: decoded here, so that they are read once
+                out = dict(data) if out is None else out
+                out[name] = text
+                continue
+        elif isinstance(value, str):
+            text, what = clean_text(value)
+        else:
+            continue
+        if what is not None:
+            out = dict(data) if out is None else out
+            out[name] = text
+            changes[name] = what
+    image = data.get("image")
+    if isinstance(image, str):
+        text, what = clean_text(image)
+        if what is not None:
+            out = dict(data) if out is None else out
+            out["image"] = text
+            changes["image"] = what
+    meta = data.get("meta")
+    if meta:
+        kinds: set[str] = set()
+        cleaned, changed = clean_value(meta, kinds)
+        if changed:
+            out = dict(data) if out is None else out
+            out["meta"] = cleaned
+            changes["meta"] = ",".join(sorted(kinds))
+    return data if out is None else out
 
 
 class Verdict(BaseModel):
@@ -291,3 +380,34 @@ class Report(BaseModel):
     @property
     def failed_gates(self) -> list[str]:
         return [v.verifier for v in self.verdicts if v.failed_gate]
+
+    def model_dump_json(self, **kwargs: Any) -> str:  # type: ignore[override]
+        """JSON of the report; never raises, so that every report can be written out.
+
+        Samples are cleaned where they enter, but a plugin's verdict may
+        still carry text UTF-8 cannot encode, or an object JSON has no
+        form for: such text is written with U+FFFD, such an object as its
+        ``repr``.
+        """
+        kwargs.setdefault("fallback", _json_fallback)
+        try:
+            return super().model_dump_json(**kwargs)
+        except (ValueError, TypeError, RecursionError):  # PydanticSerializationError is a ValueError
+            pass
+        indent = kwargs.pop("indent", None)
+        ensure_ascii = bool(kwargs.pop("ensure_ascii", False))
+        separators = (",", ":") if indent is None else None
+        try:
+            data, _ = clean_value(self.model_dump(mode="json", **kwargs), max_depth=256)
+            return json.dumps(data, indent=indent, ensure_ascii=ensure_ascii, separators=separators, default=_json_fallback)
+        except (ValueError, TypeError, RecursionError) as exc:  # nested past any sense: the outcome, and why not more
+            core = {"id": clean_value(self.id)[0], "confidence": self.confidence, "decision": self.decision,
+                    "reward": self.reward, "error": f"report not serialisable: {type(exc).__name__}"}
+            return json.dumps(core, indent=indent, ensure_ascii=ensure_ascii, separators=separators)
+
+
+def _json_fallback(value: Any) -> Any:
+    """What a report holds that JSON has no form for (a plugin's object in ``details``): its repr."""
+    if isinstance(value, set | frozenset):
+        return sorted(map(repr, value))
+    return repr(value)

@@ -36,8 +36,11 @@ key. The built-in policies:
 
 The host (:class:`Rewarder`), not the policy, applies what every policy
 shares: ``format_weight * format`` is added to every reward, an answer that
-a ``require_checked`` verifier could not check is capped at ``abstain``, and
-an exception or a non-finite reward becomes ``unscorable``. Every policy
+a ``require_checked`` verifier could not check is capped at ``abstain``, so
+is an answer the chain would not accept because a gate errored on it
+(``chain.gate_error``) or, without ground truth, because nothing could check
+it against the query (``chain.unverified``), and an exception or a
+non-finite reward becomes ``unscorable``. Every policy
 returns one float per completion, or None (``unscorable``) when the sample
 cannot be scored; nothing here raises.
 
@@ -67,8 +70,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from groundscore.config import plain_data
 from groundscore.inputs import coerce_samples
-from groundscore.issues import codes_feeding
-from groundscore.model import Parsed, Report, box_iou
+from groundscore.issues import NOT_ACCEPTED, codes_feeding
+from groundscore.model import Issue, Parsed, Report, box_iou
 from groundscore.plugins.hookspecs import hookimpl
 
 try:
@@ -328,6 +331,7 @@ class RewardContext:
     config: RewardConfig = field(default_factory=RewardConfig)
     malformed_gates: frozenset[str] = field(default_factory=builtin_malformed_gates)
     image_size: tuple[int, int] | None = None  # this sample's (width, height), where known
+    grounded: bool = False  # this sample has ground truth (its IoU checks the answer)
 
     def malformed(self, gates: Iterable[str]) -> bool:
         """True when one of the failed ``gates`` says the answer is malformed."""
@@ -348,6 +352,9 @@ class RewardPolicy:
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     Options: ClassVar[type[PolicyOptions]] = PolicyOptions
+    uses_gates: ClassVar[bool] = True
+    """False for a policy that reads no verdict (VLM-R1's ``iou`` and ``format``): the host does not cap
+    its rewards for what the verifiers could not check."""
 
     def __init__(self, options: PolicyOptions | Mapping[str, Any] | None = None) -> None:
         if options is None:
@@ -923,6 +930,7 @@ class IouPolicy(RewardPolicy):
     name = "iou"
     description = "VLM-R1's accuracy reward: matched IoU in [0, 1], no gates, no shaping"
     Options = IouOptions
+    uses_gates = False
     options: IouOptions
 
     def score(self, report: Report, solution: Solution | None, context: RewardContext) -> RewardResult:
@@ -953,6 +961,7 @@ class FormatPolicy(RewardPolicy):
 
     name = "format"
     description = "VLM-R1's format reward: 1 for <think>...</think><answer>...</answer> around a readable answer"
+    uses_gates = False
 
     def score(self, report: Report, solution: Solution | None, context: RewardContext) -> RewardResult:
         fmt = format_score(report.parsed, context.config.format_require_think)
@@ -985,13 +994,18 @@ def get_policy(name: str) -> type[RewardPolicy]:
     return cls
 
 
-def apply_contract(result: RewardResult, report: Report, context: RewardContext) -> RewardResult:
-    """What the host does to every policy's result: the format term, then the ``require_checked`` cap.
+def apply_contract(
+    result: RewardResult, report: Report, context: RewardContext, policy: RewardPolicy | None = None
+) -> RewardResult:
+    """What the host does to every policy's result: the format term, then the caps.
 
     The format score is recorded on every result; ``format_weight * format``
     is added to a non-None reward. A ``correct`` answer that a required
     verifier could not check earns at most ``abstain`` (plus its format
-    term) and becomes ``unverified``.
+    term) and becomes ``unverified``; so does any answer paid above
+    ``abstain`` that the chain would not accept (``chain.gate_error``, and
+    without ground truth ``chain.unverified``), unless ``policy`` reads no
+    verdict (:attr:`RewardPolicy.uses_gates`).
     """
     config = context.config
     if result.outcome == "unscorable":
@@ -1007,7 +1021,26 @@ def apply_contract(result: RewardResult, report: Report, context: RewardContext)
             reason=f"{out.reason}; capped: {', '.join(missing)} could not check this answer",
             details={**out.details, "unchecked": missing},
         )
+    refused = not_accepted(report, context) if policy is None or policy.uses_gates else None
+    if refused is not None and out.reward is not None and (out.outcome == "correct" or out.reward > config.abstain + bonus):
+        out = dataclasses.replace(
+            out, reward=min(out.reward, config.abstain + bonus), outcome="unverified",
+            reason=f"{out.reason}; capped: {refused.message}", details={**out.details, "not_accepted": refused.code},
+        )
     return out
+
+
+def not_accepted(report: Report, context: RewardContext) -> Issue | None:
+    """The chain's issue saying this answer may not be paid above ``abstain``, or None.
+
+    ``chain.gate_error`` always counts (the gate might have failed the
+    answer); ``chain.unverified`` only without ground truth, where nothing
+    else checks the answer (with it, the IoU does).
+    """
+    for issue in report.parsed.issues:
+        if issue.code in NOT_ACCEPTED and (issue.code == "chain.gate_error" or not context.grounded):
+            return issue
+    return None
 
 
 # -- the rewarder -------------------------------------------------------------------
@@ -1058,7 +1091,7 @@ class Rewarder:
         Raises:
             TypeError: ``samples`` is a bare ``str``, ``None`` or a number.
         """
-        coerced = coerce_samples(samples, solution_parser=parse_solution)
+        coerced = coerce_samples(samples, solution_parser=parse_solution, strict=self.chain.config.strict)
         valid = [(i, s) for i, (s, issue) in enumerate(coerced) if issue is None]
         results: list[RewardResult | None] = [None] * len(coerced)
         for i, (_, issue) in enumerate(coerced):
@@ -1079,9 +1112,11 @@ class Rewarder:
 
     def _apply(self, report: Report, solution: Solution | None, image_size: tuple[int, int] | None = None) -> RewardResult:
         name = self.policy.name
-        context = dataclasses.replace(self.context, image_size=image_size) if image_size else self.context
+        context = self.context
+        if image_size or solution is not None:
+            context = dataclasses.replace(context, image_size=image_size, grounded=solution is not None)
         try:
-            result = apply_contract(self.policy.score(report, solution, context), report, context)
+            result = apply_contract(self.policy.score(report, solution, context), report, context, self.policy)
             if result.reward is not None and not math.isfinite(result.reward):
                 return unscorable(f"policy returned a non-finite reward ({result.reward})", self.config, report, name)
         except Exception as exc:

@@ -6,6 +6,16 @@ cache keyed by the normalised text across batches, and sends only the
 unique, uncached texts of a batch through one ``nlp.pipe`` call. The cache
 holds plain frozen :class:`Expression` objects, never spaCy ``Doc``\\ s, so it
 stays small (a few KB an entry; 20,000 entries by default).
+
+Memory stays flat in a long-running process (a trainer, ``groundscore
+serve``): spaCy adds every new word it sees to the vocabulary's string store,
+and its rule lemmatizer caches every (word, tag) pair, both for ever. Model
+text is full of words never seen before, so each ``pipe`` runs inside
+``nlp.memory_zone()`` (spaCy 3.8+), which frees what the batch added, and the
+lemmatizer's cache is emptied when it passes :data:`MAX_LEMMA_CACHE` entries.
+On an older spaCy without memory zones, the pipeline is reloaded once the
+string store has grown by :data:`MAX_NEW_STRINGS` (``benchmarks/bench_memory.py``
+measures the result).
 """
 
 from __future__ import annotations
@@ -21,6 +31,10 @@ from groundscore.nlp.lexicon import Lexicon, default_lexicon
 from groundscore.nlp.loader import load_spacy
 
 MAX_CHARS = 400  # a label or a span; longer text is cut (bounded work)
+MAX_LEMMA_CACHE = 50_000
+"""Entries of spaCy's rule-lemmatizer cache above which it is emptied (it has no bound of its own)."""
+MAX_NEW_STRINGS = 200_000
+"""Without memory zones (spaCy < 3.8): strings the store may gain before the pipeline is reloaded."""
 _SPACE = re.compile(r"\s+")
 _POSSESSIVE = re.compile(r"\s*'\s*s\b")
 
@@ -52,6 +66,8 @@ class ExpressionAnalyzer:
 
     def __init__(self, nlp: Any = None, lexicon: Lexicon | None = None, cache_size: int = 20_000, batch_size: int = 256) -> None:
         self._nlp = nlp
+        self._owns_nlp = nlp is None  # only a pipeline loaded here is replaced when its vocabulary has grown
+        self._strings_at_load: int | None = None
         self._english: frozenset[str] | None = None
         self.lexicon = lexicon or default_lexicon()
         self.cache_size = cache_size
@@ -109,22 +125,59 @@ class ExpressionAnalyzer:
         return self.analyze([text])[0]
 
     def _parse(self, texts: list[str]) -> list[Expression]:
-        out: list[Expression] = []
         nonempty = [t for t in texts if t]
-        docs = iter(self.nlp.pipe(nonempty, batch_size=self.batch_size)) if nonempty else iter(())
+        tagged = iter(self._tag(nonempty) if nonempty else ())
+        english = self.english
+        out: list[Expression] = []
         for t in texts:
             if not t:
                 out.append(Expression(text=""))
                 continue
-            doc = next(docs)
-            tokens = [(tok.text.lower(), tok.lemma_.lower(), tok.pos_, tok.tag_) for tok in doc]
-            out.append(extract(t, tokens, self.lexicon, self.english))
+            out.append(extract(t, next(tagged), self.lexicon, english))
         return out
+
+    def _tag(self, texts: list[str]) -> list[list[tuple[str, str, str, str]]]:
+        """(text, lemma, POS, tag) of every token, as plain strings, with spaCy's memory given back."""
+        nlp = self.nlp
+        zone = getattr(nlp, "memory_zone", None)
+        if zone is not None:
+            with zone():  # what the batch adds to the vocabulary is freed on the way out: copy strings inside
+                tagged = [_tokens(doc) for doc in nlp.pipe(texts, batch_size=self.batch_size)]
+        else:
+            tagged = [_tokens(doc) for doc in nlp.pipe(texts, batch_size=self.batch_size)]
+            self._reload_if_grown(nlp)
+        _bound_lemma_cache(nlp)
+        return tagged
+
+    def _reload_if_grown(self, nlp: Any) -> None:
+        """spaCy < 3.8: a fresh pipeline once the string store has grown by :data:`MAX_NEW_STRINGS`."""
+        size = len(nlp.vocab.strings)
+        if self._strings_at_load is None:
+            self._strings_at_load = size
+        elif size - self._strings_at_load > MAX_NEW_STRINGS and self._owns_nlp:
+            from groundscore.nlp.loader import reload_spacy
+
+            self._nlp = reload_spacy()
+            self._strings_at_load = None
 
     def clear(self) -> None:
         with self._lock:
             self._cache.clear()
             self.hits = self.misses = 0
+
+
+def _tokens(doc: Any) -> list[tuple[str, str, str, str]]:
+    return [(tok.text.lower(), tok.lemma_.lower(), tok.pos_, tok.tag_) for tok in doc]
+
+
+def _bound_lemma_cache(nlp: Any) -> None:
+    """Empty the rule lemmatizer's cache once it passes :data:`MAX_LEMMA_CACHE` entries (it never shrinks)."""
+    try:
+        cache = nlp.get_pipe("lemmatizer").cache
+    except Exception:  # noqa: BLE001 - no lemmatizer, or one without a cache: nothing grows
+        return
+    if isinstance(cache, dict) and len(cache) > MAX_LEMMA_CACHE:
+        cache.clear()
 
 
 _default: ExpressionAnalyzer | None = None

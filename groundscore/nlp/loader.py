@@ -67,3 +67,17 @@ def load_spacy(*, full: bool = False) -> Any:
             nlp = spacy.load(name) if full else spacy.load(name, exclude=list(EXCLUDE))
             _loaded[key] = nlp
     return nlp
+
+
+def reload_spacy() -> Any:
+    """A fresh copy of the shared pipeline (its vocabulary back to the model's), replacing the cached one.
+
+    For spaCy < 3.8, which has no memory zones: the only way to give back
+    the strings a long run added to the vocabulary.
+    """
+    name = installed_model()
+    if name is None:
+        raise RuntimeError(spacy_unavailable() or "no spaCy model")
+    with _lock:
+        _loaded.pop((name, False), None)
+    return load_spacy()

@@ -5,7 +5,8 @@ batch at once, so that spaCy can ``pipe`` and CLIP can run one forward pass.
 It reads :class:`~groundscore.model.Parsed` and never re-parses the completion.
 
 A verifier never has to guard against its own exceptions: the chain isolates
-each one and turns an exception into a None verdict that carries the error.
+each one, retries a failed batch one sample at a time, and turns an
+exception into a None verdict (code ``error``) for the sample that caused it.
 It *should* return ``Verdict.skip(...)`` (score None) for samples it does not
 apply to, and from :meth:`Verifier.unavailable` a sentence saying how to
 install what it lacks, so that a bare install still runs the chain.
@@ -115,6 +116,18 @@ class Verifier:
     wrong (a *hallucination*: label_match, consistency). ``default_weight``
     is its weight in the geometric mean unless the configuration says
     otherwise.
+
+    ``checks_target`` marks a verifier that checks the answer *is* the
+    query's target (label_match, consistency, clip), not only that it is
+    well formed. When every such verifier of a chain answers None for a
+    reason the user can fix (its extra is missing, the sample has no query
+    or image, it failed), nothing vouches for the answer and the chain does
+    not accept it (``ChainConfig.accept_unverified``).
+
+    A verifier need not guard against its own exceptions: when
+    ``verify_batch`` raises, the chain calls it again one sample at a time,
+    so that only the sample that caused the error gets an ``error`` verdict;
+    a gate's error (``is_gate``) never lets that answer be accepted.
     """
 
     name: ClassVar[str] = ""
@@ -122,6 +135,7 @@ class Verifier:
     Options: ClassVar[type[VerifierOptions]] = VerifierOptions
     is_gate: ClassVar[bool] = False
     malformed_gate: ClassVar[bool] = False
+    checks_target: ClassVar[bool] = False
     default_weight: ClassVar[float] = 1.0
 
     def __init__(self, options: VerifierOptions | dict[str, Any] | None = None) -> None:

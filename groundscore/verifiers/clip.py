@@ -72,6 +72,7 @@ class ClipVerifier(Verifier):
     name = "clip"
     description = "the image region under the box matches the query better than the alternatives (CLIP)"
     Options = ClipOptions
+    checks_target = True
     options: ClipOptions
 
     def __init__(self, options: Any = None) -> None:

@@ -7,12 +7,16 @@ skip verdict the same.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from groundscore.model import Verdict
 from groundscore.verifiers.base import Verifier
 
 
 class LanguageVerifier(Verifier):
     """A verifier that reads the query's referring expression with spaCy."""
+
+    checks_target: ClassVar[bool] = True
 
     def unavailable(self) -> str | None:
         from groundscore.nlp.loader import spacy_unavailable
@@ -21,4 +25,4 @@ class LanguageVerifier(Verifier):
 
     def skip_no_query(self) -> Verdict:
         """The verdict for a sample whose query is empty once the prompt is stripped."""
-        return Verdict.skip(self.name, "skipped.no_query", "the sample has no query")
+        return Verdict.skip(self.name, "skipped.no_query", "the sample has no query: supply the referring expression as `query`")
