@@ -62,8 +62,10 @@ def test_verify_writes_every_line_of_hostile_input(tmp_path: Path, capsys: pytes
     assert main(["verify", str(src), "-o", str(out), "--verifiers", "schema"]) == 0
     records = read_jsonl(out)
     assert len(records) == n
-    assert [r["sample"]["id"] for r in records][:3] == ["good", "s1", "\ud800"]
-    assert records[1]["sample"]["query"] == "banana\ud800"  # the escape reads back as the same string
+    # lone surrogates are replaced (and noted) once, where samples enter
+    assert [r["sample"]["id"] for r in records][:3] == ["good", "s1", "\ufffd"]
+    assert records[1]["sample"]["query"] == "banana\ufffd"
+    assert "text.replaced" in {i["code"] for i in records[1]["parsed"]["issues"]}
     assert records[0]["decision"] == "accept"
     deep = records[3]
     assert deep["decision"] == "reject" and deep["parsed"]["issues"][0]["code"] == "input.unreadable"
@@ -83,7 +85,7 @@ def test_verify_to_stdout_and_filter_survive_surrogates(tmp_path: Path) -> None:
     proc = run_cli("filter", str(src), "--verifiers", "schema", "--mode", "annotate", "-q")
     assert proc.returncode == 0, proc.stderr
     lines = [json.loads(x) for x in proc.stdout.decode("utf-8").splitlines()]
-    assert len(lines) == n and lines[2]["id"] == "\ud800"
+    assert len(lines) == n and lines[2]["id"] == "\ufffd"
 
 
 def test_filter_in_process_writes_every_line(tmp_path: Path) -> None:

@@ -120,7 +120,7 @@ def test_jsonl_reader_replaces_invalid_utf8_surrogate_escapes_and_nuls(tmp_path:
     assert samples[1].query == "dog\ufffd"
     assert {i.code for i in samples[1].input_issues} == {"text.replaced", "sample.unknown_key"}
     assert samples[2].query == "dog" and samples[2].input_issues[0].code == "text.nul"
-    assert "nests too deep" in samples[3].meta["input_error"]
+    assert "too deep" in samples[3].meta["input_error"]
     for report in Chain().verify(samples):
         assert _encodes(report.model_dump_json())
     strict = list(iter_samples(path, strict=True))
@@ -137,8 +137,8 @@ def test_vlm_r1_reader_cleans_records_and_reads_odd_results(tmp_path: Path) -> N
     assert {i.code for i in sample.input_issues} >= {"text.replaced", "text.nul"}
     for results in ("null", "3", '"text"'):
         log.write_text(f'{{"results": {results}}}')
-        (odd,) = list(iter_vlm_r1(log))
-        assert "not a list" in odd.meta["input_error"]
+        with pytest.raises(ValueError, match="must be a list of records"):
+            list(iter_vlm_r1(log))
 
 
 # -- loud input mistakes --------------------------------------------------------------
