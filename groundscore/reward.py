@@ -67,6 +67,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from groundscore.inputs import coerce_samples
 from groundscore.issues import codes_feeding
+from groundscore.parse.r1 import tag_blocks
 from groundscore.model import Parsed, Report, box_iou
 from groundscore.plugins.hookspecs import hookimpl
 
@@ -86,7 +87,6 @@ Solution = list[list[float]]
 _MAX_SOLUTION_BOXES = 100
 _MAX_SOLUTION_CHARS = 100_000
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
-_ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
 _R1_TAG_ISSUES = codes_feeding("r1.tags")  # the one registry of issue codes says which are tag problems
 
 
@@ -437,7 +437,7 @@ def _parse_solution(value: Any, depth: int) -> Solution | None:
         text = value.strip()[:_MAX_SOLUTION_CHARS]
         if not text:
             return None
-        tagged = _ANSWER_TAG.findall(text)
+        tagged = tag_blocks(text, "answer")
         if tagged:
             text = tagged[-1].strip()
         try:
