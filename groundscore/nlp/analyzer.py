@@ -22,7 +22,9 @@ from groundscore.nlp.loader import load_spacy
 
 MAX_CHARS = 400  # a label or a span; longer text is cut (bounded work)
 _SPACE = re.compile(r"\s+")
-_POSSESSIVE = re.compile(r"\s*'\s*s\b")
+# Matches start only where a run of spaces starts (the lookbehind): from every space of a
+# long run, ``\s*'`` rescanned the rest of the run (quadratic).
+_POSSESSIVE = re.compile(r"(?<!\s)\s*'\s*s\b")
 
 
 def english_words(nlp: Any) -> frozenset[str]:
