@@ -25,9 +25,8 @@ MAX_EXPRESSION = 300
 REC_TEMPLATES: tuple[str, ...] = (
     r"Please provide the bounding box coordinates? of the region this sentence describes:"
     r"(?P<expr>.*?)(?:(?:First )?output the thinking process.*)?$",
-    r"(?:Locate|Find|Detect|Ground|Outline the position of)\s(?P<expr>.{1,%d}?) (?:output|report|return|give)\b.*$"
-    % MAX_EXPRESSION,
-    r"Locate (?P<expr>[^,.]{1,%d}?) in (?:the|this) image.*$" % MAX_EXPRESSION,
+    rf"(?:Locate|Find|Detect|Ground|Outline the position of)\s(?P<expr>.{{1,{MAX_EXPRESSION}}}?) (?:output|report|return|give)\b.*$",
+    rf"Locate (?P<expr>[^,.]{{1,{MAX_EXPRESSION}}}?) in (?:the|this) image.*$",
 )
 _COMPILED = [re.compile(t, re.IGNORECASE | re.DOTALL) for t in REC_TEMPLATES]
 _MAX_PROMPT = 4096

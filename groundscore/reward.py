@@ -67,8 +67,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from groundscore.inputs import coerce_samples
 from groundscore.issues import codes_feeding
-from groundscore.parse.r1 import tag_blocks
 from groundscore.model import Parsed, Report, box_iou
+from groundscore.parse.r1 import tag_blocks
 from groundscore.plugins.hookspecs import hookimpl
 
 try:
