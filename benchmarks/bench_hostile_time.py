@@ -17,7 +17,8 @@ are an ordinary REC sample.
 Entry points: ``Chain.verify`` (the default chain), TRL's
 ``GroundingReward``, VLM-R1's ``iou_reward``, verl's ``compute_score`` and
 OpenRLHF's ``reward_func``; each is called on the one sample (after a
-warm-up call on an ordinary sample) and timed, best of ``--repeat``.
+warm-up call on an ordinary sample) and timed, best of ``--repeat``; each
+call's hostile text ends differently, so that no content cache answers it.
 Time is the process's CPU time (``time.process_time``), which a machine
 shared with other work inflates far less than wall-clock time; the wall
 time of the slowest case is printed too. Printed: milliseconds per case and
@@ -47,6 +48,7 @@ def _fill(unit: str, size: int, head: str = "", tail: str = "") -> str:
 def cases(size: int) -> dict[str, dict[str, Any]]:
     """Case name -> the sample fields it replaces (completion, prompt or solution)."""
     answer = '<answer>[{"bbox_2d": [10, 10, 50, 50], "label": "dog"}]</answer>'
+    kept = min(size, 60_000)
     return {
         "ordinary sample": {},
         # findings of the fuzzing run
@@ -73,9 +75,10 @@ def cases(size: int) -> dict[str, dict[str, Any]]:
         "completion: tool calls": {"completion": _fill("<tool_call>{", size, "", "coordinate action")},
         "completion: bare boxes": {"completion": _fill("[1, 2, 3, 4] ", size, "<answer>", "</answer>")},
         # merely large
-        "completion: long thinking (words)": {"completion": _fill("The dog is on the left of the cat. ", size, "<think>", "</think>" + answer)},
-        "completion: long label": {"completion": _fill("dog ", size, '<answer>[{"bbox_2d": [10, 10, 50, 50], "label": "', '"}]</answer>')},
-        "completion: many boxes": {"completion": _fill('{"bbox_2d": [10, 10, 50, 50], "label": "dog"}, ', size, "<answer>[", "]</answer>")},
+        # (under the 65,536-character cut, so that the answer after them is still read)
+        "completion: long thinking (words), answer read": {"completion": _fill("The dog is on the left of the cat. ", kept, "<think>", "</think>" + answer)},
+        "completion: long label, answer read": {"completion": _fill("dog ", kept, '<answer>[{"bbox_2d": [10, 10, 50, 50], "label": "', '"}]</answer>')},
+        "completion: many boxes, answer read": {"completion": _fill('{"bbox_2d": [10, 10, 50, 50], "label": "dog"}, ', kept, "<answer>[", "]</answer>")},
         "prompt: long expression (words)": {"prompt": _fill("dog ", size, REC, "." + SUFFIX)},
     }
 
@@ -133,9 +136,14 @@ def main() -> None:
         row: dict[str, float] = {}
         for point, fn in points.items():
             best = best_wall = float("inf")
-            for _ in range(args.repeat):
+            for k in range(args.repeat):
+                # a different tail per call, so that no content cache answers the repeat
+                tail = f" {point}{k}"
+                c = completion + tail if "completion" in fields else completion
+                p = prompt + tail if "prompt" in fields else prompt
+                s = solution + tail if isinstance(solution, str) and "solution" in fields else solution
                 cpu, wall = time.process_time(), time.perf_counter()
-                fn(completion, prompt, solution)
+                fn(c, p, s)
                 best = min(best, time.process_time() - cpu)
                 best_wall = min(best_wall, time.perf_counter() - wall)
             row[point] = best * 1000
