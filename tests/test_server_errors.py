@@ -72,12 +72,13 @@ def test_router_errors_use_the_documented_schema(live: _Live) -> None:
         assert set(r.json()) == {"error"} and r.json()["error"], r.text
 
 
+@pytest.mark.slow
 def test_health_answers_while_a_heavy_request_is_handled(live: _Live) -> None:
-    # Prompts that cost the query reader the most it can spend (about 10-30 ms each): 250 of
-    # them are seconds of CPU. Before, the samples were built on the event loop, so /health
+    # Prompts that cost the query reader the most it can spend (about 5-15 ms of CPU each): 500
+    # of them are seconds of CPU. Before, the samples were built on the event loop, so /health
     # waited for all of it; now that work runs in a thread and the loop keeps answering.
     prompt = "Locate " * 585
-    n = 250
+    n = 500
     body = {"query": [prompt + ANSWER] * n, "prompts": [prompt] * n, "labels": [LABEL] * n}
     result: dict[str, Any] = {}
 
