@@ -62,7 +62,12 @@ class ComputerUseParser(Parser):
 
     def parse(self, text: str) -> RawParse:
         raw = RawParse()
-        bodies = _calls(text) or [text]
+        bodies = _calls(text)
+        if not bodies:
+            # An unclosed call: a stop sequence or a harness (ScreenSpot-Pro's Qwen2.5-VL runner keeps the
+            # response up to its last '}') drops '</tool_call>'; the JSON after the tag is still whole.
+            _, tag, rest = text.rpartition("<tool_call>")
+            bodies = [rest.replace("<|im_end|>", "").strip()] if tag else [text]
         for body in bodies:
             if not self._one(raw, body):
                 return raw
