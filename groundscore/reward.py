@@ -72,6 +72,7 @@ from groundscore.config import plain_data
 from groundscore.inputs import coerce_samples
 from groundscore.issues import NOT_ACCEPTED, codes_feeding
 from groundscore.model import Issue, Parsed, Report, box_iou
+from groundscore.parse.r1 import tag_blocks
 from groundscore.plugins.hookspecs import hookimpl
 
 try:
@@ -90,7 +91,6 @@ Solution = list[list[float]]
 _MAX_SOLUTION_BOXES = 100
 _MAX_SOLUTION_CHARS = 100_000
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
-_ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
 _R1_TAG_ISSUES = codes_feeding("r1.tags")  # the one registry of issue codes says which are tag problems
 
 
@@ -459,7 +459,7 @@ def _parse_solution(value: Any, depth: int) -> Solution | None:
         text = value.strip()[:_MAX_SOLUTION_CHARS]
         if not text:
             return None
-        tagged = _ANSWER_TAG.findall(text)
+        tagged = tag_blocks(text, "answer")
         if tagged:
             text = tagged[-1].strip()
         try:

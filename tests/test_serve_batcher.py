@@ -78,12 +78,14 @@ def test_app_limits_in_process() -> None:
     app = create_app(settings, OpenRLHFReward(chain_config={"verifiers": ["schema"]}))
     with TestClient(app) as client:
         auth = {"Authorization": "Bearer t"}
-        ok = client.post("/get_reward", json={"query": "<answer>[]</answer>", "labels": ["[]"]}, headers=auth)
+        ok = client.post("/get_reward", json={"query": ["<answer>[]</answer>"], "labels": ["[]"]}, headers=auth)
         assert ok.status_code == 200 and ok.json()["rewards"] == [1.0]
+        one = client.post("/get_reward", json={"query": "<answer>[]</answer>", "labels": ["[]"]}, headers=auth)
+        assert one.status_code == 422 and "'query' must be a list" in one.json()["error"]  # as the docs say
         assert client.post("/get_reward", json={"query": ["a"] * 4}, headers=auth).status_code == 413
         assert client.post("/get_reward", content=b"x" * 3000, headers={**auth, "content-type": "application/json"}).status_code == 413
         assert client.post("/get_reward", content=b"[" * 1500, headers={**auth, "content-type": "application/json"}).status_code in (400, 422)
         assert client.post("/get_reward", json={"query": ["a"]}, headers={"Authorization": "Bearer T"}).status_code == 401
         assert client.post("/get_reward", json={"query": [1]}, headers=auth).status_code == 422
         health = client.get("/health").json()
-        assert health["status"] == "ok" and health["rejected"] == 5 and health["verifiers"] == ["schema"]
+        assert health["status"] == "ok" and health["rejected"] == 6 and health["verifiers"] == ["schema"]

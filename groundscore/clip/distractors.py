@@ -23,6 +23,9 @@ from collections.abc import Iterable
 GENERIC_CAPTIONS: tuple[str, ...] = ("background", "an empty area", "something blurry")
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+# Spaces around an apostrophe. A match starts where a run of spaces starts (or at a bare
+# apostrophe): ``\s*'\s*`` alone rescanned a long run from each of its spaces (quadratic).
+_APOSTROPHE = re.compile(r"(?<!\s)\s*'\s*|'\s*")
 _STOP = frozenset(
     "a an the this that these those its his her their my your our of to in on at by for with from and or but "
     "is are was were be been being it there here which who whom whose what where when image picture photo "
@@ -41,7 +44,7 @@ MAX_PHRASE_WORDS = 4
 
 def content_words(text: str) -> frozenset[str]:
     """Lower-cased words without stop words; "man ' s" and "man's" give the same set."""
-    joined = re.sub(r"\s*'\s*", "'", text.lower())
+    joined = _APOSTROPHE.sub("'", text.lower())
     return frozenset(w for w in _WORD.findall(joined) if w not in _STOP)
 
 

@@ -45,6 +45,7 @@ from typing import Any
 from cachetools import LRUCache
 
 from groundscore.integrations.fields import QueryReader, samples_from_columns
+from groundscore.parse.r1 import tag_blocks
 from groundscore.reward import RewardConfig, Rewarder, load_reward_config
 
 log = logging.getLogger("groundscore.integrations.vlm_r1")
@@ -156,7 +157,6 @@ class NamedGroundingReward:
                                 query_templates=self.query_templates, **kwargs)
 
 
-_UPSTREAM_ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
 _UPSTREAM_BOX = re.compile(r"\[(\d+),\s*(\d+),\s*(\d+),\s*(\d+)]")
 
 
@@ -166,10 +166,10 @@ def upstream_answer(text: str) -> str:
     ``""`` (malformed: 0) where upstream finds none, so the IoU that
     follows is upstream's for every completion.
     """
-    match = _UPSTREAM_ANSWER.search(text or "")
-    if not match:
+    blocks = tag_blocks(text or "", "answer", ignore_case=False)  # upstream's re.search(r"<answer>(.*?)</answer>")
+    if not blocks:
         return ""
-    box = _UPSTREAM_BOX.search(match.group(1).strip())
+    box = _UPSTREAM_BOX.search(blocks[0].strip())
     return f"<answer>[{', '.join(box.groups())}]</answer>" if box else ""
 
 

@@ -36,7 +36,9 @@ MAX_LEMMA_CACHE = 50_000
 MAX_NEW_STRINGS = 200_000
 """Without memory zones (spaCy < 3.8): strings the store may gain before the pipeline is reloaded."""
 _SPACE = re.compile(r"\s+")
-_POSSESSIVE = re.compile(r"\s*'\s*s\b")
+# Matches start only where a run of spaces starts (the lookbehind): from every space of a
+# long run, ``\s*'`` rescanned the rest of the run (quadratic).
+_POSSESSIVE = re.compile(r"(?<!\s)\s*'\s*s\b")
 
 
 def english_words(nlp: Any) -> frozenset[str]:

@@ -48,6 +48,8 @@ _ORIENTATION = frozenset("facing faces face looking looks look pointing points p
 _TOP_GARMENT = frozenset("tank crop halter tube bikini sleeveless striped strapless".split())
 _COLORS = frozenset("white black red blue green yellow orange pink purple brown gray grey tan beige silver gold navy maroon teal".split())
 _WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+# Starts only where a run of spaces starts: linear (``\s+'`` alone rescans a long run from each space).
+_POSSESSIVE = re.compile(r"(?<!\s)\s+'\s*s\b")
 _SKIP = frozenset("the a an of to from side corner part half end edge most very far extreme".split())
 
 
@@ -88,7 +90,7 @@ class Positions:
 def words(text: str) -> list[str]:
     """Lower-cased word tokens; joins the tokenised possessive "man ' s" back to "man's"."""
     text = (text or "").lower().replace("’", "'")
-    text = re.sub(r"\s+'\s*s\b", "'s", text)
+    text = _POSSESSIVE.sub("'s", text)
     return _WORD_RE.findall(text)
 
 

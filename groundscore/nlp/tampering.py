@@ -42,7 +42,7 @@ _GRADER = re.compile(
 _GRADER_PHRASE = re.compile(
     r"\b(?:ignore|disregard|override) (?:all |any |the |your |previous |prior |above )*(?:instructions?|rules?|prompt|task)|"
     r"\b(?:grader|evaluator|reward model)\b|\bfull (?:marks|credit|score)|\b(?:award|give|assign)s? (?:a |the )?"
-    r"(?:reward|score|marks?|points?|credit)\b|\breward (?:of )?[01](?:\.\d+)?\b|\bscore\s*[=:]\s*\d|^\s*system\s*:",
+    r"(?:reward|score|marks?|points?|credit)\b|\breward (?:of )?[01](?:\.\d+)?\b|\bscore\s*[=:]\s*\d|^[ \t]*system\s*:",
     re.IGNORECASE | re.MULTILINE,
 )
 _STOP = frozenset(

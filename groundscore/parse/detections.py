@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import json
+import warnings
 from typing import Any
 
 from groundscore.model import Issue
@@ -55,11 +56,27 @@ def _load(candidate: str, issues: list[Issue]) -> Any:
     except (ValueError, RecursionError):
         pass
     if "'" in candidate and len(candidate) <= MAX_JSON_CHARS and _bracket_depth(candidate, MAX_JSON_DEPTH) <= MAX_JSON_DEPTH:
-        try:
-            return ast.literal_eval(candidate)
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            pass
+        value = literal(candidate)
+        if value is not None:
+            return value
     return load_json(candidate, issues)
+
+
+def literal(text: str) -> Any:
+    """``ast.literal_eval(text)``, or None; silent on any model text.
+
+    Python's compiler warns about what a model may well write in a repr
+    (``'\\d'``: invalid escape, ``[1 is 1]``, ``[(1)(2)]``), printing to stderr
+    from inside a reward function, or raising where warnings are errors
+    (``-W error``). The warnings are ignored for this one call.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)  # invalid escapes before Python 3.12
+        try:
+            return ast.literal_eval(text)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            return None
 
 
 def _first(item: dict[str, Any], keys: tuple[str, ...]) -> tuple[str | None, Any]:

@@ -19,9 +19,10 @@ from typing import Any
 from groundscore.parse import detection
 from groundscore.parse.base import Parser, RawParse
 from groundscore.parse.gui_common import action_name, add_place, add_point
+from groundscore.parse.r1 import tag_blocks
 from groundscore.plugins.hookspecs import hookimpl
 
-_CALL = re.compile(r"<tool_call>\s*(\{.{0,4000}?\})\s*</tool_call>", re.DOTALL)
+MAX_CALL_CHARS = 4000  # longest tool call read; a longer one is not a click
 _ACTION = re.compile(r"[\"']action[\"']\s*:\s*[\"']([A-Za-z_]{1,40})[\"']")
 _COORD = re.compile(r"[\"'](start_coordinate|coordinate)[\"']\s*:\s*\[\s*([-\d.]{1,20})\s*,\s*([-\d.]{1,20})\s*\]")
 
@@ -31,6 +32,21 @@ def _float(text: str) -> float | None:
         return float(text)
     except ValueError:
         return None
+
+
+def _calls(text: str) -> list[str]:
+    """The JSON object inside each ``<tool_call>...</tool_call>``, found in one linear scan.
+
+    Why not ``<tool_call>\\s*(\\{.{0,4000}?\\})\\s*</tool_call>``: from every
+    ``<tool_call>`` the lazy scan ran 4,000 characters (65,536 characters of
+    openings: seconds).
+    """
+    calls = []
+    for block in tag_blocks(text, "tool_call", ignore_case=False):
+        body = block.strip()
+        if body.startswith("{") and body.endswith("}") and len(body) <= MAX_CALL_CHARS + 2:
+            calls.append(body)
+    return calls
 
 
 class ComputerUseParser(Parser):
@@ -46,7 +62,7 @@ class ComputerUseParser(Parser):
 
     def parse(self, text: str) -> RawParse:
         raw = RawParse()
-        bodies = [m.group(1) for m in _CALL.finditer(text)]
+        bodies = _calls(text)
         if not bodies:
             # An unclosed call: a stop sequence or a harness (ScreenSpot-Pro's Qwen2.5-VL runner keeps the
             # response up to its last '}') drops '</tool_call>'; the JSON after the tag is still whole.

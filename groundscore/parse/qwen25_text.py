@@ -12,11 +12,12 @@ from typing import Any
 
 from groundscore.parse.base import Parser, RawParse
 from groundscore.parse.detection import KEYED_RECORD, NONE
-from groundscore.parse.phrases import SPACED_NUMBER, clean_label, read_boxes
+from groundscore.parse.phrases import NUMBER, SPACED_NUMBER, clean_label, read_boxes
 from groundscore.plugins.hookspecs import hookimpl
 
 _N = SPACED_NUMBER
-_LINE = re.compile(rf"^[ \t]*{_N},{_N},{_N},{_N}(?:[ \t]+([^\n]*))?$", re.MULTILINE)
+# The first number takes no spaces of its own: ``^[ \t]*\s*`` was quadratic on a run of tabs.
+_LINE = re.compile(rf"^[ \t]*({NUMBER})\s*,{_N},{_N},{_N}(?:[ \t]+([^\n]*))?$", re.MULTILINE)
 
 
 class QwenTextParser(Parser):

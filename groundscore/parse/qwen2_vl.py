@@ -21,7 +21,8 @@ from groundscore.parse.phrases import SPACED_NUMBER, clean_label, phrase_before,
 from groundscore.plugins.hookspecs import hookimpl
 
 _N = SPACED_NUMBER
-_PAIR = re.compile(rf"\({_N},{_N}\)\s*,?\s*\({_N},{_N}\)")
+# "(x1,y1),(x2,y2)": the comma between the pairs takes its own spaces (``\s*,?\s*`` was quadratic).
+_PAIR = re.compile(rf"\({_N},{_N}\)\s*(?:,\s*)?\({_N},{_N}\)")
 _BRACKETED = re.compile(rf"<\|box_start\|>\s*\[\[{_N},{_N},{_N},{_N}\]\]")
 _REF = re.compile(r"<\|object_ref_start\|>(.{0,300}?)<\|object_ref_end\|>", re.DOTALL)
 

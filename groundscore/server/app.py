@@ -7,10 +7,15 @@
 ``GET /health`` answers ``{"status": "ok", ...}`` once the models are loaded.
 
 Errors are plain JSON ``{"error": "..."}`` with a 4xx status that says what
-was wrong: 400 malformed JSON, 401 missing or wrong token, 413 body or query
-list too large, 415 not JSON, 422 well-formed JSON of the wrong shape,
-503 queue full (retry), 504 scores not ready within the request timeout.
-A client that disconnects while it waits takes its queued work with it.
+was wrong: 400 malformed JSON, 401 missing or wrong token, 404 unknown path,
+405 wrong method, 413 body or query list too large, 415 not JSON, 422
+well-formed JSON of the wrong shape, 503 queue full (retry), 504 scores not
+ready within the request timeout. A client that disconnects while it waits
+takes its queued work with it; one that disconnects while sending its body is
+logged at debug level, not as an error. Reading the body, building the samples
+and writing the answer run in a worker thread, the scoring in the batcher's:
+the event loop only moves bytes, so ``/health`` answers while a large request
+is handled.
 Image paths in labels pass :class:`groundscore.server.images.ImagePolicy`. Bad *content* (a garbage completion, an unreadable
 label) is not an error: it gets a reward like every other sample.
 """
@@ -26,8 +31,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from groundscore.integrations.openrlhf import OpenRLHFReward, build_samples, response_body
 from groundscore.server.batcher import MicroBatcher, QueueFull
@@ -38,18 +46,19 @@ log = logging.getLogger("groundscore.server")
 
 
 class RewardRequest(BaseModel):
-    """OpenRLHF's request body. ``query`` may also be one string; extra keys are ignored."""
+    """OpenRLHF's request body: lists, one entry per completion; extra keys are ignored.
+
+    A single string where a list belongs is refused (422), not wrapped: a
+    client that sends ``"query": "..."`` has the protocol wrong, and wrapping
+    it would hide that (the docs promise 422 for a query that is not a list
+    of strings).
+    """
 
     model_config = ConfigDict(extra="ignore")
 
     query: list[str]
     prompts: list[str | None] | None = None
     labels: list[Any] | None = None
-
-    @field_validator("query", "prompts", mode="before")
-    @classmethod
-    def _one_string(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
 
 
 class _Rejected(Exception):
@@ -120,11 +129,16 @@ def create_app(settings: ServeSettings | None = None, reward: OpenRLHFReward | N
                 raise _Rejected(413, f"body of {declared} bytes exceeds the limit of {settings.max_body_bytes}")
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > settings.max_body_bytes:
-                raise _Rejected(413, f"body exceeds the limit of {settings.max_body_bytes} bytes")
-            chunks.append(chunk)
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > settings.max_body_bytes:
+                    raise _Rejected(413, f"body exceeds the limit of {settings.max_body_bytes} bytes")
+                chunks.append(chunk)
+        except ClientDisconnect:
+            # Nobody is left to answer: not a server error, no traceback.
+            log.debug("client disconnected after %d bytes of its body", size)
+            raise _Rejected(499, "client closed the request while sending its body") from None
         return b"".join(chunks)
 
     def parse_request(body: bytes, content_type: str) -> RewardRequest:
@@ -138,6 +152,9 @@ def create_app(settings: ServeSettings | None = None, reward: OpenRLHFReward | N
             raise _Rejected(422, f"expected a JSON object with 'query', got {type(data).__name__}")
         if "query" not in data and "queries" in data:
             data["query"] = data["queries"]
+        for name in ("query", "prompts", "labels"):
+            if isinstance(data.get(name), str):
+                raise _Rejected(422, f"'{name}' must be a list with one entry per completion, not a string")
         try:
             req = RewardRequest.model_validate(data)
         except ValidationError as exc:
@@ -157,19 +174,33 @@ def create_app(settings: ServeSettings | None = None, reward: OpenRLHFReward | N
     async def _rejected(_request: Request, exc: _Rejected) -> JSONResponse:
         return error(exc.status, exc.message, exc.headers)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # 404 and 405 (with its Allow header) from the router: the same {"error": ...} body as ours
+        return error(exc.status_code, str(exc.detail), dict(exc.headers or {}))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error(422, f"invalid request: {exc.errors()[:1]}")
+
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.warning("request failed: %s: %s", type(exc).__name__, exc, exc_info=True)
         return error(500, f"internal error: {type(exc).__name__}")
 
+    def prepare(body: bytes, content_type: str) -> list[dict[str, Any]]:
+        """Body -> checked samples: CPU work, run in a worker thread (never on the event loop)."""
+        req = parse_request(body, content_type)
+        samples = build_samples(req.query, req.prompts, req.labels, reward.reader)
+        if any("image" in sample for sample in samples):
+            images.apply(samples)
+        return samples
+
     async def get_reward(request: Request) -> JSONResponse:
         counters["requests"] += 1
         check_token(request)
         body = await read_body(request)
-        req = parse_request(body, request.headers.get("content-type", ""))
-        samples = build_samples(req.query, req.prompts, req.labels, reward.reader)
-        if any("image" in sample for sample in samples):
-            await asyncio.to_thread(images.apply, samples)
+        samples = await asyncio.to_thread(prepare, body, request.headers.get("content-type", ""))
         task = asyncio.ensure_future(batcher.submit(samples, settings.request_timeout_s))
         try:
             while not task.done():
@@ -185,7 +216,8 @@ def create_app(settings: ServeSettings | None = None, reward: OpenRLHFReward | N
         finally:
             if not task.done():
                 task.cancel()
-        return JSONResponse(response_body(results, rewarder.verifier_names, reward.unscorable))
+        answer = await asyncio.to_thread(response_body, results, rewarder.verifier_names, reward.unscorable)
+        return JSONResponse(answer)
 
     app.add_api_route("/get_reward", get_reward, methods=["POST"])
     app.add_api_route("/", get_reward, methods=["POST"])

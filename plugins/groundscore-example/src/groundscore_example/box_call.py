@@ -16,7 +16,7 @@ from groundscore.parse.base import Parser, RawParse
 # Bounded: at most 4 numbers of at most 20 characters and a label of at most 200; no nested quantifiers.
 CALL = re.compile(
     r'BOX\(\s*(-?[\d.]{1,20})\s*,\s*(-?[\d.]{1,20})\s*,\s*(-?[\d.]{1,20})\s*,\s*(-?[\d.]{1,20})'
-    r'\s*(?:,\s*"([^"\n]{0,200})")?\s*\)'
+    r'(?:\s*,\s*"([^"\n]{0,200})")?\s*\)'  # the label's comma takes its own spaces: linear
 )
 
 

@@ -27,7 +27,8 @@ _LEADING = re.compile(
     r"show|check|find|locate|hover over|type in|focus)\s+(?:on\s+)?(?:the\s+|a\s+|an\s+)?",
     re.IGNORECASE,
 )
-_TRAILING = re.compile(r"\s+(?:button|link|icon|tab|menu|option|field|heading|entry|item)$", re.IGNORECASE)
+# Starts only where a run of spaces starts (linear: ``\s+`` alone rescans a long run from each space).
+_TRAILING = re.compile(r"(?<!\s)\s+(?:button|link|icon|tab|menu|option|field|heading|entry|item)$", re.IGNORECASE)
 
 
 def fold(text: str) -> str:
