@@ -2,7 +2,8 @@
 
 Each module fits one trainer's reward API exactly and imports nothing of the
 trainer itself (so it can be used, and tested, where the trainer is not
-installed):
+installed), except :mod:`groundscore.integrations.verl_manager`, which verl
+loads by path to pass its ``uid`` (groups) to ``compute_score``:
 
 - :mod:`groundscore.integrations.trl`: ``GRPOTrainer`` reward functions (sync and async; TRL 1.16).
 - :mod:`groundscore.integrations.vlm_r1`: ``iou_reward``, ``iou_reward_vlm_r1``, ``format_reward``,
