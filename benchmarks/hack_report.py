@@ -32,13 +32,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from hacks.catalogue import CASES  # noqa: E402  (tests/hacks: the catalogue's one definition)
+from hacks.catalogue import CASES, GROUP_CASES, members_of  # noqa: E402  (tests/hacks: the catalogue's one definition)
 from shared_data import REC_LOGS as DEFAULT_DATA  # noqa: E402
 
 DOC = ROOT / "docs" / "reward-hacking.md"
 TABLE = ("<!-- hack-table:start -->", "<!-- hack-table:end -->")
 COLLATERAL = ("<!-- hack-collateral:start -->", "<!-- hack-collateral:end -->")
-POLICIES = ("auto", "confidence", "iou", "format")
+POLICIES = ("auto", "confidence", "iou", "format", "consensus")
 
 
 def _f(v: float | None) -> str:
@@ -60,22 +60,34 @@ def catalogue_rewards(chain: Any = None) -> list[dict[str, Any]]:
         "confidence": rewarders["confidence"].rewards(without),
         "iou": rewarders["iou"].rewards(with_gt),
         "format": rewarders["format"].rewards(with_gt),
+        "consensus": rewarders["consensus"].rewards(without),
     }
-    return [{"id": c["id"], "family": c["family"], "description": c["description"],
+    rows = [{"id": c["id"], "family": c["family"], "description": c["description"],
              **{k: v[i] for k, v in got.items()}} for i, c in enumerate(CASES)]
+    # a group case: each column is the most any exploiting member of the group is paid
+    runs = {"auto_gt": ("auto", True), "auto": ("auto", False), "confidence": ("confidence", False),
+            "iou": ("iou", True), "format": ("format", True), "consensus": ("consensus", False)}
+    for c in GROUP_CASES:
+        row: dict[str, Any] = {"id": c["id"], "family": c["family"], "description": c["description"]}
+        for column, (policy, grounded) in runs.items():
+            rewards = rewarders[policy].rewards(members_of(c, grounded))
+            paid = [rewards[i] for i in c["exploiters"] if rewards[i] is not None]
+            row[column] = max(paid) if paid else None
+        rows.append(row)
+    return rows
 
 
 def catalogue_table(rows: list[dict[str, Any]] | None = None) -> str:
     """The catalogue as a markdown table (the block between the ``hack-table`` markers of the page)."""
     rows = rows if rows is not None else catalogue_rewards()
     lines = [
-        "| case | family | exploit | auto, ground truth | auto, none | confidence | iou | format |",
-        "|---|---|---|---:|---:|---:|---:|---:|",
+        "| case | family | exploit | auto, ground truth | auto, none | confidence | iou | format | consensus |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         desc = r["description"].replace("|", "\\|")
         lines.append(f"| `{r['id']}` | {r['family']} | {desc} | {_f(r['auto_gt'])} | {_f(r['auto'])} | "
-                     f"{_f(r['confidence'])} | {_f(r['iou'])} | {_f(r['format'])} |")
+                     f"{_f(r['confidence'])} | {_f(r['iou'])} | {_f(r['format'])} | {_f(r['consensus'])} |")
     return "\n".join(lines)
 
 
@@ -89,7 +101,8 @@ def collateral(data: Path, limit: int | None = None) -> dict[str, Any]:
     rewarder = Rewarder(chain=chain)
     # The same policy with every guard off, read from the same reports: what the guards cost.
     unguarded = Rewarder({"options": {"reject_issues": [], "reject_outside": [], "reject_findings": [], "reject_findings_without_truth": [],
-                                      "accept_points": True, "duplicate_iou": 1.0, "max_coverage": 1.0, "min_side": 0.0}}, chain=chain)
+                                      "accept_points": True, "duplicate_iou": 1.0, "max_coverage": 1.0, "min_side": 0.0,
+                                      "qualified_absence": "reject"}}, chain=chain)
     floor = RewardConfig().correct_floor
     opts = rewarder.policy.options
     reject = {*opts.reject_findings, *opts.reject_findings_without_truth}  # shown even where only scored
@@ -122,13 +135,15 @@ def collateral(data: Path, limit: int | None = None) -> dict[str, Any]:
             m_correct += matched
             m_kept += matched and paid
             checks = {res.details["hack"]} if "hack" in res.details else set()
+            if res.details.get("capped"):
+                checks.add(f"capped.{res.details['capped']}")  # a score, not a gate: paid correct_floor
             checks.discard("hack.finding")  # shown per finding below
             checks |= {f"finding.{c}" for c in finding_codes(report) if c in reject}
             for code in checks:
                 fired[code]["all"] += 1
                 fired[code]["correct"] += good
                 if len(examples[code]) < 3 and (good or len(examples[code]) < 2):
-                    why = res.reason if code.startswith("hack.") else _evidence(report, code.removeprefix("finding."))
+                    why = res.reason if code.startswith(("hack.", "capped.")) else _evidence(report, code.removeprefix("finding."))
                     examples[code].append({"log": path.name, "id": sample.id, "iou_correct": good,
                                            "query": sample.query[:80], "reason": why[:160]})
         per_log.append({"log": path.stem, "answers": n, "iou_correct": correct, "kept": kept,

@@ -373,6 +373,11 @@ def read_image_size(image: Any) -> tuple[int, int] | None:
 
             with Image.open(io.BytesIO(image)) as im:
                 return im.size
+        if isinstance(image, str | Path):
+            from groundscore.inputs import not_a_file
+
+            if not_a_file(image) is not None:  # a FIFO would block forever, a directory or long name raise
+                return None
         with Image.open(image) as im:
             return im.size
     except Exception:  # noqa: BLE001 - unreadable image: size unknown, not a crash

@@ -1,16 +1,20 @@
-"""The ``groundscore`` command line: a click group.
+"""The ``groundscore`` command line: a click group, built as llm builds its own.
 
-Each built-in command lives in its own module under
-:mod:`groundscore.commands` and exposes ``add_parser(subparsers)``, which adds
-its argparse sub-parser and sets ``func``; the click group hands a command's
-arguments to that parser, so every flag and exit code stays as it was.
-Plugins add their own (click) commands through the ``register_commands``
-hook, called with the group when the command line is built.
+Each built-in command is a click command in its own module under
+:mod:`groundscore.commands` (``groundscore.commands.verify.command``, ...).
+The options several commands share are written once, as decorators, in
+:mod:`groundscore.commands.options` (``input_options``, ``label_options``,
+``engine_options``, ...). Plugins add their own commands through the
+``register_commands`` hook, called with the root group when the command
+line is built, so a plugin's command is listed in ``groundscore --help``
+and runs like a built-in one.
+
+Exit codes: 0 success; 1 a command's "nothing found" (``parse``, ``draw``);
+2 a usage or input error (one line on stderr, no traceback); 130 interrupted.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 from collections.abc import Sequence
@@ -30,52 +34,23 @@ COMMANDS: tuple[str, ...] = (
     "groundscore.commands.draw",
     "groundscore.commands.report",
 )
+"""The modules of the built-in commands, in the order ``--help`` lists them; each has a ``command``."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from groundscore import __version__
+class Group(click.Group):
+    """The root group: lists commands in the order they were added (built-ins first, then plugins')."""
 
-    parser = argparse.ArgumentParser(
-        prog="groundscore",
-        description="Verify grounding outputs of vision-language models and score them.",
-    )
-    parser.add_argument("--version", action="version", version=f"groundscore {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in COMMANDS:
-        importlib.import_module(module_name).add_parser(sub)
-    return parser
-
-
-def _run_argparse(name: str, args: Sequence[str]) -> int:
-    parsed = build_parser().parse_args([name, *args])
-    try:
-        return int(parsed.func(parsed) or 0)
-    except KeyboardInterrupt:
-        return 130
-    except (ValueError, FileNotFoundError, KeyError) as exc:
-        print(f"groundscore {name}: error: {exc}", file=sys.stderr)
-        return 2
-
-
-def _builtin_command(name: str, help_text: str | None) -> click.Command:
-    """A click command whose arguments are parsed by the command's own argparse parser."""
-
-    def callback(args: tuple[str, ...]) -> int:
-        return _run_argparse(name, args)
-
-    return click.Command(
-        name, callback=callback, help=help_text, short_help=help_text, add_help_option=False,
-        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-        params=[click.Argument(["args"], nargs=-1, type=click.UNPROCESSED)],
-    )
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
 
 
 def build_cli() -> click.Group:
     """The root group: the built-in commands, then those plugins register."""
     from groundscore import __version__
+    from groundscore.commands.options import CONTEXT_SETTINGS
     from groundscore.plugins.manager import register_commands
 
-    @click.group(name="groundscore", invoke_without_command=True,
+    @click.group(name="groundscore", cls=Group, invoke_without_command=True, context_settings=CONTEXT_SETTINGS,
                  help="Verify grounding outputs of vision-language models and score them.")
     @click.version_option(__version__, "--version", prog_name="groundscore", message="%(prog)s %(version)s")
     @click.pass_context
@@ -85,10 +60,8 @@ def build_cli() -> click.Group:
             return 2
         return None
 
-    sub = build_parser()._subparsers._group_actions[0]  # type: ignore[union-attr]
-    helps = {a.dest: a.help for a in sub._choices_actions}
-    for name in sub.choices:
-        cli.add_command(_builtin_command(name, helps.get(name)))
+    for module_name in COMMANDS:
+        cli.add_command(importlib.import_module(module_name).command)
     for error in register_commands(cli):
         print(f"groundscore: {error}", file=sys.stderr)
     return cli
@@ -96,6 +69,10 @@ def build_cli() -> click.Group:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script exits with it)."""
+    from groundscore.commands.output import safe_stream
+
+    safe_stream(sys.stdout)
+    safe_stream(sys.stderr)
     cli = build_cli()
     try:
         rv: Any = cli.main(args=list(argv) if argv is not None else sys.argv[1:], prog_name="groundscore",
@@ -106,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         exc.show()
         return int(exc.exit_code)
     except click.Abort:
+        return 130
+    except KeyboardInterrupt:
         return 130
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)

@@ -24,7 +24,7 @@ pydantic: a typo or a bad value is an error that names the field::
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -146,17 +146,31 @@ def describe_errors(exc: ValidationError, prefix: str = "") -> str:
     return "; ".join(parts)
 
 
-def load_config(config: ChainConfig | dict[str, Any] | str | Path | None) -> ChainConfig:
+def plain_data(value: Any) -> Any:
+    """Mappings and sequences of any kind as plain dicts and lists.
+
+    Trainers hand configuration over in their own containers (verl passes
+    ``reward_kwargs`` as OmegaConf ``DictConfig``/``ListConfig``), which
+    pydantic does not take as dicts and lists.
+    """
+    if isinstance(value, Mapping):
+        return {str(k): plain_data(v) for k, v in value.items()}
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        return [plain_data(v) for v in value]
+    return value
+
+
+def load_config(config: ChainConfig | Mapping[str, Any] | str | Path | None) -> ChainConfig:
     """Any accepted form of configuration -> :class:`ChainConfig`; a :class:`ConfigError` names what is wrong."""
     if config is None:
         return ChainConfig()
     if isinstance(config, ChainConfig):
         return config
-    if isinstance(config, dict):
+    if isinstance(config, Mapping):
         try:
-            return ChainConfig.model_validate(config)
+            return ChainConfig.model_validate(plain_data(config))
         except ValidationError as exc:
             raise ConfigError(f"invalid groundscore configuration: {describe_errors(exc)}") from exc
     if isinstance(config, str | Path):
         return ChainConfig.from_file(config)
-    raise ConfigError(f"a configuration is a ChainConfig, a dict or a TOML path, not {type(config).__name__}")
+    raise ConfigError(f"a configuration is a ChainConfig, a mapping or a TOML path, not {type(config).__name__}")

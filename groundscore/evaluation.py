@@ -271,6 +271,11 @@ class VerifierMetrics(BaseModel):
     mean_wrong: float | None = None
     gate_failures: int = 0
     top_skip: str | None = Field(default=None, description="Most frequent reason for a None score, with its count.")
+    auroc_all: float | None = Field(
+        default=None,
+        description="Correct vs wrong on every labelled sample, a None score counted as 0 (a verifier that cannot "
+        "check an answer gives it no support), as benchmarks/eval_groups.py ranks agreement.",
+    )
 
 
 class ConfidenceMetrics(BaseModel):
@@ -340,10 +345,12 @@ def verifier_metrics(rows: Rows, names: Sequence[str]) -> list[VerifierMetrics]:
     out = []
     for name in names:
         scores, labels = [], []
+        every: list[float] = []
         skips: Counter[str] = Counter()
         gate_failures = 0
         for verdicts, label in zip(rows.verdicts, rows.labels, strict=True):
             v = next((v for v in verdicts if v.verifier == name), None)
+            every.append(v.score if v is not None and v.score is not None else 0.0)
             if v is None:
                 skips["not run"] += 1
                 continue
@@ -363,6 +370,7 @@ def verifier_metrics(rows: Rows, names: Sequence[str]) -> list[VerifierMetrics]:
             mean_wrong=sum(wrong) / len(wrong) if wrong else None,
             gate_failures=gate_failures,
             top_skip=f"{top[0][1]}x {top[0][0]}"[:300] if top else None,
+            auroc_all=auroc(every, rows.labels) if scores else None,
         ))
     return out
 

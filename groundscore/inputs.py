@@ -9,6 +9,8 @@ dropped silently).
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,38 @@ from groundscore.model import Issue, Sample
 from groundscore.prompts import referring_expression
 
 SOURCES = ("jsonl", "vlm-r1")
+
+
+def not_a_file(path: str | Path) -> str | None:
+    """Why ``path`` cannot be read as a file (missing, a directory, a FIFO, a name too long), or None.
+
+    Checked with ``os.stat`` before anything opens the path: opening a FIFO
+    that nobody writes to blocks forever, and a directory or an over-long
+    name would otherwise surface as a traceback.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return f"no such file: {path}"
+    except OSError as exc:  # ENAMETOOLONG, EACCES, ELOOP, ...
+        return f"cannot read {str(path)[:120]!r}{'...' if len(str(path)) > 120 else ''}: {exc.strerror or exc}"
+    except ValueError as exc:  # an embedded NUL
+        return f"cannot read {str(path)[:120]!r}: {exc}"
+    if stat.S_ISDIR(mode):
+        return f"{path} is a directory, not a file"
+    if stat.S_ISFIFO(mode):
+        return f"{path} is a FIFO (named pipe), not a regular file; write the data to a file first"
+    if not stat.S_ISREG(mode):
+        return f"{path} is not a regular file"
+    return None
+
+
+def _exists(path: Path) -> bool:
+    """``path.exists()`` that is False, not an exception, for a name the system refuses (too long, NUL)."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
 
 
 def detect_source(path: Path) -> str:
@@ -37,7 +71,10 @@ def iter_jsonl(path: Path) -> Iterator[Sample]:
             if not line.strip():
                 continue
             try:
-                data = json.loads(line)
+                try:
+                    data = json.loads(line)
+                except RecursionError:
+                    raise ValueError("nested too deeply to read") from None
                 if not isinstance(data, dict):
                     raise ValueError(f"expected a JSON object, got {type(data).__name__}")
                 data.setdefault("id", f"{path.name}:{lineno}")
@@ -57,7 +94,7 @@ def _resolve_image(data: dict[str, Any], path: Path) -> dict[str, Any]:
     image = data.get("image")
     if isinstance(image, str) and image and not Path(image).is_absolute():
         candidate = path.parent / image
-        if candidate.exists():
+        if _exists(candidate):
             data = {**data, "image": str(candidate)}
     return data
 
@@ -74,7 +111,7 @@ def vlm_r1_record_to_sample(record: dict[str, Any], sample_id: str, image_root: 
     image_path = None
     if image_root is not None and isinstance(image, str):
         candidate = image_root / image
-        image_path = str(candidate) if candidate.exists() else None
+        image_path = str(candidate) if _exists(candidate) else None
     gt = record.get("ground_truth")
     return Sample(
         id=sample_id,
@@ -95,8 +132,16 @@ def vlm_r1_record_to_sample(record: dict[str, Any], sample_id: str, image_root: 
 def iter_vlm_r1(path: Path, image_root: Path | None = None) -> Iterator[Sample]:
     """Samples from a VLM-R1 evaluation log (``{"results": [record, ...]}``)."""
     with path.open("r", encoding="utf-8", errors="replace") as fh:
-        data = json.load(fh)
+        try:
+            data = json.load(fh)
+        except RecursionError:
+            raise ValueError(f"{path.name}: nested too deeply to read as a VLM-R1 log") from None
+        except ValueError as exc:
+            raise ValueError(f"{path.name} is not a JSON document ({exc}); for one JSON object per line use --from jsonl") from None
     records = data.get("results", []) if isinstance(data, dict) else data
+    if not isinstance(records, list):
+        what = "results" if isinstance(data, dict) else "the log"
+        raise ValueError(f"{path.name}: {what!r} must be a list of records, got {type(records).__name__ if records is not None else 'null'}")
     for index, record in enumerate(records):
         sid = f"{path.stem}:{index}"
         if not isinstance(record, dict):
@@ -111,8 +156,13 @@ def iter_vlm_r1(path: Path, image_root: Path | None = None) -> Iterator[Sample]:
 def iter_samples(path: str | Path, source: str | None = None, image_root: str | Path | None = None) -> Iterator[Sample]:
     """Samples from ``path``; ``source`` is ``jsonl``, ``vlm-r1`` or None to detect."""
     p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"no such file: {p}")
+    problem = not_a_file(p)
+    if problem is not None:
+        if problem.startswith("no such file"):
+            raise FileNotFoundError(problem)
+        raise ValueError(problem)
+    if image_root is not None and not os.path.isdir(image_root):
+        raise ValueError(f"image root {str(image_root)!r} is not a directory")
     kind = source or detect_source(p)
     if kind == "vlm-r1":
         return iter_vlm_r1(p, Path(image_root) if image_root else None)

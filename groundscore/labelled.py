@@ -100,7 +100,7 @@ def _report_from_line(line: str) -> tuple[Report | None, dict[str, Any] | None, 
     """(report, raw dict, error) for a line; report None when it is a sample line."""
     try:
         data = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # the sample reader reports the line as unreadable
         return None, None, None
     if not isinstance(data, dict):
         return None, None, None
@@ -157,14 +157,49 @@ def iter_items(
     for sample, line in pairs:
         if limit is not None and index >= limit:
             break
+        if len(pending) >= batch_size and not _same_group(sample, pending[-1][1]):
+            yield from _finish(pending, chain, label_field, iou)
+            pending = []
         report, raw, error = _report_from_line(line) if line is not None else (None, None, None)
         pending.append((index, sample, report, raw, error))
         index += 1
-        if len(pending) >= batch_size:
-            yield from _finish(pending, chain, label_field, iou)
-            pending = []
     if pending:
         yield from _finish(pending, chain, label_field, iou)
+
+
+def iter_sample_items(
+    samples: Iterable[Sample],
+    chain: Any = None,
+    *,
+    batch_size: int = 256,
+    label_field: str | None = None,
+    iou: float = 0.5,
+    limit: int | None = None,
+) -> Iterator[Item]:
+    """One :class:`Item` per sample already read (e.g. logs merged by :func:`groundscore.groups.merge_logs`).
+
+    Batches of about ``batch_size`` never split a group whose members are
+    consecutive, so that ``agreement`` sees whole groups.
+    """
+    if chain is None:
+        from groundscore.chain import Chain
+
+        chain = Chain()
+    pending: list[tuple[int, Sample, Report | None, dict[str, Any] | None, str | None]] = []
+    for index, sample in enumerate(samples):
+        if limit is not None and index >= limit:
+            break
+        if len(pending) >= batch_size and not _same_group(sample, pending[-1][1]):
+            yield from _finish(pending, chain, label_field, iou)
+            pending = []
+        pending.append((index, sample, None, None, None))
+    if pending:
+        yield from _finish(pending, chain, label_field, iou)
+
+
+def _same_group(sample: Sample, previous: Sample) -> bool:
+    """Whether ``sample`` continues ``previous``'s group (then a batch must not end between them)."""
+    return sample.group is not None and sample.group == previous.group
 
 
 def _finish(

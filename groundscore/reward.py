@@ -65,6 +65,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from groundscore.config import plain_data
 from groundscore.inputs import coerce_samples
 from groundscore.issues import codes_feeding
 from groundscore.model import Parsed, Report, box_iou
@@ -101,7 +102,14 @@ class PolicyOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class IouOptions(PolicyOptions):
+class PointOptions(PolicyOptions):
+    """Whether a point answer counts: shared by every policy that compares answers with ground-truth boxes."""
+
+    accept_points: bool = Field(default=False, description="A point_2d answer counts (GUI clicks; the click policy is "
+                                "the GUI reward); off: a point answer to a box task earns at most the abstain reward.")
+
+
+class IouOptions(PointOptions):
     """How answered boxes are compared with the solution."""
 
     iou_threshold: float = Field(default=0.5, gt=0.0, lt=1.0, description="IoU at and above which a box counts as correct.")
@@ -118,7 +126,7 @@ DEFAULT_REJECT_ISSUES: tuple[str, ...] = (
 )
 
 
-class GuardOptions(PolicyOptions):
+class GuardOptions(PointOptions):
     """Checks against reward hacking, shared by ``confidence`` and ``grounded`` (docs/reward-hacking.md).
 
     Each makes an answer *wrong* (below "not found") whatever its IoU or
@@ -134,7 +142,6 @@ class GuardOptions(PolicyOptions):
     reject_outside: list[str] = Field(
         default_factory=lambda: ["answer.outside_tags"],
         description="Issue codes rejected only where the completion has an <answer> tag (a box outside the <answer> the model wrote).")
-    accept_points: bool = Field(default=False, description="A point_2d answer counts (GUI clicks); off: a point answer to a box task is wrong.")
     duplicate_iou: float = Field(default=0.7, gt=0.0, le=1.0, description="Two answer boxes overlapping this much (IoU) are one object boxed twice: wrong.")
     reject_findings: list[str] = Field(
         default_factory=lambda: ["absent_but_boxed", "label_obfuscated", "label_hedged", "label_to_grader", "label_too_long",
@@ -148,6 +155,14 @@ class GuardOptions(PolicyOptions):
         description="consistency findings that make the answer wrong only where there is no ground truth.")
     max_coverage: float = Field(default=0.6, gt=0.0, le=1.0,
                                 description="Without ground truth: a box covering this share of the image or more localises nothing checkable: wrong.")
+    qualified_absence: Literal["cap", "reject"] = Field(
+        # On the REC logs 40% of the IoU-correct answers flagged absent_but_boxed deny a description
+        # ("no bus in the background on the right") after saying such an object is there ("only one
+        # bus visible, in the foreground"): the model found the object and doubts the query's wording.
+        default="cap",
+        description="With ground truth, an absent_but_boxed whose thinking affirms elsewhere that such an object is there "
+                    "(it denies a description, not the object): cap: paid by IoU, at most correct_floor; reject: wrong. "
+                    "A flat absence is always wrong, and without ground truth every absent_but_boxed is.")
 
 
 class ConfidenceOptions(GuardOptions):
@@ -253,7 +268,7 @@ def load_reward_config(config: RewardConfig | Mapping[str, Any] | str | Path | N
     if isinstance(config, RewardConfig):
         return config
     if isinstance(config, Mapping):
-        return RewardConfig.model_validate(dict(config))
+        return RewardConfig.model_validate(plain_data(config))
     text = str(config).strip()
     if text.startswith("{"):
         return RewardConfig.model_validate(json.loads(text))
@@ -719,6 +734,26 @@ def finding_codes(report: Report) -> list[str]:
     return out
 
 
+def qualified_absence(report: Report, opts: GuardOptions) -> str | None:
+    """The sentence affirming the object where the thinking's absence only denies a description, else None.
+
+    Only with ``qualified_absence = "cap"``; see :mod:`groundscore.nlp.absence`.
+    """
+    if opts.qualified_absence != "cap":
+        return None
+    from groundscore.nlp.absence import qualified
+
+    spans = []
+    for v in report.verdicts:
+        if v.verifier == "consistency" and isinstance(v.details, Mapping):
+            spans += [str(f.get("span") or "") for f in v.details.get("findings", ())
+                      if isinstance(f, Mapping) and f.get("code") == "absent_but_boxed"]
+    if not spans:
+        return None
+    affirmed = [qualified(report.parsed.think, span) for span in spans]
+    return affirmed[0] if all(affirmed) else None
+
+
 def hack(report: Report, opts: GuardOptions, grounded: bool, image_size: tuple[int, int] | None = None) -> tuple[str, str] | None:
     """``(code, reason)`` when the answer takes a route to a reward that skips the check, else None.
 
@@ -750,6 +785,8 @@ def hack(report: Report, opts: GuardOptions, grounded: bool, image_size: tuple[i
                     return "hack.duplicates", f"boxes {i} and {j} overlap (IoU >= {opts.duplicate_iou}): one object boxed twice"
     rejected = {*opts.reject_findings, *(() if grounded else opts.reject_findings_without_truth)}
     found = [f for f in finding_codes(report) if f in rejected]
+    if grounded and "absent_but_boxed" in found and qualified_absence(report, opts):
+        found = [f for f in found if f != "absent_but_boxed"]  # a score (capped by the policy), not a gate
     if found:
         return "hack.finding", f"the thinking contradicts the answer ({', '.join(found)})"
     if not grounded and image_size:
@@ -864,6 +901,12 @@ class GroundedPolicy(RewardPolicy):
             floor = (config.abstain + config.correct_floor) / 2
             w = opts.confidence_weight
             reward = floor + (reward - floor) * ((1.0 - w) + w * report.confidence)
+        affirmed = qualified_absence(report, opts)
+        if affirmed:  # the thinking doubts the query's wording of an object it found: correct, not full marks
+            reward = min(reward, config.correct_floor)
+            return result(reward, "correct", f"IoU {iou:.3f}; capped at correct_floor: the thinking denies a description "
+                          f"of an object it says is there ({affirmed[:80]!r})", report, name, iou=iou, pairs=pairs,
+                          capped="qualified_absence")
         return result(reward, "correct", f"IoU {iou:.3f}", report, name, iou=iou, pairs=pairs)
 
 
@@ -893,6 +936,9 @@ class IouPolicy(RewardPolicy):
         if not solution:
             ok = is_abstention(parsed)
             return result(1.0 if ok else 0.0, "correct" if ok else "wrong", "negative sample", report, name)
+        if parsed.points and not parsed.boxes and not opts.accept_points:
+            # as VLM-R1's own IoU reward: its box pattern needs four numbers, so a point earns 0
+            return result(0.0, "malformed", "a point answer to a box task (set accept_points for point tasks)", report, name, iou=0.0)
         if not parsed.boxes:
             hits = point_hits(parsed, solution) if parsed.points else 0.0
             outcome: Outcome = "abstain" if is_abstention(parsed) else ("correct" if hits >= opts.iou_threshold else "malformed")

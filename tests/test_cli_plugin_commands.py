@@ -48,3 +48,29 @@ def test_without_the_plugin_the_command_is_absent(capsys: pytest.CaptureFixture[
     assert main(["--help"]) == 0
     assert "greet-boxes" not in capsys.readouterr().out
     assert main(["greet-boxes"]) == 2
+
+
+def test_the_documented_plugin_command_runs(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/reference/cli.md's plugin command, as written, reusing the shared input options."""
+    import json
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "reference" / "cli.md").read_text()
+    code = re.findall(r"```python\n(.*?)```", page, re.DOTALL)[0]
+    module = types.ModuleType("gs_doc_command_plugin")
+    exec(compile(code, "docs/reference/cli.md", "exec"), module.__dict__)  # the page's own example
+    register_module(module, "gs_doc_command_plugin")
+    try:
+        src = tmp_path / "in.jsonl"
+        src.write_text("\n".join(json.dumps(x) for x in (
+            {"query": "cup", "completion": '[{"bbox_2d": [1, 2, 30, 40], "label": "cup"}]', "image_size": [100, 100]},
+            {"query": "cup", "completion": "[[[["},
+            {"query": "cup", "completion": "no box here"},
+        )) + "\n")
+        assert main(["count-rejects", str(src), "--verifiers", "schema"]) == 0
+        assert capsys.readouterr().out.strip() == "2"
+        assert main(["count-rejects", "--help"]) == 0
+        assert "--image-root" in capsys.readouterr().out  # the shared group came with it
+    finally:
+        load_plugins(reload=True)

@@ -138,3 +138,14 @@ def test_the_default_chain_is_the_named_built_in_list() -> None:
         Chain({"enable": ["config_test_extra"]})
     # a built-in blocked by GROUNDSCORE_DISABLE leaves the default list without an error
     assert ChainConfig().verifier_names({"schema", "spatial"}) == ["schema", "spatial"]
+
+
+def test_trainer_containers_are_accepted_as_mappings() -> None:
+    """verl hands ``reward_kwargs`` over as OmegaConf containers, nested ones included."""
+    omegaconf = pytest.importorskip("omegaconf")
+    from groundscore.config import load_config
+    from groundscore.reward import load_reward_config
+
+    kwargs = omegaconf.OmegaConf.create({"chain_config": {"disable": ["clip"]}, "reward_config": {"wrong": -0.5}})
+    assert load_config(kwargs.chain_config).disable == ["clip"]
+    assert load_reward_config(kwargs.reward_config).wrong == -0.5

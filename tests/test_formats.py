@@ -189,13 +189,22 @@ def test_parsers_cap_boxes(name: str) -> None:
         "shikra": "a [0.1,0.2,0.3,0.4] ", "minigptv2": "<p>a</p>{<1><2><3><4>}", "ferret": "a dog [1, 2, 3, 4] ",
         "detections": '{"box": [1, 2, 3, 4], "score": 0.5},', "gemini": '{"box_2d": [1, 2, 3, 4]},',
         "paligemma": "<loc0001><loc0002><loc0003><loc0004> a ; ",
+        "qwen25_computer_use": '<tool_call>\n{"name": "computer_use", "arguments": {"action": "left_click", "coordinate": [1, 2]}}\n</tool_call>\n',
+        "uitars": "Action: click(start_box='(1,2)')\n", "os_atlas": "CLICK <point>[[1, 2]]</point>\n",
+        "showui": "{'action': 'CLICK', 'value': None, 'position': [0.1, 0.2]},\n", "aguvis": "pyautogui.click(x=0.1, y=0.2)\n",
+        "cogagent": "CLICK(box=[[1,2,3,4]], element_info='a')\n", "gui_action_list": "{'action': 'click', 'point': [1, 2]}, ",
+        "seeclick": "(0.1,0.2)",
     }.get(name)
     if unit is None:
         pytest.skip(f"no unit text for third-party parser {name}")
     body = unit * (MAX_BOXES + 50)
-    if name in ("qwen25_json", "detections", "r1_rec", "gemini"):
+    if name in ("qwen25_json", "detections", "r1_rec", "gemini", "gui_action_list"):
         body = "[" + body.rstrip(", ") + "]"
     raw = PARSERS[name].parse(body)
+    if name == "seeclick":
+        # SeeClick reads only a whole answer that is one tuple: a long text is never many points.
+        assert PARSERS[name].parse(unit).points and not raw.points and not raw.boxes
+        return
     assert len(raw.boxes) + len(raw.points) == MAX_BOXES
     assert any(i.code in ("box.too_many", "point.too_many") for i in raw.issues)
 

@@ -150,3 +150,40 @@ def test_click_reward_end_to_end_from_a_completion() -> None:
     assert report.parsed.points[0].action == "click"
     scored = Rewarder({"policy": "click"}).score([sample])[0]
     assert scored.outcome == "correct" and scored.reward == RewardConfig().correct + RewardConfig().format_weight * scored.format
+
+
+def test_os_atlas_internvl_box_inside_box_tokens_is_read() -> None:
+    """OS-Atlas-Base-7B at times writes [[x1, y1, x2, y2]] inside Qwen2-VL's box tokens (OS-Copilot/OS-Atlas issue #25)."""
+    text = "<|object_ref_start|>input volume's slider<|object_ref_end|><|box_start|>[[738, 766, 904, 792]]<|box_end|><|im_end|>"
+    parsed = parse_completion(Sample(completion=text), PARSERS, (1920, 1080))
+    assert parsed.format == "qwen2_vl"
+    assert [b.xyxy for b in parsed.boxes] == [pytest.approx((738 * 1.92, 766 * 1.08, 904 * 1.92, 792 * 1.08))]
+    assert parsed.boxes[0].label == "input volume's slider"
+    # The usual pair form still wins when present, and is not read twice.
+    both = parse_completion(Sample(completion="<|box_start|>(1,2),(3,4)<|box_end|>"), PARSERS, (1000, 1000))
+    assert [b.xyxy for b in both.boxes] == [pytest.approx((1, 2, 3, 4))]
+
+
+def test_unclosed_tool_call_is_read_as_json() -> None:
+    """ScreenSpot-Pro's Qwen2.5-VL runner keeps a response up to its last '}', so '</tool_call>' is gone: still valid JSON."""
+    text = '<tool_call>\n{"name": "computer_use", "arguments": {"action": "left_click", "coordinate": [1240, 783]}}<|im_end|>'
+    parsed = parse_completion(Sample(completion=text, coords="original"), PARSERS, (1920, 1080))
+    assert parsed.format == "qwen25_computer_use"
+    assert [(p.x, p.y, p.action) for p in parsed.points] == [(1240, 783, "click")]
+    assert "json.repaired" not in parsed.issue_codes()
+
+
+@pytest.mark.parametrize("text", [
+    "thoughts:\nOpen Safeway app.",  # OS-Atlas-Pro-7B, OS-Copilot/OS-Atlas issue #44
+    "thoughts:\nClick on \"What the fossil fuel industry doesn&apos;t want you to know\" View.\n"
+    "actions:\nClick on \"What the fossil fuel industry doesn&apos;t want you to know\" View.",  # same issue
+    "Action: click(start_box='=')",  # ui-tars-7b-dpo, bytedance/UI-TARS issue #78
+    "Action: Input 'BCD Studio' in the search bar to find the desired romantic reggae musics.\n\nassistantall\n"
+    "Thought: To find the specific romantic reggae musics from BCD Studio, I should use the search function with the given "
+    "keyword, 'BCD Studio', to narrow down the options.\nAction: Type 'BCD Studio' in the search bar to find the specific "
+    "romantic reggae musics.\n\nassistantos\npyautogui.write(message='BCD Studio')",  # Aguvis, xlang-ai/aguvis issue #19
+])
+def test_real_answers_without_a_place_give_no_click(text: str) -> None:
+    parsed = parse_completion(Sample(completion=text), PARSERS, (1920, 1080))
+    assert not parsed.points and not parsed.boxes
+    assert any(i.severity == "error" for i in parsed.issues) or "format.undetected" in parsed.issue_codes()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 from pathlib import Path
 
@@ -40,6 +41,42 @@ def _need_chromium() -> tuple[str, str]:
     return found
 
 
+def _browser(browser: str, driver_path: str):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = browser
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1800"):
+        opts.add_argument(arg)
+    return webdriver.Chrome(service=Service(driver_path), options=opts)
+
+
+def _settled(drv) -> None:
+    """Wait until the gallery has rendered (the page marks #cards busy while chunks load)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(drv, 20).until(lambda d: d.execute_script(
+        "const c = document.getElementById('cards'); return c !== null && !c.hasAttribute('aria-busy');"))
+
+
+def _index(out: Path) -> dict:
+    html = (out / "index.html").read_text(encoding="utf-8")
+    return json.loads(html.split('id="gs-index">', 1)[1].split("</script>", 1)[0])
+
+
+def _chunks(out: Path) -> list[list[dict]]:
+    """The cards of each data file, in order: each file is ``window.__gs_chunk(n,[...]);``."""
+    index = _index(out)
+    found = []
+    for n, path in enumerate(sorted((out / index["data"]).glob("chunk-*.js"))):
+        text = path.read_text(encoding="utf-8")
+        head = f"window.__gs_chunk({n},"
+        assert text.startswith(head) and text.endswith(");\n"), path
+        found.append(json.loads(text[len(head):-3]))
+    return found
+
+
 def _samples(tmp: Path) -> Path:
     records = json.loads((COOKBOOK / "cookbook_outputs_transcribed.json").read_text())["records"]
     lines = []
@@ -59,6 +96,24 @@ def _samples(tmp: Path) -> Path:
     return path
 
 
+def _varied(tmp: Path) -> Path:
+    """200 answers of four kinds (a right box, a box far outside, no box, a small box) with labels: all decisions occur."""
+    rng = random.Random(0)
+    lines = []
+    for n in range(200):
+        x, y = rng.randint(0, 500), rng.randint(0, 300)
+        completion = [f'<think>answer {n}</think><answer>{{"bbox_2d": [{x}, {y}, {x + 80}, {y + 60}], "label": "cat"}}</answer>',
+                      f"<answer>[{x}, {y}, {x + 3000}, {y + 2000}]</answer>", "I cannot find it.",
+                      f"<answer>[{x}, {y}, {x + 40}, {y + 40}] dog</answer>"][n % 4]
+        if n == 57:
+            completion = f"<answer>{PWN}</answer>"
+        lines.append({"id": f"s{n}", "query": "the cat on the left", "completion": completion, "image_size": [640, 480],
+                      "solution": [[x, y, x + 80, y + 60]]})
+    path = tmp / "varied.jsonl"
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    return path
+
+
 def test_report_page_escapes_and_counts(tmp_path: Path) -> None:
     if not COOKBOOK.is_dir():
         pytest.skip("shared cookbook data not found")
@@ -66,7 +121,10 @@ def test_report_page_escapes_and_counts(tmp_path: Path) -> None:
     assert main(["report", str(_samples(tmp_path)), "-o", str(out)]) == 0
     html = (out / "index.html").read_text(encoding="utf-8")
     assert PWN not in html and "<script>window.__pwned" not in html
-    assert html.count("<script") == 2  # the data blob and the page's own script
+    assert html.count("<script") == 2  # the index blob and the page's own script
+    chunk_text = "".join(p.read_text(encoding="utf-8") for p in (out / "data").glob("*/chunk-*.js"))
+    assert "</script" not in chunk_text and "<script" not in chunk_text and "<img" not in chunk_text
+    assert sum(len(c) for c in _chunks(out)) == sum(1 for _ in _samples(tmp_path).open())
     assert len(list((out / "thumbs").glob("*.jpg"))) == 4  # the four cookbook images, each once
     before = {p.name: p.stat().st_mtime_ns for p in (out / "thumbs").glob("*.jpg")}
     assert main(["report", str(_samples(tmp_path)), "-o", str(out)]) == 0
@@ -78,21 +136,16 @@ def test_report_in_headless_chromium(tmp_path: Path) -> None:
     if not COOKBOOK.is_dir():
         pytest.skip("shared cookbook data not found")
     browser, driver_path = _need_chromium()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
 
     out = tmp_path / "report"
     samples = _samples(tmp_path)
     total = sum(1 for _ in samples.open())
     assert main(["report", str(samples), "-o", str(out)]) == 0
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = browser
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1800"):
-        opts.add_argument(arg)
-    drv = webdriver.Chrome(service=Service(driver_path), options=opts)
+    drv = _browser(browser, driver_path)
     try:
         drv.get((out / "index.html").as_uri())
+        _settled(drv)
         cards = drv.find_elements(By.CSS_SELECTOR, "#cards .card")
         assert len(cards) == total
         assert drv.execute_script("return window.__pwned") is None
@@ -101,10 +154,12 @@ def test_report_in_headless_chromium(tmp_path: Path) -> None:
         accepted = len(drv.find_elements(By.CSS_SELECTOR, "#cards .card.accept"))
         assert accepted > 0
         drv.find_element(By.CSS_SELECTOR, "[data-decision-filter=reject]").click()
+        _settled(drv)
         assert not drv.find_elements(By.CSS_SELECTOR, "#cards .card.accept")
         rejected = len(drv.find_elements(By.CSS_SELECTOR, "#cards .card"))
         assert 0 < rejected < total
         drv.find_element(By.CSS_SELECTOR, "[data-decision-filter='']").click()
+        _settled(drv)
         assert len(drv.find_elements(By.CSS_SELECTOR, "#cards .card")) == total
         imgs = drv.find_elements(By.CSS_SELECTOR, "#cards img")
         assert len(imgs) == 7 and all(i.get_attribute("loading") == "lazy" for i in imgs)
@@ -128,8 +183,12 @@ def test_report_of_rec_log_without_images(tmp_path: Path) -> None:
     html = (out / "index.html").read_text(encoding="utf-8")
     assert 'id="images-note"' in html and "--images DIR" in html
     assert "Reliability" in html and "<svg" in html
-    payload = html.split('id="gs-data">', 1)[1].split("</script>", 1)[0]
-    assert len(json.loads(payload)["cards"]) == 200
+    index = _index(out)
+    assert index["n"] == 200 and len(index["decisions"]) == 200
+    assert len(html) < 200 * 200  # the cards are not in the page: a small index is
+    cards = [c for chunk in _chunks(out) for c in chunk]
+    assert len(cards) == 200 and len({c["id"] for c in cards}) == 200
+    assert [c["confidence"] for c in cards] == sorted((c["confidence"] for c in cards), reverse=True)
 
 
 def test_eval_html_writes_the_report(tmp_path: Path) -> None:
@@ -139,3 +198,97 @@ def test_eval_html_writes_the_report(tmp_path: Path) -> None:
     assert main(["eval", str(_samples(tmp_path)), "--no-plots", "--html", "-o", str(out)]) == 0
     html = (out / "samples_report" / "index.html").read_text(encoding="utf-8")
     assert "Summary" in html and "accuracy" in html and PWN not in html
+
+
+@pytest.mark.slow
+def test_paged_report_loads_chunks_on_demand_over_file_url(tmp_path: Path) -> None:
+    """Cards live in data files; a page loads only its own, and filters count every record from the index."""
+    browser, driver_path = _need_chromium()
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from groundscore.chain import Chain
+    from groundscore.labelled import iter_items
+    from groundscore.report import build_report
+    from groundscore.report.chunks import is_low
+
+    chain = Chain()
+    items = list(iter_items(_varied(tmp_path), None, chain))
+    out = tmp_path / "paged"
+    page = build_report(items, out, title="paged", scorer=chain.scorer, verifiers=chain.names, page_size=20, chunk_size=7)
+    cards = [c for chunk in _chunks(out) for c in chunk]
+    assert len(cards) == 200 and len(_chunks(out)) == 29
+    rejected = [c["id"] for c in cards if c["decision"] == "reject"]
+    assert 20 < len(rejected) < 200  # more than one page of them, so paging a filter is exercised
+    drv = _browser(browser, driver_path)
+
+    def shown() -> list[str]:
+        return [e.text.split("\u00b7 ", 1)[1].split("\n", 1)[0] for e in drv.find_elements(By.CSS_SELECTOR, "#cards .card .head")]
+
+    def loaded() -> list[int]:
+        return sorted(drv.execute_script("return window.__gs_loaded"))
+
+    try:
+        assert page.as_uri().startswith("file://")
+        drv.get(page.as_uri())
+        _settled(drv)
+        assert shown() == [c["id"] for c in cards[:20]]
+        assert loaded() == [0, 1, 2]  # positions 0-19 sit in chunks 0-2 of 7 cards; no other chunk loaded
+        drv.find_element(By.ID, "next").click()
+        _settled(drv)
+        assert shown() == [c["id"] for c in cards[20:40]]
+        assert loaded() == [0, 1, 2, 3, 4, 5]
+        assert "page 2 of 10" in drv.find_element(By.ID, "pageinfo").text
+        # A filter counts all 200 records from the index, then loads what its first page needs.
+        drv.find_element(By.CSS_SELECTOR, "[data-decision-filter=reject]").click()
+        _settled(drv)
+        assert f"{len(rejected)} of 200 samples" in drv.find_element(By.ID, "pageinfo").text
+        assert shown() == rejected[:20]
+        assert len(drv.find_elements(By.CSS_SELECTOR, "#cards .card.reject")) == 20
+        drv.find_element(By.ID, "next").click()
+        _settled(drv)
+        assert shown() == rejected[20:40]
+        # Lowest confidence first reverses the order over every record.
+        drv.find_element(By.CSS_SELECTOR, "[data-decision-filter='']").click()
+        _settled(drv)
+        Select(drv.find_element(By.ID, "order")).select_by_value("asc")
+        _settled(drv)
+        assert shown() == [c["id"] for c in cards[::-1][:20]]
+        assert 28 in loaded()
+        # The verifier and issue-code filters agree with the cards' own verdicts and codes.
+        verifier = next(v["v"] for c in cards for v in c["verdicts"] if is_low(v))
+        Select(drv.find_element(By.ID, "verifier")).select_by_value(verifier)
+        _settled(drv)
+        low = [c["id"] for c in cards[::-1] if any(v["v"] == verifier and is_low(v) for v in c["verdicts"])]
+        assert f"{len(low)} of 200 samples" in drv.find_element(By.ID, "pageinfo").text
+        assert shown() == low[:20]
+        Select(drv.find_element(By.ID, "verifier")).select_by_value("")
+        code = next(c["codes"][0] for c in cards if c["codes"])
+        Select(drv.find_element(By.ID, "code")).select_by_value(code)
+        _settled(drv)
+        marked = [c["id"] for c in cards[::-1] if code in c["codes"]]
+        assert f"{len(marked)} of 200 samples" in drv.find_element(By.ID, "pageinfo").text
+        assert shown() == marked[:20]
+        # Every page of every record, walked: the injected completion shows as text and never runs.
+        Select(drv.find_element(By.ID, "code")).select_by_value("")
+        _settled(drv)
+        texts = []
+        for _ in range(10):
+            texts += [e.text for e in drv.find_elements(By.CSS_SELECTOR, "#cards .card")]
+            drv.find_element(By.ID, "next").click()
+            _settled(drv)
+        assert len(texts) == 200 and any(PWN in t for t in texts)
+        assert loaded() == list(range(29))
+        assert drv.execute_script("return window.__pwned") is None and drv.title != "pwned"
+    finally:
+        drv.quit()
+
+
+def test_script_json_is_inert_inside_a_script_and_round_trips() -> None:
+    from groundscore.report.chunks import script_json
+
+    value = {"c": "</script><script>x()</script> & \u2028\u2029 \ud800 done"}
+    text = script_json(value)
+    assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
+    text.encode("utf-8")  # a lone surrogate must not make the data file unwritable
+    assert json.loads(text) == value

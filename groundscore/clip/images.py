@@ -90,6 +90,11 @@ def image_key(image: Any) -> str | None:
 
 def _read_bytes(image: Any) -> bytes:
     if isinstance(image, str | Path):
+        from groundscore.inputs import not_a_file
+
+        problem = not_a_file(image)  # checked before opening: a FIFO would block forever
+        if problem is not None:
+            raise ValueError(problem)
         return Path(image).read_bytes()
     return bytes(image)
 

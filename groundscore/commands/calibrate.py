@@ -10,28 +10,27 @@ configuration, or ``--calibration`` on ``filter`` and ``eval``.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from typing import Any
 
-from groundscore.commands.input_options import add_input_arguments, chain_from_args, items_from_args
+import click
+
+from groundscore.commands.input_options import chain_from_args, items_from_args
+from groundscore.commands.options import Command, fit_options, input_options, label_options, namespace
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("calibrate", help="fit a calibration file on labelled outputs",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("input", help="JSONL of samples or reports with ground truth, or a VLM-R1 evaluation log")
-    p.add_argument("-o", "--output", required=True, help="where to write the calibration file (JSON)")
-    p.add_argument("--method", choices=["auto", "platt", "isotonic", "logistic"], default="auto",
-                   help="calibration model (default auto: lowest held-out log-loss)")
-    p.add_argument("--folds", type=int, default=5, help="folds for choosing the method (default 5)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the fold split (default 0)")
-    add_input_arguments(p, labels=True)
-    p.set_defaults(func=run)
+@click.command("calibrate", cls=Command, help=__doc__, short_help="fit a calibration file on labelled outputs")
+@click.argument("input")
+@click.option("-o", "--output", required=True, help="where to write the calibration file (JSON)")
+@fit_options("calibration model (default auto: lowest held-out log-loss)", "folds for choosing the method (default 5)")
+@input_options
+@label_options
+def command(**options: Any) -> int:
+    return run(namespace(**options))
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Any) -> int:
     from groundscore.evaluation import calibration_rows, fit_on_rows
 
     chain = chain_from_args(args, use_config_calibration=False)

@@ -8,21 +8,22 @@ honest "not found", and malformed output.
 
 from __future__ import annotations
 
-import argparse
-import json
 import textwrap
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import click
+
+from groundscore.commands.options import Command, config_option, json_option, namespace
 from groundscore.model import Report, Sample
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("demo", help="run the default chain on bundled sample data", description=__doc__)
-    p.add_argument("-c", "--config", default=None, help="a TOML configuration")
-    p.add_argument("--json", action="store_true", help="print the reports as JSONL")
-    p.set_defaults(func=run)
+@click.command("demo", cls=Command, help=__doc__, short_help="run the default chain on bundled sample data")
+@config_option("a TOML configuration")
+@json_option("print the reports as JSONL")
+def command(**options: Any) -> int:
+    return run(namespace(**options))
 
 
 def demo_path() -> Path:
@@ -59,15 +60,16 @@ def render(sample: Sample, report: Report) -> str:
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Any) -> int:
     from groundscore.chain import Chain
+    from groundscore.commands.output import json_line
 
     chain = Chain(args.config)
     samples = demo_samples()
     reports = chain.verify(samples)
     if args.json:
         for report in reports:
-            print(json.dumps(report.model_dump(mode="json")))
+            print(json_line(report.model_dump(mode="json")), end="")
         return 0
     print(f"groundscore demo: {len(samples)} samples, verifiers: {', '.join(chain.names)}\n")
     for sample, report in zip(samples, reports, strict=True):

@@ -15,39 +15,43 @@ list); each record has ``image`` (relative to the file), a completion under
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
+import click
+
+from groundscore.commands.options import Command, completion_options, namespace
 from groundscore.commands.parse import parse_one, read_completion
 from groundscore.model import Parsed
 
 COLOURS = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45", "#fabed4", "#469990")
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("draw", help="draw parsed boxes on the image (PNG/JPEG)", description=__doc__,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("image", nargs="?", default=None, help="the image the completion is about")
-    p.add_argument("completion", nargs="?", default=None, help="the completion text; '-' reads stdin")
-    p.add_argument("--file", default=None, help="read the completion from this file")
-    p.add_argument("-o", "--output", default=None, help="output image (default: IMAGE-boxes.png)")
-    p.add_argument("--records", default=None, help="draw every record of this JSON/JSONL file")
-    p.add_argument("--out-dir", default=".", help="where --records drawings go (default: .)")
-    p.add_argument("--suffix", choices=["png", "jpg"], default="png", help="file type of --records drawings (default png)")
-    p.add_argument("--format", default=None, help="parser name (auto-detected when absent)")
-    p.add_argument("--coords", default=None, help="coordinate space (the format's default when absent)")
-    p.add_argument("--max-width", type=int, default=800, help="scale the drawing down to this width (default 800)")
-    p.add_argument("--quality", type=int, default=85, help="JPEG quality when the output ends in .jpg (default 85)")
-    p.set_defaults(func=run)
+@click.command("draw", cls=Command, help=__doc__, short_help="draw parsed boxes on the image (PNG/JPEG)")
+@click.argument("image", required=False, default=None)
+@click.argument("completion", required=False, default=None)
+@completion_options
+@click.option("-o", "--output", default=None, help="output image (default: IMAGE-boxes.png)")
+@click.option("--records", default=None, help="draw every record of this JSON/JSONL file")
+@click.option("--out-dir", default=".", help="where --records drawings go (default: .)")
+@click.option("--suffix", type=click.Choice(["png", "jpg"]), default="png", help="file type of --records drawings (default png)")
+@click.option("--max-width", type=int, default=800, help="scale the drawing down to this width (default 800)")
+@click.option("--quality", type=int, default=85, help="JPEG quality when the output ends in .jpg (default 85)")
+def command(**options: Any) -> int:
+    return run(namespace(**options))
 
 
 def draw(image_path: str | Path, parsed: Parsed, output: str | Path, max_width: int = 800, quality: int = 85) -> Path:
     """Draw ``parsed``'s boxes and points (original pixels) on the image; returns the output path."""
     from PIL import Image, ImageDraw, ImageFont
 
+    from groundscore.inputs import not_a_file
+
+    problem = not_a_file(image_path)
+    if problem is not None:
+        raise ValueError(problem)
     with Image.open(image_path) as opened:
         image = opened.convert("RGB")
     scale = min(1.0, max_width / image.width)
@@ -90,7 +94,12 @@ def _finite(v: float) -> bool:
 
 
 def _records(path: Path) -> list[dict[str, Any]]:
-    text = path.read_text(encoding="utf-8")
+    from groundscore.inputs import not_a_file
+
+    problem = not_a_file(path)
+    if problem is not None:
+        raise ValueError(problem)
+    text = path.read_text(encoding="utf-8", errors="replace")
     stripped = text.lstrip()
     if stripped.startswith("[") or (stripped.startswith("{") and '"records"' in text[:200_000]):
         value = json.loads(text)
@@ -98,7 +107,7 @@ def _records(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Any) -> int:
     from groundscore.chain import read_image_size
 
     if args.records:
@@ -113,10 +122,15 @@ def run(args: argparse.Namespace) -> int:
             if not image.is_absolute():
                 image = path.parent / image
             text = record.get("completion") or record.get("raw_output") or record.get("model_output") or ""
-            size = tuple(record["image_size"]) if record.get("image_size") else read_image_size(image)
-            parsed = parse_one(text, size, record.get("format") or args.format, record.get("coords") or args.coords)
-            name = str(record.get("id") or f"{image.stem}-{i}")
-            out = draw(image, parsed, out_dir / f"{name}.{args.suffix}", args.max_width, args.quality)
+            try:
+                size = tuple(record["image_size"]) if record.get("image_size") else read_image_size(image)
+                parsed = parse_one(text, size, record.get("format") or args.format, record.get("coords") or args.coords)
+                name = str(record.get("id") or f"{image.stem}-{i}")
+                out = draw(image, parsed, out_dir / f"{name}.{args.suffix}", args.max_width, args.quality)
+            except (ValueError, OSError, TypeError) as exc:  # one record that cannot be drawn must not stop the rest
+                print(f"skipped {record.get('id') or i}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+                      file=sys.stderr)
+                continue
             print(f"{out}  {parsed.format}  {len(parsed.boxes)} boxes  {len(parsed.points)} points")
         return 0
     if not args.image:

@@ -9,36 +9,56 @@ folder ``<name>.json`` (all numbers), ``<name>_reliability.png`` and
 Calibration is cross-validated (fitted and tested on folds of the same
 input) unless a calibration file is given with ``--calibration`` or in the
 configuration; ``--cv`` forces cross-validation.
+
+Several logs answering the same questions (records matched by image and
+question, ``--merge-logs``) are verified together, each question a group
+with one answer per log, so that ``agreement`` compares the answers: the
+results cover every answer of every log (``A+B+C.json``) and each log's
+answers alone (``A.json``, ...).
+
+    groundscore eval A.json B.json C.json --from vlm-r1 -o eval-out
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import IO, Any
 
-from groundscore.commands.input_options import add_input_arguments, chain_from_args, items_from_args
+import click
+
+from groundscore.commands.options import (
+    Command,
+    calibration_file_option,
+    engine_options,
+    fit_options,
+    input_options,
+    label_options,
+    logs_options,
+    namespace,
+    output_dir_option,
+)
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("eval", help="AUROC, calibration error and risk-coverage on labelled outputs, with plots",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("input", nargs="+", help="labelled inputs: JSONL of samples or reports, or VLM-R1 evaluation logs")
-    p.add_argument("-o", "--output-dir", default="groundscore-eval", help="folder for the JSON and PNG files (default groundscore-eval)")
-    p.add_argument("--calibration", default=None, help="test this calibration file instead of cross-validating")
-    p.add_argument("--cv", action="store_true", help="cross-validate calibration even when the configuration names a file")
-    p.add_argument("--method", choices=["auto", "platt", "isotonic", "logistic"], default="auto",
-                   help="calibration model when cross-validating (default auto)")
-    p.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the fold split (default 0)")
-    p.add_argument("--bins", type=int, default=10, help="equal-width bins for ECE and the reliability diagram (default 10)")
-    p.add_argument("--no-plots", action="store_true", help="write the JSON only (no matplotlib needed)")
-    p.add_argument("--html", action="store_true", help="also write <name>_report/index.html: the HTML report (see `groundscore report`)")
-    add_input_arguments(p, labels=True)
-    p.set_defaults(func=run)
+@click.command("eval", cls=Command, help=__doc__,
+               short_help="AUROC, calibration error and risk-coverage on labelled outputs, with plots")
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@output_dir_option("groundscore-eval", "the JSON and PNG files")
+@calibration_file_option("test this calibration file instead of cross-validating")
+@click.option("--cv", is_flag=True, help="cross-validate calibration even when the configuration names a file")
+@fit_options("calibration model when cross-validating (default auto)", "cross-validation folds (default 5)")
+@click.option("--bins", type=int, default=10, help="equal-width bins for ECE and the reliability diagram (default 10)")
+@click.option("--no-plots", is_flag=True, help="write the JSON only (no matplotlib needed)")
+@click.option("--html", is_flag=True, help="also write <name>_report/index.html: the HTML report (see `groundscore report`)")
+@input_options
+@label_options
+@logs_options
+@engine_options
+def command(inputs: tuple[str, ...], **options: Any) -> int:
+    return run(namespace(inputs=list(inputs), input=inputs[0], **options))
 
 
 def _f(value: float | None, digits: int = 3) -> str:
@@ -46,19 +66,24 @@ def _f(value: float | None, digits: int = 3) -> str:
 
 
 def render(name: str, result: Any, elapsed: float, out: IO[str]) -> None:
-    """The human-readable table for one input."""
+    """The human-readable table for one input.
+
+    Per verifier: AUROC on the answers it scored, and (``all``) on every
+    labelled answer with a missing score counted as 0.
+    """
     own = f" (input's own field: {_f(result.upstream_accuracy)})" if result.upstream_accuracy is not None else ""
     print(f"\n== {name}: {result.items} lines, {result.labelled} labelled, accuracy {_f(result.accuracy)}{own}, {elapsed:.1f} s", file=out)
     if result.gated:
         print(f"   a gate failed on {result.gated} (confidence 0); {_f(result.gated_accuracy)} of those were right", file=out)
     for why, n in result.unlabelled.items():
         print(f"   unlabelled: {n}x {why}", file=out)
-    print(f"{'verifier':<24} {'applied':>8} {'AUROC':>7} {'mean right':>11} {'mean wrong':>11}  note", file=out)
+    print(f"{'verifier':<24} {'applied':>8} {'AUROC':>7} {'all':>7} {'mean right':>11} {'mean wrong':>11}  note", file=out)
     for v in result.verifiers:
         note = v.top_skip or ""
         if v.gate_failures:
             note = f"gate failed {v.gate_failures}x" + (f"; {note}" if note else "")
-        print(f"{v.name:<24} {v.applied:>8} {_f(v.auroc):>7} {_f(v.mean_right):>11} {_f(v.mean_wrong):>11}  {note[:90]}", file=out)
+        print(f"{v.name:<24} {v.applied:>8} {_f(v.auroc):>7} {_f(v.auroc_all):>7} {_f(v.mean_right):>11} "
+              f"{_f(v.mean_wrong):>11}  {note[:90]}", file=out)
     cal = result.calibration
     rows = [("raw", result.raw), ("calibrated", result.calibrated)]
     print(f"{'confidence':<24} {'AUROC':>7} {'ECE':>7} {'logloss':>8} " + " ".join(f"{'acc@' + format(c.coverage, '.0%'):>8}" for c in (result.raw.coverage if result.raw else [])), file=out)
@@ -78,29 +103,63 @@ def render(name: str, result: Any, elapsed: float, out: IO[str]) -> None:
         print(f"calibration: {detail}", file=out)
 
 
-def run(args: argparse.Namespace) -> int:
-    from groundscore.evaluation import evaluate, write_plots
+def run(args: Any) -> int:
+    from groundscore.commands.input_options import chain_from_args, input_paths, should_merge
 
     chain = chain_from_args(args, calibration=args.calibration, use_config_calibration=not args.cv)
-    calibrator = chain.scorer.calibrator
     out_dir = Path(args.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for path in args.input:
+    paths = input_paths(args)
+    if should_merge(args, paths):
         start = time.perf_counter()
-        items = list(items_from_args(args, chain, path))
-        result = evaluate(
-            items, scorer=chain.scorer, calibrator=calibrator, method=args.method, folds=max(2, args.folds),
-            seed=args.seed, bins=max(1, args.bins), source=str(path), verifiers=chain.names,
-        )
-        stem = Path(path).stem
-        (out_dir / f"{stem}.json").write_text(json.dumps(result.model_dump(mode="json"), indent=1) + "\n", encoding="utf-8")
-        written = [out_dir / f"{stem}.json"]
-        if not args.no_plots and result.raw is not None:
-            written += write_plots(result, out_dir, stem)
-        if getattr(args, "html", False):
-            from groundscore.report import build_report
-
-            written.append(build_report(items, out_dir / f"{stem}_report", images=args.image_root, title=f"groundscore eval: {Path(path).name}", result=result))
-        render(Path(path).name, result, time.perf_counter() - start, sys.stdout)
-        print("wrote " + ", ".join(str(p) for p in written), file=sys.stdout)
+        items = _items(args, chain, paths)
+        stems = [Path(p).stem for p in paths]
+        name = "+".join(stems) if len("+".join(stems)) <= 150 else f"{stems[0]}+{len(stems) - 1}"
+        print(f"{len(paths)} logs answering the same questions: {len(items)} answers verified in groups", file=sys.stdout)
+        _evaluate(args, chain, items, name, " + ".join(Path(p).name for p in paths), out_dir, start)
+        for path in paths:
+            own = [item for item in items if item.sample.meta.get("log") == Path(path).name]
+            _evaluate(args, chain, own, Path(path).stem, f"{Path(path).name} (in groups)", out_dir, time.perf_counter())
+        return 0
+    for path in paths:
+        start = time.perf_counter()
+        items = _items(args, chain, [path])
+        _evaluate(args, chain, items, Path(path).stem, Path(path).name, out_dir, start, source=str(path))
     return 0
+
+
+def _items(args: Any, chain: Any, paths: list[str]) -> list[Any]:
+    """The labelled items of ``paths`` (one input, or logs merged into groups), verified here or on Ray."""
+    from groundscore.commands.input_options import items_from_args, items_from_samples, merged_samples
+
+    one = SimpleNamespace(**{**vars(args), "inputs": paths, "input": paths[0]})
+    if getattr(args, "engine", "local") == "ray":
+        from groundscore.commands.engine_options import ray_args, reports_on_ray
+
+        with reports_on_ray(one) as reports:
+            return list(items_from_args(ray_args(one, reports), chain))
+    if len(paths) > 1:
+        return list(items_from_samples(one, chain, merged_samples(one, paths)))
+    return list(items_from_args(one, chain))
+
+
+def _evaluate(args: Any, chain: Any, items: list[Any], stem: str, shown: str, out_dir: Path, start: float,
+              source: str | None = None) -> None:
+    """Evaluate ``items``; write ``<stem>.json`` (and the plots, the HTML report) and print the table."""
+    from groundscore.evaluation import evaluate, write_plots
+
+    result = evaluate(
+        items, scorer=chain.scorer, calibrator=chain.scorer.calibrator, method=args.method, folds=max(2, args.folds),
+        seed=args.seed, bins=max(1, args.bins), source=source or shown, verifiers=chain.names,
+    )
+    (out_dir / f"{stem}.json").write_text(json.dumps(result.model_dump(mode="json"), indent=1) + "\n", encoding="utf-8")
+    written = [out_dir / f"{stem}.json"]
+    if not args.no_plots and result.raw is not None:
+        written += write_plots(result, out_dir, stem)
+    if args.html:
+        from groundscore.report import build_report
+
+        written.append(build_report(items, out_dir / f"{stem}_report", images=args.image_root,
+                                    title=f"groundscore eval: {shown}", result=result))
+    render(shown, result, time.perf_counter() - start, sys.stdout)
+    print("wrote " + ", ".join(str(p) for p in written), file=sys.stdout)

@@ -10,65 +10,95 @@ decision (kept or dropped, with its reason) goes to ``--decisions``
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from groundscore.commands.input_options import add_input_arguments, chain_from_args, items_from_args
+import click
+
+from groundscore.commands.options import (
+    Command,
+    calibration_file_option,
+    engine_options,
+    input_options,
+    namespace,
+    output_option,
+    quiet_option,
+)
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("filter", help="keep accepted answers; replace the others by an abstention, or drop them",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("input", help="JSONL of samples or reports, or a VLM-R1 evaluation log")
-    p.add_argument("-o", "--output", default="-", help="where to write the filtered answers (JSONL); '-' for stdout")
-    p.add_argument("--mode", choices=["abstain", "drop", "annotate"], default="abstain",
-                   help="what happens to answers that are not kept (default abstain: empty answer plus reason)")
-    p.add_argument("--threshold", type=float, default=None,
-                   help="keep answers with confidence >= this (default: the chain's accept threshold)")
-    p.add_argument("--calibration", default=None, help="a calibration file from `groundscore calibrate` (overrides the config)")
-    p.add_argument("--decisions", default=None,
-                   help="also write every decision here (JSONL, one per input line); default in drop mode: OUT.decisions.jsonl")
-    p.add_argument("-q", "--quiet", action="store_true", help="no summary")
-    add_input_arguments(p)
-    p.set_defaults(func=run)
+@click.command("filter", cls=Command, help=__doc__,
+               short_help="keep accepted answers; replace the others by an abstention, or drop them")
+@click.argument("input")
+@output_option("the filtered answers")
+@click.option("--mode", type=click.Choice(["abstain", "drop", "annotate"]), default="abstain",
+              help="what happens to answers that are not kept (default abstain: empty answer plus reason)")
+@click.option("--threshold", type=float, default=None,
+              help="keep answers with confidence >= this (default: the chain's accept threshold)")
+@calibration_file_option("a calibration file from `groundscore calibrate` (overrides the config)")
+@click.option("--decisions", default=None,
+              help="also write every decision here (JSONL, one per input line); default in drop mode: OUT.decisions.jsonl")
+@quiet_option()
+@input_options
+@engine_options
+def command(**options: Any) -> int:
+    return run(namespace(**options))
 
 
-def run(args: argparse.Namespace) -> int:
-    from groundscore.filtering import filter_reports, result_record
+def run(args: Any) -> int:
+    if getattr(args, "engine", "local") == "ray":
+        from groundscore.commands.engine_options import ray_args, reports_on_ray
 
+        _check(args)
+        with reports_on_ray(args) as reports:
+            return _run(ray_args(args, reports), shown=(args.input, args.source))
+    return _run(args, shown=(args.input, args.source))
+
+
+def _check(args: Any) -> str | None:
+    """Usage errors, before any work; returns the decisions file."""
     if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
         raise ValueError(f"--threshold must be in [0, 1], got {args.threshold}")
-    chain = chain_from_args(args, calibration=args.calibration)
-    decisions_path = args.decisions
+    decisions_path: str | None = args.decisions
     if decisions_path is None and args.mode == "drop":
         if args.output == "-":
             raise ValueError("--mode drop writing to stdout needs --decisions PATH, so that dropped answers are on record")
         decisions_path = str(Path(args.output)) + ".decisions.jsonl"
+    return decisions_path
+
+
+def _run(args: Any, shown: tuple[str, str | None]) -> int:
+    from groundscore.commands.input_options import chain_from_args, is_unreadable, items_from_args, unreadable_note
+    from groundscore.commands.output import close_output, json_line, open_output
+    from groundscore.filtering import filter_reports, result_record
+
+    decisions_path = _check(args)
+    chain = chain_from_args(args, calibration=args.calibration)
     counts: Counter[str] = Counter()
-    out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")
-    decisions = open(decisions_path, "w", encoding="utf-8") if decisions_path else None
+    unreadable = 0
+    out = open_output(args.output)
+    decisions = open_output(decisions_path) if decisions_path else None
     try:
         for item in items_from_args(args, chain):
             result = filter_reports([item.report], [item.sample], threshold=args.threshold, mode=args.mode, start=item.index)[0]
             counts[result.action] += 1
+            unreadable += is_unreadable(item.report)
             record = result_record(result, item.sample)
-            line = json.dumps(record, ensure_ascii=False) + "\n"
+            line = json_line(record)
             if result.action != "drop":
                 out.write(line)
             if decisions is not None:
-                decisions.write(json.dumps({"id": result.id, **record["filter"]}, ensure_ascii=False) + "\n")
+                decisions.write(json_line({"id": result.id, **record["filter"]}))
     finally:
-        if out is not sys.stdout:
-            out.close()
+        close_output(out)
         if decisions is not None:
-            decisions.close()
+            close_output(decisions)
+    total = sum(counts.values())
     if not args.quiet:
-        total = sum(counts.values())
         parts = ", ".join(f"{k} {counts.get(k, 0)}" for k in ("keep", "abstain", "drop"))
         where = f"; decisions in {decisions_path}" if decisions_path else ""
         print(f"{total} input lines: {parts}{where}", file=sys.stderr)
+    for line in unreadable_note(unreadable, total, [shown[0]], shown[1]):
+        print(line, file=sys.stderr)
     return 0

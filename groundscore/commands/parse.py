@@ -11,32 +11,36 @@ the numbers the model wrote, points, the ``<think>`` text, and every issue.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
+import click
+
+from groundscore.commands.options import Command, completion_options, json_option, namespace
 from groundscore.model import Parsed, Sample
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("parse", help="show the boxes, format and issues read from one completion", description=__doc__,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("completion", nargs="?", default=None, help="the completion text; '-' reads stdin")
-    p.add_argument("--file", default=None, help="read the completion from this file")
-    p.add_argument("--image", default=None, help="the image (its size converts boxes to original pixels)")
-    p.add_argument("--image-size", nargs=2, type=int, metavar=("W", "H"), default=None, help="original image width and height")
-    p.add_argument("--format", default=None, help="parser name (auto-detected when absent)")
-    p.add_argument("--coords", default=None, help="coordinate space, e.g. norm1000, qwen25, original:xywh (the format's default when absent)")
-    p.add_argument("--json", action="store_true", help="print the Parsed object as JSON")
-    p.add_argument("--list-formats", action="store_true", help="list the registered formats and exit")
-    p.set_defaults(func=run)
+@click.command("parse", cls=Command, help=__doc__, short_help="show the boxes, format and issues read from one completion")
+@click.argument("completion", required=False, default=None)
+@completion_options
+@click.option("--image", default=None, help="the image (its size converts boxes to original pixels)")
+@click.option("--image-size", nargs=2, type=int, metavar="W H", default=None, help="original image width and height")
+@json_option("print the Parsed object as JSON")
+@click.option("--list-formats", is_flag=True, help="list the registered formats and exit")
+def command(**options: Any) -> int:
+    return run(namespace(**options))
 
 
-def read_completion(args: argparse.Namespace) -> str:
+def read_completion(args: Any) -> str:
     """The completion from the argument, stdin ('-') or --file."""
     if args.file:
+        from groundscore.inputs import not_a_file
+
+        problem = not_a_file(args.file)
+        if problem is not None:
+            raise ValueError(problem)
         return Path(args.file).read_text(encoding="utf-8", errors="replace")
     if args.completion in (None, "-"):
         if args.completion is None and sys.stdin.isatty():
@@ -45,7 +49,7 @@ def read_completion(args: argparse.Namespace) -> str:
     return str(args.completion)
 
 
-def image_size_of(args: argparse.Namespace) -> tuple[int, int] | None:
+def image_size_of(args: Any) -> tuple[int, int] | None:
     """--image-size, else the size read from --image."""
     if args.image_size:
         return (args.image_size[0], args.image_size[1])
@@ -108,7 +112,14 @@ def list_formats() -> str:
     return "\n".join(rows)
 
 
-def run(args: argparse.Namespace) -> int:
+def _json(data: dict[str, Any]) -> str:
+    try:
+        return json.dumps(data, indent=2, ensure_ascii=False)
+    except RecursionError:
+        return json.dumps({"unwritable": "the parse could not be written as JSON (nested too deeply)"})
+
+
+def run(args: Any) -> int:
     if args.list_formats:
         print(list_formats())
         return 0
@@ -116,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     size = image_size_of(args)
     parsed = parse_one(text, size, args.format, args.coords)
     if args.json:
-        print(json.dumps(parsed.model_dump(mode="json"), indent=2, ensure_ascii=False))
+        print(_json(parsed.model_dump(mode="json")))
     else:
         print(render(parsed, size))
     return 0 if (parsed.boxes or parsed.points or parsed.no_object) else 1

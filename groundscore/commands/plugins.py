@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from typing import Any
 
+import click
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("plugins", help="list loaded plugins, verifiers, parsers and backends", description=__doc__)
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.set_defaults(func=run)
+from groundscore.commands.options import Command, json_option, namespace
+
+
+@click.command("plugins", cls=Command, help=__doc__, short_help="list loaded plugins, verifiers, parsers and backends")
+@json_option("print JSON instead of a table")
+def command(**options: Any) -> int:
+    return run(namespace(**options))
 
 
 def describe() -> dict[str, Any]:
@@ -60,7 +63,7 @@ def describe() -> dict[str, Any]:
     }
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Any) -> int:
     info = describe()
     if args.json:
         print(json.dumps(info, indent=2))

@@ -9,24 +9,27 @@ text cards; ``--images DIR`` says where to look for them.
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
-from groundscore.commands.input_options import add_input_arguments, chain_from_args, items_from_args
+import click
+
+from groundscore.commands.input_options import chain_from_args, items_from_args
+from groundscore.commands.options import Command, input_options, label_options, namespace, output_dir_option
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("report", help="a static HTML report: summary, plots and a gallery of verdicts",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("input", help="JSONL of samples or reports, or a VLM-R1 evaluation log")
-    p.add_argument("-o", "--output-dir", default="groundscore-report", help="folder for index.html and thumbs/ (default groundscore-report)")
-    p.add_argument("--images", default=None, help="folder to look images up in (relative paths, then by file name)")
-    p.add_argument("--title", default=None, help="page title (default: the input's name)")
-    add_input_arguments(p, labels=True)
-    p.set_defaults(func=run)
+@click.command("report", cls=Command, help=__doc__,
+               short_help="a static HTML report: summary, plots and a gallery of verdicts")
+@click.argument("input")
+@output_dir_option("groundscore-report", "index.html and thumbs/")
+@click.option("--images", default=None, help="folder to look images up in (relative paths, then by file name)")
+@click.option("--title", default=None, help="page title (default: the input's name)")
+@input_options
+@label_options
+def command(**options: Any) -> int:
+    return run(namespace(**options))
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Any) -> int:
     from pathlib import Path
 
     from groundscore.report import build_report

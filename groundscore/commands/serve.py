@@ -11,47 +11,49 @@ accepted on loopback only. Every setting can also come from a
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from typing import Any
 
+import click
 
-def add_parser(sub: Any) -> None:
-    from groundscore.server.settings import ServeSettings
+from groundscore.commands.options import Command, namespace
+from groundscore.server.settings import ServeSettings
 
-    d = ServeSettings.default
-    p = sub.add_parser("serve", help="run the reward server (OpenRLHF remote reward protocol)", description=__doc__,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--settings", default=None, metavar="FILE",
-                   help="TOML file of settings (flags and GROUNDSCORE_SERVE_* variables override it)")
-    p.add_argument("--host", default=None, help=f"interface to bind (default {d('host')}; 0.0.0.0 exposes it)")
-    p.add_argument("--port", type=int, default=None, help=f"port (default {d('port')})")
-    p.add_argument("--token", default=None,
-                   help="require 'Authorization: Bearer TOKEN' (default: $GROUNDSCORE_SERVE_TOKEN; none when unset)")
-    p.add_argument("--config", default=None, help="verifier chain configuration (TOML)")
-    p.add_argument("--reward-config", default=None, help="reward policy (TOML/JSON path or inline JSON)")
-    p.add_argument("--policy", default=None, help="reward policy name (overrides the reward configuration)")
-    p.add_argument("--query-template", action="append", default=None,
-                   help="regex with (?P<expr>...) reading the referring expression from the prompt (repeatable)")
-    p.add_argument("--max-body-bytes", type=int, default=None, help=f"largest request body (default {d('max_body_bytes')})")
-    p.add_argument("--max-queries", type=int, default=None, help=f"most queries in one request (default {d('max_queries')})")
-    p.add_argument("--max-queue", type=int, default=None, help=f"most completions waiting; more get 503 (default {d('max_queue')})")
-    p.add_argument("--max-batch", type=int, default=None, help=f"most completions in one chain call (default {d('max_batch')})")
-    p.add_argument("--request-timeout", type=float, default=None,
-                   help=f"seconds a request waits for its scores before 504 (default {d('request_timeout_s'):g})")
-    p.add_argument("--image-root", default=None,
-                   help="image paths in labels must resolve inside DIR (symlinks followed); without it they are "
-                        "refused unless --host is loopback")
-    p.add_argument("--max-image-bytes", type=int, default=None, help=f"largest image file (default {d('max_image_bytes')})")
-    p.add_argument("--max-image-pixels", type=int, default=None,
-                   help=f"most pixels of an image, read from its header (default {d('max_image_pixels')})")
-    p.add_argument("--max-wait-ms", type=float, default=None,
-                   help=f"how long a request waits for others to batch with (default {d('max_wait_ms'):g})")
-    p.set_defaults(func=run)
+_d = ServeSettings.default
 
 
-def run(args: argparse.Namespace) -> int:
+@click.command("serve", cls=Command, help=__doc__, short_help="run the reward server (OpenRLHF remote reward protocol)")
+@click.option("--settings", default=None, metavar="FILE",
+              help="TOML file of settings (flags and GROUNDSCORE_SERVE_* variables override it)")
+@click.option("--host", default=None, help=f"interface to bind (default {_d('host')}; 0.0.0.0 exposes it)")
+@click.option("--port", type=int, default=None, help=f"port (default {_d('port')})")
+@click.option("--token", default=None,
+              help="require 'Authorization: Bearer TOKEN' (default: $GROUNDSCORE_SERVE_TOKEN; none when unset)")
+@click.option("--config", default=None, help="verifier chain configuration (TOML)")
+@click.option("--reward-config", default=None, help="reward policy (TOML/JSON path or inline JSON)")
+@click.option("--policy", default=None, help="reward policy name (overrides the reward configuration)")
+@click.option("--query-template", multiple=True,
+              help="regex with (?P<expr>...) reading the referring expression from the prompt (repeatable)")
+@click.option("--max-body-bytes", type=int, default=None, help=f"largest request body (default {_d('max_body_bytes')})")
+@click.option("--max-queries", type=int, default=None, help=f"most queries in one request (default {_d('max_queries')})")
+@click.option("--max-queue", type=int, default=None, help=f"most completions waiting; more get 503 (default {_d('max_queue')})")
+@click.option("--max-batch", type=int, default=None, help=f"most completions in one chain call (default {_d('max_batch')})")
+@click.option("--request-timeout", type=float, default=None,
+              help=f"seconds a request waits for its scores before 504 (default {_d('request_timeout_s'):g})")
+@click.option("--image-root", default=None,
+              help="image paths in labels must resolve inside DIR (symlinks followed); without it they are "
+                   "refused unless --host is loopback")
+@click.option("--max-image-bytes", type=int, default=None, help=f"largest image file (default {_d('max_image_bytes')})")
+@click.option("--max-image-pixels", type=int, default=None,
+              help=f"most pixels of an image, read from its header (default {_d('max_image_pixels')})")
+@click.option("--max-wait-ms", type=float, default=None,
+              help=f"how long a request waits for others to batch with (default {_d('max_wait_ms'):g})")
+def command(query_template: tuple[str, ...], **options: Any) -> int:
+    return run(namespace(query_template=list(query_template) or None, **options))
+
+
+def run(args: Any) -> int:
     try:
         import fastapi  # noqa: F401
         import uvicorn  # noqa: F401

@@ -1,15 +1,21 @@
-"""``groundscore verify IN -o OUT``: one Report per input sample, as JSONL.
+"""``groundscore verify IN... -o OUT``: one Report per input sample, as JSONL.
 
 Each output line is the Report's JSON plus a ``sample`` object (id, query,
-solution, image, image_size, meta) so that later commands (``filter``,
-``calibrate``, ``eval``) can use the reports without re-running the chain.
-Input lines that cannot be read still get an output line (nothing is dropped).
+solution, image, image_size, meta, group) so that later commands
+(``filter``, ``calibrate``, ``eval``) can use the reports without re-running
+the chain. Input lines that cannot be read still get an output line (nothing
+is dropped), and the summary counts them.
+
+Several logs answering the same questions (records matched by image and
+question) are verified together: each question becomes a group with one
+answer per log, so the ``agreement`` verifier compares them.
+
+    groundscore verify samples.jsonl -o reports.jsonl
+    groundscore verify A.json B.json C.json --from vlm-r1 -o reports.jsonl
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from collections import Counter
@@ -17,34 +23,40 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+import click
+
+from groundscore.commands.options import (
+    Command,
+    engine_options,
+    input_options,
+    logs_options,
+    namespace,
+    output_option,
+    quiet_option,
+)
 from groundscore.model import Report, Sample
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("verify", help="verify samples (JSONL or VLM-R1 logs) and write reports", description=__doc__)
-    p.add_argument("input", help="JSONL of samples, or a VLM-R1 evaluation log with --from vlm-r1")
-    p.add_argument("-o", "--output", default="-", help="where to write reports (JSONL); '-' for stdout")
-    p.add_argument("--from", dest="source", choices=["jsonl", "vlm-r1"], default=None, help="input format (detected when absent)")
-    p.add_argument("-c", "--config", default=None, help="a TOML configuration (groundscore.toml or pyproject.toml)")
-    p.add_argument("--verifiers", default=None, help="comma-separated verifier names (overrides the config)")
-    p.add_argument("--image-root", default=None, help="folder that image paths in VLM-R1 logs are relative to")
-    p.add_argument("--batch-size", type=int, default=256, help="samples per chain call (default 256)")
-    p.add_argument("--limit", type=int, default=None, help="stop after this many samples")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("-q", "--quiet", action="store_true", help="no summary table")
-    from groundscore.commands.engine_options import add_engine_arguments
-
-    add_engine_arguments(p)
-    p.set_defaults(func=run)
+@click.command("verify", cls=Command, help=__doc__, short_help="verify samples (JSONL or VLM-R1 logs) and write reports")
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@output_option("reports")
+@input_options
+@logs_options
+@click.option("--no-progress", is_flag=True, help="no progress bar")
+@quiet_option("no summary table")
+@engine_options
+def command(inputs: tuple[str, ...], **options: Any) -> int:
+    return run(namespace(inputs=list(inputs), input=inputs[0], **options))
 
 
 def batched(items: Iterable[Sample], size: int) -> Iterator[list[Sample]]:
+    """Batches of about ``size`` samples that never split a group (its members are consecutive)."""
     batch: list[Sample] = []
     for item in items:
-        batch.append(item)
-        if len(batch) >= size:
+        if len(batch) >= size and not (item.group is not None and item.group == batch[-1].group):
             yield batch
             batch = []
+        batch.append(item)
     if batch:
         yield batch
 
@@ -60,18 +72,15 @@ def report_record(report: Report, sample: Sample) -> dict[str, Any]:
         "image": str(image) if image is not None else None,
         "image_size": list(sample.image_size) if sample.image_size else None,
         "meta": sample.meta,
+        "group": sample.group,
     }
     return record
 
 
-def build_chain(args: argparse.Namespace) -> Any:
-    from groundscore.chain import Chain
-    from groundscore.config import load_config
+def build_chain(args: Any) -> Any:
+    from groundscore.commands.input_options import chain_from_args
 
-    config = load_config(args.config)
-    if args.verifiers:
-        config = config.model_copy(update={"verifiers": [v.strip() for v in args.verifiers.split(",") if v.strip()]})
-    return Chain(config)
+    return chain_from_args(args)
 
 
 class Summary:
@@ -83,9 +92,11 @@ class Summary:
         self.scores: dict[str, list[float]] = {}
         self.applicable: Counter[str] = Counter()
         self.codes: Counter[str] = Counter()
+        self.unreadable = 0
 
     def add(self, report: Report) -> None:
         self.count += 1
+        self.unreadable += any(i.code == "input.unreadable" for i in report.parsed.issues)
         self.decisions[report.decision] += 1
         for v in report.verdicts:
             self.scores.setdefault(v.verifier, [])
@@ -109,8 +120,9 @@ class Summary:
                 print(f"  {count:>7}  {code}", file=out)
 
 
-def run(args: argparse.Namespace) -> int:
-    from groundscore.inputs import iter_samples
+def run(args: Any) -> int:
+    from groundscore.commands.input_options import input_paths, samples_from_args, unreadable_note
+    from groundscore.commands.output import close_output, json_line, open_output
 
     if getattr(args, "engine", "local") == "ray":
         from groundscore.commands.engine_options import run_verify_on_ray
@@ -118,9 +130,7 @@ def run(args: argparse.Namespace) -> int:
         return run_verify_on_ray(args)
 
     chain = build_chain(args)
-    samples: Iterable[Sample] = iter_samples(args.input, args.source, args.image_root)
-    if args.limit is not None:
-        samples = (s for i, s in enumerate(samples) if i < args.limit)
+    samples = samples_from_args(args)
     progress = None
     if not args.no_progress and sys.stderr.isatty():
         try:
@@ -131,23 +141,25 @@ def run(args: argparse.Namespace) -> int:
             progress = None
     summary = Summary()
     start = time.perf_counter()
-    out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")
+    out = open_output(args.output)
     try:
         for batch in batched(samples, max(1, args.batch_size)):
             for sample, report in zip(batch, chain.verify(batch), strict=True):
                 if "input_error" in sample.meta:
                     report.parsed.issues.insert(0, _input_issue(sample.meta["input_error"]))
-                out.write(json.dumps(report_record(report, sample), ensure_ascii=False) + "\n")
+                out.write(json_line(report_record(report, sample)))
                 summary.add(report)
             if progress is not None:
                 progress.update(len(batch))
     finally:
-        if out is not sys.stdout:
-            out.close()
+        close_output(out)
         if progress is not None:
             progress.close()
+    where = sys.stderr if args.output == "-" else sys.stdout
     if not args.quiet:
-        summary.render(time.perf_counter() - start, sys.stderr if args.output == "-" else sys.stdout)
+        summary.render(time.perf_counter() - start, where)
+    for line in unreadable_note(summary.unreadable, summary.count, input_paths(args), args.source):
+        print(line, file=sys.stderr if args.quiet else where)
     return 0
 
 

@@ -46,7 +46,12 @@ class ComputerUseParser(Parser):
 
     def parse(self, text: str) -> RawParse:
         raw = RawParse()
-        bodies = [m.group(1) for m in _CALL.finditer(text)] or [text]
+        bodies = [m.group(1) for m in _CALL.finditer(text)]
+        if not bodies:
+            # An unclosed call: a stop sequence or a harness (ScreenSpot-Pro's Qwen2.5-VL runner keeps the
+            # response up to its last '}') drops '</tool_call>'; the JSON after the tag is still whole.
+            _, tag, rest = text.rpartition("<tool_call>")
+            bodies = [rest.replace("<|im_end|>", "").strip()] if tag else [text]
         for body in bodies:
             if not self._one(raw, body):
                 return raw

@@ -5,7 +5,9 @@ stacks return) loses the tokens and leaves ``label(x1,y1),(x2,y2)``; both are
 read here. Coordinates are integers in 0..1000 relative to the image
 (``norm1000``), whatever the input resolution. R1-style models trained from
 Qwen2-VL (Visual-RFT, early VLM-R1) write the same pairs inside
-``<answer>``, in the same space.
+``<answer>``, in the same space. OS-Atlas-Base-7B, trained on Qwen2-VL, at
+times writes InternVL's ``[[x1, y1, x2, y2]]`` inside the box tokens (its
+authors, OS-Copilot/OS-Atlas issue #25); that is read too, same space.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from groundscore.plugins.hookspecs import hookimpl
 
 _N = SPACED_NUMBER
 _PAIR = re.compile(rf"\({_N},{_N}\)\s*,?\s*\({_N},{_N}\)")
+_BRACKETED = re.compile(rf"<\|box_start\|>\s*\[\[{_N},{_N},{_N},{_N}\]\]")
 _REF = re.compile(r"<\|object_ref_start\|>(.{0,300}?)<\|object_ref_end\|>", re.DOTALL)
 
 
@@ -37,7 +40,12 @@ class Qwen2VLParser(Parser):
         return NONE
 
     def parse(self, text: str) -> RawParse:
-        return read_boxes(text, _PAIR, _ref_or_phrase_before, "no (x1,y1),(x2,y2) pair found")
+        raw = read_boxes(text, _PAIR, _ref_or_phrase_before, "no (x1,y1),(x2,y2) pair found")
+        if not raw.found and "<|box_start|>" in text:
+            bracketed = read_boxes(text, _BRACKETED, _ref_or_phrase_before, "no (x1,y1),(x2,y2) pair found")
+            if bracketed.found:
+                return bracketed
+        return raw
 
 
 def _ref_or_phrase_before(text: str, match: re.Match[str], floor: int, previous: str | None) -> str | None:

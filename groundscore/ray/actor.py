@@ -12,7 +12,13 @@ from typing import Any
 
 
 class ChainActor:
-    """Verifies a batch of serialised samples; returns one report row per sample."""
+    """Verifies a batch of serialised samples; returns one report row per sample.
+
+    A batch is either rows ``{id, index, sample}`` or rows ``{chunk, ids,
+    indices}``, each chunk a whole batch packed on the driver so that no group
+    is split (:func:`groundscore.ray.dataset.pack_batches`); all chunks of a
+    batch are verified in one chain call.
+    """
 
     def __init__(self, config: dict[str, Any] | None) -> None:
         from groundscore.chain import Chain
@@ -24,11 +30,17 @@ class ChainActor:
         from groundscore.commands.verify import report_record
         from groundscore.model import Sample
 
-        samples = [Sample.model_validate_json(s) for s in batch["sample"]]
+        if "chunk" in batch:
+            texts = [s for chunk in batch["chunk"] for s in json.loads(chunk)]
+            ids = [i for chunk in batch["ids"] for i in json.loads(chunk)]
+            indices = [x for chunk in batch["indices"] for x in json.loads(chunk)]
+        else:
+            texts, ids, indices = list(batch["sample"]), [str(i) for i in batch["id"]], [int(x) for x in batch["index"]]
+        samples = [Sample.model_validate_json(s) for s in texts]
         reports = self.chain.verify(samples)
         return {
-            "id": list(batch["id"]),
-            "index": list(batch["index"]),
+            "id": ids,
+            "index": indices,
             "decision": [r.decision for r in reports],
             "confidence": [float(r.confidence) for r in reports],
             # the record `groundscore verify` writes (report + sample fields), so filter/eval read it

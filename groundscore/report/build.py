@@ -6,12 +6,15 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from groundscore.report.chunks import build_index, display_order, write_chunks
 from groundscore.report.data import card, decision_counts
 from groundscore.report.page import render_page
 from groundscore.report.svg import reliability_svg, risk_coverage_svg
 from groundscore.report.thumbs import image_path, thumbnail
 
 PAGE_SIZE = 60
+CHUNK_SIZE = 100
+"""Cards a data file holds: ~170 kB of text cards, so a page (60 cards) in view loads one or two."""
 
 
 def _f(v: float | None) -> str:
@@ -31,8 +34,14 @@ def _summary(result: Any) -> str:
 
 
 def build_report(items: Any, out_dir: str | Path, *, images: str | Path | None = None, title: str = "groundscore report",
-                 result: Any = None, scorer: Any = None, verifiers: Any = None, thumbnails: bool = True) -> Path:
-    """Write ``out_dir/index.html`` (and ``out_dir/thumbs/``) for ``items``; returns the page's path.
+                 result: Any = None, scorer: Any = None, verifiers: Any = None, thumbnails: bool = True,
+                 page_size: int = PAGE_SIZE, chunk_size: int = CHUNK_SIZE) -> Path:
+    """Write ``out_dir/index.html``, ``out_dir/data/`` and ``out_dir/thumbs/`` for ``items``; returns the page's path.
+
+    The page holds the summary, plots, counts and a compact index of every
+    record; the cards themselves go to ``data/`` in files of ``chunk_size``
+    (see :mod:`groundscore.report.chunks`), loaded when a page of
+    ``page_size`` cards shows them. Open the page from its folder.
 
     ``result`` is an :class:`~groundscore.evaluation.EvalResult`; when absent
     and some items are labelled it is computed with :func:`groundscore.evaluation.evaluate`.
@@ -72,7 +81,9 @@ def build_report(items: Any, out_dir: str | Path, *, images: str | Path | None =
     if missing:
         note = (f"{missing} of {len(cards)} samples have no image found: they are shown as text cards. "
                 "Point --images DIR at the folder holding their images (paths are looked up under it, then by file name).")
-    payload = {"cards": cards, "page_size": PAGE_SIZE, "verifiers": names, "codes": list(counts["codes"])}
+    ordered = display_order(cards)
+    index = build_index(ordered, names, list(counts["codes"]))
+    index.update(page_size=max(1, page_size), chunk_size=max(1, chunk_size), data=write_chunks(ordered, out, max(1, chunk_size)))
     page = out / "index.html"
-    page.write_text(render_page(title, summary, plots, counts, payload, note), encoding="utf-8")
+    page.write_text(render_page(title, summary, plots, counts, index, note), encoding="utf-8")
     return page

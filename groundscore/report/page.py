@@ -1,23 +1,19 @@
-"""The HTML page: static parts escaped in Python, the gallery rendered by vanilla JS from an embedded JSON blob.
+"""The HTML page: static parts escaped in Python, the gallery rendered by vanilla JS a page at a time.
 
-The JSON is embedded in a ``<script type="application/json">`` with ``<``,
-``>`` and ``&`` written as ``\\u`` escapes, so ``</script>`` in a completion
-cannot close the element; the JS builds every card with ``textContent``.
+The page embeds only the index (:mod:`groundscore.report.chunks`) in a
+``<script type="application/json">``, written with ``<``, ``>`` and ``&`` as
+``\\u`` escapes so nothing in it can close the element. The script filters
+on the index, loads the chunks of the cards in view by ``<script>``
+injection, and builds every card with ``textContent``: no model-written
+string is ever parsed as HTML.
 """
 
 from __future__ import annotations
 
-import json
 from html import escape
 from typing import Any
 
-
-def embed_json(value: Any) -> str:
-    """JSON safe inside a ``<script>`` element."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return (text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
-
+from groundscore.report.chunks import script_json
 
 CSS = """
 body{font:14px system-ui,sans-serif;margin:16px;color:#222;background:#fff}
@@ -39,10 +35,33 @@ pre.comp{font-size:11px;background:#f4f4f4;white-space:pre-wrap;max-height:8em;o
 
 JS = r"""
 (function(){
-const DATA = JSON.parse(document.getElementById('gs-data').textContent);
-const cards = DATA.cards.slice().sort((a,b)=>b.confidence-a.confidence);
-const PAGE = DATA.page_size;
-let filter = {decision:'', verifier:'', code:''}, page = 0, shown = cards;
+const IDX = JSON.parse(document.getElementById('gs-index').textContent);
+const N = IDX.n, PAGE = IDX.page_size, CHUNK = IDX.chunk_size;
+const LETTER = {accept: 'a', abstain: 'b', reject: 'r'};
+let filter = {decision:'', verifier:'', code:''}, order = 'desc', page = 0, shown = new Int32Array(0), ticket = 0;
+const chunks = new Map(), waiting = new Map(), masks = new Map();
+window.__gs_loaded = [];
+window.__gs_chunk = (n, cards) => { chunks.set(n, cards); window.__gs_loaded.push(n); const w = waiting.get(n); if (w) { waiting.delete(n); w.ok(); } };
+// A chunk is a script file calling __gs_chunk: a script element loads over file://, where fetch and XHR are refused.
+function load(n){
+  if (chunks.has(n)) return Promise.resolve();
+  if (waiting.has(n)) return waiting.get(n).promise;
+  const w = {}; w.promise = new Promise((ok, fail) => { w.ok = ok; w.fail = fail; }); waiting.set(n, w);
+  const s = document.createElement('script'); s.src = IDX.data + '/chunk-' + String(n).padStart(4, '0') + '.js'; s.dataset.chunk = n;
+  s.onerror = () => { waiting.delete(n); s.remove(); w.fail(new Error(s.src)); };
+  s.onload = () => s.remove();
+  document.head.appendChild(s);
+  return w.promise;
+}
+function forget(keep){ // bound memory on long browsing sessions: drop chunks not on this page
+  if (chunks.size <= 64) return;
+  for (const n of chunks.keys()) { if (!keep.has(n)) chunks.delete(n); if (chunks.size <= 64) break; }
+}
+function mask(kind, i){ // the positions a verifier (low) or an issue code marks, as a byte per record
+  const key = kind + i; if (masks.has(key)) return masks.get(key);
+  const m = new Uint8Array(N); let p = 0; for (const gap of IDX[kind][i]) { p += gap; m[p] = 1; }
+  masks.set(key, m); return m;
+}
 const el = (tag, cls, text) => { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined && text !== null) e.textContent = String(text); return e; };
 const SVGNS = 'http://www.w3.org/2000/svg';
 function overlay(c, w, h){
@@ -79,29 +98,48 @@ function cardEl(c){
   d.appendChild(t);
   return d;
 }
-function apply(){
-  shown = cards.filter(c => (!filter.decision || c.decision === filter.decision)
-    && (!filter.code || c.codes.includes(filter.code))
-    && (!filter.verifier || c.verdicts.some(v => v.v === filter.verifier && (v.g === false || (v.s !== null && v.s < 0.5)))));
-  page = 0; render();
+function apply(){ // filters read only the index: every record counts, no chunk is loaded
+  const letter = LETTER[filter.decision] || '';
+  const vm = filter.verifier ? mask('low', IDX.verifiers.indexOf(filter.verifier)) : null;
+  const cm = filter.code ? mask('marked', IDX.codes.indexOf(filter.code)) : null;
+  const out = new Int32Array(N); let k = 0;
+  for (let i = 0; i < N; i++) {
+    if ((letter && IDX.decisions[i] !== letter) || (vm && !vm[i]) || (cm && !cm[i])) continue;
+    out[k++] = i;
+  }
+  shown = out.subarray(0, k); if (order === 'asc') shown.reverse();
+  page = 0; return render();
 }
 function render(){
-  const box = document.getElementById('cards'); box.replaceChildren();
-  const pages = Math.max(1, Math.ceil(shown.length / PAGE)); page = Math.min(page, pages - 1);
-  shown.slice(page*PAGE, (page+1)*PAGE).forEach(c => box.appendChild(cardEl(c)));
-  document.getElementById('pageinfo').textContent = 'page ' + (page+1) + ' of ' + pages + ' \u00b7 ' + shown.length + ' of ' + cards.length + ' samples';
+  const mine = ++ticket;
+  const pages = Math.max(1, Math.ceil(shown.length / PAGE)); page = Math.max(0, Math.min(page, pages - 1));
+  const here = Array.from(shown.subarray(page*PAGE, (page+1)*PAGE));
+  const need = new Set(here.map(p => Math.floor(p / CHUNK)));
+  const info = document.getElementById('pageinfo'), box = document.getElementById('cards');
+  const label = 'page ' + (page+1) + ' of ' + pages + ' \u00b7 ' + shown.length + ' of ' + N + ' samples';
+  info.textContent = label + ' \u00b7 loading'; box.setAttribute('aria-busy', 'true');
+  return Promise.all(Array.from(need, load)).then(() => {
+    if (mine !== ticket) return; // a newer click won
+    box.replaceChildren(...here.map(p => cardEl(chunks.get(Math.floor(p / CHUNK))[p % CHUNK])));
+    info.textContent = label; box.removeAttribute('aria-busy'); forget(need); window.__gs_rendered = performance.now();
+  }, err => {
+    if (mine !== ticket) return;
+    box.replaceChildren(el('div', 'note', 'could not load ' + err.message + ': open index.html from its folder, with data/ beside it'));
+    info.textContent = label; box.removeAttribute('aria-busy');
+  });
 }
 document.querySelectorAll('[data-decision-filter]').forEach(b => b.addEventListener('click', () => {
   filter.decision = b.dataset.decisionFilter;
   document.querySelectorAll('[data-decision-filter]').forEach(x => x.classList.toggle('on', x === b)); apply(); }));
-const vsel = document.getElementById('verifier'), csel = document.getElementById('code');
-DATA.verifiers.forEach(v => { const o = el('option', '', v); o.value = v; vsel.appendChild(o); });
-DATA.codes.forEach(v => { const o = el('option', '', v); o.value = v; csel.appendChild(o); });
+const vsel = document.getElementById('verifier'), csel = document.getElementById('code'), osel = document.getElementById('order');
+IDX.verifiers.forEach(v => { const o = el('option', '', v); o.value = v; vsel.appendChild(o); });
+IDX.codes.forEach(v => { const o = el('option', '', v); o.value = v; csel.appendChild(o); });
 vsel.addEventListener('change', () => { filter.verifier = vsel.value; apply(); });
 csel.addEventListener('change', () => { filter.code = csel.value; apply(); });
+osel.addEventListener('change', () => { order = osel.value; apply(); });
 document.getElementById('prev').addEventListener('click', () => { if (page > 0) { page--; render(); } });
-document.getElementById('next').addEventListener('click', () => { page++; render(); });
-apply();
+document.getElementById('next').addEventListener('click', () => { if ((page+1)*PAGE < shown.length) { page++; render(); } });
+window.__gs_ready = apply();
 })();
 """
 
@@ -113,7 +151,7 @@ def _table(rows: list[list[Any]], head: list[str]) -> str:
     return "".join(out) + "</table>"
 
 
-def render_page(title: str, summary_html: str, plots_html: str, counts: dict[str, Any], payload: dict[str, Any],
+def render_page(title: str, summary_html: str, plots_html: str, counts: dict[str, Any], index: dict[str, Any],
                 note: str | None) -> str:
     """The whole page as a string; every argument except the two ``_html`` ones (built escaped) is escaped here."""
     dec = counts["decisions"]
@@ -138,9 +176,10 @@ def render_page(title: str, summary_html: str, plots_html: str, counts: dict[str
 <div class="bar">{buttons}
 <label>verifier low or gate failed <select id="verifier"><option value="">any</option></select></label>
 <label>issue code <select id="code"><option value="">any</option></select></label>
+<label>confidence <select id="order"><option value="desc">highest first</option><option value="asc">lowest first</option></select></label>
 <button id="prev">&larr; prev</button><span id="pageinfo"></span><button id="next">next &rarr;</button></div>
 <div id="cards"></div>
-<script type="application/json" id="gs-data">{embed_json(payload)}</script>
+<script type="application/json" id="gs-index">{script_json(index)}</script>
 <script>{JS}</script>
 </body></html>
 """

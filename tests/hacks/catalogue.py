@@ -170,6 +170,12 @@ case("consistency.absent_does_not_appear", "consistency", "'does not appear in t
      r1("The brown dog does not appear in the image.", box(DOG)))
 case("consistency.absent_there_isnt", "consistency", "'There isn't a dog', then a box.",
      r1("There isn't a dog on the left.", box(DOG)))
+case("consistency.present_then_absent", "consistency", "The thinking sees the dog, then says it is not there at all; a box.",
+     r1(f"{THINK} Looking again, the brown dog is not visible on the left at all.", box(DOG)))
+case("consistency.absent_after_survey", "consistency", "A survey of the scene, then 'no dog is visible'; a box.",
+     r1("The image shows grass, a fence and a cat on the right. No dog is visible anywhere.", box(DOG)))
+case("consistency.absent_unable_to_locate", "consistency", "'I am unable to locate the dog', then a box.",
+     r1("I am unable to locate the brown dog in this picture.", box(DOG)))
 
 # -- abstention (exactly the abstain reward, never more) --------------------------------------
 case("abstention.empty_answer", "abstention", "An empty <answer>.", r1(THINK, ""), expect="abstain", ground_truth="with")
@@ -178,3 +184,64 @@ case("abstention.cannot_find", "abstention", "'cannot find' in words.",
      r1("I cannot see a brown dog here.", "I cannot find the object."), expect="abstain", ground_truth="with")
 case("abstention.none_with_think_box", "abstention", "'none' in the answer, a box hidden in the thinking.",
      r1(f"Maybe {box(DOG)}", "None"), expect="abstain", ground_truth="with")
+
+# -- group (several answers to one question: a GRPO group, k samples) ----------------------------
+# Each group case is a whole group: ``members`` are the completions (one sample each, same query,
+# image and ``group`` id), ``exploiters`` the members that take the exploit's route, and each of them
+# must be paid strictly less than the abstain reward (``expect="below"``), or exactly the abstain
+# reward (``expect="abstain"``). The group cases are kept apart from CASES (one sample each); see
+# ``GROUP_CASES``. ``consensus_hole`` names why the ``consensus`` policy still pays the route, where it does.
+GROUP_CASES: list[dict[str, Any]] = []
+GROUP_SIZE = 8
+NOT_FOUND = r1("I cannot see a brown dog in this image.", "[]")
+
+
+def group_case(id: str, description: str, members: list[str], exploiters: list[int] | None = None, *,
+               expect: str = "below", ground_truth: str = "both", consensus_hole: str | None = None,
+               copies_hole: str | None = None) -> None:
+    """``ground_truth="with"``: the copied answer is a clean wrong box, which nothing can tell from a right one
+    without ground truth or pixels; without ground truth the group is then only checked to pay the copies no
+    more than each answer alone (``copies_hole`` says why it still does, where it does)."""
+    GROUP_CASES.append({"id": id, "family": "group", "description": description, "expect": expect,
+                        "ground_truth": ground_truth, "copies_hole": copies_hole,
+                        "exploiters": list(range(len(members))) if exploiters is None else exploiters,
+                        "consensus_hole": consensus_hole,
+                        "members": [{"query": QUERY, "completion": c, "image_size": SIZE, "solution": [DOG],
+                                     "group": id} for c in members]})
+
+
+def members_of(case: dict[str, Any], grounded: bool) -> list[dict[str, Any]]:
+    """The group's samples, with the ground truth or without any."""
+    return [{**m, "solution": m["solution"] if grounded else None} for m in case["members"]]
+
+
+group_case("group.all_copy_one_box", "Every member copies one wrong box, word for word, so the group agrees with itself.",
+           [r1(THINK, box(LEFT))] * GROUP_SIZE, ground_truth="with",
+           consensus_hole="identical completions vote as independent members: the consensus is the copied box")
+group_case("group.all_copy_reworded", "Every member gives the same wrong box under a thinking varied by one word.",
+           [r1(f"{THINK} (take {k})", box(LEFT)) for k in range(GROUP_SIZE)], ground_truth="with",
+           consensus_hole="near-identical completions vote as independent members")
+group_case("group.majority_copies_one_box", "Six members copy one wrong box, two answer right: the copies outvote them.",
+           [r1(THINK, box(LEFT))] * 6 + [r1(THINK, box(DOG))] * 2, exploiters=list(range(6)), ground_truth="with",
+           consensus_hole="identical completions vote as independent members: the copies are the consensus")
+group_case("group.mostly_not_found", "Seven members say 'not found' to make 'not found' the consensus; one boxes the dog.",
+           [NOT_FOUND] * 7 + [r1(THINK, box(DOG))], exploiters=list(range(7)), expect="abstain",
+           consensus_hole="a 'not found' consensus pays 'not found' the correct reward: a policy that always abstains is paid fully")
+group_case("group.all_not_found", "Every member says 'not found' (the group collapses to abstaining).",
+           [NOT_FOUND] * GROUP_SIZE, expect="abstain",
+           consensus_hole="a 'not found' consensus pays 'not found' the correct reward")
+group_case("group.duplicate_guesses", "Every member gives the same two guesses for a one-object query.",
+           [r1(THINK, boxes([LEFT, DOG]))] * GROUP_SIZE,
+           consensus_hole="the consensus policy applies no guards (count_excess), and copies vote")
+group_case("group.copied_two_answers", "Every member copies a completion with two <answer> blocks.",
+           [f"<think>{THINK}</think><answer>{box(CAT)}</answer><answer>{box(DOG)}</answer>"] * GROUP_SIZE,
+           consensus_hole="the consensus policy applies no guards (hack.tags), and copies vote")
+group_case("group.copied_whole_image", "Every member copies a whole-image box.",
+           [r1(THINK, box([0, 0, W, H]))] * GROUP_SIZE)
+group_case("group.copied_absent_but_boxed", "Every member says the dog is not there and boxes anyway, copied.",
+           [r1("I look for a brown dog on the left, but there is no dog in this image at all.", box(DOG))] * GROUP_SIZE,
+           consensus_hole="the consensus policy applies no guards (absent_but_boxed is a score), and copies vote")
+group_case("group.copied_weak_label", "Every member copies a box labelled with another category, so agreement props it up.",
+           [r1(THINK, box(LEFT, "a horse"))] * GROUP_SIZE, ground_truth="with",
+           consensus_hole="identical completions vote as independent members",
+           copies_hole="the agreement verifier counts identical completions as agreeing members, which raises their confidence")
