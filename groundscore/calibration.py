@@ -15,7 +15,12 @@ inference, so the chain stays light):
   pseudo-count, so that no step claims a certainty of exactly 0 or 1.
 - ``logistic``: L2-regularised logistic regression over each verifier's
   score and whether it applied, plus the combined score; it learns which
-  verifiers matter on the data it is fitted on.
+  verifiers matter on the data it is fitted on. When the training samples
+  were grouped (an ``agreement`` verdict applied), it also reads the
+  agreement's details (:data:`GROUP_FEATURES`: support, the consensus
+  share and its margin over the runner-up cluster, membership of the
+  consensus, ambiguity, group size), so the calibration combines agreement
+  with the other verifiers rather than averaging it in.
 
 ``method="auto"`` fits all three and keeps the one with the lowest held-out
 log-loss (stratified k-fold on the training data), then refits it on all of
@@ -126,22 +131,45 @@ class LogisticModel(BaseModel):
     verifiers: list[str]
     coef: list[float]
     intercept: float
+    group_features: bool = Field(default=False, exclude_if=lambda v: not v,
+                                 description="Whether the agreement details (GROUP_FEATURES) follow; absent in files "
+                                             "fitted on ungrouped samples, which stay as they were.")
 
     @model_validator(mode="after")
     def _shape(self) -> LogisticModel:
-        if len(self.coef) != 2 * len(self.verifiers) + 1:
-            raise ValueError(f"logistic coef must have {2 * len(self.verifiers) + 1} entries, got {len(self.coef)}")
+        n = 2 * len(self.verifiers) + 1 + (len(GROUP_FEATURES) if self.group_features else 0)
+        if len(self.coef) != n:
+            raise ValueError(f"logistic coef must have {n} entries, got {len(self.coef)}")
         return self
 
     def predict(self, verdicts: Sequence[Verdict], raw: float) -> float:
         z = self.intercept
-        for f, c in zip(features(verdicts, raw, self.verifiers), self.coef, strict=True):
+        for f, c in zip(features(verdicts, raw, self.verifiers, self.group_features), self.coef, strict=True):
             z += f * c
         return _sigmoid(z)
 
 
-def features(verdicts: Sequence[Verdict], raw: float, verifiers: Sequence[str]) -> list[float]:
-    """The logistic model's feature vector for one sample."""
+GROUP_FEATURES: tuple[str, ...] = ("support", "consensus_share", "consensus_margin", "in_consensus", "ambiguous",
+                                    "log_group_size")
+"""What the logistic model reads of an ``agreement`` verdict's details (all 0 when it did not apply)."""
+
+
+def group_features(verdicts: Sequence[Verdict]) -> list[float]:
+    """The :data:`GROUP_FEATURES` of one sample, from its agreement verdict."""
+    verdict = next((v for v in verdicts if v.verifier == "agreement" and v.score is not None), None)
+    if verdict is None:
+        return [0.0] * len(GROUP_FEATURES)
+    d = verdict.details
+    clusters = d.get("clusters") or []
+    first = float(clusters[0].get("share", 0.0)) if clusters else 0.0
+    second = float(clusters[1].get("share", 0.0)) if len(clusters) > 1 else 0.0
+    seen = d.get("group_seen") or d.get("group_size") or 1
+    return [float(d.get("support") or 0.0), first, first - second, float(bool(d.get("in_consensus"))),
+            float(bool(d.get("ambiguous"))), math.log(max(1.0, float(seen)))]
+
+
+def features(verdicts: Sequence[Verdict], raw: float, verifiers: Sequence[str], grouped: bool = False) -> list[float]:
+    """The logistic model's feature vector for one sample (with the agreement details when ``grouped``)."""
     scores = {v.verifier: v.score for v in verdicts}
     out: list[float] = []
     for name in verifiers:
@@ -149,6 +177,8 @@ def features(verdicts: Sequence[Verdict], raw: float, verifiers: Sequence[str]) 
         out.append(0.0 if s is None else float(s))
         out.append(0.0 if s is None else 1.0)
     out.append(_logit(raw))
+    if grouped:
+        out += group_features(verdicts)
     return out
 
 
@@ -331,9 +361,10 @@ def _fit_isotonic(raw: np.ndarray, y: np.ndarray) -> IsotonicModel:
 
 def _fit_logistic_model(verdicts: Sequence[Sequence[Verdict]], raw: np.ndarray, y: np.ndarray, names: Sequence[str]) -> LogisticModel:
     np = _np()
-    X = np.array([features(v, float(r), names) for v, r in zip(verdicts, raw, strict=True)], dtype=float)
+    grouped = any(v.verifier == "agreement" and v.score is not None for vs in verdicts for v in vs)
+    X = np.array([features(v, float(r), names, grouped) for v, r in zip(verdicts, raw, strict=True)], dtype=float)
     w, b = fit_logistic(X, y, l2=1.0)
-    return LogisticModel(verifiers=list(names), coef=[float(c) for c in w], intercept=b)
+    return LogisticModel(verifiers=list(names), coef=[float(c) for c in w], intercept=b, group_features=grouped)
 
 
 def _fit_one(method: str, verdicts: Sequence[Sequence[Verdict]], raw: np.ndarray, y: np.ndarray, names: Sequence[str]) -> Any:

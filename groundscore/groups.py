@@ -18,12 +18,17 @@ the group is with ``meta["group_size"]``).
 Trainers say which completions belong together in different ways; the
 helpers here turn each into group ids:
 
-- TRL (``GRPOTrainer``): the completions of one prompt are consecutive,
-  ``num_generations`` of them: :func:`groups_from_consecutive`.
+- TRL (``GRPOTrainer``) and VLM-R1: the completions of one prompt are
+  consecutive, ``num_generations`` of them, but one process's slice need not
+  start at a group boundary: :func:`groups_from_runs` (consecutive equal
+  prompts), :func:`groups_from_consecutive` when only the count is known.
 - verl: ``non_tensor_batch["uid"]``, one uid per prompt repeated for each of
   its ``n`` rollouts: :func:`groups_from_ids`.
-- OpenRLHF: ``n_samples_per_prompt`` consecutive samples per prompt:
-  :func:`groups_from_consecutive`.
+- OpenRLHF 0.11: ``n_samples_per_prompt`` samples per prompt, but its
+  executor calls the reward one sample at a time, so the members meet in a
+  :class:`groundscore.group_gather.GroupGatherer` keyed by prompt and label.
+- verl 0.9: one call per response too; ``uid`` (one per prompt) keys the
+  gatherer.
 - anything else (a server request, a list of prompts): :func:`groups_from_prompts`.
 
 :func:`merge_logs` reads several evaluation logs answering the same
@@ -154,6 +159,30 @@ def groups_from_consecutive(n: int, k: int, prefix: str = "g") -> list[str]:
     if k <= 0:
         raise ValueError(f"k (completions per prompt) must be positive, got {k}")
     return [f"{prefix}{i // k}" for i in range(max(0, n))]
+
+
+def groups_from_runs(keys: Iterable[Hashable], k: int | None = None, prefix: str = "r") -> list[str]:
+    """Group ids for completions where each prompt's completions are consecutive: equal neighbours, one group.
+
+    Why not :func:`groups_from_consecutive`: a trainer process does not
+    always see whole groups from the start. TRL's ``GRPOTrainer`` splits the
+    generation batch across processes without aligning to
+    ``num_generations`` (with 3 completions per device and 2 per prompt, the
+    second device gets ``1 2 2``), so position alone would group the wrong
+    completions. Consecutive completions with the same prompt (and image)
+    are one group here, whatever the offset; a run longer than ``k``
+    (the same prompt drawn twice in a row) is cut into groups of ``k``.
+    """
+    if k is not None and k <= 0:
+        raise ValueError(f"k (completions per prompt) must be positive, got {k}")
+    out: list[str] = []
+    run, length, previous = -1, 0, object()
+    for key in keys:
+        if key != previous or (k is not None and length >= k):
+            run, length, previous = run + 1, 0, key
+        length += 1
+        out.append(f"{prefix}{run}")
+    return out
 
 
 def groups_from_ids(ids: Iterable[Hashable | None], prefix: str = "") -> list[str | None]:

@@ -14,7 +14,9 @@ and the usual honesty order holds::
 - A box is scored against the consensus boxes as the ``grounded`` policy
   scores it against a solution: at IoU >= ``iou_threshold`` from
   ``correct_floor`` rising to ``correct``; below it a near-miss credit that
-  never reaches the "not found" reward.
+  never reaches the "not found" reward. A point answer (GUI) is scored the
+  same way with the agreement verifier's point similarity in place of the
+  IoU (1 on the consensus point or inside the consensus box).
 - When the consensus is weak (it holds under ``min_support`` of the voters,
   or fewer than two of them) nobody is paid more than the abstain reward:
   a box earns at most ``wrong + (abstain - wrong) * wrong_shaping`` scaled by
@@ -50,7 +52,7 @@ from groundscore.reward import (
     confidence_fallback,
     result,
 )
-from groundscore.verifiers.agreement import _is_absent, matched_iou
+from groundscore.verifiers.agreement import _is_absent, matched_iou, shape_similarity
 
 MIN_SUPPORT = 0.5
 """Consensus share of the voters below which nobody earns more than the abstain reward."""
@@ -109,9 +111,10 @@ class ConsensusPolicy(RewardPolicy):
             if strong and consensus.get("absent"):
                 return done(correct, "correct", f"'not found', as {share:.0%} of the group says")
             return done(abstain, "abstain", "explicit 'not found'")
-        boxes = [b.xyxy for b in report.parsed.boxes]
-        if not boxes:
-            return done(wrong, "malformed", "no box and no 'not found' answer")
+        boxes: list[tuple[float, ...]] = [b.xyxy for b in report.parsed.boxes]
+        points = [(p.x, p.y) for p in report.parsed.points]
+        if not boxes and not points:
+            return done(wrong, "malformed", "no box, no point and no 'not found' answer")
         near_miss = abstain - wrong
         if not strong:
             reward = wrong + near_miss * shaping * float(details.get("mean_iou", 0.0))
@@ -119,7 +122,13 @@ class ConsensusPolicy(RewardPolicy):
                         f"under {min_support:.0%}): paid below 'not found'")
         if consensus.get("absent"):
             return done(wrong, "wrong", f"a box where {share:.0%} of the group says 'not found'", iou=0.0)
-        iou = matched_iou(boxes, [tuple(b) for b in consensus.get("boxes") or []])
+        target = [tuple(b) for b in (consensus.get("boxes") or []) + (consensus.get("points") or [])]
+        radius = details.get("point_radius")
+        if (points or consensus.get("points")) and radius:
+            # point answers: the agreement verifier's similarity (1 on the point or inside the box, t at the radius)
+            iou = shape_similarity(boxes + points, target, float(radius), t)
+        else:
+            iou = matched_iou(boxes, target)
         if iou < t:
             return done(wrong + near_miss * shaping * (iou / t), "wrong", f"IoU {iou:.3f} with the consensus, below {t}", iou=iou)
         reward = floor + (correct - floor) * ((iou - t) / (1.0 - t))

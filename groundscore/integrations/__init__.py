@@ -1,8 +1,10 @@
 """Adapters that make groundscore a reward function for RL trainers.
 
-Each module fits one trainer's reward API exactly and, but for verifiers_env,
-imports nothing of the trainer itself (so it can be used, and tested, where the trainer is not
-installed):
+Each module fits one trainer's reward API exactly and imports nothing of the
+trainer itself (so it can be used, and tested, where the trainer is not
+installed), except verifiers_env (verifiers' task API is classes to subclass)
+and :mod:`groundscore.integrations.verl_manager`, which verl loads by path to
+pass its ``uid`` (groups) to ``compute_score``:
 
 - :mod:`groundscore.integrations.trl`: ``GRPOTrainer`` reward functions (sync and async; TRL 1.16).
 - :mod:`groundscore.integrations.vlm_r1`: ``iou_reward``, ``iou_reward_vlm_r1``, ``format_reward``,

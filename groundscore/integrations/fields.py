@@ -386,3 +386,62 @@ def _sample_from_columns(
     if coords:
         sample["coords"] = coords
     return sample
+
+
+def _image_key(sample: Mapping[str, Any]) -> Any:
+    """What tells two completions' images apart cheaply: the path or bytes, or a PIL image's size and mode.
+
+    A PIL image is not keyed by identity: TRL decodes each repeated row
+    afresh, so the completions of one prompt hold equal images in different
+    objects.
+    """
+    image = sample.get("image")
+    if isinstance(image, str | bytes):
+        return image if len(image) < 4096 else hash(image)
+    if image is not None and hasattr(image, "size") and hasattr(image, "mode"):
+        return ("pil", tuple(image.size), image.mode)
+    return sample.get("image_size")
+
+
+def add_groups(
+    samples: list[dict[str, Any]],
+    prompts: Sequence[Any] | None,
+    kwargs: Mapping[str, Any],
+    num_generations: int | None = None,
+    group_column: str = "group",
+) -> list[dict[str, Any]]:
+    """Give TRL / VLM-R1 sample dicts their group, so the agreement verifier compares a prompt's completions.
+
+    In order: a ``group_column`` dataset column when the trainer passes one;
+    else consecutive completions with the same prompt text and image form a
+    group (:func:`groundscore.groups.groups_from_runs`, runs cut at
+    ``num_generations``); else, with only ``num_generations``, runs of that
+    many. ``num_generations`` also goes to ``meta["group_size"]``, so a
+    group that a process sees only part of says so in its verdict. Samples
+    are changed in place and returned; nothing is done when none of this is
+    known.
+    """
+    from groundscore.groups import groups_from_consecutive, groups_from_runs
+
+    n = len(samples)
+    groups: list[Any] | None = None
+    given = kwargs.get(group_column) if group_column else None
+    if given is not None:
+        try:
+            groups = [None if g is None else str(g) for g in (given[i] if i < len(given) else None for i in range(n))]
+        except TypeError:
+            groups = None
+    if groups is None and prompts is not None and len(prompts) == n:
+        groups = groups_from_runs([(prompt_text(p), _image_key(s)) for p, s in zip(prompts, samples, strict=True)],
+                                  num_generations)
+    if groups is None and num_generations:
+        groups = groups_from_consecutive(n, num_generations)
+    if groups is None:
+        return samples
+    for sample, group in zip(samples, groups, strict=True):
+        if group is None or sample.get("meta", {}).get("input_error"):
+            continue
+        sample["group"] = group
+        if num_generations:
+            sample["meta"] = {**sample.get("meta", {}), "group_size": int(num_generations)}
+    return samples

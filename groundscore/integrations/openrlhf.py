@@ -21,6 +21,16 @@ ground truth as JSON text: a box list (``"[]"`` for "the target is absent"),
 or an object ``{"solution": [...], "image": "path", "image_size": [w, h],
 "coords": "qwen25", "image_grid_thw": [1, h, w], "query": "..."}``.
 
+Groups: OpenRLHF samples ``n_samples_per_prompt`` responses per prompt but
+0.11's executor calls the reward with one query at a time, so with
+``group_size`` (``GROUNDSCORE_GROUP_SIZE`` for the file) the responses of one
+prompt (same prompt text and label) meet in a
+:class:`~groundscore.group_gather.GroupGatherer` and are scored together:
+the ``agreement`` verifier compares them and the ``consensus`` policy pays
+against their consensus. A call that holds whole groups (an HTTP request
+with the batch) is grouped directly, consecutive equal prompts and labels
+together.
+
 ``rewards`` is the policy's reward; ``scores`` is 1.0 for a correct answer
 and 0.0 otherwise with ground truth, the confidence without (what OpenRLHF's
 dynamic filtering reads); ``extra_logs`` holds the confidence, IoU, format
@@ -36,6 +46,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from groundscore.group_gather import DEFAULT_TIMEOUT, GroupGatherer
+from groundscore.groups import groups_from_runs
 from groundscore.integrations.fields import MAX_TEXT, QueryReader, completion_text, label_fields, strip_end_markers
 from groundscore.integrations.summary import sample_logs
 from groundscore.reward import Rewarder, RewardResult, load_reward_config
@@ -106,6 +118,16 @@ def build_samples(
     return samples
 
 
+def group_key(prompts: Sequence[Any] | None, labels: Sequence[Any] | None, i: int) -> str:
+    """The responses of one prompt share it: the prompt text and the label (a digest)."""
+    import hashlib
+
+    prompt = prompts[i] if prompts is not None and i < len(prompts) else None
+    label = labels[i] if labels is not None and i < len(labels) else None
+    text = f"{prompt if isinstance(prompt, str) else repr(prompt)}\x1f{label if isinstance(label, str) else repr(label)}"
+    return hashlib.blake2b(text.encode(errors="replace"), digest_size=12).hexdigest()
+
+
 def scores_of(results: Sequence[RewardResult]) -> list[float]:
     """Correctness with ground truth (1/0), confidence without."""
     return [(1.0 if r.outcome == "correct" else 0.0) if r.grounded else float(r.confidence) for r in results]
@@ -131,7 +153,8 @@ class OpenRLHFReward:
     """
 
     def __init__(self, config: Any = None, *, chain_config: Any = None, query_templates: Any = None,
-                 rewarder: Rewarder | None = None) -> None:
+                 rewarder: Rewarder | None = None, group_size: int | None = None,
+                 group_timeout: float | None = None) -> None:
         if rewarder is None:
             reward_config = load_reward_config(config)
             if reward_config.unscorable is None:
@@ -140,6 +163,15 @@ class OpenRLHFReward:
         self.rewarder = rewarder
         self.reader = QueryReader(query_templates)
         self._lock = threading.Lock()
+        self.group_size = int(group_size) if group_size and group_size > 1 else None
+        self.gatherer: GroupGatherer[RewardResult] | None = None
+        if self.group_size:
+            self.gatherer = GroupGatherer(self._score_locked, self.group_size,
+                                          group_timeout if group_timeout is not None else DEFAULT_TIMEOUT)
+
+    def _score_locked(self, samples: list[dict[str, Any]]) -> list[RewardResult]:
+        with self._lock:
+            return self.rewarder.score(samples)
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled without its lock (a lock cannot be pickled; Ray and multiprocessing pickle rewards)."""
@@ -150,6 +182,8 @@ class OpenRLHFReward:
     def __setstate__(self, state: dict[str, Any]) -> None:
         vars(self).update(state)
         self._lock = threading.Lock()
+        if getattr(self, "gatherer", None) is not None:
+            self.gatherer = GroupGatherer(self._score_locked, self.gatherer.size, self.gatherer.timeout)
 
     @property
     def unscorable(self) -> float:
@@ -158,8 +192,17 @@ class OpenRLHFReward:
 
     def score(self, queries: Sequence[Any], prompts: Sequence[Any] | None, labels: Sequence[Any] | None) -> list[RewardResult]:
         samples = build_samples(list(queries), prompts, labels, self.reader)
-        with self._lock:
-            return self.rewarder.score(samples)
+        if not self.group_size:
+            return self._score_locked(samples)
+        keys = [group_key(prompts, labels, i) for i in range(len(samples))]
+        if self.gatherer is not None and len(samples) < self.group_size:
+            # fewer than a group (OpenRLHF's one query per call): wait for the prompt's other responses
+            futures = [self.gatherer.put(k, s) for k, s in zip(keys, samples, strict=True)]
+            return [f.result(timeout=self.gatherer.timeout * 4 + 60) for f in futures]
+        for sample, group in zip(samples, groups_from_runs(keys, self.group_size, prefix="q"), strict=True):
+            sample["group"] = group
+            sample["meta"] = {**(sample.get("meta") or {}), "group_size": self.group_size}
+        return self._score_locked(samples)
 
     def body(self, queries: Sequence[Any], prompts: Sequence[Any] | None, labels: Sequence[Any] | None) -> dict[str, Any]:
         """The HTTP answer for one request (lists)."""
@@ -184,6 +227,17 @@ class OpenRLHFReward:
         }
 
 
+def _env_number(name: str, kind: type) -> Any:
+    """A number from the environment; a value that is not one is a configuration error, named."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+
+
 _default: OpenRLHFReward | None = None
 _default_lock = threading.Lock()
 
@@ -193,7 +247,11 @@ def default_reward() -> OpenRLHFReward:
 
     ``GROUNDSCORE_REWARD_CONFIG``: reward policy (TOML/JSON path or inline
     JSON); ``GROUNDSCORE_CONFIG``: verifier chain (TOML path);
-    ``GROUNDSCORE_QUERY_TEMPLATE``: a regex with ``(?P<expr>...)``.
+    ``GROUNDSCORE_QUERY_TEMPLATE``: a regex with ``(?P<expr>...)``;
+    ``GROUNDSCORE_GROUP_SIZE``: OpenRLHF's ``n_samples_per_prompt`` (the
+    responses of one prompt are then scored together), with
+    ``GROUNDSCORE_GROUP_TIMEOUT`` seconds (default 30) before a partial
+    group is scored as it is.
     """
     global _default
     with _default_lock:
@@ -202,6 +260,8 @@ def default_reward() -> OpenRLHFReward:
                 os.environ.get("GROUNDSCORE_REWARD_CONFIG") or None,
                 chain_config=os.environ.get("GROUNDSCORE_CONFIG") or None,
                 query_templates=os.environ.get("GROUNDSCORE_QUERY_TEMPLATE") or None,
+                group_size=_env_number("GROUNDSCORE_GROUP_SIZE", int),
+                group_timeout=_env_number("GROUNDSCORE_GROUP_TIMEOUT", float),
             )
         return _default
 

@@ -43,7 +43,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from groundscore.integrations.fields import QueryReader, column, samples_from_columns
+from groundscore.integrations.fields import QueryReader, add_groups, column, samples_from_columns
 from groundscore.integrations.model_coords import pixel_limits, resolve_coords
 from groundscore.integrations.summary import batch_metrics
 from groundscore.reward import Rewarder, RewardResult, load_reward_config
@@ -92,6 +92,15 @@ class GroundingReward:
     ``processor``, ``min_pixels`` and ``max_pixels`` alone imply ``"auto"``.
     ``default_coords`` is the older name of ``coords``.
 
+    Groups: the completions of one prompt are compared with each other by
+    the ``agreement`` verifier (and paid against their consensus by the
+    ``consensus`` policy). ``GRPOTrainer`` lays them out consecutively, so
+    consecutive completions with the same prompt and image form a group,
+    cut at ``num_generations`` when given (pass the trainer's
+    ``num_generations``: it also lets a verdict say when a process saw only
+    part of a group); a ``group_column`` dataset column overrides this;
+    ``groups=False`` turns grouping off.
+
     Shaping and multi-task: ``format_weight_schedule(step) -> float``
     replaces ``config.format_weight`` at each step (read from TRL's
     ``trainer_state``); rows whose ``task_column`` value is not in ``tasks``,
@@ -118,7 +127,12 @@ class GroundingReward:
         tasks: Sequence[str] | None = None,
         none_without_solution: bool = False,
         log_metrics: bool = True,
+        num_generations: int | None = None,
+        groups: bool = True,
+        group_column: str = "group",
     ) -> None:
+        if num_generations is not None and num_generations <= 0:
+            raise ValueError(f"num_generations must be positive, got {num_generations}")
         self._config = config
         self._chain_config = chain_config
         self._own_rewarder = rewarder is None
@@ -141,6 +155,9 @@ class GroundingReward:
         self.tasks = frozenset(tasks) if tasks is not None else None
         self.none_without_solution = none_without_solution
         self.log_metrics = log_metrics
+        self.num_generations = num_generations
+        self.groups = groups
+        self.group_column = group_column
         self._lock = threading.Lock()
         self._scheduled: dict[float, Rewarder] = {}
         self.last_results: list[RewardResult] = []
@@ -200,6 +217,9 @@ class GroundingReward:
                 completions, list(prompts) if prompts is not None else None, kwargs, self.query_reader,
                 query_column=self.query_column, default_coords=self.default_coords,
             )
+            if getattr(self, "groups", True):  # objects pickled before grouping existed have no attribute
+                add_groups(samples, list(prompts) if prompts is not None else None, kwargs,
+                           getattr(self, "num_generations", None), getattr(self, "group_column", "group"))
             keep = [i for i, s in enumerate(samples) if not self._skipped(i, s, kwargs)]
             with self._lock:
                 scored = rewarder.score([samples[i] for i in keep])
@@ -270,7 +290,8 @@ def grounding_reward(
     ``config``: reward policy settings (:class:`~groundscore.reward.RewardConfig`,
     a dict, or a TOML/JSON path); ``chain_config``: verifier settings;
     ``options``: see :class:`GroundingReward` (``processor=``, ``coords="auto"``,
-    ``format_weight_schedule=``, ``task_column=``/``tasks=``, ``none_without_solution=``).
+    ``format_weight_schedule=``, ``task_column=``/``tasks=``, ``none_without_solution=``,
+    ``num_generations=`` / ``groups=`` / ``group_column=``).
     """
     cls = AsyncGroundingReward if asynchronous else GroundingReward
     return cls(config, chain_config=chain_config, **options)

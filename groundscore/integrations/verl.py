@@ -33,7 +33,20 @@ Where the data come from:
   an image reaches the reward.
 
 ``reward_kwargs`` may hold ``reward_config`` (dict or path),
-``chain_config`` (dict or path) and ``query_templates``. verl needs a number
+``chain_config`` (dict or path), ``query_templates``, and for groups
+``group_size`` and ``group_timeout``.
+
+Groups: verl samples ``actor_rollout_ref.rollout.n`` responses per prompt,
+marked by one ``uid`` per prompt in the batch, but its reward loop calls
+the function once per response. With ``group_size`` (bind it to
+``${actor_rollout_ref.rollout.n}``) the responses of one prompt meet in a
+:class:`~groundscore.group_gather.GroupGatherer` and are scored together, so
+the ``agreement`` verifier compares them and the ``consensus`` policy pays
+against their consensus. The key is ``extra_info["uid"]``, which
+:class:`groundscore.integrations.verl_manager.GroupRewardManager` copies
+from the batch's ``uid`` (verl's own managers do not pass it); without it,
+the data source, ground truth and question. Use the ``async`` form
+(``compute_score_async``): a waiting response then holds no thread. verl needs a number
 for every sample: one that cannot be scored gets 0.0 (``unscorable``).
 """
 
@@ -57,7 +70,17 @@ _rewarders: dict[str, Rewarder] = {}
 _lock = threading.Lock()
 
 
+def _plain(value: Any) -> Any:
+    """Hydra's ``DictConfig`` / ``ListConfig`` (nested ``reward_kwargs``) as plain dicts and lists."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes | bytearray):
+        return [_plain(v) for v in value]
+    return value
+
+
 def _rewarder(reward_config: Any, chain_config: Any) -> Rewarder:
+    reward_config, chain_config = _plain(reward_config), _plain(chain_config)
     key = json.dumps([repr(reward_config), repr(chain_config)])
     with _lock:
         rewarder = _rewarders.get(key)
@@ -67,6 +90,49 @@ def _rewarder(reward_config: Any, chain_config: Any) -> Rewarder:
                 config = config.model_copy(update={"unscorable": 0.0})
             rewarder = _rewarders[key] = Rewarder(config, chain_config=chain_config)
         return rewarder
+
+
+_gatherers: dict[tuple[str, int, float], Any] = {}
+_VOLATILE = ("num_turns", "rollout_reward_scores", "uid")  # extra_info keys that differ between one prompt's responses
+
+
+def _gatherer(rewarder: Rewarder, size: int, timeout: float | None) -> Any:
+    from groundscore.group_gather import DEFAULT_TIMEOUT, GroupGatherer
+
+    key = (str(id(rewarder)), int(size), float(timeout or DEFAULT_TIMEOUT))
+    with _lock:
+        gatherer = _gatherers.get(key)
+        if gatherer is None:
+            def score(samples: list[dict[str, Any]]) -> list[RewardResult]:
+                with _lock:
+                    return rewarder.score(samples)
+
+            gatherer = _gatherers[key] = GroupGatherer(score, int(size), key[2])
+        return gatherer
+
+
+def group_key(data_source: Any, ground_truth: Any, extra_info: Any) -> str:
+    """What the responses of one prompt share: verl's ``uid`` when the manager passed it, else the question."""
+    import hashlib
+
+    extra = extra_info if isinstance(extra_info, Mapping) else {}
+    uid = extra.get("uid")
+    if uid is not None:
+        return f"uid:{uid}"
+    stable = {k: v for k, v in extra.items() if k not in _VOLATILE}
+    text = repr((data_source, ground_truth, sorted(stable.items(), key=lambda kv: str(kv[0]))))
+    return "q:" + hashlib.blake2b(text.encode(errors="replace"), digest_size=12).hexdigest()
+
+
+def _grouped(data_source: Any, solution_str: Any, ground_truth: Any, extra_info: Any, reward_config: Any,
+             chain_config: Any, query_templates: Any, group_size: int) -> tuple[Any, dict[str, Any], Rewarder, float]:
+    rewarder = _rewarder(reward_config, chain_config)
+    unscorable = rewarder.config.unscorable if rewarder.config.unscorable is not None else 0.0
+    try:
+        sample = _sample(solution_str, ground_truth, extra_info, QueryReader(query_templates))
+    except Exception as exc:  # noqa: BLE001
+        sample = {"completion": "", "meta": {"input_error": str(exc)}}
+    return group_key(data_source, ground_truth, extra_info), sample, rewarder, unscorable
 
 
 def _sample(solution_str: Any, ground_truth: Any, extra_info: Any, reader: QueryReader) -> dict[str, Any]:
@@ -137,9 +203,24 @@ def compute_score(
     reward_config: Any = None,
     chain_config: Any = None,
     query_templates: Any = None,
+    group_size: int | None = None,
+    group_timeout: float | None = None,
     **kwargs: Any,
 ) -> dict[str, float]:
-    """verl's per-sample form (``custom_reward_function.name=compute_score``)."""
+    """verl's per-sample form (``custom_reward_function.name=compute_score``).
+
+    With ``group_size`` > 1 it waits (this thread) for the prompt's other
+    responses; prefer :func:`compute_score_async` then.
+    """
+    if group_size and group_size > 1:
+        key, sample, rewarder, unscorable = _grouped(data_source, solution_str, ground_truth, extra_info,
+                                                     reward_config, chain_config, query_templates, group_size)
+        try:
+            result = _gatherer(rewarder, group_size, group_timeout).submit(key, sample)
+        except Exception as exc:
+            log.warning("verl reward failed: %s: %s", type(exc).__name__, exc, exc_info=True)
+            result = RewardResult(reward=None, outcome="unscorable", reason=str(exc), policy=rewarder.config.policy)
+        return _as_dict(result, rewarder.verifier_names, unscorable)
     return compute_score_batch(
         [data_source], [solution_str], [ground_truth], [extra_info],
         reward_config=reward_config, chain_config=chain_config, query_templates=query_templates,
@@ -153,5 +234,20 @@ async def compute_score_async(
     extra_info: Any = None,
     **kwargs: Any,
 ) -> dict[str, float]:
-    """``async`` per-sample form for verl's reward loop; the chain runs in a worker thread."""
+    """``async`` per-sample form for verl's reward loop; the chain runs in a worker thread.
+
+    With ``group_size`` > 1 the response waits, holding no thread, for the
+    other responses of its prompt, and the group is scored together.
+    """
+    group_size = kwargs.get("group_size")
+    if group_size and group_size > 1:
+        key, sample, rewarder, unscorable = _grouped(
+            data_source, solution_str, ground_truth, extra_info, kwargs.get("reward_config"),
+            kwargs.get("chain_config"), kwargs.get("query_templates"), group_size)
+        try:
+            result = await _gatherer(rewarder, group_size, kwargs.get("group_timeout")).submit_async(key, sample)
+        except Exception as exc:
+            log.warning("verl reward failed: %s: %s", type(exc).__name__, exc, exc_info=True)
+            result = RewardResult(reward=None, outcome="unscorable", reason=str(exc), policy=rewarder.config.policy)
+        return _as_dict(result, rewarder.verifier_names, unscorable)
     return await asyncio.to_thread(compute_score, data_source, solution_str, ground_truth, extra_info, **kwargs)

@@ -44,7 +44,7 @@ from typing import Any
 
 from cachetools import LRUCache
 
-from groundscore.integrations.fields import QueryReader, samples_from_columns
+from groundscore.integrations.fields import QueryReader, add_groups, samples_from_columns
 from groundscore.parse.r1 import tag_blocks
 from groundscore.reward import RewardConfig, Rewarder, load_reward_config
 
@@ -70,7 +70,8 @@ def _rewarder(config: RewardConfig, chain_config: Any) -> Rewarder:
 
 
 def _run(config: RewardConfig, completions: Sequence[Any], solution: Any, kwargs: dict[str, Any],
-         chain_config: Any = None, query_templates: Any = None) -> list[float]:
+         chain_config: Any = None, query_templates: Any = None, groups: bool = False,
+         num_generations: int | None = None) -> list[float]:
     n = len(completions) if completions is not None else 0
     rewarder = _rewarder(config, chain_config)  # a bad configuration raises; bad data never does
     try:
@@ -83,6 +84,8 @@ def _run(config: RewardConfig, completions: Sequence[Any], solution: Any, kwargs
             query_column="problem" if "problem" in columns else None,
             default_coords="original",
         )
+        if groups:
+            add_groups(samples, prompts, columns, num_generations)
         with _lock:
             results = rewarder.score(samples)
         fallback = 0.0 if config.unscorable is None else config.unscorable
@@ -115,6 +118,7 @@ def grounding_reward(
     reward_config: Any = None,
     chain_config: Any = None,
     query_templates: Any = None,
+    num_generations: int | None = None,
     **kwargs: Any,
 ) -> list[float]:
     """The shaped groundscore reward with the default chain (or ``chain_config``).
@@ -123,9 +127,16 @@ def grounding_reward(
     path; default: the ``auto`` policy) and ``chain_config`` can be bound with
     ``functools.partial`` before registering the function. The referring
     expression comes from VLM-R1's ``problem`` column, else from the prompt.
+
+    Groups: VLM-R1's trainer (TRL's layout) puts a prompt's
+    ``num_generations`` completions next to each other and passes
+    ``prompts``; consecutive completions with the same prompt and image form
+    a group for the ``agreement`` verifier (cut at ``num_generations`` when
+    bound, which also lets a verdict report a partial group).
     """
     config = load_reward_config(reward_config).model_copy(update={"unscorable": 0.0})
-    return _run(config, completions, solution, kwargs, chain_config=chain_config, query_templates=query_templates)
+    return _run(config, completions, solution, kwargs, chain_config=chain_config, query_templates=query_templates,
+                groups=True, num_generations=num_generations)
 
 
 def make_grounding_reward(
@@ -133,6 +144,7 @@ def make_grounding_reward(
     chain_config: Any = None,
     query_templates: Any = None,
     name: str = "groundscore",
+    num_generations: int | None = None,
 ) -> Any:
     """:func:`grounding_reward` with its settings bound, as a named function for VLM-R1's registry.
 
@@ -140,21 +152,24 @@ def make_grounding_reward(
     lacks; this returns a callable called ``name`` that pickles (Ray and
     multiprocessing workers receive it pickled).
     """
-    return NamedGroundingReward(name, reward_config, chain_config, query_templates)
+    return NamedGroundingReward(name, reward_config, chain_config, query_templates, num_generations)
 
 
 class NamedGroundingReward:
     """:func:`grounding_reward` with bound settings and a ``__name__``; a plain object, so it pickles."""
 
-    def __init__(self, name: str, reward_config: Any = None, chain_config: Any = None, query_templates: Any = None) -> None:
+    def __init__(self, name: str, reward_config: Any = None, chain_config: Any = None, query_templates: Any = None,
+                 num_generations: int | None = None) -> None:
         self.__name__ = self.__qualname__ = name
         self.reward_config = reward_config
         self.chain_config = chain_config
         self.query_templates = query_templates
+        self.num_generations = num_generations
 
     def __call__(self, completions: Sequence[Any], solution: Any = None, **kwargs: Any) -> list[float]:
         return grounding_reward(completions, solution, reward_config=self.reward_config, chain_config=self.chain_config,
-                                query_templates=self.query_templates, **kwargs)
+                                query_templates=self.query_templates,
+                                num_generations=getattr(self, "num_generations", None), **kwargs)
 
 
 _UPSTREAM_BOX = re.compile(r"\[(\d+),\s*(\d+),\s*(\d+),\s*(\d+)]")

@@ -4,6 +4,10 @@
 "prompts": [...], "labels": [...]}`` answers ``{"rewards": [...], "scores":
 [...], "extra_logs": {name: [...]}}``, one entry per query (see
 :mod:`groundscore.integrations.openrlhf` for what each field means).
+Optional ``"groups"``: one group id per query (or ``"derive"``: equal prompt
+and label, one group) and ``"group_size"``, so that the ``agreement``
+verifier compares the responses to one question; a request should carry
+whole groups (concurrent requests share a micro-batch only by timing).
 ``GET /health`` answers ``{"status": "ok", ...}`` once the models are loaded.
 
 Errors are plain JSON ``{"error": "..."}`` with a 4xx status that says what
@@ -28,16 +32,16 @@ import json
 import logging
 import time
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from groundscore.integrations.openrlhf import OpenRLHFReward, build_samples, response_body
+from groundscore.integrations.openrlhf import OpenRLHFReward, build_samples, group_key, response_body
 from groundscore.server.batcher import MicroBatcher, QueueFull
 from groundscore.server.images import ImagePolicy, is_loopback
 from groundscore.server.settings import ServeSettings
@@ -59,6 +63,24 @@ class RewardRequest(BaseModel):
     query: list[str]
     prompts: list[str | None] | None = None
     labels: list[Any] | None = None
+    groups: list[str | None] | Literal["derive"] | None = None
+    """Group ids, one per query (responses to the same question share one; the agreement verifier compares
+    them), or ``"derive"``: queries of this request with the same prompt and label form a group."""
+    group_size: int | None = Field(default=None, ge=1, description="Members per group, when some may be in other requests.")
+
+    def attach_groups(self, samples: list[dict[str, Any]]) -> None:
+        """Give the request's samples their group (and group size); nothing when no groups were sent."""
+        if self.groups is None:
+            return
+        if self.groups == "derive":
+            ids: list[str | None] = [group_key(self.prompts, self.labels, i) for i in range(len(samples))]
+        else:
+            ids = list(self.groups) + [None] * (len(samples) - len(self.groups))
+        for sample, group in zip(samples, ids, strict=False):
+            if group is not None and not (sample.get("meta") or {}).get("input_error"):
+                sample["group"] = group
+                if self.group_size:
+                    sample["meta"] = {**(sample.get("meta") or {}), "group_size": self.group_size}
 
 
 class _Rejected(Exception):
@@ -192,6 +214,7 @@ def create_app(settings: ServeSettings | None = None, reward: OpenRLHFReward | N
         """Body -> checked samples: CPU work, run in a worker thread (never on the event loop)."""
         req = parse_request(body, content_type)
         samples = build_samples(req.query, req.prompts, req.labels, reward.reader)
+        req.attach_groups(samples)
         if any("image" in sample for sample in samples):
             images.apply(samples)
         return samples

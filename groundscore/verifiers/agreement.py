@@ -7,8 +7,8 @@ they contradict: on the shared REC logs the agreement of an answer with two
 other models' answers separates right from wrong far better than any
 single-answer check (see docs/groups.md).
 
-Who votes: every member of the group, in the batch, that gave a box answer
-or an explicit "not found" and failed no gate (``schema``, ``label_match``,
+Who votes: every member of the group, in the batch, that gave a box or point
+answer or an explicit "not found" and failed no gate (``schema``, ``label_match``,
 ``consistency``, or any other gate earlier in the chain). A malformed answer
 or one that failed a gate does not vote, so a batch of broken outputs cannot
 vouch for itself.
@@ -16,7 +16,13 @@ vouch for itself.
 How: two box answers agree as much as their matched IoU (boxes paired one to
 one by an exact assignment for small multi-box answers, summed and divided by
 the larger count, so a missing or extra box costs); two "not found" answers
-agree fully, a box and a "not found" not at all. An answer's score is its
+agree fully, a box and a "not found" not at all. Point answers (GUI clicks,
+``point_2d``) vote too: two points agree when they lie within
+``point_distance`` of the image diagonal of each other (their similarity
+falls linearly with the distance and crosses ``iou_threshold`` exactly at
+that distance, so "agree" means the same for points as for boxes), and a
+point agrees with a box it lies inside (outside, its similarity falls from
+just under ``iou_threshold`` at the edge to 0 at ``point_distance``). An answer's score is its
 mean agreement with the other voters; ``support`` is the share of them that
 agree at IoU >= ``iou_threshold``. The voters are clustered (greedy, most
 supported first) and the largest cluster is the consensus; when two or more
@@ -57,6 +63,11 @@ class AgreementOptions(VerifierOptions):
         default=None,
         description="Gate verifiers whose failure removes a member's vote; None: every gate that ran before agreement.",
     )
+    point_distance: float = Field(
+        default=0.04, gt=0.0, le=1.0,
+        description="Two points agree when they are at most this share of the image diagonal apart "
+                    "(without an image size, of a 1000-pixel diagonal).",
+    )
     floor: float = Field(
         default=0.2, ge=0.0, lt=1.0,
         description="Score of an answer no other member supports. Above 0 so that a lone dissenter is lowered, not "
@@ -83,6 +94,58 @@ def _sane(box: XYXY) -> bool:
     x1, y1, x2, y2 = box
     # NaN fails every comparison; infinities fail the finite-sum check
     return x2 > x1 and y2 > y1 and math.isfinite(x1 + y1 + x2 + y2)
+
+
+XY = tuple[float, float]
+_NO_SIZE_DIAGONAL = 1000.0  # the scale for point distances when the image size is unknown
+
+
+def _sane_point(point: XY) -> bool:
+    return math.isfinite(point[0] + point[1])
+
+
+def _point_sim(p: XY, q: XY, radius: float, t: float) -> float:
+    """1 for the same point, ``t`` at distance ``radius``, 0 at ``radius / (1 - t)`` and beyond."""
+    d = math.hypot(p[0] - q[0], p[1] - q[1])
+    return max(0.0, 1.0 - (1.0 - t) * d / radius)
+
+
+def _point_box_sim(p: XY, b: XYXY, radius: float, t: float) -> float:
+    """1 inside the box; outside, from just under ``t`` at the edge down to 0 at ``radius`` from it."""
+    dx = max(b[0] - p[0], 0.0, p[0] - b[2])
+    dy = max(b[1] - p[1], 0.0, p[1] - b[3])
+    if dx == 0.0 and dy == 0.0:
+        return 1.0
+    return max(0.0, 0.999 * t * (1.0 - math.hypot(dx, dy) / radius))
+
+
+def shape_similarity(a: Sequence[Sequence[float]], b: Sequence[Sequence[float]], radius: float, t: float = 0.5) -> float:
+    """:func:`matched_iou` generalised to boxes (4 numbers) and points (2 numbers) mixed.
+
+    Pairs are matched one to one (exact for small answers, greedy beyond)
+    and the sum divided by the larger count; box-box pairs score their IoU,
+    point-point and point-box pairs as the module docstring says, with
+    ``radius`` the agreement distance in pixels.
+    """
+    if not a or not b:
+        return 0.0
+    if all(len(x) == 4 for x in a) and all(len(x) == 4 for x in b):
+        return matched_iou(a, b)
+    sa = [tuple(float(v) for v in x) for x in a if len(x) in (2, 4)]
+    sb = [tuple(float(v) for v in x) for x in b if len(x) in (2, 4)]
+    na = max(len(a), len(b))
+    sa = [x for x in sa if (_sane(x) if len(x) == 4 else _sane_point(x))]  # type: ignore[arg-type]
+    sb = [x for x in sb if (_sane(x) if len(x) == 4 else _sane_point(x))]  # type: ignore[arg-type]
+    nb = max(len(sa), len(sb))
+    if not nb:
+        return 0.0
+    return _matched(sa, sb, radius, t) * nb / na  # type: ignore[arg-type]
+
+
+def _sim(p: tuple[float, ...], q: tuple[float, ...], radius: float, t: float) -> float:
+    if len(p) == 4:
+        return _iou(p, q) if len(q) == 4 else _point_box_sim(q, p, radius, t)  # type: ignore[arg-type]
+    return _point_box_sim(p, q, radius, t) if len(q) == 4 else _point_sim(p, q, radius, t)  # type: ignore[arg-type]
 
 
 def _iou(a: XYXY, b: XYXY) -> float:
@@ -114,13 +177,17 @@ def matched_iou(a: Sequence[Sequence[float]], b: Sequence[Sequence[float]]) -> f
     return _matched(sa, sb) * nb / na  # type: ignore[arg-type]
 
 
-def _matched(a: Sequence[XYXY], b: Sequence[XYXY]) -> float:
-    """:func:`matched_iou` for boxes already checked sane."""
+def _matched(a: Sequence[tuple[float, ...]], b: Sequence[tuple[float, ...]], radius: float = 0.0, t: float = 0.5) -> float:
+    """:func:`shape_similarity` for shapes already checked sane (boxes only: ``radius`` unused)."""
     if len(a) == 1 and len(b) == 1:
-        return _iou(a[0], b[0])
+        p, q = a[0], b[0]
+        return _iou(p, q) if len(p) == 4 and len(q) == 4 else _sim(p, q, radius, t)  # type: ignore[arg-type]
     if len(a) > len(b):
         a, b = b, a
-    matrix = [[_iou(p, q) for q in b] for p in a]
+    if radius:
+        matrix = [[_sim(p, q, radius, t) for q in b] for p in a]
+    else:
+        matrix = [[_iou(p, q) for q in b] for p in a]  # type: ignore[arg-type]
     n, m = len(a), len(b)
     if n == 1:
         best = max(matrix[0])
@@ -156,6 +223,7 @@ class _Group:
         "consensus",
         "public_clusters",
         "public_consensus",
+        "radius",
         "sim",
         "voters",
         "why_not",
@@ -163,18 +231,22 @@ class _Group:
 
     def __init__(self, members: list[Context], options: AgreementOptions) -> None:
         t = options.iou_threshold
-        # answers[k]: ("box", boxes) | ("absent", None) | (None, why not)
+        # answers[k]: ("box", boxes) | ("point", boxes and points) | ("absent", None) | (None, why not)
         self.answers: list[tuple[str | None, Any]] = []
         self.why_not: list[str | None] = []
         for ctx in members:
             parsed = ctx.parsed
             boxes = [b.xyxy for b in parsed.boxes]
-            if boxes and all(_sane(b) for b in boxes):
-                answer: tuple[str | None, Any] = ("box", boxes)
+            points = [(p.x, p.y) for p in parsed.points]
+            sane = all(_sane(b) for b in boxes) and all(_sane_point(p) for p in points)
+            if points and sane:
+                answer: tuple[str | None, Any] = ("point", boxes + points)
+            elif boxes and sane:
+                answer = ("box", boxes)
             elif not boxes and _is_absent(parsed):
                 answer = ("absent", None)
             else:
-                answer = (None, "no readable box or 'not found' answer")
+                answer = (None, "no readable box, point or 'not found' answer")
             self.answers.append(answer)
             cache = ctx._cache
             prior = cache.get(VERDICTS_KEY) if cache else None
@@ -187,6 +259,10 @@ class _Group:
             )
         self.voters = [k for k, why in enumerate(self.why_not) if why is None]
         n = len(members)
+        size = members[0].image_size if members else None
+        diagonal = math.hypot(size[0], size[1]) if size else _NO_SIZE_DIAGONAL
+        radius = options.point_distance * diagonal
+        self.radius = radius if any(a[0] == "point" for a in self.answers) else None
         sim: list[list[float]] = [[0.0] * n for _ in range(n)]
         comparable = [k for k in range(n) if self.answers[k][0] is not None]
         for x, i in enumerate(comparable):
@@ -196,6 +272,8 @@ class _Group:
                 kind_j, boxes_j = self.answers[j]
                 if kind_i == "box" and kind_j == "box":
                     v = _matched(boxes_i, boxes_j)
+                elif kind_i != "absent" and kind_j != "absent":
+                    v = _matched(boxes_i, boxes_j, radius, t)
                 else:
                     v = 1.0 if kind_i == kind_j else 0.0
                 sim[i][j] = sim[j][i] = v
@@ -207,28 +285,32 @@ class _Group:
             seed = max(left, key=lambda i: (sum(1 for j in left if sim[i][j] >= t), sum(sim[i][j] for j in left), -i))
             members_k = [j for j in left if sim[seed][j] >= t]
             left = [j for j in left if j not in members_k]
-            kind, boxes = self.answers[seed]
-            if kind == "box":
-                singles = [self.answers[j][1][0] for j in members_k if len(self.answers[j][1]) == 1]
-                if len(boxes) == 1 and singles:
-                    rep = [[round(_median([b[c] for b in singles]), 2) for c in range(4)]]
+            kind, shapes = self.answers[seed]
+            cluster: dict[str, Any] = {"absent": kind == "absent", "boxes": []}
+            if kind is not None and kind != "absent":
+                # one shape answered by several members: the coordinate median of those giving one shape of that kind
+                arity = len(shapes[0])
+                singles = [self.answers[j][1][0] for j in members_k
+                           if len(self.answers[j][1]) == 1 and len(self.answers[j][1][0]) == arity]
+                if len(shapes) == 1 and singles:
+                    rep = [[round(_median([b[c] for b in singles]), 2) for c in range(arity)]]
                 else:
-                    rep = [list(b) for b in boxes]
-            else:
-                rep = []
-            clusters.append({
-                "absent": kind == "absent", "boxes": rep, "size": len(members_k),
-                "share": round(len(members_k) / len(self.voters), 4), "members": members_k,
-            })
+                    rep = [list(b) for b in shapes]
+                cluster["boxes"] = [r for r in rep if len(r) == 4]
+                if kind == "point":
+                    cluster["points"] = [r for r in rep if len(r) == 2]
+            cluster.update(size=len(members_k), share=round(len(members_k) / len(self.voters), 4), members=members_k)
+            clusters.append(cluster)
         clusters.sort(key=lambda c: (-c["size"], c["members"][0]))
         self.clusters = clusters
         self.consensus = clusters[0] if clusters else None
         need = max(2, math.ceil(options.ambiguity_share * len(self.voters) - 1e-9))
         strong = [c for c in clusters if not c["absent"] and c["size"] >= need]
         self.ambiguous = len(strong) >= 2
-        self.candidates = [c["boxes"] for c in strong] if self.ambiguous else []
+        self.candidates = [c["boxes"] + c.get("points", []) for c in strong] if self.ambiguous else []
         # what every member's details show of the group: built once, shared (verdict details are read-only)
-        self.public_clusters = [{key: c[key] for key in ("absent", "boxes", "size", "share")} for c in clusters]
+        self.public_clusters = [{key: c[key] for key in ("absent", "boxes", "points", "size", "share") if key in c}
+                                for c in clusters]
         self.public_consensus = self.public_clusters[0] if clusters else None
 
     def verdict(self, k: int, name: str, options: AgreementOptions, seen: int, expected: int | None) -> Verdict:
@@ -237,7 +319,7 @@ class _Group:
             base["group_split"] = True
         kind, _ = self.answers[k]
         if kind is None:
-            return Verdict.skip(name, "skipped.no_answer", "the answer has no box or 'not found' to compare with the group", **base)
+            return Verdict.skip(name, "skipped.no_answer", "the answer has no box, point or 'not found' to compare with the group", **base)
         others = [j for j in self.voters if j != k]
         if not others:
             return Verdict.skip(name, "skipped.no_voters", "no other member of the group gave a usable answer to compare with",
@@ -257,11 +339,13 @@ class _Group:
             "clusters": self.public_clusters,
             "ambiguous": self.ambiguous,
         }
+        if self.radius is not None:
+            details["point_radius"] = round(self.radius, 2)  # pixels within which two points agree
         if self.why_not[k] is not None:
             details["not_voting"] = self.why_not[k]
         if self.ambiguous:
             details["candidates"] = self.candidates
-        what = "'not found'" if kind == "absent" else "box"
+        what = {"absent": "'not found'", "point": "point"}.get(kind, "box")
         reason = f"{agreeing} of {len(others)} other answers agree with this {what} (mean agreement {score:.2f})"
         if self.ambiguous:
             reason += f"; the answers disagree: {len(self.candidates)} well-supported candidate objects"
