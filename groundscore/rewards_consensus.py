@@ -53,8 +53,8 @@ from pydantic import Field
 from groundscore.model import Report
 from groundscore.plugins.hookspecs import hookimpl
 from groundscore.reward import (
-    Outcome,
     GuardOptions,
+    Outcome,
     PolicyOptions,
     RewardConfig,
     RewardContext,
