@@ -72,6 +72,19 @@ MIN_SUPPORT = 0.5
 """Consensus share of the voters below which nobody earns more than the abstain reward."""
 
 
+def is_strong(consensus: Mapping[str, Any], min_support: float = MIN_SUPPORT) -> bool:
+    """Whether a consensus (the agreement verdict's ``consensus``) is strong enough to pay above "not found".
+
+    It must hold ``min_support`` of the voters and of the distinct answers,
+    and at least two distinct answers: copies of one completion agree with
+    each other by construction. Verdicts without distinct counts (written
+    before they were kept) count every member as a distinct answer.
+    """
+    share = float(consensus.get("share", 0.0))
+    distinct = int(consensus.get("distinct", consensus.get("size", 0)))
+    return share >= min_support and float(consensus.get("distinct_share", share)) >= min_support and distinct >= 2
+
+
 class ConsensusOptions(GuardOptions):
     """The ``consensus`` policy's settings: the guards of the ``grounded`` policy without ground truth, and the vote.
 
@@ -116,9 +129,7 @@ class ConsensusPolicy(RewardPolicy):
         details = agreement.details
         consensus = details.get("consensus") or {}
         share = float(consensus.get("share", 0.0))
-        # verdicts written before distinct answers were counted: every member a distinct answer
         distinct = int(consensus.get("distinct", consensus.get("size", 0)))
-        distinct_share = float(consensus.get("distinct_share", share))
         info = {"support": details.get("support"), "consensus_share": share, "voters": details.get("voters"),
                 "consensus_distinct": distinct, "distinct_voters": details.get("distinct_voters"),
                 "ambiguous": details.get("ambiguous", False)}
@@ -129,7 +140,7 @@ class ConsensusPolicy(RewardPolicy):
         gates = report.failed_gates
         if gates:
             return done(wrong, "malformed" if context.malformed(gates) else "hallucination", f"failed gate(s): {', '.join(gates)}")
-        strong = share >= min_support and distinct_share >= min_support and distinct >= 2
+        strong = is_strong(consensus, min_support)
         if _is_absent(report.parsed):
             agreed = f", as {share:.0%} of the group says (never more: always abstaining must not pay)" if (
                 strong and consensus.get("absent")) else ""
