@@ -88,12 +88,11 @@ def is_strong(consensus: Mapping[str, Any], min_support: float = MIN_SUPPORT) ->
 class ConsensusOptions(GuardOptions):
     """The ``consensus`` policy's settings: the guards of the ``grounded`` policy without ground truth, and the vote.
 
-    ``accept_points`` defaults to True here, as before the guards: the group's
-    own answers say whether the task is answered by points (GUI clicks).
+    ``accept_points`` is off by default, as in every policy: a point answer to
+    a box task is wrong; set it for click tasks (GUI), where a click is
+    compared with the consensus point or box.
     """
 
-    accept_points: bool = Field(default=True, description="A point_2d answer counts (compared with the consensus point or box); "
-                                "off: a point answer to a box task is wrong.")
     min_support: float = Field(default=MIN_SUPPORT, gt=0.0, le=1.0, description="Consensus share of the voters below which nobody earns more than the abstain reward.")
     iou_threshold: float = Field(default=0.5, gt=0.0, lt=1.0, description="IoU with the consensus at and above which a box agrees.")
     wrong_shaping: float = Field(default=0.5, ge=0.0, lt=1.0, description="Share of the wrong..abstain gap a near miss can earn.")
