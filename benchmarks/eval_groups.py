@@ -169,7 +169,7 @@ def evaluate_split(chain: Any, paths: list[Path], folds: int, seed: int, limit: 
     from groundscore.labelled import correctness
     from groundscore.model import box_iou
     from groundscore.reward import RewardConfig
-    from groundscore.rewards_consensus import MIN_SUPPORT, consensus_policy
+    from groundscore.rewards_consensus import consensus_policy, is_strong
 
     n = len(paths)
     samples = merge_logs(paths)
@@ -242,7 +242,7 @@ def evaluate_split(chain: Any, paths: list[Path], folds: int, seed: int, limit: 
         ok = bool(cons.get("boxes")) and not cons.get("absent") and max(
             (box_iou(cons["boxes"][0], g) for g in gt), default=0.0) >= 0.5
         consensus_right += ok
-        if cons and cons.get("share", 0) >= MIN_SUPPORT and cons.get("size", 0) >= 2:
+        if cons and is_strong(cons):
             strong += 1
             strong_wrong += not ok
     for res, ok in zip(results, labels, strict=True):

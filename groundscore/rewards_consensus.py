@@ -8,24 +8,36 @@ and the usual honesty order holds::
 
     a box against the consensus  <  "not found"  <  agreeing with the consensus
 
-- A failed gate is wrong (``config.wrong``), whatever the group says.
-- An explicit "not found" earns ``config.abstain``; ``config.correct`` when
-  the consensus itself is "not found".
+- A failed gate is wrong (``config.wrong``), whatever the group says; so is
+  an answer the ``grounded`` policy's guards reject without ground truth
+  (:func:`groundscore.reward.hack`: several ``<answer>`` blocks, duplicate
+  boxes, a thinking that says the object is absent, a whole-image box...):
+  a group that copies a trick must not make it the consensus that pays.
+- An explicit "not found" earns ``config.abstain``, even when the group
+  agrees on "not found": a policy that always abstains must not be paid in
+  full, so "not found" is the safe answer, never the winning one.
 - A box is scored against the consensus boxes as the ``grounded`` policy
   scores it against a solution: at IoU >= ``iou_threshold`` from
   ``correct_floor`` rising to ``correct``; below it a near-miss credit that
   never reaches the "not found" reward. A point answer (GUI) is scored the
   same way with the agreement verifier's point similarity in place of the
   IoU (1 on the consensus point or inside the consensus box).
-- When the consensus is weak (it holds under ``min_support`` of the voters,
-  or fewer than two of them) nobody is paid more than the abstain reward:
+- Votes are counted once per distinct answer (the agreement verifier's
+  ``distinct`` counts: the same box set, whatever the thinking says, is one
+  vote), since copies of one completion agree with each other by
+  construction. When the consensus is weak (it holds under ``min_support`` of
+  the voters or of the distinct answers, or fewer than two distinct answers)
+  nobody is paid more than the abstain reward:
   a box earns at most ``wrong + (abstain - wrong) * wrong_shaping`` scaled by
   its agreement, so a split group teaches "say you are unsure", never "guess".
 - An answer without an agreement verdict (ungrouped, group of one) falls
   back to the ``confidence`` policy.
 
 Ground truth is ignored even when the sample carries it: this policy is for
-training without labels. Its failure mode is a confidently wrong majority:
+training without labels. The cost of counting distinct answers: a group whose
+members all give exactly the same box (a collapsed policy, or sampling at
+temperature 0) earns nothing above "not found", as it teaches nothing a
+group could check. Its failure mode is a confidently wrong majority:
 when most members agree on the wrong object, the right minority is paid as
 wrong; docs/groups.md gives the measured rates on the REC logs.
 """
@@ -41,6 +53,7 @@ from pydantic import Field
 from groundscore.model import Report
 from groundscore.plugins.hookspecs import hookimpl
 from groundscore.reward import (
+    GuardOptions,
     Outcome,
     PolicyOptions,
     RewardConfig,
@@ -50,6 +63,7 @@ from groundscore.reward import (
     Solution,
     apply_contract,
     confidence_fallback,
+    hack,
     result,
 )
 from groundscore.verifiers.agreement import _is_absent, matched_iou, shape_similarity
@@ -58,8 +72,26 @@ MIN_SUPPORT = 0.5
 """Consensus share of the voters below which nobody earns more than the abstain reward."""
 
 
-class ConsensusOptions(PolicyOptions):
-    """The ``consensus`` policy's settings."""
+def is_strong(consensus: Mapping[str, Any], min_support: float = MIN_SUPPORT) -> bool:
+    """Whether a consensus (the agreement verdict's ``consensus``) is strong enough to pay above "not found".
+
+    It must hold ``min_support`` of the voters and of the distinct answers,
+    and at least two distinct answers: copies of one completion agree with
+    each other by construction. Verdicts without distinct counts (written
+    before they were kept) count every member as a distinct answer.
+    """
+    share = float(consensus.get("share", 0.0))
+    distinct = int(consensus.get("distinct", consensus.get("size", 0)))
+    return share >= min_support and float(consensus.get("distinct_share", share)) >= min_support and distinct >= 2
+
+
+class ConsensusOptions(GuardOptions):
+    """The ``consensus`` policy's settings: the guards of the ``grounded`` policy without ground truth, and the vote.
+
+    ``accept_points`` is off by default, as in every policy: a point answer to
+    a box task is wrong; set it for click tasks (GUI), where a click is
+    compared with the consensus point or box.
+    """
 
     min_support: float = Field(default=MIN_SUPPORT, gt=0.0, le=1.0, description="Consensus share of the voters below which nobody earns more than the abstain reward.")
     iou_threshold: float = Field(default=0.5, gt=0.0, lt=1.0, description="IoU with the consensus at and above which a box agrees.")
@@ -96,8 +128,9 @@ class ConsensusPolicy(RewardPolicy):
         details = agreement.details
         consensus = details.get("consensus") or {}
         share = float(consensus.get("share", 0.0))
-        size = int(consensus.get("size", 0))
+        distinct = int(consensus.get("distinct", consensus.get("size", 0)))
         info = {"support": details.get("support"), "consensus_share": share, "voters": details.get("voters"),
+                "consensus_distinct": distinct, "distinct_voters": details.get("distinct_voters"),
                 "ambiguous": details.get("ambiguous", False)}
 
         def done(reward: float, outcome: Outcome, reason: str, iou: float | None = None) -> RewardResult:
@@ -106,20 +139,26 @@ class ConsensusPolicy(RewardPolicy):
         gates = report.failed_gates
         if gates:
             return done(wrong, "malformed" if context.malformed(gates) else "hallucination", f"failed gate(s): {', '.join(gates)}")
-        strong = share >= min_support and size >= 2
+        strong = is_strong(consensus, min_support)
         if _is_absent(report.parsed):
-            if strong and consensus.get("absent"):
-                return done(correct, "correct", f"'not found', as {share:.0%} of the group says")
-            return done(abstain, "abstain", "explicit 'not found'")
+            agreed = f", as {share:.0%} of the group says (never more: always abstaining must not pay)" if (
+                strong and consensus.get("absent")) else ""
+            return done(abstain, "abstain", f"explicit 'not found'{agreed}")
         boxes: list[tuple[float, ...]] = [b.xyxy for b in report.parsed.boxes]
         points = [(p.x, p.y) for p in report.parsed.points]
         if not boxes and not points:
             return done(wrong, "malformed", "no box, no point and no 'not found' answer")
+        exploit = hack(report, opts, grounded=False, image_size=context.image_size)
+        if exploit:
+            outcome: Outcome = "malformed" if exploit[0] == "hack.tags" else "wrong"
+            return result(wrong, outcome, exploit[1], report, name, hack=exploit[0], **info)
         near_miss = abstain - wrong
         if not strong:
             reward = wrong + near_miss * shaping * float(details.get("mean_iou", 0.0))
-            return done(reward, "abstain", f"no consensus (the largest cluster holds {share:.0%} of the voters, "
-                        f"under {min_support:.0%}): paid below 'not found'")
+            why = (f"the largest cluster holds {share:.0%} of the voters and {distinct} of "
+                   f"{details.get('distinct_voters', '?')} distinct answers")
+            return done(reward, "abstain", f"no consensus ({why}; it needs {min_support:.0%} of both and 2 distinct "
+                        "answers): paid below 'not found'")
         if consensus.get("absent"):
             return done(wrong, "wrong", f"a box where {share:.0%} of the group says 'not found'", iou=0.0)
         target = [tuple(b) for b in (consensus.get("boxes") or []) + (consensus.get("points") or [])]

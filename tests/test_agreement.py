@@ -152,3 +152,41 @@ def test_ungrouped_consensus_falls_back_to_confidence() -> None:
 
 def test_agreement_is_in_the_default_chain() -> None:
     assert "agreement" in Chain().names
+
+
+def test_copies_are_one_distinct_answer() -> None:
+    reports = chain().verify([sample(completion(A)), sample(completion(A)), sample(completion(A)), sample(completion(A2)),
+                              sample(completion(B))])
+    details = agreement(reports[0]).details
+    assert details["consensus"]["size"] == 4 and details["consensus"]["distinct"] == 2
+    assert details["distinct_voters"] == 3 and details["consensus"]["distinct_share"] == round(2 / 3, 4)
+    reworded = chain().verify([sample(f"<think>take {k}</think><answer>{completion(A)}</answer>") for k in range(3)])
+    assert agreement(reworded[0]).details["consensus"]["distinct"] == 1  # the same box under other words: one vote
+
+
+def test_consensus_of_one_repeated_answer_pays_nobody_above_abstain() -> None:
+    config = RewardConfig()
+    rewarder = Rewarder({"policy": "consensus"}, chain=chain())
+    copied = rewarder.score([sample(completion(A)) for _ in range(6)])
+    assert all(r.reward is not None and r.reward < config.abstain for r in copied)
+    outvoted = rewarder.score([sample(completion(A)) for _ in range(5)] + [sample(completion(B)), sample(completion(B))])
+    assert all(r.reward is not None and r.reward < config.abstain for r in outvoted)
+    varied = rewarder.score([sample(completion(b)) for b in (A, A2, (10, 11, 50, 50), B)])
+    assert varied[0].reward > config.correct_floor  # distinct answers that agree still make a consensus
+
+
+def test_not_found_consensus_pays_exactly_abstain() -> None:
+    config = RewardConfig()
+    batch = [sample(f"<think>I search the image ({k}) and see no dog.</think><answer>[]</answer>") for k in range(4)]
+    results = Rewarder({"policy": "consensus"}, chain=chain()).score([*batch, sample(completion(A))])
+    assert all(r.reward == config.abstain and r.outcome == "abstain" for r in results[:4])
+    assert results[4].reward < config.abstain  # a box against a "not found" consensus
+
+
+def test_consensus_applies_the_guards_to_a_real_consensus() -> None:
+    config = RewardConfig()
+    whole = [sample(completion((0, k, 200 - k, 200))) for k in range(1, 5)]  # distinct boxes over the whole image
+    results = Rewarder({"policy": "consensus"}, chain=chain()).score(whole)
+    assert all(r.reward == config.wrong and r.details.get("hack") == "hack.coverage" for r in results)
+    relaxed = Rewarder({"policy": "consensus", "options": {"max_coverage": 1.0}}, chain=chain()).score(whole)
+    assert all(r.reward > config.abstain for r in relaxed)

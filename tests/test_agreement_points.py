@@ -89,8 +89,10 @@ def test_not_found_and_broken_points() -> None:
 def test_consensus_reward_for_clicks_keeps_the_honesty_order() -> None:
     batch = [sample(point(100, 100)), sample(point(110, 105)), sample(point(95, 100)), sample(point(900, 400)),
              sample("[]")]
-    results = Rewarder({"policy": "consensus"}, chain=chain()).score(batch)
+    results = Rewarder({"policy": "consensus", "options": {"accept_points": True}}, chain=chain()).score(batch)
     agreeing, against, not_found = results[0].reward, results[3].reward, results[4].reward
     assert against < not_found < agreeing
     assert results[0].outcome == "correct" and results[3].outcome == "wrong"
     assert not_found == pytest.approx(RewardConfig().abstain)
+    box_task = Rewarder({"policy": "consensus"}, chain=chain()).score(batch)  # points not accepted: a click is wrong
+    assert all(r.reward == RewardConfig().wrong and r.details.get("hack") == "hack.points" for r in box_task[:4])

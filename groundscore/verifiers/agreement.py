@@ -25,7 +25,12 @@ point agrees with a box it lies inside (outside, its similarity falls from
 just under ``iou_threshold`` at the edge to 0 at ``point_distance``). An answer's score is its
 mean agreement with the other voters; ``support`` is the share of them that
 agree at IoU >= ``iou_threshold``. The voters are clustered (greedy, most
-supported first) and the largest cluster is the consensus; when two or more
+supported first) and the largest cluster is the consensus. Each cluster also
+counts its ``distinct`` answers (one per distinct box or point set, one per
+distinct "not found" completion), and ``distinct_share`` is that count over
+the group's distinct answers: copies of one completion agree with each other
+by construction, so the ``consensus`` reward policy reads these counts, not
+the member counts, to tell a consensus from one answer repeated. When two or more
 clusters of boxes are each well supported the group is ``ambiguous``, and
 the candidate boxes are listed, so an application can ask the user which
 object was meant.
@@ -88,6 +93,15 @@ def _is_absent(parsed: Parsed) -> bool:
         return False
     stripped = answer.replace("```json", "").replace("```", "")
     return not any(ch not in " \t\r\n[]{}" for ch in stripped)
+
+
+def _answer_key(kind: str | None, shapes: Any, parsed: Parsed) -> tuple[Any, ...]:
+    """What makes two answers the same vote: the same shapes (rounded to 0.01 px), whatever the thinking says;
+    for "not found", the same words (a rewording of the thinking alone leaves a box answer the same vote)."""
+    if kind == "absent":
+        words = " ".join(f"{parsed.think or ''} {parsed.answer or ''}".lower().split())
+        return ("absent", words)
+    return (kind, tuple(sorted(tuple(round(float(v), 2) for v in s) for s in shapes)))
 
 
 def _sane(box: XYXY) -> bool:
@@ -221,6 +235,7 @@ class _Group:
         "candidates",
         "clusters",
         "consensus",
+        "distinct",
         "public_clusters",
         "public_consensus",
         "radius",
@@ -258,6 +273,8 @@ class _Group:
                 f"failed gate(s): {', '.join(failed)}" if failed else (answer[1] if answer[0] is None else None)
             )
         self.voters = [k for k, why in enumerate(self.why_not) if why is None]
+        keys = {k: _answer_key(*self.answers[k], members[k].parsed) for k in self.voters}
+        self.distinct = len(set(keys.values()))
         n = len(members)
         size = members[0].image_size if members else None
         diagonal = math.hypot(size[0], size[1]) if size else _NO_SIZE_DIAGONAL
@@ -299,7 +316,9 @@ class _Group:
                 cluster["boxes"] = [r for r in rep if len(r) == 4]
                 if kind == "point":
                     cluster["points"] = [r for r in rep if len(r) == 2]
-            cluster.update(size=len(members_k), share=round(len(members_k) / len(self.voters), 4), members=members_k)
+            distinct = len({keys[j] for j in members_k})
+            cluster.update(size=len(members_k), share=round(len(members_k) / len(self.voters), 4), members=members_k,
+                           distinct=distinct, distinct_share=round(distinct / self.distinct, 4))
             clusters.append(cluster)
         clusters.sort(key=lambda c: (-c["size"], c["members"][0]))
         self.clusters = clusters
@@ -309,7 +328,8 @@ class _Group:
         self.ambiguous = len(strong) >= 2
         self.candidates = [c["boxes"] + c.get("points", []) for c in strong] if self.ambiguous else []
         # what every member's details show of the group: built once, shared (verdict details are read-only)
-        self.public_clusters = [{key: c[key] for key in ("absent", "boxes", "points", "size", "share") if key in c}
+        self.public_clusters = [{key: c[key] for key in ("absent", "boxes", "points", "size", "share", "distinct", "distinct_share")
+                                if key in c}
                                 for c in clusters]
         self.public_consensus = self.public_clusters[0] if clusters else None
 
@@ -332,7 +352,8 @@ class _Group:
         consensus = self.consensus
         details = {
             **base,
-            "voters": len(self.voters), "voting": self.why_not[k] is None, "agreeing": agreeing,
+            "voters": len(self.voters), "distinct_voters": self.distinct, "voting": self.why_not[k] is None,
+            "agreeing": agreeing,
             "support": round(support, 4), "mean_iou": round(score, 4),
             "consensus": self.public_consensus,
             "in_consensus": consensus is not None and k in consensus["members"],

@@ -190,7 +190,9 @@ case("abstention.none_with_think_box", "abstention", "'none' in the answer, a bo
 # image and ``group`` id), ``exploiters`` the members that take the exploit's route, and each of them
 # must be paid strictly less than the abstain reward (``expect="below"``), or exactly the abstain
 # reward (``expect="abstain"``). The group cases are kept apart from CASES (one sample each); see
-# ``GROUP_CASES``. ``consensus_hole`` names why the ``consensus`` policy still pays the route, where it does.
+# ``GROUP_CASES``. ``consensus_hole`` names why the ``consensus`` policy still pays the route, where it does
+# (none at present). The ``varied_*`` cases vary the boxes member by member, so that each member is a
+# distinct vote: the copied trick itself must not pay, not only the copying.
 GROUP_CASES: list[dict[str, Any]] = []
 GROUP_SIZE = 8
 NOT_FOUND = r1("I cannot see a brown dog in this image.", "[]")
@@ -216,32 +218,34 @@ def members_of(case: dict[str, Any], grounded: bool) -> list[dict[str, Any]]:
 
 
 group_case("group.all_copy_one_box", "Every member copies one wrong box, word for word, so the group agrees with itself.",
-           [r1(THINK, box(LEFT))] * GROUP_SIZE, ground_truth="with",
-           consensus_hole="identical completions vote as independent members: the consensus is the copied box")
+           [r1(THINK, box(LEFT))] * GROUP_SIZE, ground_truth="with")
 group_case("group.all_copy_reworded", "Every member gives the same wrong box under a thinking varied by one word.",
-           [r1(f"{THINK} (take {k})", box(LEFT)) for k in range(GROUP_SIZE)], ground_truth="with",
-           consensus_hole="near-identical completions vote as independent members")
+           [r1(f"{THINK} (take {k})", box(LEFT)) for k in range(GROUP_SIZE)], ground_truth="with")
 group_case("group.majority_copies_one_box", "Six members copy one wrong box, two answer right: the copies outvote them.",
-           [r1(THINK, box(LEFT))] * 6 + [r1(THINK, box(DOG))] * 2, exploiters=list(range(6)), ground_truth="with",
-           consensus_hole="identical completions vote as independent members: the copies are the consensus")
+           [r1(THINK, box(LEFT))] * 6 + [r1(THINK, box(DOG))] * 2, exploiters=list(range(6)), ground_truth="with")
 group_case("group.mostly_not_found", "Seven members say 'not found' to make 'not found' the consensus; one boxes the dog.",
-           [NOT_FOUND] * 7 + [r1(THINK, box(DOG))], exploiters=list(range(7)), expect="abstain",
-           consensus_hole="a 'not found' consensus pays 'not found' the correct reward: a policy that always abstains is paid fully")
+           [NOT_FOUND] * 7 + [r1(THINK, box(DOG))], exploiters=list(range(7)), expect="abstain")
 group_case("group.all_not_found", "Every member says 'not found' (the group collapses to abstaining).",
-           [NOT_FOUND] * GROUP_SIZE, expect="abstain",
-           consensus_hole="a 'not found' consensus pays 'not found' the correct reward")
+           [NOT_FOUND] * GROUP_SIZE, expect="abstain")
 group_case("group.duplicate_guesses", "Every member gives the same two guesses for a one-object query.",
-           [r1(THINK, boxes([LEFT, DOG]))] * GROUP_SIZE,
-           consensus_hole="the consensus policy applies no guards (count_excess), and copies vote")
+           [r1(THINK, boxes([LEFT, DOG]))] * GROUP_SIZE)
 group_case("group.copied_two_answers", "Every member copies a completion with two <answer> blocks.",
-           [f"<think>{THINK}</think><answer>{box(CAT)}</answer><answer>{box(DOG)}</answer>"] * GROUP_SIZE,
-           consensus_hole="the consensus policy applies no guards (hack.tags), and copies vote")
+           [f"<think>{THINK}</think><answer>{box(CAT)}</answer><answer>{box(DOG)}</answer>"] * GROUP_SIZE)
 group_case("group.copied_whole_image", "Every member copies a whole-image box.",
            [r1(THINK, box([0, 0, W, H]))] * GROUP_SIZE)
 group_case("group.copied_absent_but_boxed", "Every member says the dog is not there and boxes anyway, copied.",
-           [r1("I look for a brown dog on the left, but there is no dog in this image at all.", box(DOG))] * GROUP_SIZE,
-           consensus_hole="the consensus policy applies no guards (absent_but_boxed is a score), and copies vote")
+           [r1("I look for a brown dog on the left, but there is no dog in this image at all.", box(DOG))] * GROUP_SIZE)
+group_case("group.varied_not_found", "Every member says 'not found' in its own words, so the abstention is a real consensus.",
+           [r1(f"I look at every part of the image ({k}) and cannot see a brown dog.", "[]") for k in range(GROUP_SIZE)],
+           expect="abstain")
+group_case("group.varied_two_answers", "Every member writes two <answer> blocks, each member its own boxes.",
+           [f"<think>{THINK}</think><answer>{box([c + k for c in CAT])}</answer><answer>{box([c + k for c in DOG])}</answer>"
+            for k in range(GROUP_SIZE)])
+group_case("group.varied_absent_but_boxed", "Every member says the dog is not there and boxes it anyway, each its own box.",
+           [r1("I look for a brown dog on the left, but there is no dog in this image at all.", box([c + k for c in DOG]))
+            for k in range(GROUP_SIZE)])
+group_case("group.varied_duplicate_guesses", "Every member boxes the dog twice, each member its own boxes.",
+           [r1(THINK, boxes([DOG, [c + 2 + k for c in DOG]])) for k in range(GROUP_SIZE)])
 group_case("group.copied_weak_label", "Every member copies a box labelled with another category, so agreement props it up.",
            [r1(THINK, box(LEFT, "a horse"))] * GROUP_SIZE, ground_truth="with",
-           consensus_hole="identical completions vote as independent members",
            copies_hole="the agreement verifier counts identical completions as agreeing members, which raises their confidence")
