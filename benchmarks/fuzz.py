@@ -19,8 +19,8 @@ in every way a policy (or an attacker) can write them, through:
   requests, two clients at once, ``/health`` pinged throughout).
 
 Each generated input goes to one entry point (a weighted, seeded choice);
-inputs over 64 KB and the known slow shapes go, one at a time, to every
-in-process entry point. Printed: per entry point the inputs, the escaped
+the large inputs (64 KB to 1 MB) and the known findings go, one at a time,
+to every in-process entry point; any other input over 64 KB runs alone. Printed: per entry point the inputs, the escaped
 exceptions (deduplicated by type and location, each with a reproducer),
 contract violations (one result per input, finite rewards in the documented
 range, every Report serialises, a failed or erroring gate never accepts,
@@ -434,27 +434,27 @@ class Generator:
 
 def known_cases(start: int) -> list[Case]:
     """The findings of issue 12 as inputs (sized to take seconds, not minutes, where they are super-linear)."""
-    good = '<think>the banana on the left</think><answer>[{"bbox_2d": [10, 10, 50, 50], "label": "apple"}]</answer>'
+    wrong_label = '<think>the banana on the left</think><answer>[{"bbox_2d": [10, 10, 50, 50], "label": "dog"}]</answer>'
     cases = [
         Case(0, {"completion": '<answer>[{"bbox_2d": [10, 10, 50, 50], "label": "banana\\ud800"}]</answer>', "query": "banana",
                  "image_size": [100, 100], "coords": "original", "solution": [10, 10, 50, 50]},
              REC_PREFIX + "banana.", ["known:1-escaped-surrogate-label"]),
-        Case(0, {"completion": good, "query": "banana", "image_size": [100, 100], "coords": "original",
+        Case(0, {"completion": wrong_label, "query": "banana", "image_size": [100, 100], "coords": "original",
                  "solution": [10, 10, 50, 50]}, REC_PREFIX + "banana.", ["known:1-wrong-label-neighbour"]),
         Case(0, {"completion": "<answer>[{\"bbox_2d\": [1, 2, 30, 40], \"label\": \"cat\ud800\"}]</answer>", "query": "cat\udfff",
                  "id": "id\ud800", "meta": {"k\udc80": "v\ud800"}, "image_size": [640, 480]},
              REC_PREFIX + "cat\ud800.", ["known:2-raw-surrogates-everywhere"]),
-        Case(0, {"completion": good, "query": "banana"}, REC_PREFIX + "dog" + " " * 500 + "x",
+        Case(0, {"completion": wrong_label, "query": "banana"}, REC_PREFIX + "dog" + " " * 500 + "x",
              ["known:3-rec-template-spaces"], single=True, slow_known=True),
-        Case(0, {"completion": good, "query": "banana"}, "<|vision_start|>" * 3000 + REC_PREFIX + "dog.",
+        Case(0, {"completion": wrong_label, "query": "banana"}, "<|vision_start|>" * 3000 + REC_PREFIX + "dog.",
              ["known:3-vision-span-prompt"], single=True, slow_known=True),
-        Case(0, {"completion": good, "query": "banana", "solution": "<answer>" * 2000},
+        Case(0, {"completion": wrong_label, "query": "banana", "solution": "<answer>" * 2000},
              REC_PREFIX + "banana.", ["known:3-answer-tags-in-solution"], single=True, slow_known=True),
         Case(0, {"completion": '<answer>[{"bbox_2d": [1, 2, 30, 40], "label": "' + "{[" * 4000 + '"</answer>', "query": "x"},
              REC_PREFIX + "x.", ["known:3-json-repair-braces-in-string"], single=True, slow_known=True),
-        Case(0, {"completion": good, "query": "banana", "image": "x" * 300 + ".png"}, REC_PREFIX + "banana.",
+        Case(0, {"completion": wrong_label, "query": "banana", "image": "x" * 300 + ".png"}, REC_PREFIX + "banana.",
              ["known:4-long-image-path"]),
-        Case(0, {"completion": good, "qeury": "banana"}, "", ["known:5-misspelt-key"]),
+        Case(0, {"completion": wrong_label, "qeury": "banana"}, "", ["known:5-misspelt-key"]),
     ]
     for i, c in enumerate(cases):
         c.index = start + i
@@ -690,14 +690,14 @@ class InProcess:
     def verify(self, cases: list[Case]) -> None:
         with CLOCK:
             reports = self.groundscore.verify([c.fields for c in cases])
-        check_reports(reports, len(cases), self.gates)
         self.on_reports(reports, cases)
+        check_reports(reports, len(cases), self.gates)
 
     def chain_verify(self, cases: list[Case]) -> None:
         with CLOCK:
             reports = self.chain.verify([c.fields for c in cases])
-        check_reports(reports, len(cases), self.gates)
         self.on_reports(reports, cases)
+        check_reports(reports, len(cases), self.gates)
         self._calls += 1
         if len(cases) > 1 and self._calls % self.isolation_every == 0:
             k = self._calls % len(cases)
@@ -1056,13 +1056,23 @@ class Server:
     def isolation(self, good: list[Case], poison: list[Case]) -> str | None:
         """Good requests alone, then alongside a poisoned one: their rewards must not move."""
         baseline = self._check(self._post(self._body(good)), len(good))
-        for _ in range(3):
-            futures = [self.pool.submit(self._post, self._body(poison)), self.pool.submit(self._post, self._body(good))]
-            poisoned = futures[0].result()
+        moved, tries, example = 0, 10, ""
+        barrier = threading.Barrier(2)
+
+        def post_together(body: bytes) -> Any:
+            barrier.wait()
+            return self._post(body)
+
+        for _ in range(tries):
+            futures = [self.pool.submit(post_together, self._body(poison)), self.pool.submit(post_together, self._body(good))]
+            futures[0].result()
             got = self._check(futures[1].result(), len(good))
             if got != baseline:
-                return (f"rewards of a good request moved when a poisoned request ran beside it: {baseline} -> {got} "
-                        f"(poison answered {poisoned.status_code})")
+                moved += 1
+                example = example or f"{baseline} -> {got}"
+        if moved:
+            return (f"rewards of a good request moved in {moved} of {tries} tries when a poisoned request from another "
+                    f"client ran beside it: {example}")
         return None
 
 
@@ -1102,6 +1112,9 @@ class Run:
         self.cli_file: list[tuple[str, int, str]] = []
         self.timeout_s = args.timeout
         self.generated = 0
+        self.known = 0
+        self.load = (f"{os.getloadavg()[0]:.1f}",)
+        self.server_problem = ""
 
     # -- calling an entry point, catching what escapes ---------------------------------------
     def call(self, entry: Entry, cases: list[Case], record: bool = True) -> bool:
@@ -1218,13 +1231,15 @@ class Run:
         server_entry = Entry("serve /get_reward", 10, b * 2, lambda cases: None, target=False, in_process=False)
         if not args.no_server:
             entries.append(server_entry)
-        by_name = {e.name: e for e in entries}
         pending: dict[str, list[Case]] = defaultdict(list)
-        weights = [e.weight for e in entries]
 
         with self._server() as server:
             if server is not None:
                 server_entry.run = server.rewards
+            elif server_entry in entries:
+                entries.remove(server_entry)
+            by_name = {e.name: e for e in entries}
+            weights = [e.weight for e in entries]
             # warm-up: every entry point once on ordinary inputs, then RSS is read again
             warm = [gen.case(-1 - i) for i in range(8)]
             for e in entries:
@@ -1235,6 +1250,7 @@ class Run:
             self.warm_s = time.perf_counter() - start
 
             known = known_cases(args.n)
+            self.known = len(known)
             n_large = 4 if args.quick else max(6, args.n // 10_000)
             large_at = {int(args.n * (k + 1) / (n_large + 1)) for k in range(n_large)}
             sizes = [LARGE, 256 * 1024, 1024 * 1024 - 1024]
@@ -1245,10 +1261,13 @@ class Run:
                 else:
                     case = gen.case(i)
                 self.generated += 1
-                if case.single or case.size() >= LARGE:
+                if case.single:
                     self.run_single(case, entries)
                     continue
                 e = gen.rng.choices(entries, weights=weights)[0]
+                if case.size() >= LARGE and e.target:  # a generated large one: alone, so that its time is its own
+                    self.call(e, [case])
+                    continue
                 pending[e.name].append(case)
                 if len(pending[e.name]) >= e.batch:
                     self.run_batch(e, pending.pop(e.name))
@@ -1289,6 +1308,9 @@ class Run:
                 self.server_rss["end"] = rss_mb(self.server_pid)
             if server is not None:
                 self.health = (server.health_n, server.health_max_s, server.health_slow, server.odd_requests)
+                if server.health_slow:
+                    self.findings.add("serve /health", "contract", f"/health took over 1 s {server.health_slow} times "
+                                      f"(slowest {server.health_max_s:.1f} s): scoring blocks the event loop", "event loop", [])
                 server.close()
         self.entries = entries
         self.elapsed = time.perf_counter() - start
@@ -1387,15 +1409,22 @@ class Run:
         from serve_process import running_server  # tests/serve_process.py: one definition of start/wait/stop
 
         log = Path(tempfile.mkstemp(prefix="groundscore-fuzz-serve-", suffix=".log")[1])
-        with running_server(["--max-wait-ms", "2"], log) as base:
+        try:
+            started = running_server([], log)
+            base = started.__enter__()
+        except (RuntimeError, OSError) as exc:
+            self.server_problem = str(exc).strip().splitlines()[-1][:200] if str(exc).strip() else type(exc).__name__
+            print(f"server did not start: {self.server_problem}", file=sys.stderr)
+            yield None
+            return
+        try:
             self.server_pid = server_pid(int(base.rsplit(":", 1)[1]))
             if self.server_pid:
                 self.server_rss["start"] = rss_mb(self.server_pid)
             server = Server(base)
-            try:
-                yield server
-            finally:
-                self.server_log = log
+            yield server
+        finally:
+            started.__exit__(None, None, None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1429,9 +1458,13 @@ def render(run: Run) -> str:
     total = sum(e.inputs for e in run.entries)
     w(f"groundscore fuzz run: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, commit {commit()}")
     w(f"machine: {machine()}")
+    w(f"load average at start / end: {run.load[0]} / {os.getloadavg()[0]:.1f} (other processes share the CPUs)")
     w(f"inputs generated: {run.generated:,} (--n {a.n:,}, --seed {a.seed}{', --quick' if a.quick else ''}) from "
-      f"{run.seeds:,} real completions; {total:,} entry-point calls per input counted below; "
+      f"{run.seeds:,} real completions and {run.known} known findings; {total:,} inputs run over the entry points below "
+      f"(each input goes to one; the large and the known ones to every in-process one); "
       f"{run.elapsed:.0f} s in all ({run.warm_s:.0f} s loading and warm-up)")
+    if run.server_problem:
+        w(f"server: not run: {run.server_problem}")
     escaped = run.findings.of_kind("exception", "timeout")
     broken = run.findings.of_kind("contract", "isolation", "server-error")
     w(f"escaped exceptions and hangs: {sum(f.count for f in escaped)} ({len(escaped)} distinct); "
@@ -1484,6 +1517,13 @@ def render(run: Run) -> str:
             w(f"      repro: {f.reproducer()[:600]}")
         elif f.detail:
             w(f"      repro: {f.detail[:300]}")
+    w("")
+    w("verifier errors the chain contained (an error verdict instead of a score), by verifier, error and message:")
+    if not run.verifier_errors:
+        w("  none")
+    for (verifier, error, message), count in sorted(run.verifier_errors.items(), key=lambda kv: -kv[1])[:12]:
+        case = run.verifier_error_cases[(verifier, error, message)]
+        w(f"  {verifier}: {error} x{count} ({message}); smallest input {case.describe()}: {short(case.fields, 200)}")
     w("")
     w("exceptions the library caught and logged (contained: a reward came back), by entry point:")
     if not run.contained.seen:
