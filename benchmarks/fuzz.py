@@ -52,6 +52,7 @@ import math
 import os
 import platform
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -1189,7 +1190,8 @@ class Run:
         for r, c in zip(reports, cases, strict=False):
             for v in r.verdicts:
                 if v.code == "error":
-                    key = (v.verifier, str(v.details.get("error", "?")), v.reason.split(":", 2)[-1].strip()[:80])
+                    message = re.sub(r"\d+", "N", re.sub(r"'[^']*'", "'...'", v.reason.split(":", 2)[-1].strip()))
+                    key = (v.verifier, str(v.details.get("error", "?")), message[:80])
                     self.verifier_errors[key] += 1
                     old = self.verifier_error_cases.get(key)
                     if old is None or c.size() < old.size():
@@ -1518,7 +1520,8 @@ def render(run: Run) -> str:
         elif f.detail:
             w(f"      repro: {f.detail[:300]}")
     w("")
-    w("verifier errors the chain contained (an error verdict instead of a score), by verifier, error and message:")
+    w("verifier errors the chain contained (an error verdict instead of a score), by verifier, error and message;")
+    w("an error verdict can cover a whole batch, so the smallest input shown may be a bystander of the one that caused it:")
     if not run.verifier_errors:
         w("  none")
     for (verifier, error, message), count in sorted(run.verifier_errors.items(), key=lambda kv: -kv[1])[:12]:
