@@ -947,6 +947,9 @@ def cli_file_checks(cli: CommandLine) -> list[tuple[str, list[str], bytes | None
         ("invalid UTF-8 and NUL lines", ["filter", "{path}", "-o", "{out}", "-q"], b"\xff\xfe\x00\n\x00\x00\n{\"completion\": \"\\u0000\"}\n"),
         ("image path over 255 characters", ["verify", "{path}", "-o", "{out}", "-q"],
          json.dumps({"completion": "[1,2,3,4]", "image": "a" * 300 + ".png"}).encode()),
+        ("FIFO as input file", ["verify", "{fifo}", "-o", "{out}", "-q"], None),
+        ("FIFO as image path", ["verify", "{path}", "-o", "{out}", "-q"],
+         json.dumps({"completion": "[1,2,3,4]", "image": "{fifo}"}).encode()),
         ("--image-root that does not exist", ["verify", "{path}", "--from", "vlm-r1", "--image-root", "/no/such/root", "-o", "{out}", "-q"],
          b'{"results": [{"image": "x.jpg", "question": "q", "ground_truth": [1,2,3,4], "model_output": "[1,2,3,4]"}]}'),
     ]
@@ -1293,7 +1296,7 @@ class Run:
             self.isolation_known(api, known[0], known[1])
             for case in known[3:]:
                 self.run_single(case, entries)
-            self.cli_files(cli, scratch)
+            self.cli_files(cli, scratch, api)
             if server is not None:
                 by_name_server = server_entry
                 self.call(by_name_server, pair)
@@ -1346,18 +1349,23 @@ class Run:
                 self.findings.add(name, "isolation", f"the wrong-label sample's result moved from {short(alone, 80)} alone "
                                   f"to {short(beside, 80)} beside the poisoned one", "batch", [poison, victim])
 
-    def cli_files(self, cli: CommandLine, scratch: Path) -> None:
+    def cli_files(self, cli: CommandLine, scratch: Path, api: InProcess) -> None:
+        fifo = scratch / "fifo"
+        with contextlib.suppress(OSError, AttributeError):
+            os.mkfifo(fifo)
+        limit = min(5.0, self.timeout_s)  # a FIFO nobody writes: anything longer is a hang
         for what, argv, content in cli_file_checks(cli):
             path = scratch / "file-check.jsonl"
             if content is not None:
-                path.write_bytes(content)
-            argv = [a.format(path=path, out=scratch / "file-out.jsonl", dir=scratch) for a in argv]
+                path.write_bytes(content.replace(b"{fifo}", str(fifo).encode()))
+            argv = [a.format(path=path, out=scratch / "file-out.jsonl", dir=scratch, fifo=fifo) for a in argv]
             self.contained.entry = "cli files"
             try:
-                with watchdog(self.timeout_s):
+                with watchdog(limit if "FIFO" in what else self.timeout_s):
                     rc, err = cli._call(argv)
             except FuzzTimeout as exc:
-                self.findings.add("cli files", "timeout", str(exc), what, [], what)
+                self.findings.add("cli files", "timeout", str(exc), what, [], f"{what}: groundscore {' '.join(argv)}")
+                self.cli_file.append((what, -1, "hang"))
                 continue
             except Exception as exc:  # noqa: BLE001
                 self.findings.add("cli files", "exception", f"{type(exc).__name__}: {str(exc)[:160]}", location(exc), [],
@@ -1368,6 +1376,15 @@ class Run:
             self.cli_file.append((what, rc, last))
             if "Traceback" in err:
                 self.findings.add("cli files", "exception", last, what, [], what)
+        case = Case(-1, {"completion": "[1, 2, 3, 4]", "query": "x", "image": str(fifo)}, "", ["fifo-image"])
+        for name, fn in (("groundscore.verify", api.groundscore.verify), ("Chain.verify", api.chain.verify)):
+            try:
+                with watchdog(limit):
+                    fn([case.fields])
+            except FuzzTimeout as exc:
+                self.findings.add(name, "timeout", f"{exc} (a FIFO as the image path)", "image read", [case])
+            except Exception as exc:  # noqa: BLE001
+                self.findings.add(name, "exception", f"{type(exc).__name__}: {exc}", location(exc), [case])
 
     def check_odd(self, what: str, status: int, response: Any) -> None:
         self.server_odd[(what, status)] += 1
@@ -1471,6 +1488,7 @@ def render(run: Run) -> str:
     broken = run.findings.of_kind("contract", "isolation", "server-error")
     w(f"escaped exceptions and hangs: {sum(f.count for f in escaped)} ({len(escaped)} distinct); "
       f"contract violations: {sum(f.count for f in broken)} ({len(broken)} distinct)")
+    targets_at = len(out)
     w("")
     w(f"{'entry point':<28} {'inputs':>8} {'calls':>6} {'escaped':>7} {'broken':>6} {'cpu ms/input':>12} "
       f"{'slowest alone (cpu / wall ms)':>30}  slowest input")
@@ -1503,6 +1521,17 @@ def render(run: Run) -> str:
         if rss:
             vals = "  ".join(f"{rss.get(k, float('nan')):>14.0f}" for k in ("start", "after warm-up", "end"))
             w(f"{label:<16}{vals}   {rss.get('end', float('nan')) - rss.get('after warm-up', float('nan')):+.0f}")
+    n_escaped = sum(f.count for f in escaped)
+    growth = [rss.get("end", float("nan")) - rss.get("after warm-up", float("nan")) for rss in (run.rss, run.server_rss) if rss]
+    ok = {True: "met", False: "NOT met"}
+    out[targets_at:targets_at] = [
+        "targets (issue 12): "
+        f"no escaped exception or hang: {ok[n_escaped == 0]} ({n_escaped}); "
+        f"no contract violation: {ok[not broken]} ({sum(f.count for f in broken)}); "
+        f"no input <= 1 MB over {SLOW_MS:.0f} ms in the chain or a reward function: {ok[not over]} ({len(over)}); "
+        f"RSS growth after warm-up under 50 MB: {ok[all(g < 50 for g in growth)]} "
+        f"({', '.join(f'{g:+.0f} MB' for g in growth)}; over {total:,} inputs)",
+    ]
     if run.health:
         n, mx, slow, odd = run.health
         w(f"server /health while fuzzing: {n} pings, slowest {1000 * mx:.0f} ms, {slow} over 1 s; "
@@ -1591,7 +1620,7 @@ Rerun it (about ten minutes for 100,000 inputs on two cores):
 
 ```
 python benchmarks/fuzz.py                 # 100,000 inputs, seed 0
-python benchmarks/fuzz.py --quick         # 5,000 inputs, a minute or two
+python benchmarks/fuzz.py --quick         # 5,000 inputs, a few minutes
 python benchmarks/fuzz.py --write-docs    # rewrites this page with the output
 ```
 
