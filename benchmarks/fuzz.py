@@ -447,6 +447,8 @@ def known_cases(start: int) -> list[Case]:
              REC_PREFIX + "cat\ud800.", ["known:2-raw-surrogates-everywhere"]),
         Case(0, {"completion": wrong_label, "query": "banana"}, REC_PREFIX + "dog" + " " * 500 + "x",
              ["known:3-rec-template-spaces"], single=True, slow_known=True),
+        Case(0, {"completion": wrong_label, "query": "chair in foreground" + " " * 300 + "x"}, REC_PREFIX + "chair.",
+             ["known:3-rec-template-in-query"], single=True, slow_known=True),  # "foreground" matches the "Ground ..." template
         Case(0, {"completion": wrong_label, "query": "banana"}, "<|vision_start|>" * 3000 + REC_PREFIX + "dog.",
              ["known:3-vision-span-prompt"], single=True, slow_known=True),
         Case(0, {"completion": wrong_label, "query": "banana", "solution": "<answer>" * 2000},
@@ -700,7 +702,7 @@ class InProcess:
         self.on_reports(reports, cases)
         check_reports(reports, len(cases), self.gates)
         self._calls += 1
-        if len(cases) > 1 and self._calls % self.isolation_every == 0:
+        if self.isolation_every and len(cases) > 1 and self._calls % self.isolation_every == 0:
             k = self._calls % len(cases)
             alone = self.chain.verify([cases[k].fields])[0]
             if signature(alone) != signature(reports[k]):
@@ -1157,6 +1159,7 @@ class Run:
         return ok
 
     def _fails(self, entry: Entry, cases: list[Case]) -> BaseException | None:
+        every, self.api.isolation_every = self.api.isolation_every, 0  # narrowing one failure, not looking for another
         try:
             with watchdog(self.timeout_s):
                 entry.run(cases)
@@ -1164,6 +1167,8 @@ class Run:
             return exc
         except Exception as exc:  # noqa: BLE001
             return exc
+        finally:
+            self.api.isolation_every = every
         return None
 
     def _bisect(self, entry: Entry, cases: list[Case], kind: str, error: str, where: str, detail: str = "") -> None:
@@ -1207,7 +1212,7 @@ class Run:
         print(f"loading seeds and models (seed {args.seed}, n {args.n}) ...", file=sys.stderr, flush=True)
         seeds = load_seeds()
         gen = Generator(args.seed, seeds, parser_examples())
-        api = InProcess()
+        api = self.api = InProcess()
         api.on_reports = self.contained_errors
         scratch = Path(tempfile.mkdtemp(prefix="groundscore-fuzz-"))
         cli = CommandLine(scratch)
@@ -1406,6 +1411,7 @@ class Run:
             for _, _, cases in picked[: max(2, self.args.retime)]:
                 for case in cases:
                     self.contained.entry = e.name
+                    self.api.isolation_every = 0
                     CLOCK.reset()
                     cpu0, wall0 = time.process_time(), time.perf_counter()
                     try:
