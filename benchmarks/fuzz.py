@@ -637,8 +637,26 @@ class Entry:
     batches: int = 0
     cpu_s: float = 0.0
     wall_s: float = 0.0
-    timings: list[tuple[float, float, list[Case]]] = field(default_factory=list)  # (cpu, wall, cases) per call
+    # Only the slowest calls are kept (the inputs of every call would make this run's own RSS grow).
+    timings: list[tuple[float, float, list[Case]]] = field(default_factory=list)  # slowest calls: (cpu, wall, cases)
     single: list[tuple[float, float, Case]] = field(default_factory=list)  # per input, run alone
+
+    KEEP = 16
+
+    def keep_call(self, cpu: float, wall: float, cases: list[Case]) -> None:
+        """Remember a call if it is among the slowest (bounded, so that the run holds no input it does not need)."""
+        if len(self.timings) < self.KEEP or cpu > self.timings[-1][0]:
+            self.timings.append((cpu, wall, cases))
+            self.timings.sort(key=lambda t: -t[0])
+            del self.timings[self.KEEP:]
+
+    def keep_single(self, cpu: float, wall: float, case: Case) -> None:
+        """Remember one input's time: the slowest few, and every one over the target (up to 200)."""
+        self.single.append((cpu, wall, case))
+        if len(self.single) > 4 * self.KEEP:
+            self.single.sort(key=lambda t: -t[0])
+            over = sum(1 for t in self.single if 1000 * t[0] > SLOW_MS)
+            del self.single[max(self.KEEP, min(over, 200)):]
 
 
 def as_chat(text: Any) -> list[dict[str, Any]]:
@@ -1153,9 +1171,9 @@ class Run:
             entry.cpu_s += cpu
             entry.wall_s += wall
             if len(cases) == 1:
-                entry.single.append((cpu, wall, cases[0]))
+                entry.keep_single(cpu, wall, cases[0])
             else:
-                entry.timings.append((cpu, wall, cases))
+                entry.keep_call(cpu, wall, cases)
         return ok
 
     def _fails(self, entry: Entry, cases: list[Case]) -> BaseException | None:
@@ -1422,7 +1440,7 @@ class Run:
                     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
                     if CLOCK.used:
                         cpu, wall = CLOCK.cpu, CLOCK.wall
-                    e.single.append((cpu, wall, case))
+                    e.keep_single(cpu, wall, case)
 
     @contextlib.contextmanager
     def _server(self) -> Iterator[Server | None]:
