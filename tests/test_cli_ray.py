@@ -10,6 +10,8 @@ from shared_data import REC_LOGS
 
 ray = pytest.importorskip("ray")
 
+from ray_runtime import local_ray  # noqa: E402
+
 from groundscore.cli import main  # noqa: E402
 
 VERIFIERS = "schema,label_match,spatial,agreement"
@@ -19,11 +21,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(not REC_LOGS.exists(), reason
 
 @pytest.fixture(scope="module")
 def ray_runtime():
-    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
-    try:
+    with local_ray():
         yield
-    finally:
-        ray.shutdown()
 
 
 def _subset(folder: Path, name: str, n: int) -> Path:

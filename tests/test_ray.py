@@ -11,6 +11,7 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
+from ray_runtime import local_ray  # noqa: E402
 from shared_data import REC_LOGS as LOGS  # noqa: E402
 
 CONFIG = {"verifiers": ["schema", "spatial"]}
@@ -18,11 +19,8 @@ CONFIG = {"verifiers": ["schema", "spatial"]}
 
 @pytest.fixture(scope="module")
 def ray_runtime():
-    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
-    try:
+    with local_ray():
         yield
-    finally:
-        ray.shutdown()
 
 
 def _subset(tmp_path: Path, name: str, n: int) -> Path:

@@ -21,6 +21,7 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
+from ray_runtime import local_ray  # noqa: E402
 from shared_data import REC_LOGS  # noqa: E402
 
 POOL = "test-pool"
@@ -33,13 +34,11 @@ needs_logs = pytest.mark.skipif(not REC_LOGS.exists(), reason="shared logs not p
 def pool():
     from groundscore.ray.reward_pool import start_pool, stop_pool
 
-    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
-    try:
-        infos = start_pool(POOL, 2, REWARD, CHAIN, num_cpus=0.5)
-        yield infos
-    finally:
-        stop_pool(POOL)
-        ray.shutdown()
+    with local_ray():
+        try:
+            yield start_pool(POOL, 2, REWARD, CHAIN, num_cpus=0.5)
+        finally:
+            stop_pool(POOL)
 
 
 def _verl_args(name: str, n: int) -> tuple[list[Any], list[Any], list[Any], list[Any]]:

@@ -216,15 +216,20 @@ class OpenRLHFReward:
         except Exception as exc:
             log.warning("reward failed: %s: %s", type(exc).__name__, exc, exc_info=True)
             body = response_body([RewardResult(None, "unscorable", str(exc), "")] * n, self.rewarder.verifier_names, self.unscorable)
-        try:
-            import torch
-        except ImportError:
-            return body
-        return {
-            "rewards": torch.tensor(body["rewards"], dtype=torch.float32),
-            "scores": torch.tensor(body["scores"], dtype=torch.float32),
-            "extra_logs": {k: torch.tensor(v, dtype=torch.float32) for k, v in body["extra_logs"].items()},
-        }
+        return as_tensors(body)
+
+
+def as_tensors(body: dict[str, Any]) -> dict[str, Any]:
+    """A response body as OpenRLHF's ``reward_func`` returns it: float32 tensors when torch is importable."""
+    try:
+        import torch
+    except ImportError:
+        return body
+    return {
+        "rewards": torch.tensor(body["rewards"], dtype=torch.float32),
+        "scores": torch.tensor(body["scores"], dtype=torch.float32),
+        "extra_logs": {k: torch.tensor(v, dtype=torch.float32) for k, v in body["extra_logs"].items()},
+    }
 
 
 def _env_number(name: str, kind: type) -> Any:

@@ -65,8 +65,7 @@ def compute_score_ray(
     **kwargs: Any,
 ) -> dict[str, float]:
     """verl's per-response form (sync; verl runs it in a thread, and concurrent calls share a pool batch)."""
-    future = _client(pool, namespace).submit("verl", [[data_source], [solution_str], [ground_truth], [extra_info]])
-    return future.result()[0]
+    return _submit_one(pool, namespace, data_source, solution_str, ground_truth, extra_info).result()[0]
 
 
 async def compute_score_ray_async(
@@ -80,8 +79,13 @@ async def compute_score_ray_async(
     **kwargs: Any,
 ) -> dict[str, float]:
     """verl's ``async`` per-response form: awaits the pool without blocking verl's event loop."""
-    future = _client(pool, namespace).submit("verl", [[data_source], [solution_str], [ground_truth], [extra_info]])
+    future = _submit_one(pool, namespace, data_source, solution_str, ground_truth, extra_info)
     return (await asyncio.wrap_future(future))[0]
+
+
+def _submit_one(pool: str | None, namespace: str | None, *columns: Any) -> Any:
+    """One verl response sent to the pool (joined with concurrent ones into a pool batch); a future of its list."""
+    return _client(pool, namespace).submit("verl", [[value] for value in columns])
 
 
 def openrlhf_body(queries: Sequence[Any], prompts: Sequence[Any] | None = None, labels: Sequence[Any] | None = None,
@@ -109,13 +113,6 @@ def openrlhf_reward_func(queries: Sequence[Any], prompts: Sequence[Any] | None =
     Tensors when torch is importable (always, under OpenRLHF), as the
     in-process :func:`groundscore.integrations.openrlhf.reward_func` returns.
     """
-    body = openrlhf_body(queries, prompts, labels)
-    try:
-        import torch
-    except ImportError:
-        return body
-    return {
-        "rewards": torch.tensor(body["rewards"], dtype=torch.float32),
-        "scores": torch.tensor(body["scores"], dtype=torch.float32),
-        "extra_logs": {k: torch.tensor(v, dtype=torch.float32) for k, v in body["extra_logs"].items()},
-    }
+    from groundscore.integrations.openrlhf import as_tensors
+
+    return as_tensors(openrlhf_body(queries, prompts, labels))
