@@ -590,6 +590,49 @@ def hungarian(matrix: Sequence[Sequence[float]]) -> list[tuple[int, int]]:
     return sorted(pairs)
 
 
+def _hungarian_by_component(matrix: list[list[float]]) -> list[tuple[int, int]]:
+    """:func:`hungarian`, solved separately on each group of boxes that overlap each other.
+
+    A pair with IoU 0 adds nothing to the total, so the optimum is the union
+    of the optima of the connected components of the overlap graph (exact,
+    like :func:`hungarian` on the whole matrix); rows and columns left over
+    are paired in order at IoU 0, so there are still ``min(rows, columns)``
+    pairs. Answers with many boxes mostly overlap few others, so this turns
+    one cubic problem into many small ones.
+    """
+    rows, cols = len(matrix), len(matrix[0]) if matrix else 0
+    parent = list(range(rows + cols))  # union-find over rows 0..rows-1 and columns rows..rows+cols-1
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for i, row in enumerate(matrix):
+        for j, value in enumerate(row):
+            if value > 0.0:
+                a, b = find(i), find(rows + j)
+                if a != b:
+                    parent[a] = b
+    components: dict[int, tuple[list[int], list[int]]] = {}
+    for i in range(rows):
+        if any(v > 0.0 for v in matrix[i]):
+            components.setdefault(find(i), ([], []))[0].append(i)
+    for j in range(cols):
+        if any(matrix[i][j] > 0.0 for i in range(rows)):
+            components.setdefault(find(rows + j), ([], []))[1].append(j)
+    pairs: list[tuple[int, int]] = []
+    for comp_rows, comp_cols in components.values():
+        sub = [[matrix[i][j] for j in comp_cols] for i in comp_rows]
+        pairs += [(comp_rows[a], comp_cols[b]) for a, b in hungarian(sub)]
+    used_rows, used_cols = {r for r, _ in pairs}, {c for _, c in pairs}
+    free_rows = [i for i in range(rows) if i not in used_rows]
+    free_cols = [j for j in range(cols) if j not in used_cols]
+    pairs += list(zip(free_rows, free_cols, strict=False))
+    return sorted(pairs)
+
+
 def _greedy(matrix: list[list[float]]) -> list[tuple[int, int]]:
     pairs = sorted(((v, i, j) for i, row in enumerate(matrix) for j, v in enumerate(row)), key=lambda t: (-t[0], t[1], t[2]))
     used_r: set[int] = set()
@@ -623,7 +666,7 @@ def match_boxes(
         v = iou(predicted[0], solution[0])
         return v, [(0, 0, v)]
     matrix = [[iou(p, s) for s in solution] for p in predicted]
-    pairs = hungarian(matrix) if matching == "hungarian" else _greedy(matrix)
+    pairs = _hungarian_by_component(matrix) if matching == "hungarian" else _greedy(matrix)
     matched = [(i, j, matrix[i][j]) for i, j in pairs]
     return sum(v for _, _, v in matched) / max(len(predicted), len(solution)), matched
 

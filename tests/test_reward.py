@@ -526,3 +526,20 @@ def test_fallback_to_confidence_keeps_the_policy_s_shared_options() -> None:
     assert grounded.without_ground_truth.options.reject_below == 0.4
     click = ClickPolicy({"wrong_shaping": 0.3})
     assert click.without_ground_truth.options.wrong_shaping == 0.3
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60), st.integers(1, 30), st.integers(1, 30)), min_size=1, max_size=12),
+       st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60), st.integers(1, 30), st.integers(1, 30)), min_size=1, max_size=12))
+def test_matching_by_overlapping_groups_equals_one_whole_assignment(a: list, b: list) -> None:
+    """Solving each group of mutually overlapping boxes apart gives the whole problem's optimum and pair count."""
+    from groundscore.model import box_iou
+    from groundscore.reward import _hungarian_by_component
+
+    predicted = [[x, y, x + w, y + h] for x, y, w, h in a]
+    solution = [[x, y, x + w, y + h] for x, y, w, h in b]
+    matrix = [[box_iou(p, s) for s in solution] for p in predicted]
+    whole, split = hungarian(matrix), _hungarian_by_component(matrix)
+    assert len(split) == len(whole) == min(len(predicted), len(solution))
+    assert len({i for i, _ in split}) == len({j for _, j in split}) == len(split)
+    assert sum(matrix[i][j] for i, j in split) == pytest.approx(sum(matrix[i][j] for i, j in whole), abs=1e-9)

@@ -63,8 +63,13 @@ class ExpressionAnalyzer:
     """Tag and read referring expressions, batched and cached.
 
     ``nlp`` is a spaCy pipeline (default: :func:`load_spacy`, loaded on first
-    use). ``cache_size`` bounds the LRU cache (entries).
+    use). ``cache_size`` bounds the LRU cache (entries); texts longer than
+    ``MAX_CACHED_CHARS`` are analysed but not kept, so the cache's memory is
+    bounded too (labels and queries are short; a long one is rare and would
+    cost memory in proportion to its length).
     """
+
+    MAX_CACHED_CHARS = 512
 
     def __init__(self, nlp: Any = None, lexicon: Lexicon | None = None, cache_size: int = 20_000, batch_size: int = 256) -> None:
         self._nlp = nlp
@@ -117,8 +122,9 @@ class ExpressionAnalyzer:
             with self._lock:
                 for k, expr in zip(todo, parsed, strict=True):
                     found[k] = expr
-                    self._cache[k] = expr
-                    self._cache.move_to_end(k)
+                    if len(k) <= self.MAX_CACHED_CHARS:
+                        self._cache[k] = expr
+                        self._cache.move_to_end(k)
                 while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
         return [found[k] for k in keys]
