@@ -952,7 +952,7 @@ class CommandLine:
             if rc not in (0, 1):
                 raise ContractError(f"parse exit {rc}: {err.strip()[-300:]}")
             if c.index % 3 == 0:  # the completion as the argument itself
-                rc, err = self._call(["parse", text, "--image-size", "640", "480"])
+                rc, err = self._call(["parse", "--image-size", "640", "480", "--", text])
                 if rc not in (0, 1):
                     raise ContractError(f"parse (argument) exit {rc}: {err.strip()[-300:]}")
 
