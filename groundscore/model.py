@@ -85,9 +85,11 @@ class Box(BaseModel):
 
 def box_iou(a: tuple[float, ...] | list[float], b: tuple[float, ...] | list[float]) -> float:
     """IoU of two xyxy boxes; 0.0 when either is degenerate or not finite."""
-    ax1, ay1, ax2, ay2 = (float(v) for v in a)
-    bx1, by1, bx2, by2 = (float(v) for v in b)
-    if not all(math.isfinite(v) for v in (ax1, ay1, ax2, ay2, bx1, by1, bx2, by2)):
+    ax1, ay1, ax2, ay2 = a
+    bx1, by1, bx2, by2 = b
+    ax1, ay1, ax2, ay2, bx1, by1, bx2, by2 = float(ax1), float(ay1), float(ax2), float(ay2), float(bx1), float(by1), float(bx2), float(by2)
+    # the sum is finite exactly when every coordinate is (inf - inf is nan); one test instead of eight
+    if not math.isfinite(ax1 + ay1 + ax2 + ay2 + bx1 + by1 + bx2 + by2):
         return 0.0
     area_a = max(0.0, ax2 - ax1) * max(0.0, ay2 - ay1)
     area_b = max(0.0, bx2 - bx1) * max(0.0, by2 - by1)

@@ -5,7 +5,8 @@ labels usually copy the query, so :class:`ExpressionAnalyzer` keeps an LRU
 cache keyed by the normalised text across batches, and sends only the
 unique, uncached texts of a batch through one ``nlp.pipe`` call. The cache
 holds plain frozen :class:`Expression` objects, never spaCy ``Doc``\\ s, so it
-stays small (a few KB an entry; 20,000 entries by default).
+stays small (a few KB an entry; 4,096 entries by default, and texts over
+``MAX_CACHED_CHARS`` are not kept).
 
 Memory stays flat in a long-running process (a trainer, ``groundscore
 serve``): spaCy adds every new word it sees to the vocabulary's string store,
@@ -71,7 +72,7 @@ class ExpressionAnalyzer:
 
     MAX_CACHED_CHARS = 512
 
-    def __init__(self, nlp: Any = None, lexicon: Lexicon | None = None, cache_size: int = 20_000, batch_size: int = 256) -> None:
+    def __init__(self, nlp: Any = None, lexicon: Lexicon | None = None, cache_size: int = 4096, batch_size: int = 256) -> None:
         self._nlp = nlp
         self._owns_nlp = nlp is None  # only a pipeline loaded here is replaced when its vocabulary has grown
         self._strings_at_load: int | None = None

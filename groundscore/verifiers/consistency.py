@@ -81,6 +81,11 @@ TAMPERING: tuple[str, ...] = ("label_obfuscated", "label_hedged", "label_to_grad
                               "thinking_to_grader", "thinking_repetitive", "thinking_copies_query")
 """Findings about text written for the grader rather than about the image (see groundscore.nlp.tampering)."""
 _BAD = {"different", "gender"}
+# Coordinates written in the thinking that are compared with the answer: a
+# thinking rarely states more than a few boxes, and each one is compared with
+# every answered box, so a thinking full of numbers is read up to here.
+MAX_WRITTEN_BOXES = 32
+MAX_ANSWER_BOXES = 100  # and the answered boxes they are compared with
 _PRONOUNS = frozenset({"he", "him", "she", "her", "it", "they", "them", "one"})
 
 
@@ -160,8 +165,8 @@ class ConsistencyVerifier(LanguageVerifier):
                 findings.append({"code": "absent_but_boxed", "span": absent, "boxes": n_boxes})
 
             # coordinates written in the thinking
-            written = th.coordinates(think)
-            answer_boxes = [b.xyxy for b in (parsed.model_boxes or parsed.boxes)]
+            written = th.coordinates(think)[:MAX_WRITTEN_BOXES]
+            answer_boxes = [b.xyxy for b in (parsed.model_boxes or parsed.boxes)[:MAX_ANSWER_BOXES]]
             if written and answer_boxes:
                 checks.append("coordinates")
                 best = max(box_iou(w, a) for w in written for a in answer_boxes)
