@@ -344,7 +344,7 @@ _NOT_COLORS = frozenset("back bread brow blur blues bleed bled pin pine pinky ta
 
 @lru_cache(maxsize=4096)
 def _fuzzy_color(w: str) -> str | None:
-    if len(w) < 4 or w in COLOR_FAMILIES or w in _NOT_COLORS or not w.isalpha():
+    if not 4 <= len(w) <= 20 or w in COLOR_FAMILIES or w in _NOT_COLORS or not w.isalpha():
         return None
     from difflib import get_close_matches
 

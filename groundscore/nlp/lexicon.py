@@ -81,7 +81,9 @@ class Lexicon:
 
     def correct(self, word: str) -> str | None:
         """The known term a misspelt word most likely meant ("giraffee" -> "giraffe"), or None."""
-        if len(word) < 4 or not word.isalpha():
+        # no term is longer than MAX_TERM_CHARS letters; a longer "word" (model garbage) is no misspelling,
+        # and its edits alone would cost time and memory in proportion to its length
+        if not 4 <= len(word) <= MAX_TERM_CHARS or not word.isalpha():
             return None
         if word in self._corrections:
             return self._corrections[word]
@@ -195,6 +197,9 @@ def _edits1(word: str) -> set[str]:
     replaces = [a + c + b[1:] for a, b in splits if b for c in _LETTERS]
     inserts = [a + c + b for a, b in splits for c in _LETTERS]
     return set(deletes + swaps + replaces + inserts)
+
+
+MAX_TERM_CHARS = 30
 
 
 @lru_cache(maxsize=8192)
