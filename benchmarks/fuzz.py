@@ -1640,6 +1640,15 @@ outside its `{"error": ...}` schema. Times are the CPU time of one input
 alone, which a shared machine disturbs less than wall time (printed beside
 it); the target is 100 ms for any input of at most 1 MB.
 
+How to read the RSS line: "after warm-up" is taken after eight ordinary
+inputs, before the library's bounded caches (the expression analyzer's 4,096
+texts, the lexicon's and the coordinate spaces' LRUs) have filled, and the
+fuzz process also keeps the inputs of the slowest calls of every entry point
+(up to 16 batches each, many of them the 130 KB to 1 MB inputs) to time them
+alone at the end. So its growth is an upper bound that includes the run's own
+bookkeeping; the library's own memory over a long run, with the caches full,
+is measured by `benchmarks/bench_memory.py` (see [Robustness](robustness.md)).
+
 Rerun it (about ten minutes for 100,000 inputs on two cores):
 
 ```
