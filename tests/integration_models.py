@@ -46,6 +46,31 @@ def tiny_tokenizer() -> Any:
     return fast
 
 
+def byte_tokenizer() -> Any:
+    """A byte-level tokenizer with ``<pad>`` and ``<eos>``: enough for a causal LM that GRPOTrainer can step."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {c: i for i, c in enumerate(pre_tokenizers.ByteLevel.alphabet())}
+    vocab["<pad>"] = len(vocab)
+    vocab["<eos>"] = len(vocab)
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=[]))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="<eos>")
+
+
+def tiny_causal_lm(tokenizer: Any) -> Any:
+    """A one-layer Qwen2 language model over ``tokenizer``'s vocabulary, built from a config (no weights to fetch)."""
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    return Qwen2ForCausalLM(Qwen2Config(
+        vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+        num_key_value_heads=1, intermediate_size=32, pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.eos_token_id,
+    ))
+
+
 def tiny_processor(family: str = "qwen2_5_vl") -> Any:
     """A real Qwen2(.5)-VL processor over the tiny tokenizer; 4..16 merged patches per image."""
     from transformers import Qwen2VLImageProcessor

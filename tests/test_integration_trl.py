@@ -131,31 +131,14 @@ def test_async_form_gives_the_same_rewards(reward: GroundingReward) -> None:
     assert first == second == reward(**kwargs)
 
 
-def _tiny_tokenizer() -> Any:
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
-    vocab = {c: i for i, c in enumerate(pre_tokenizers.ByteLevel.alphabet())}
-    vocab["<pad>"] = len(vocab)
-    vocab["<eos>"] = len(vocab)
-    tok = Tokenizer(models.BPE(vocab=vocab, merges=[]))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="<eos>")
-
-
 @pytest.mark.slow
 def test_real_grpo_trainer_step_calls_sync_and_async_rewards(tmp_path: Any) -> None:
     trl = pytest.importorskip("trl")
     datasets = pytest.importorskip("datasets")
-    from transformers import Qwen2Config, Qwen2ForCausalLM
+    from integration_models import byte_tokenizer, tiny_causal_lm
 
-    tokenizer = _tiny_tokenizer()
-    model = Qwen2ForCausalLM(Qwen2Config(
-        vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-        num_key_value_heads=1, intermediate_size=32, pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.eos_token_id,
-    ))
+    tokenizer = byte_tokenizer()
+    model = tiny_causal_lm(tokenizer)
     rows = [{"prompt": PROMPT, "solution": [10, 10, 40, 40], "image_size": [64, 64]}] * 4
     sync = grounding_reward(chain_config={"verifiers": ["schema"]})
     asynchronous = grounding_reward(chain_config={"verifiers": ["schema"]}, asynchronous=True, name="gs_async")
