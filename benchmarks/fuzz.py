@@ -74,6 +74,7 @@ from shared_data import COOKBOOK, REC_LOGS  # tests/shared_data.py: one definiti
 
 REC_PREFIX = "Please provide the bounding box coordinate of the region this sentence describes: "
 R1_SUFFIX = " First output the thinking process in <think> </think> tags and then output the final answer in <answer> </answer> tags."
+RETIME_RUNS = 3  # a slow input is rerun alone this many times and its best time kept
 SLOW_MS = 100.0  # the target: no input of at most 1 MB takes longer in the chain or a reward function
 LARGE = 64 * 1024  # inputs at least this long run one at a time, through every in-process entry point
 SURROGATES = ("\ud800", "\udfff", "\udc80", "\udbff")
@@ -1430,16 +1431,22 @@ class Run:
                 for case in cases:
                     self.contained.entry = e.name
                     self.api.isolation_every = 0
-                    CLOCK.reset()
-                    cpu0, wall0 = time.process_time(), time.perf_counter()
-                    try:
-                        with watchdog(self.timeout_s):
-                            e.run([case])
-                    except (Exception, FuzzTimeout):  # noqa: BLE001 - already recorded by the batch
-                        pass
-                    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-                    if CLOCK.used:
-                        cpu, wall = CLOCK.cpu, CLOCK.wall
+                    # best of RETIME_RUNS: process CPU time also counts this run's other threads (the /health
+                    # pinger, the async entry points' loop) and the machine is shared, so one run can be inflated
+                    times = []
+                    for _ in range(RETIME_RUNS):
+                        CLOCK.reset()
+                        cpu0, wall0 = time.process_time(), time.perf_counter()
+                        try:
+                            with watchdog(self.timeout_s):
+                                e.run([case])
+                        except (Exception, FuzzTimeout):  # noqa: BLE001 - already recorded by the batch
+                            pass
+                        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+                        if CLOCK.used:
+                            cpu, wall = CLOCK.cpu, CLOCK.wall
+                        times.append((cpu, wall))
+                    cpu, wall = min(times)
                     e.keep_single(cpu, wall, case)
 
     @contextlib.contextmanager
@@ -1601,6 +1608,13 @@ def write_repros(run: Run, folder: Path) -> None:
                 "cases": [{"fields": {k: (v.decode("latin-1") if isinstance(v, bytes) else v) for k, v in c.fields.items()},
                            "prompt": c.prompt, "kinds": c.kinds} for c in f.cases]}
         (folder / f"finding-{i:02d}.json").write_text(json.dumps(data, default=repr, ensure_ascii=True, indent=1))
+    # the inputs over the time target too, so that a slow one can be rerun and profiled on its own
+    slow = [{"entry": e.name, "cpu_ms": round(1000 * c, 1), "wall_ms": round(1000 * wl, 1), "kinds": case.kinds,
+             "fields": {k: (v.decode("latin-1") if isinstance(v, bytes) else v) for k, v in case.fields.items()},
+             "prompt": case.prompt}
+            for e in run.entries for c, wl, case in e.single if 1000 * c > SLOW_MS and case.size() <= 2**20]
+    if slow:
+        (folder / "slow-inputs.json").write_text(json.dumps(slow, default=repr, ensure_ascii=True, indent=1))
 
 
 DOC_HEAD = """# Fuzzing
@@ -1638,7 +1652,9 @@ verifier raised, a report that changes with its batch neighbours, a CLI run
 that does not exit 0 with one output line per input line, a server error
 outside its `{"error": ...}` schema. Times are the CPU time of one input
 alone, which a shared machine disturbs less than wall time (printed beside
-it); the target is 100 ms for any input of at most 1 MB.
+it), the best of three runs of that input (the first of them after the batch
+that held it, so the library's caches may already know its texts); the
+target is 100 ms for any input of at most 1 MB.
 
 How to read the RSS line: "after warm-up" is taken after eight ordinary
 inputs, before the library's bounded caches (the expression analyzer's 4,096
