@@ -1553,15 +1553,19 @@ def render(run: Run) -> str:
             vals = "  ".join(f"{rss.get(k, float('nan')):>14.0f}" for k in ("start", "after warm-up", "end"))
             w(f"{label:<16}{vals}   {rss.get('end', float('nan')) - rss.get('after warm-up', float('nan')):+.0f}")
     n_escaped = sum(f.count for f in escaped)
-    growth = [rss.get("end", float("nan")) - rss.get("after warm-up", float("nan")) for rss in (run.rss, run.server_rss) if rss]
+    # The target is judged on the server: a long-running process that holds only the library. The fuzz process
+    # also holds the inputs of its slowest calls (up to 1 MB each) to retime them, so its growth is printed beside.
+    growth = [rss.get("end", float("nan")) - rss.get("after warm-up", float("nan")) for rss in (run.server_rss,) if rss]
+    own = run.rss.get("end", float("nan")) - run.rss.get("after warm-up", float("nan"))
     ok = {True: "met", False: "NOT met"}
     out[targets_at:targets_at] = [
         "targets (issue 12): "
         f"no escaped exception or hang: {ok[n_escaped == 0]} ({n_escaped}); "
         f"no contract violation: {ok[not broken]} ({sum(f.count for f in broken)}); "
         f"no input <= 1 MB over {SLOW_MS:.0f} ms in the chain or a reward function: {ok[not over]} ({len(over)}); "
-        f"RSS growth after warm-up under 50 MB: {ok[all(g < 50 for g in growth)]} "
-        f"({', '.join(f'{g:+.0f} MB' for g in growth)}; over {total:,} inputs)",
+        f"RSS growth after warm-up under 50 MB (live server): {ok[bool(growth) and all(g < 50 for g in growth)]} "
+        f"({', '.join(f'{g:+.0f} MB' for g in growth) or 'no server'}; the fuzz process itself {own:+.0f} MB; "
+        f"over {total:,} inputs)",
     ]
     if run.health:
         n, mx, slow, odd = run.health
@@ -1662,8 +1666,11 @@ texts, the lexicon's and the coordinate spaces' LRUs) have filled, and the
 fuzz process also keeps the inputs of the slowest calls of every entry point
 (up to 16 batches each, many of them the 130 KB to 1 MB inputs) to time them
 alone at the end. So its growth is an upper bound that includes the run's own
-bookkeeping; the library's own memory over a long run, with the caches full,
-is measured by `benchmarks/bench_memory.py` (see [Robustness](robustness.md)).
+bookkeeping, and the 50 MB target is judged on the live server, a
+long-running process that holds only the library (as a trainer's reward
+worker does); the library's own memory in one process over a long run, with
+the caches full, is measured by `benchmarks/bench_memory.py` (see
+[Robustness](robustness.md)).
 
 Rerun it (about ten minutes for 100,000 inputs on two cores):
 
