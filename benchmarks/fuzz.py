@@ -45,6 +45,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import io
 import json
 import logging
@@ -1435,6 +1436,10 @@ class Run:
                     # pinger, the async entry points' loop) and the machine is shared, so one run can be inflated
                     times = []
                     for _ in range(RETIME_RUNS):
+                        # as timeit does: collect first, no collection inside the timed call (this run's own heap,
+                        # the retained inputs above all, would otherwise put its pauses on whichever input is timed)
+                        gc.collect()
+                        gc.disable()
                         CLOCK.reset()
                         cpu0, wall0 = time.process_time(), time.perf_counter()
                         try:
@@ -1442,6 +1447,8 @@ class Run:
                                 e.run([case])
                         except (Exception, FuzzTimeout):  # noqa: BLE001 - already recorded by the batch
                             pass
+                        finally:
+                            gc.enable()
                         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
                         if CLOCK.used:
                             cpu, wall = CLOCK.cpu, CLOCK.wall
@@ -1657,8 +1664,10 @@ that does not exit 0 with one output line per input line, a server error
 outside its `{"error": ...}` schema. Times are the CPU time of one input
 alone, which a shared machine disturbs less than wall time (printed beside
 it), the best of three runs of that input (the first of them after the batch
-that held it, so the library's caches may already know its texts); the
-target is 100 ms for any input of at most 1 MB.
+that held it, so the library's caches may already know its texts), each
+after a garbage collection and with the collector paused, as `timeit` does:
+this run's own large heap would otherwise put its pauses on whichever input
+is being timed. The target is 100 ms for any input of at most 1 MB.
 
 How to read the RSS line: "after warm-up" is taken after eight ordinary
 inputs, before the library's bounded caches (the expression analyzer's 4,096

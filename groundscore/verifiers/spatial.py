@@ -52,7 +52,9 @@ class SpatialVerifier(Verifier):
 
     def _one(self, ctx: Context) -> Verdict:
         positions = find_positions(ctx.referring_expression)
-        terms = [t for t in positions.terms if t.axis in {"x", "y", "c"}]
+        # one of each term: a query that repeats a word ("left left left ...") is scored as saying it once, and
+        # the position vocabulary is small, so the work per box stays bounded whatever the query's length
+        terms = list({(t.text, t.axis, t.value, t.extreme): t for t in positions.terms if t.axis in {"x", "y", "c"}}.values())
         if not terms:
             why = "the query has no absolute position word"
             if positions.relative or positions.ordinal or positions.terms:
