@@ -1423,6 +1423,11 @@ class Run:
 
     def retime(self, entries: list[Entry]) -> None:
         """Slow batches, input by input: which input was slow, alone."""
+        # This run's own heap (the retained inputs above all) is moved out of the collector's sight, so that a full
+        # collection of it does not land on whichever input is being timed; the library's own garbage is still
+        # collected during the timed calls.
+        gc.collect()
+        gc.freeze()
         for e in entries:
             if not e.timings or e.name.startswith("cli"):
                 continue
@@ -1436,10 +1441,6 @@ class Run:
                     # pinger, the async entry points' loop) and the machine is shared, so one run can be inflated
                     times = []
                     for _ in range(RETIME_RUNS):
-                        # as timeit does: collect first, no collection inside the timed call (this run's own heap,
-                        # the retained inputs above all, would otherwise put its pauses on whichever input is timed)
-                        gc.collect()
-                        gc.disable()
                         CLOCK.reset()
                         cpu0, wall0 = time.process_time(), time.perf_counter()
                         try:
@@ -1447,8 +1448,6 @@ class Run:
                                 e.run([case])
                         except (Exception, FuzzTimeout):  # noqa: BLE001 - already recorded by the batch
                             pass
-                        finally:
-                            gc.enable()
                         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
                         if CLOCK.used:
                             cpu, wall = CLOCK.cpu, CLOCK.wall
@@ -1664,10 +1663,11 @@ that does not exit 0 with one output line per input line, a server error
 outside its `{"error": ...}` schema. Times are the CPU time of one input
 alone, which a shared machine disturbs less than wall time (printed beside
 it), the best of three runs of that input (the first of them after the batch
-that held it, so the library's caches may already know its texts), each
-after a garbage collection and with the collector paused, as `timeit` does:
-this run's own large heap would otherwise put its pauses on whichever input
-is being timed. The target is 100 ms for any input of at most 1 MB.
+that held it, so the library's caches may already know its texts); before
+the retiming, this run's own heap is frozen out of the garbage collector's
+sight (`gc.freeze()`), since its collections would otherwise land on
+whichever input is being timed. The target is 100 ms for any input of at
+most 1 MB.
 
 How to read the RSS line: "after warm-up" is taken after eight ordinary
 inputs, before the library's bounded caches (the expression analyzer's 4,096
