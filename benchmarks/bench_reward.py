@@ -36,9 +36,7 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,10 +46,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from vlm_r1_upstream import upstream_iou_reward  # tests/vlm_r1_upstream.py (the tests folder is not a package)
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from serve_process import running_server  # tests/serve_process.py: one definition of start/wait/stop
 from shared_data import REC_LOGS as DEFAULT_DATA  # tests/shared_data.py: one definition of the data folder
+from vlm_r1_upstream import upstream_iou_reward  # tests/vlm_r1_upstream.py (the tests folder is not a package)
 
 R1_SUFFIX = " First output the thinking process in <think> </think> tags and then output the final answer in <answer> </answer> tags."
 
@@ -155,87 +152,67 @@ def in_process(batches: list[list[dict[str, Any]]]) -> dict[str, float]:
     return out
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def over_http(batches: list[list[dict[str, Any]]], concurrency: int, baseline: float | None) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        log_path = Path(tmp) / "serve.log"  # a file, not a pipe: a full pipe would stall the server
+        t0 = time.perf_counter()
+        try:
+            with running_server([], log_path) as base:  # tests/serve_process.py: start, wait for /health, stop
+                return _measure_http(base, batches, concurrency, baseline, time.perf_counter() - t0)
+        except Exception:
+            if log_path.exists():
+                print("server log (tail):\n" + log_path.read_text(errors="replace")[-3000:], file=sys.stderr)
+            raise
+
+
+def _measure_http(base: str, batches: list[list[dict[str, Any]]], concurrency: int, baseline: float | None,
+                  start_s: float) -> dict[str, float]:
     import httpx
 
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = tempfile.TemporaryFile()  # not a pipe: a full pipe would stall the server
-    proc = subprocess.Popen([sys.executable, "-m", "groundscore", "serve", "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
     out: dict[str, float] = {}
-    try:
-        t0 = time.perf_counter()
-        while True:
-            if proc.poll() is not None:
-                log.seek(0)
-                raise RuntimeError(f"server exited: {log.read().decode(errors='replace')[-2000:]}")
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.25)
-        start_s = time.perf_counter() - t0
-        print(f"\nOver HTTP (groundscore serve, default chain, started in {start_s:.1f} s), {concurrency} requests in flight "
-              "from one aiohttp client (OpenRLHF's client library):")
-        def label(r: dict[str, Any]) -> str:
-            return json.dumps({"solution": r["solution"], "coords": "original"})
+    print(f"\nOver HTTP (groundscore serve, default chain, started in {start_s:.1f} s), {concurrency} requests in flight "
+          "from one aiohttp client (OpenRLHF's client library):")
+    def label(r: dict[str, Any]) -> str:
+        return json.dumps({"solution": r["solution"], "coords": "original"})
 
-        def bodies(rows: list[dict[str, Any]], size: int) -> list[dict[str, Any]]:
-            return [{"query": [r["prompt"] + r["completion"] for r in rows[g:g + size]],
-                     "prompts": [r["prompt"] for r in rows[g:g + size]],
-                     "labels": [label(r) for r in rows[g:g + size]]} for g in range(0, len(rows), size)]
+    def bodies(rows: list[dict[str, Any]], size: int) -> list[dict[str, Any]]:
+        return [{"query": [r["prompt"] + r["completion"] for r in rows[g:g + size]],
+                 "prompts": [r["prompt"] for r in rows[g:g + size]],
+                 "labels": [label(r) for r in rows[g:g + size]]} for g in range(0, len(rows), size)]
 
-        warm, single_rows, grouped_rows = batches[0], batches[1], batches[min(2, len(batches) - 1)]
-        n = len(single_rows)
-        async def run(requests: list[dict[str, Any]]) -> tuple[list[float], float]:
-            """OpenRLHF's client library (aiohttp), one event loop, ``concurrency`` requests in flight."""
-            import aiohttp
+    warm, single_rows, grouped_rows = batches[0], batches[1], batches[min(2, len(batches) - 1)]
+    n = len(single_rows)
+    async def run(requests: list[dict[str, Any]]) -> tuple[list[float], float]:
+        """OpenRLHF's client library (aiohttp), one event loop, ``concurrency`` requests in flight."""
+        import aiohttp
 
-            gate = asyncio.Semaphore(concurrency)
-            timeout = aiohttp.ClientTimeout(total=180)
-            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency), timeout=timeout) as session:
-                async def post(body: dict[str, Any]) -> float:
-                    async with gate:
-                        t = time.perf_counter()
-                        async with session.post(f"{base}/get_reward", json=body) as r:
-                            r.raise_for_status()
-                            await r.json()
-                        return time.perf_counter() - t
+        gate = asyncio.Semaphore(concurrency)
+        timeout = aiohttp.ClientTimeout(total=180)
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency), timeout=timeout) as session:
+            async def post(body: dict[str, Any]) -> float:
+                async with gate:
+                    t = time.perf_counter()
+                    async with session.post(f"{base}/get_reward", json=body) as r:
+                        r.raise_for_status()
+                        await r.json()
+                    return time.perf_counter() - t
 
-                t0 = time.perf_counter()
-                latencies = await asyncio.gather(*(post(b) for b in requests))
-                return list(latencies), time.perf_counter() - t0
+            t0 = time.perf_counter()
+            latencies = await asyncio.gather(*(post(b) for b in requests))
+            return list(latencies), time.perf_counter() - t0
 
-        asyncio.run(run(bodies(warm, 1)))  # warm-up
-        for name, requests in (("one query per request (OpenRLHF)", bodies(single_rows, 1)),
-                               ("8 queries per request", bodies(grouped_rows, 8))):
-            latencies, wall = asyncio.run(run(requests))
-            per_s = n / wall
-            ratio = f"  {baseline / per_s:8.1f}x slower than baseline" if baseline else ""
-            print(f"  {name:<42} {per_s:10.0f} completions/s   request p50 {1000 * pct(latencies, 50):8.1f} ms   "
-                  f"p99 {1000 * pct(latencies, 99):8.1f} ms{ratio}")
-            out[name] = per_s
-        health = httpx.get(f"{base}/health", timeout=10).json()
-        print(f"  server: {health['batches']} chain calls for {health['completions']} completions "
-              f"(largest batch {health['largest_batch']})")
-    except Exception:
-        log.seek(0)
-        print("server log (tail):\n" + log.read().decode(errors="replace")[-3000:], file=sys.stderr)
-        raise
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    asyncio.run(run(bodies(warm, 1)))  # warm-up
+    for name, requests in (("one query per request (OpenRLHF)", bodies(single_rows, 1)),
+                           ("8 queries per request", bodies(grouped_rows, 8))):
+        latencies, wall = asyncio.run(run(requests))
+        per_s = n / wall
+        ratio = f"  {baseline / per_s:8.1f}x slower than baseline" if baseline else ""
+        print(f"  {name:<42} {per_s:10.0f} completions/s   request p50 {1000 * pct(latencies, 50):8.1f} ms   "
+              f"p99 {1000 * pct(latencies, 99):8.1f} ms{ratio}")
+        out[name] = per_s
+    health = httpx.get(f"{base}/health", timeout=10).json()
+    print(f"  server: {health['batches']} chain calls for {health['completions']} completions "
+          f"(largest batch {health['largest_batch']})")
     return out
 
 
