@@ -609,19 +609,21 @@ def _hungarian_by_component(matrix: list[list[float]]) -> list[tuple[int, int]]:
             x = parent[x]
         return x
 
+    overlapping_rows: set[int] = set()
+    overlapping_cols: set[int] = set()
     for i, row in enumerate(matrix):
         for j, value in enumerate(row):
             if value > 0.0:
+                overlapping_rows.add(i)
+                overlapping_cols.add(j)
                 a, b = find(i), find(rows + j)
                 if a != b:
                     parent[a] = b
     components: dict[int, tuple[list[int], list[int]]] = {}
-    for i in range(rows):
-        if any(v > 0.0 for v in matrix[i]):
-            components.setdefault(find(i), ([], []))[0].append(i)
-    for j in range(cols):
-        if any(matrix[i][j] > 0.0 for i in range(rows)):
-            components.setdefault(find(rows + j), ([], []))[1].append(j)
+    for i in sorted(overlapping_rows):
+        components.setdefault(find(i), ([], []))[0].append(i)
+    for j in sorted(overlapping_cols):
+        components.setdefault(find(rows + j), ([], []))[1].append(j)
     pairs: list[tuple[int, int]] = []
     for comp_rows, comp_cols in components.values():
         sub = [[matrix[i][j] for j in comp_cols] for i in comp_rows]
