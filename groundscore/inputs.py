@@ -80,10 +80,7 @@ def iter_jsonl(path: Path, *, strict: bool = False) -> Iterator[Sample]:
             if not line.strip():
                 continue
             try:
-                try:
-                    data = json.loads(line)
-                except RecursionError:
-                    raise ValueError("nested too deeply to read") from None
+                data = json.loads(line)
                 if not isinstance(data, dict):
                     raise ValueError(f"expected a JSON object, got {type(data).__name__}")
                 data.setdefault("id", f"{path.name}:{lineno}")
@@ -94,8 +91,8 @@ def iter_jsonl(path: Path, *, strict: bool = False) -> Iterator[Sample]:
                 if issue is not None:  # an unreadable line is verified as empty, never on half its fields
                     sample = Sample(id=f"{path.name}:{lineno}", meta={"input_error": f"line {lineno}: {issue.message}"})
                 yield sample
-            except RecursionError:
-                yield Sample(id=f"{path.name}:{lineno}", meta={"input_error": f"line {lineno}: the JSON nests too deep to read"})
+            except RecursionError:  # json.loads, or anything after it, on a line nested too deeply
+                yield Sample(id=f"{path.name}:{lineno}", meta={"input_error": f"line {lineno}: nested too deeply to read"})
             except ValueError as exc:
                 yield Sample(id=f"{path.name}:{lineno}", meta={"input_error": f"line {lineno}: {exc}".splitlines()[0]})
 
