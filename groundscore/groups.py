@@ -219,6 +219,7 @@ def merge_logs(
     image_root: str | Path | None = None,
     *,
     require_all: bool = True,
+    strict: bool = False,
 ) -> list[Sample]:
     """Samples of several logs answering the same questions, grouped, each group's members together.
 
@@ -228,7 +229,8 @@ def merge_logs(
     ``meta["log"]`` (the file it came from). With ``require_all`` only
     questions that every log answers are kept, so every group has one
     member per log. Order: questions in the order of the first log, members
-    in the order of ``paths``.
+    in the order of ``paths``. ``strict``: as for
+    :func:`~groundscore.inputs.iter_samples`.
     """
     from groundscore.inputs import iter_samples
 
@@ -239,7 +241,7 @@ def merge_logs(
     for n, path in enumerate(paths):
         seen: dict[tuple[str, str], int] = {}
         table: dict[tuple[str, str, int], Sample] = {}
-        for sample in iter_samples(path, source, image_root):
+        for sample in iter_samples(path, source, image_root, strict=strict):
             if sample.meta.get("input_error"):
                 continue
             image, question = question_key(sample)

@@ -56,6 +56,7 @@ _CODES = (
     IssueCode("text.replaced", "warning", "lone surrogates or invalid UTF-8 were replaced by U+FFFD"),
     IssueCode("sample.unknown_key", "warning", "a key that is no Sample field was ignored (an error with `strict`)"),
     IssueCode("sample.no_query", "warning", "the sample has no query, so nothing can check the answer against it"),
+    IssueCode("query.too_long", "warning", "the query is longer than 4,096 characters; the verifiers read the first 4,096"),
     # R1 tags
     IssueCode("r1.duplicate_think", "warning", "`<think>` appears more than once; the first is used", "r1.tags"),
     IssueCode("r1.duplicate_answer", "warning", "`<answer>` appears more than once; the last is used", "r1.tags"),

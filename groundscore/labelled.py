@@ -130,8 +130,12 @@ def iter_items(
     label_field: str | None = None,
     iou: float = 0.5,
     limit: int | None = None,
+    strict: bool = False,
 ) -> Iterator[Item]:
     """One :class:`Item` per input line, in order; reports reused, samples verified by ``chain``.
+
+    ``strict``: a JSONL line with a key that is no sample field is an
+    unreadable line (see :func:`groundscore.inputs.coerce_sample`).
 
     ``chain`` defaults to the default :class:`~groundscore.chain.Chain`. Report
     lines keep their verdicts, but their confidence and decision are
@@ -145,7 +149,7 @@ def iter_items(
 
         chain = Chain()
     p = Path(path)
-    samples = iter_samples(p, source, image_root)
+    samples = iter_samples(p, source, image_root, strict=strict)
     kind = source or detect_source(p)
     # For JSONL, each sample is paired with its raw line (to find reports and label fields); both
     # readers skip the same blank lines, and strict=True makes any mismatch loud, never a silent shift.

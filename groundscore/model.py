@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from groundscore.hygiene import clean_text, clean_value, decode_bytes, describe
+from groundscore.prompts import MAX_PROMPT
 
 Decision = Literal["accept", "reject", "abstain"]
 Severity = Literal["info", "warning", "error"]
@@ -224,6 +225,11 @@ class Sample(BaseModel):
             found = [Issue(code="text.replaced", message=replaced, severity="warning")] if replaced else []
             found += [Issue(code="text.nul", message=nul, severity="warning")] if nul else []
             sample._input_issues = (*sample._input_issues, *found)
+        if isinstance(sample, Sample) and len(sample.query) > MAX_PROMPT:
+            sample._input_issues = (*sample._input_issues, Issue(
+                code="query.too_long", severity="warning",
+                message=f"the query has {len(sample.query):,} characters; the verifiers read its first {MAX_PROMPT:,} "
+                "(pass the referring expression, or a prompt whose template comes first)"))
         return sample
 
     @property

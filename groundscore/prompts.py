@@ -29,7 +29,10 @@ REC_TEMPLATES: tuple[str, ...] = (
     rf"Locate (?P<expr>[^,.]{{1,{MAX_EXPRESSION}}}?) in (?:the|this) image.*$",
 )
 _COMPILED = [re.compile(t, re.IGNORECASE | re.DOTALL) for t in REC_TEMPLATES]
-_MAX_PROMPT = 4096
+MAX_PROMPT = 4096
+"""Characters of a prompt the templates are tried on, and of a query the verifiers read: longer text is cut there
+(a sample whose query is longer carries a ``query.too_long`` warning)."""
+_MAX_PROMPT = MAX_PROMPT
 
 
 def tidy_expression(expr: str) -> str:
@@ -44,8 +47,12 @@ def tidy_expression(expr: str) -> str:
     return text
 
 
-def referring_expression(prompt: str, templates: list[re.Pattern[str]] | None = None) -> str:
-    """The referring expression in ``prompt``: the first template's ``expr`` group, or the prompt itself."""
+def find_expression(prompt: str, templates: list[re.Pattern[str]] | None = None) -> str | None:
+    """The first template's ``expr`` group in the first :data:`MAX_PROMPT` characters of ``prompt``; None if none matches.
+
+    The cut bounds the work of templates a caller supplies (the built-in ones
+    are linear anyway).
+    """
     text = (prompt or "").strip()[:_MAX_PROMPT]
     for pattern in templates or _COMPILED:
         m = pattern.search(text)
@@ -53,4 +60,14 @@ def referring_expression(prompt: str, templates: list[re.Pattern[str]] | None = 
             expr = tidy_expression(m.group("expr"))
             if expr:
                 return expr
-    return text
+    return None
+
+
+def referring_expression(prompt: str, templates: list[re.Pattern[str]] | None = None) -> str:
+    """The referring expression in ``prompt``: the first template's ``expr`` group, or the prompt itself.
+
+    A prompt that matches no template is used whole, up to :data:`MAX_PROMPT`
+    characters.
+    """
+    expr = find_expression(prompt, templates)
+    return expr if expr is not None else (prompt or "").strip()[:_MAX_PROMPT]

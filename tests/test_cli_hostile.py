@@ -200,3 +200,61 @@ def test_api_readers_refuse_a_fifo_without_blocking(tmp_path: Path) -> None:
     assert read_image_size(str(fifo)) is None and read_image_size("q" * 400) is None
     report = Chain({"verifiers": ["schema"]}).verify([{"query": "cup", "completion": GOOD, "image": str(fifo)}])[0]
     assert "coords.no_image_size" in [i.code for i in report.parsed.issues]
+
+
+def misspelt_jsonl(path: Path) -> None:
+    lines = [
+        {"id": "ok", "query": "cup", "completion": GOOD, "image_size": [640, 480]},
+        {"id": "typo", "qeury": "cup", "completion": GOOD, "image_size": [640, 480]},
+    ]
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+
+
+def test_strict_flag_and_config_make_an_unknown_key_an_unreadable_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --strict the misspelt key is a warning; with it (or `strict = true` in the config the command reads)
+    the line is unreadable, still written, and counted in the summary."""
+    src = tmp_path / "in.jsonl"
+    misspelt_jsonl(src)
+    out = tmp_path / "out.jsonl"
+    assert main(["verify", str(src), "-o", str(out), "--verifiers", "schema,label_match"]) == 0
+    loose = read_jsonl(out)
+    assert "sample.unknown_key" in {i["code"] for i in loose[1]["parsed"]["issues"]}
+    assert loose[1]["parsed"]["issues"][0]["code"] != "input.unreadable"
+    capsys.readouterr()
+
+    config = tmp_path / "groundscore.toml"
+    config.write_text("strict = true\n")
+    for extra in (["--strict"], ["-c", str(config)]):
+        assert main(["verify", str(src), "-o", str(out), "--verifiers", "schema,label_match", *extra]) == 0
+        strict = read_jsonl(out)
+        assert len(strict) == 2 and strict[0]["sample"]["id"] == "ok"
+        first = strict[1]["parsed"]["issues"][0]
+        assert first["code"] == "input.unreadable" and "qeury" in first["message"] and "did you mean 'query'" in first["message"]
+        assert strict[1]["decision"] == "reject"
+        assert "unreadable input lines: 1 of 2" in capsys.readouterr().out
+    # filter reads the same way: the line is kept in the decisions, never scored
+    decisions = tmp_path / "d.jsonl"
+    assert main(["filter", str(src), "-o", str(tmp_path / "f.jsonl"), "--decisions", str(decisions), "--strict",
+                 "--verifiers", "schema", "-q"]) == 0
+    rows = read_jsonl(decisions)
+    assert len(rows) == 2 and rows[1]["decision"] == "reject"
+
+
+def test_a_query_longer_than_the_limit_is_noted_not_cut_silently() -> None:
+    import groundscore
+    from groundscore.integrations.fields import QueryReader
+    from groundscore.prompts import MAX_PROMPT
+
+    long_query = "the cup " * 600  # 4,800 characters, no template
+    report = groundscore.verify([{"query": long_query, "completion": GOOD, "image_size": [640, 480]}])[0]
+    issue = next(i for i in report.parsed.issues if i.code == "query.too_long")
+    assert f"{len(long_query.strip()):,}" in issue.message or f"{len(long_query):,}" in issue.message
+    short = groundscore.verify([{"query": "the cup", "completion": GOOD, "image_size": [640, 480]}])[0]
+    assert "query.too_long" not in {i.code for i in short.parsed.issues}
+    # the integrations pass a long prompt that matches no template whole, so the sample carries the warning
+    reader = QueryReader()
+    assert len(reader(long_query)) > MAX_PROMPT
+    templated = "Please provide the bounding box coordinate of the region this sentence describes: the cup." + " x" * 3000
+    assert reader(templated).startswith("the cup")

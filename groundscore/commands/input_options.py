@@ -30,6 +30,8 @@ def chain_from_args(args: Any, *, calibration: str | None = None, use_config_cal
     update: dict[str, Any] = {}
     if args.verifiers:
         update["verifiers"] = [v.strip() for v in args.verifiers.split(",") if v.strip()]
+    if getattr(args, "strict", False):
+        update["strict"] = True
     if calibration is not None:
         update["calibration"] = calibration
     elif not use_config_calibration:
@@ -37,6 +39,20 @@ def chain_from_args(args: Any, *, calibration: str | None = None, use_config_cal
     if update:
         config = config.model_copy(update=update)
     return Chain(config)
+
+
+def reading_strict(args: Any) -> bool:
+    """Whether the readers treat an unknown sample key as an unreadable line: ``--strict`` or the config's ``strict``.
+
+    The readers make the samples before the chain sees them, so the chain's own
+    ``strict`` (which applies to mappings it is handed) would never see a JSONL
+    line's keys: the setting is applied where the lines are read.
+    """
+    if getattr(args, "strict", False):
+        return True
+    from groundscore.config import load_config
+
+    return bool(load_config(getattr(args, "config", None)).strict)
 
 
 def check_image_root(args: Any) -> None:
@@ -63,7 +79,8 @@ def should_merge(args: Any, paths: Sequence[str]) -> bool:
     from groundscore.inputs import iter_samples
 
     keys = [
-        {question_key(s) for s in iter_samples(p, args.source, args.image_root) if not s.meta.get("input_error")}
+        {question_key(s) for s in iter_samples(p, args.source, args.image_root, strict=reading_strict(args))
+         if not s.meta.get("input_error")}
         for p in paths
     ]
     first = keys[0]
@@ -80,9 +97,10 @@ def merged_samples(args: Any, paths: Sequence[str]) -> list[Sample]:
     from groundscore.groups import merge_logs
     from groundscore.inputs import iter_samples
 
-    samples = merge_logs(paths, args.source, args.image_root, require_all=False)
+    strict = reading_strict(args)
+    samples = merge_logs(paths, args.source, args.image_root, require_all=False, strict=strict)
     for path in paths:
-        samples += [s for s in iter_samples(path, args.source, args.image_root) if s.meta.get("input_error")]
+        samples += [s for s in iter_samples(path, args.source, args.image_root, strict=strict) if s.meta.get("input_error")]
     return samples
 
 
@@ -94,7 +112,8 @@ def samples_from_args(args: Any) -> Iterator[Sample]:
     if should_merge(args, paths):
         samples: Iterable[Sample] = merged_samples(args, paths)
     else:
-        samples = (s for p in paths for s in iter_samples(p, args.source, args.image_root))
+        strict = reading_strict(args)
+        samples = (s for p in paths for s in iter_samples(p, args.source, args.image_root, strict=strict))
     limit = args.limit
     for i, sample in enumerate(samples):
         if limit is not None and i >= limit:
@@ -109,7 +128,7 @@ def items_from_args(args: Any, chain: Any, path: str | None = None) -> Any:
     return iter_items(
         path or args.input, args.source, chain, image_root=args.image_root,
         batch_size=max(1, args.batch_size), label_field=getattr(args, "label_field", None),
-        iou=getattr(args, "iou", 0.5), limit=args.limit,
+        iou=getattr(args, "iou", 0.5), limit=args.limit, strict=reading_strict(args),
     )
 
 

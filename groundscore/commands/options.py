@@ -92,7 +92,7 @@ def config_option(help_text: str = "a TOML configuration (groundscore.toml or py
 
 def input_options(f: F) -> F:
     """What to read and which chain reads it: ``--from``, ``-c/--config``, ``--verifiers``, ``--image-root``,
-    ``--batch-size``, ``--limit``."""
+    ``--batch-size``, ``--limit``, ``--strict``."""
     return _stack(
         click.option("--from", "source", type=click.Choice(INPUT_FORMATS), default=None,
                      help="input format (detected when absent); JSONL lines may be samples or reports from `verify`"),
@@ -101,6 +101,9 @@ def input_options(f: F) -> F:
         click.option("--image-root", default=None, help="folder that image paths in VLM-R1 logs are relative to"),
         click.option("--batch-size", type=int, default=256, show_default=False, help="samples per chain call (default 256)"),
         click.option("--limit", type=int, default=None, help="stop after this many input lines"),
+        click.option("--strict", is_flag=True, default=False,
+                     help="a JSONL line with a key that is no sample field ('qeury') is an unreadable line, not "
+                          "scored (default: a sample.unknown_key warning; also `strict = true` in the config)"),
     )(f)
 
 

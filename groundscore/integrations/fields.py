@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from groundscore.prompts import REC_TEMPLATES, referring_expression
+from groundscore.prompts import REC_TEMPLATES, find_expression
 from groundscore.reward import parse_solution
 
 # Qwen2-VL / Qwen2.5-VL: one grid cell is a 14-pixel patch (VLM-R1 multiplies by 14).
@@ -198,8 +198,16 @@ class QueryReader:
             raise ValueError(f"query templates need a named group (?P<expr>...): {bad}")
 
     def __call__(self, prompt: Any) -> str:
+        """The expression a template finds, else the prompt whole (up to ``MAX_TEXT``).
+
+        The whole prompt, not its first 4,096 characters: the sample then
+        carries a ``query.too_long`` warning saying the verifiers read only
+        those, instead of a query that was cut without a word.
+        """
         try:
-            return referring_expression(strip_chat_template(prompt_text(prompt)), self.patterns)
+            text = strip_chat_template(prompt_text(prompt))
+            expr = find_expression(text, self.patterns)
+            return expr if expr is not None else text.strip()
         except Exception:  # noqa: BLE001
             return ""
 

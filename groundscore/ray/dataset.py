@@ -32,23 +32,27 @@ from groundscore.config import ChainConfig, load_config
 from groundscore.ray.actor import ChainActor
 
 
-def _iter_file(path: str | Path, source: str | None, image_root: str | Path | None) -> Iterator[Any]:
+def _iter_file(
+    path: str | Path, source: str | None, image_root: str | Path | None, strict: bool = False
+) -> Iterator[Any]:
     from groundscore.inputs import iter_samples
     from groundscore.ray.parquet import is_parquet, iter_parquet_samples
 
     if is_parquet(path) and source in (None, "parquet"):
         return iter_parquet_samples(path)
-    return iter_samples(path, source, image_root)
+    return iter_samples(path, source, image_root, strict=strict)
 
 
 def read_samples(
     paths: str | Path | Sequence[str | Path], source: str | None = None, image_root: str | Path | None = None,
-    skip_ids: Iterable[str] = (), limit: int | None = None, *, groups: str | None = None,
+    skip_ids: Iterable[str] = (), limit: int | None = None, *, groups: str | None = None, strict: bool = False,
 ) -> list[dict[str, Any]]:
     """Rows ``{id, index, sample}`` (sample as JSON) from JSONL / VLM-R1 / Parquet files; ids in ``skip_ids`` are left out.
 
     ``groups`` (``"given"`` or ``"derive"``, as :attr:`ChainConfig.groups`) adds
     a ``group`` column: the sample's group id, or None when it has none.
+    ``strict`` (as :attr:`ChainConfig.strict`): a JSONL line with a key that
+    is no sample field is read as an unreadable line.
     """
     from groundscore.groups import assign_groups
 
@@ -58,7 +62,7 @@ def read_samples(
     rows: list[dict[str, Any]] = []
     index = 0
     for path in paths:
-        for sample in _iter_file(path, source, image_root):
+        for sample in _iter_file(path, source, image_root, strict):
             if limit is not None and index >= limit:
                 break
             if sample.id not in skip:
@@ -161,7 +165,8 @@ def verify_dataset(
         packed = ds.map(_with_group_key).groupby("group").map_groups(_pack_group, batch_format="numpy")
         per_batch = groups_per_batch or max(1, batch_size // 8)
         return packed.map_batches(ChainActor, batch_size=per_batch, **actor_options)
-    rows = read_samples(dataset_or_paths, source, image_root, skip_ids, limit, groups=chain_config.groups)
+    rows = read_samples(dataset_or_paths, source, image_root, skip_ids, limit, groups=chain_config.groups,
+                        strict=chain_config.strict)
     if not rows:
         return ray.data.from_items([])
     chunks = pack_batches(rows, max(1, batch_size))
