@@ -69,7 +69,9 @@ class Lexicon:
         self.generic = frozenset(w.lower() for w in data.get("generic", []))
         self.parts = frozenset(w.lower() for w in data.get("parts", []))
         self.related_groups = [tuple(p) for p in data.get("related_groups", [])]
-        self._vocabulary = sorted(set(self.terms) | set(self.hypernyms))
+        # one tuple for the life of the lexicon: difflib reads it on every correction
+        self._vocabulary: tuple[str, ...] = tuple(sorted(set(self.terms) | set(self.hypernyms)))
+        # every answer of correct(), bounded (a trainer sees novel words in every batch); the only cache of it
         self._corrections: dict[str, str | None] = {}
 
     # -- lookup ---------------------------------------------------------------
@@ -88,8 +90,8 @@ class Lexicon:
         if word in self._corrections:
             return self._corrections[word]
         hits = sorted(c for c in _edits1(word) if c in self.terms or c in self.hypernyms)
-        fixed = hits[0] if hits else (_closest(word, tuple(self._vocabulary)) if len(word) >= 7 else None)
-        if len(self._corrections) < 50_000:
+        fixed = hits[0] if hits else (_closest(word, self._vocabulary) if len(word) >= 7 else None)
+        if len(self._corrections) < MAX_CORRECTIONS:
             self._corrections[word] = fixed
         return fixed
 
@@ -200,10 +202,17 @@ def _edits1(word: str) -> set[str]:
 
 
 MAX_TERM_CHARS = 30
+MAX_CORRECTIONS = 50_000  # words whose correction Lexicon.correct remembers (about 100 bytes each)
 
 
-@lru_cache(maxsize=8192)
 def _closest(word: str, vocabulary: tuple[str, ...]) -> str | None:
+    """The vocabulary term closest to ``word`` (difflib ratio >= 0.84), or None.
+
+    Not cached itself: :meth:`Lexicon.correct` keeps its answers. A cache
+    here, keyed on ``(word, vocabulary)``, would hold a reference to the
+    vocabulary per entry at best and a copy of it at worst (about 7 KB an
+    entry), which is what ``benchmarks/bench_memory.py`` watches for.
+    """
     hits = difflib.get_close_matches(word, vocabulary, n=1, cutoff=0.84)
     return hits[0] if hits else None
 
