@@ -132,6 +132,39 @@ def test_lexicon_corrects_typos_to_known_terms() -> None:
     assert lexicon.correct("zz") is None
 
 
+def test_lexicon_corrections_of_novel_words_stay_small_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A trainer sees novel words in every batch: what correct() keeps per word must be the word and its answer,
+    not a copy of the vocabulary (that cost about 7 KB a word, 55 MB over a long run), and it stops at its bound."""
+    import random
+    import string
+    import tracemalloc
+
+    from groundscore.nlp import lexicon as lexicon_module
+
+    lexicon = lexicon_module.Lexicon(json.loads(json.dumps(_lexicon_data())))
+    rng = random.Random(5)
+    words = ["".join(rng.choices(string.ascii_lowercase, k=9)) for _ in range(1500)]
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        assert sum(lexicon.correct(w) is not None for w in words) < 50  # random words are rarely a known term's typo
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    kept = sum(s.size_diff for s in after.compare_to(before, "filename"))
+    assert kept / len(words) < 600, f"{kept / len(words):.0f} bytes kept per novel word"
+    assert lexicon.correct("giraffee") == "giraffe"  # the answers are still right
+    monkeypatch.setattr(lexicon_module, "MAX_CORRECTIONS", len(lexicon._corrections))
+    lexicon.correct("qwertyuiop")
+    assert "qwertyuiop" not in lexicon._corrections  # full: answered, not remembered
+
+
+def _lexicon_data() -> dict:
+    from importlib import resources
+
+    return json.loads(resources.files("groundscore").joinpath("data/lexicon/objects.json").read_text(encoding="utf-8"))
+
+
 @pytest.mark.parametrize(
     ("query", "label"),
     [
