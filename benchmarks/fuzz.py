@@ -1063,6 +1063,17 @@ def rss_mb(pid: int | str = "self") -> float:
     return float("nan")
 
 
+def malloc_trim() -> bool:
+    """Ask glibc to return the free memory it holds to the system; False where there is no glibc."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        return False
+    return True
+
+
 def server_pid(port: int) -> int | None:
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -1349,6 +1360,7 @@ class Run:
             # 4,096 texts, the lexicon's and coordinate spaces' LRUs) and the allocator's pools are filled before the
             # RSS baseline; what grows after it is what a long run would keep growing
             self.warm_inputs = self.warm_up(gen, entries, args.warm)
+            gc.collect()
             self.rss["after warm-up"] = rss_mb()
             if self.server_pid:
                 self.server_rss["after warm-up"] = rss_mb(self.server_pid)
@@ -1385,6 +1397,10 @@ class Run:
             for name, cases in pending.items():
                 if cases:
                     self.run_batch(by_name[name], cases)
+            gc.collect()
+            self.rss["after the inputs"] = rss_mb()
+            if self.server_pid:
+                self.server_rss["after the inputs"] = rss_mb(self.server_pid)
 
             # the findings of issue 12, every run
             self.generated += len(known)
@@ -1408,7 +1424,10 @@ class Run:
                 if message:
                     self.findings.add("serve /get_reward", "isolation", message, "micro-batcher", [known[0], known[1]])
             self.retime(entries)
+            gc.collect()
             self.rss["end"] = rss_mb()
+            if malloc_trim():  # how much of the end's RSS is memory the allocator holds free (glibc only)
+                self.rss["end, trimmed"] = rss_mb()
             if self.server_pid:
                 self.server_rss["end"] = rss_mb(self.server_pid)
             if server is not None:
@@ -1679,15 +1698,24 @@ def render(run: Run) -> str:
         shown = "; ".join(f"{c.describe()} {cpu:.0f} ms{_gc_note(run, name, c)}" for cpu, _, c in items[:4])
         w(f"  {name}: {len(items)} ({shown}{'; ...' if len(items) > 4 else ''})")
     w("")
-    w("RSS (MB)        " + "  ".join(f"{k:>14}" for k in ("start", "after warm-up", "end")) + "   growth after warm-up")
+    columns = ("start", "after warm-up", "after the inputs", "end")
+    w("RSS (MB)        " + "  ".join(f"{k:>16}" for k in columns) + "   growth: over the inputs / to the end")
+    nan = float("nan")
     for label, rss in (("fuzz process", run.rss), ("server", run.server_rss)):
         if rss:
-            vals = "  ".join(f"{rss.get(k, float('nan')):>14.0f}" for k in ("start", "after warm-up", "end"))
-            w(f"{label:<16}{vals}   {rss.get('end', float('nan')) - rss.get('after warm-up', float('nan')):+.0f}")
+            vals = "  ".join(f"{rss.get(k, nan):>16.0f}" for k in columns)
+            w(f"{label:<16}{vals}   {rss.get('after the inputs', nan) - rss.get('after warm-up', nan):+.0f} / "
+              f"{rss.get('end', nan) - rss.get('after warm-up', nan):+.0f}")
+    if "end, trimmed" in run.rss:
+        w(f"fuzz process at the end after malloc_trim(0): {run.rss['end, trimmed']:.0f} MB "
+          f"({run.rss['end, trimmed'] - run.rss.get('after warm-up', nan):+.0f} since warm-up): the rest of its growth "
+          "to the end was free memory the allocator held")
+    w("('after the inputs': after the generated inputs, the target's reading; 'end': after the known findings, the "
+      "whole-file CLI checks and the retiming, which reruns the slowest and the largest inputs, up to 1 MB, alone)")
     n_escaped = sum(f.count for f in escaped)
-    # The target is judged on both processes: the server holds only the library; the fuzz process keeps recipes,
-    # not inputs, so what it grows by is the library's (and this run's small bookkeeping).
-    growth = {label: rss.get("end", float("nan")) - rss.get("after warm-up", float("nan"))
+    # The target is judged on both processes over the generated inputs: the server holds only the library; the
+    # fuzz process keeps recipes, not inputs, so what it grows by is the library's (and this run's bookkeeping).
+    growth = {label: rss.get("after the inputs", nan) - rss.get("after warm-up", nan)
               for label, rss in (("live server", run.server_rss), ("fuzz process", run.rss)) if rss}
     ok = {True: "met", False: "NOT met"}
     out[targets_at:targets_at] = [
@@ -1820,7 +1848,12 @@ run: of its slowest calls it keeps each input's recipe and description, not
 its text. Both processes are judged: the live server, a long-running process
 that holds only the library (as a trainer's reward worker does), and the
 fuzz process, which also holds the run's bookkeeping (counters, the findings'
-inputs) and serves the in-process entry points. The library's own memory in
+inputs) and serves the in-process entry points. The target's reading is
+"after the inputs", taken right after the generated inputs; "end" comes
+after the known findings, the whole-file CLI checks and the retiming, which
+reruns the slowest and largest inputs (up to 1 MB) alone, and is printed
+beside it, with the fuzz process's RSS after `malloc_trim(0)` (how much of
+it is free memory the allocator keeps). The library's own memory in
 one process over a long run of novel words is also measured by
 `benchmarks/bench_memory.py` (see [Robustness](robustness.md)).
 

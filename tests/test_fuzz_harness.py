@@ -55,5 +55,5 @@ def test_a_short_fuzz_run_finds_nothing_and_writes_its_report(fuzz: ModuleType, 
     assert fuzz.main(["--n", "400", "--warm", "40", "--quick", "--no-server", "--repro-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "escaped exceptions and hangs: 0 (0 distinct); contract violations: 0 (0 distinct)" in out
-    assert "a warm-up of 48 more generated inputs" in out
+    assert "a warm-up of 48 more generated inputs" in out and "after the inputs" in out
     assert "Chain.verify" in out and "verl.compute_score_batch" in out
