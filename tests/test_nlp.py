@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -157,6 +158,31 @@ def test_lexicon_corrections_of_novel_words_stay_small_and_bounded(monkeypatch: 
     monkeypatch.setattr(lexicon_module, "MAX_CORRECTIONS", len(lexicon._corrections))
     lexicon.correct("qwertyuiop")
     assert "qwertyuiop" not in lexicon._corrections  # full: answered, not remembered
+
+
+def test_spacys_lemmatizer_cache_is_emptied_at_its_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """spaCy's rule lemmatizer caches every (word, tag) it sees, for ever: a stream of novel words must not grow
+    it past MAX_LEMMA_CACHE (between two batches it may exceed the bound by one batch's new words)."""
+    import random
+    import string
+
+    from groundscore.nlp import analyzer as analyzer_module
+
+    shared = default_analyzer().nlp
+    cache = shared.get_pipe("lemmatizer").cache
+    monkeypatch.setattr(analyzer_module, "MAX_LEMMA_CACHE", 300)
+    an = ExpressionAnalyzer(nlp=shared, cache_size=8)
+    rng = random.Random(11)
+    sizes = []
+    def word() -> str:
+        return "".join(rng.choices(string.ascii_lowercase, k=7))
+
+    for _ in range(12):  # inflected novel words: each is a new (word, tag) entry, about 1,100 in all
+        an.analyze([f"two {word()}s {word()}ing the {word()}ed {word()}s" for _ in range(40)])
+        sizes.append(len(cache))
+    assert max(sizes) <= 300, sizes  # without the bound the cache held every one of them
+    assert any(b < a for a, b in itertools.pairwise(sizes)), sizes  # it was emptied, and filled again
+    assert an.analyze_one("peeled carrot running left").lemmas[:2] == ("peel", "carrot")  # still right after emptying
 
 
 def _lexicon_data() -> dict:
