@@ -259,5 +259,8 @@ def test_parquet_in_parquet_out_round_trip_equals_local(ray_runtime, tmp_path):
         [(k, *v) for k, v in _local(log).items()]
     # readable as one table by pyarrow (and so by pandas / ray.data.read_parquet)
     assert pq.read_table(out).num_rows == 250
-    # reports read back as samples (for a later run) give the same samples
-    assert [s.query for s in iter_parquet_samples(out)][:3] == [records[i]["sample"]["query"] for i in range(3)]
+    # reports read back as samples give the fields a report record keeps (not the model's text, whose parse it
+    # keeps instead); the parts are in the order they were written, which Ray Data does not promise to be input order
+    kept = {"id", "query", "solution", "image", "image_size", "meta", "group"}
+    again = {s.id: s.model_dump(include=kept) for s in iter_parquet_samples(out)}
+    assert again == {s.id: s.model_dump(include=kept) for s in samples}

@@ -40,8 +40,10 @@ def iter_parquet_samples(path: str | Path) -> Iterator[Any]:
 
     A row's ``id`` defaults to ``FILE:ROW`` (row counted from 1, as JSONL
     lines are); ``meta`` may be a JSON string; a report table written by
-    :class:`ParquetReportWriter` gives back its samples. A row that does not
-    validate becomes a Sample with ``meta.input_error``, never an exception.
+    :class:`ParquetReportWriter` gives back its samples' recorded fields,
+    without the completion (a report keeps its parse, not the model's text).
+    A row that does not validate becomes a Sample with ``meta.input_error``,
+    never an exception.
     """
     import pyarrow.parquet as pq
 
