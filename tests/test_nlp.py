@@ -174,6 +174,7 @@ def test_spacys_lemmatizer_cache_is_emptied_at_its_bound(monkeypatch: pytest.Mon
     an = ExpressionAnalyzer(nlp=shared, cache_size=8)
     rng = random.Random(11)
     sizes = []
+
     def word() -> str:
         return "".join(rng.choices(string.ascii_lowercase, k=7))
 
