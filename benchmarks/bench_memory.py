@@ -34,7 +34,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from groundscore.nlp.analyzer import default_analyzer
+from groundscore.nlp.lexicon import default_lexicon
 from groundscore.reward import Rewarder
+
+DATA = Path(os.environ.get("GROUNDSCORE_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 WORDS = ["dog", "man", "shirt", "left", "red", "car", "pole", "woman", "zebra", "bus", "small", "table", "cup"]
 NOISE = ["\ud800", "\x00", "\u00e9", "\u4e2d\u6587", "\U0001f600", "'s", "-", "  "]
@@ -78,6 +81,41 @@ def sample(rng: random.Random, group: int) -> dict[str, Any]:
     return out
 
 
+def caches() -> str:
+    """The two bounded caches that fill slowest: spaCy's lemmatizer cache and the lexicon's spelling memo."""
+    nlp = default_analyzer()._nlp
+    lemmas = len(nlp.get_pipe("lemmatizer").cache) if nlp is not None else 0
+    return f"lemmatizer cache {lemmas} entries, spelling memo {len(default_lexicon()._corrections)} words"
+
+
+def real_lemma_entries() -> tuple[int, int] | None:
+    """(distinct texts, lemmatizer cache entries) for every query and label of the shared VLM-R1 logs, or None.
+
+    How much of the lemmatizer cache's bound real referring expressions use.
+    """
+    from groundscore.inputs import iter_samples
+    from groundscore.parse import parse_completion
+    from groundscore.plugins.manager import get_registry
+
+    logs = sorted((DATA / "vlmr1-rec-logs").glob("*_val.json"))
+    if not logs:
+        return None
+    parsers = get_registry().parsers
+    texts: set[str] = set()
+    for log in logs:
+        for s in iter_samples(log):
+            texts.add(s.query)
+            texts.update(b.label for b in parse_completion(s, parsers, s.image_size).boxes if b.label)
+    analyzer = default_analyzer()
+    cache = analyzer.nlp.get_pipe("lemmatizer").cache
+    analyzer.clear()
+    cache.clear()
+    ordered = sorted(texts)
+    for i in range(0, len(ordered), 512):
+        analyzer.analyze(ordered[i:i + 512])
+    return len(texts), len(cache)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--inputs", type=int, default=100_000, help="samples after warm-up")
@@ -109,11 +147,12 @@ def main() -> None:
         if after_warmup is None and done >= args.warmup:
             gc.collect()
             after_warmup = rss_mb()
-            print(f"rss after warm-up ({done} samples): {after_warmup:.1f} MB")
+            print(f"rss after warm-up ({done} samples): {after_warmup:.1f} MB; {caches()}")
             next_print = done + args.every
         elif done >= next_print:
             gc.collect()
-            print(f"rss after {done} samples: {rss_mb():.1f} MB (+{rss_mb() - after_warmup:.1f} MB since warm-up)")  # type: ignore[operator]
+            now = rss_mb()
+            print(f"rss after {done} samples: {now:.1f} MB (+{now - after_warmup:.1f} MB since warm-up); {caches()}")  # type: ignore[operator]
             next_print += args.every
     gc.collect()
     end = rss_mb()
@@ -123,7 +162,10 @@ def main() -> None:
     print(f"rss at end ({done} samples, {done / elapsed:.0f} samples/s): {end:.1f} MB")
     print(f"growth after warm-up over {done - args.warmup} samples: {end - (after_warmup or start):.1f} MB (target < 50 MB)")
     if nlp is not None:
-        print(f"spaCy string store: {len(nlp.vocab.strings)} strings; analyzer cache: {len(analyzer._cache)} entries")
+        print(f"spaCy string store: {len(nlp.vocab.strings)} strings; analyzer cache: {len(analyzer._cache)} entries; {caches()}")
+    real = real_lemma_entries()
+    if real is not None:
+        print(f"the {real[0]} distinct queries and labels of the shared VLM-R1 logs fill {real[1]} lemmatizer cache entries")
 
 
 if __name__ == "__main__":

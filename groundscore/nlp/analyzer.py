@@ -35,14 +35,14 @@ MAX_CHARS = 400  # a label or a span; longer text is cut (bounded work)
 MAX_LEMMA_CACHE = 10_000
 """Entries of spaCy's rule-lemmatizer cache above which it is emptied (it has no bound of its own).
 
-A stream of novel words adds an entry every few samples, and with the
-dict's growth each costs about 600 bytes of RSS: in ``benchmarks/bench_memory.py``
-the cache gained 29,600 entries from 20,000 to 110,000 samples while RSS
-grew 18.4 MB and nothing else grew; at 50,000 it would hold about 30 MB
-before its first emptying. 10,000 is ten times
-what real referring expressions need (the 7,882 distinct queries and labels
-of the shared VLM-R1 logs fill 988 entries), and a miss only costs one rule
-lookup, behind the analyzer's own cache of whole texts."""
+A stream of novel words adds an entry every three samples or so, and the
+cache never shrinks on its own. At the former bound of 50,000, which that
+stream reaches only after about 150,000 samples, it was most of
+``benchmarks/bench_memory.py``'s slow growth (23.2 MB over 100,000 samples
+after warm-up, 13.5 MB with this bound). 10,000 is ten times what real
+referring expressions need (the benchmark prints it: the 10,036 distinct
+queries and labels of the shared VLM-R1 logs fill 913 entries), and a miss
+only costs one rule lookup, behind the analyzer's own cache of whole texts."""
 MAX_NEW_STRINGS = 200_000
 """Without memory zones (spaCy < 3.8): strings the store may gain before the pipeline is reloaded."""
 _SPACE = re.compile(r"\s+")
