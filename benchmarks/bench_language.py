@@ -264,7 +264,7 @@ def section_subst_b(args: argparse.Namespace) -> None:
     print("\n== substitution (b): label replaced by another record's expression on the same image (GT IoU < 0.3) ==")
     from groundscore.nlp.analyzer import default_analyzer
     from groundscore.nlp.lexicon import default_lexicon
-    from groundscore.prompts import referring_expression
+    from groundscore.inputs.prompts import referring_expression
 
     rng = random.Random(1)
     lm, cons = verifiers()
@@ -341,7 +341,7 @@ def section_pairs(args: argparse.Namespace) -> None:
     from groundscore.nlp.analyzer import default_analyzer
     from groundscore.nlp.compare import compare
     from groundscore.nlp.lexicon import default_lexicon
-    from groundscore.prompts import referring_expression
+    from groundscore.inputs.prompts import referring_expression
 
     analyzer, lexicon = default_analyzer(), default_lexicon()
     rows = []

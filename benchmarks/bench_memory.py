@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from groundscore.nlp.analyzer import default_analyzer
 from groundscore.nlp.lexicon import default_lexicon
-from groundscore.reward import Rewarder
+from groundscore.rewards import Rewarder
 
 DATA = Path(os.environ.get("GROUNDSCORE_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 

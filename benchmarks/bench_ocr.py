@@ -9,7 +9,7 @@ about four answers to the instruction "<the element's text>":
   with a fixed seed from the same screenshot);
 - a click at the element's centre, and a click at the other element's centre.
 
-AUROC is right vs other (``groundscore.evaluation.auroc``), on the answers
+AUROC is right vs other (``groundscore.scoring.evaluation.auroc``), on the answers
 the verifier scored; how many it skipped is printed beside it. Images
 (``<img>``, no text) are asked about too: the verifier should say
 ``skipped.no_text`` rather than score them.
@@ -42,7 +42,7 @@ from pathlib import Path
 from groundscore_ocr.text import fold
 from groundscore_ocr.verifier import OcrVerifier
 
-from groundscore.evaluation import auroc
+from groundscore.scoring.evaluation import auroc
 from groundscore.model import Box, Parsed, Point, Sample
 from groundscore.verifiers.base import Context
 

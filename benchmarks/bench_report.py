@@ -151,7 +151,7 @@ def main() -> None:
     ap.add_argument("--json", default=None, help="also write the numbers to this file")
     args = ap.parse_args()
     from groundscore.chain import Chain
-    from groundscore.labelled import iter_items
+    from groundscore.scoring.labelled import iter_items
 
     logs = sorted(p for p in REC_LOGS.glob("*_ref*_val.json"))
     chain = Chain()
@@ -163,7 +163,7 @@ def main() -> None:
         item.index = n
     verify_s = time.perf_counter() - t0
     print(f"records: {len(items)} from {len(logs)} logs; verify (chain, not part of the report): {verify_s:.1f} s")
-    from groundscore.evaluation import evaluate
+    from groundscore.scoring.evaluation import evaluate
 
     t1 = time.perf_counter()
     result = evaluate(items, scorer=chain.scorer, verifiers=chain.names)

@@ -94,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from groundscore.chain import Chain
-    from groundscore.evaluation import evaluate, write_grid
-    from groundscore.labelled import iter_items
+    from groundscore.scoring.evaluation import evaluate, write_grid
+    from groundscore.scoring.labelled import iter_items
 
     logs = sorted(args.data.glob("*.json"))
     if not logs:

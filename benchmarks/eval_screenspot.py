@@ -27,8 +27,8 @@ from pathlib import Path
 from groundscore.model import Report, Sample, box_iou
 from groundscore.parse import parse_completion
 from groundscore.plugins.manager import get_registry
-from groundscore.reward import RewardConfig
-from groundscore.rewards_click import click_hit, click_point, click_policy
+from groundscore.rewards import RewardConfig
+from groundscore.rewards.click import click_hit, click_point, click_policy
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))

@@ -759,7 +759,7 @@ class InProcess:
         from groundscore.chain import Chain
         from groundscore.integrations import openrlhf, trl, verl, vlm_r1
         from groundscore.plugins.manager import get_registry
-        from groundscore.reward import Rewarder
+        from groundscore.rewards import Rewarder
 
         self.groundscore = groundscore
         self.chain = Chain({"verifiers": ["schema", "label_match", "consistency", "spatial"]})  # no agreement: it reads the batch

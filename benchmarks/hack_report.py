@@ -48,7 +48,7 @@ def _f(v: float | None) -> str:
 def catalogue_rewards(chain: Any = None) -> list[dict[str, Any]]:
     """Each case's reward per policy: ``auto`` with and without ground truth, ``confidence``, ``iou``, ``format``."""
     from groundscore.chain import Chain
-    from groundscore.reward import Rewarder
+    from groundscore.rewards import Rewarder
 
     chain = chain if chain is not None else Chain()
     rewarders = {p: Rewarder({"policy": p}, chain=chain) for p in POLICIES}
@@ -95,7 +95,7 @@ def collateral(data: Path, limit: int | None = None) -> dict[str, Any]:
     """Guards and rejected findings on the REC logs, with ground truth: how often each fires, on which answers."""
     from groundscore.chain import Chain
     from groundscore.inputs import iter_samples
-    from groundscore.reward import RewardConfig, Rewarder, finding_codes, match_boxes
+    from groundscore.rewards import RewardConfig, Rewarder, finding_codes, match_boxes
 
     chain = Chain()
     rewarder = Rewarder(chain=chain)

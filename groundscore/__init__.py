@@ -69,7 +69,7 @@ def verify(samples: Any, config: Any = None) -> Report | list[Report]:
         samples: One :class:`Sample` or mapping of its fields (e.g.
             ``{"query": ..., "completion": ..., "image_size": [w, h]}``), or an
             iterable of them. Inputs are read by
-            :func:`groundscore.inputs.coerce_samples`, as everywhere else.
+            :func:`groundscore.inputs.samples.coerce_samples`, as everywhere else.
         config: Anything :class:`ChainConfig` accepts (a dict, a TOML path, a
             ChainConfig). None builds one default chain and reuses it.
 
@@ -83,7 +83,7 @@ def verify(samples: Any, config: Any = None) -> Report | list[Report]:
             or another non-iterable; the message names the accepted shapes.
     """
     from groundscore.chain import Chain
-    from groundscore.inputs import check_batch_type
+    from groundscore.inputs.samples import check_batch_type
 
     check_batch_type(samples)
     if config is None:

@@ -34,13 +34,13 @@ from cachetools import LRUCache
 from pydantic import ValidationError
 
 from groundscore.config import ChainConfig, describe_errors, load_config
-from groundscore.groups import attach_groups, group_of, record_verdicts
-from groundscore.hygiene import clean_text
-from groundscore.inputs import coerce_samples
+from groundscore.groups.grouping import attach_groups, group_of, record_verdicts
+from groundscore.inputs.hygiene import clean_text
+from groundscore.inputs.samples import coerce_samples
 from groundscore.model import Issue, Parsed, Report, Sample, Verdict
 from groundscore.parse import ParseConfig, parse_completion, parser_table
 from groundscore.plugins.manager import Registry, get_registry
-from groundscore.scoring import Scorer
+from groundscore.scoring.scorer import Scorer
 from groundscore.verifiers.base import Context, Verifier
 
 log = logging.getLogger("groundscore")
@@ -174,7 +174,7 @@ class Chain:
     def _load_calibrator(self) -> Any:
         if not self.config.calibration:
             return None
-        from groundscore.calibration import load_calibrator
+        from groundscore.scoring.calibration import load_calibrator
 
         return load_calibrator(self.config.calibration)
 
@@ -189,7 +189,7 @@ class Chain:
         Args:
             samples: One :class:`~groundscore.model.Sample` or mapping of its
                 fields, or an iterable of them (completion strings allowed
-                inside a batch). Read by :func:`groundscore.inputs.coerce_samples`.
+                inside a batch). Read by :func:`groundscore.inputs.samples.coerce_samples`.
 
         Returns:
             One :class:`~groundscore.model.Report` per sample, in input order.
@@ -306,13 +306,13 @@ class Chain:
         return self.verify([sample])[0]
 
     def filter(self, samples: SampleLike | Iterable[SampleLike], threshold: float | None = None, mode: str = "abstain") -> list[Any]:
-        """Verify a batch and filter it: one :class:`~groundscore.filtering.FilterResult` per sample, in order.
+        """Verify a batch and filter it: one :class:`~groundscore.scoring.filtering.FilterResult` per sample, in order.
 
         ``threshold`` None keeps the answers the chain accepts; ``mode`` is
         ``abstain`` (replace the others by an empty answer plus reason),
-        ``drop`` or ``annotate``. See :mod:`groundscore.filtering`.
+        ``drop`` or ``annotate``. See :mod:`groundscore.scoring.filtering`.
         """
-        from groundscore.filtering import filter_reports
+        from groundscore.scoring.filtering import filter_reports
 
         with gc_paused(self.config.pause_gc):
             start = time.perf_counter()
@@ -483,7 +483,7 @@ def read_image_size(image: Any) -> tuple[int, int] | None:
             with Image.open(io.BytesIO(image)) as im:
                 return im.size
         if isinstance(image, str | Path):
-            from groundscore.inputs import not_a_file
+            from groundscore.inputs.samples import not_a_file
 
             if not_a_file(image) is not None:  # a FIFO would block forever, a directory or long name raise
                 return None

@@ -28,8 +28,8 @@ from pydantic import (
     model_validator,
 )
 
-from groundscore.hygiene import clean_text, clean_value, decode_bytes, describe
-from groundscore.prompts import MAX_PROMPT
+from groundscore.inputs.hygiene import clean_text, clean_value, decode_bytes, describe
+from groundscore.inputs.prompts import MAX_PROMPT
 
 Decision = Literal["accept", "reject", "abstain"]
 Severity = Literal["info", "warning", "error"]
@@ -185,9 +185,9 @@ class Sample(BaseModel):
     ``solution`` is optional ground truth: one xyxy box or a list of them, in
     original pixels. ``group`` names the question a sample answers, so that
     samples answering the same question can be compared (see
-    :mod:`groundscore.groups`).
+    :mod:`groundscore.groups.grouping`).
 
-    Text is cleaned on the way in (:mod:`groundscore.hygiene`): lone
+    Text is cleaned on the way in (:mod:`groundscore.inputs.hygiene`): lone
     surrogates and bytes that are not UTF-8 become U+FFFD and NULs are
     removed, in every text field and in ``meta``; :attr:`input_issues` says
     what was changed, and the chain adds it to the sample's parse.

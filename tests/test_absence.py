@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from groundscore.nlp.absence import qualified
-from groundscore.reward import RewardConfig, Rewarder
+from groundscore.rewards import RewardConfig, Rewarder
 
 BUS = ("The instruction asks for the bounding box of the \"bus in the back on the right.\" In the image, there is only "
        "one bus visible, which is the double-decker bus in the foreground. There is no bus in the background on the "

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from groundscore import Chain, Sample
-from groundscore.reward import RewardConfig, Rewarder
+from groundscore.rewards import RewardConfig, Rewarder
 from groundscore.verifiers.agreement import AgreementOptions, shape_similarity
 
 SIZE = (1000, 500)  # diagonal ~1118 px: the default radius (4%) is ~44.7 px

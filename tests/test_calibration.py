@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from groundscore import Chain, Verdict
-from groundscore.calibration import (
+from groundscore.scoring.calibration import (
     CALIBRATION_VERSION,
     IsotonicModel,
     fit_calibrator,
@@ -22,7 +22,7 @@ from groundscore.calibration import (
     pool_adjacent_violators,
     stratified_folds,
 )
-from groundscore.evaluation import expected_calibration_error
+from groundscore.scoring.evaluation import expected_calibration_error
 
 
 def _v(name: str, score: float | None) -> Verdict:
@@ -218,7 +218,7 @@ def test_prediction_needs_no_numpy_and_import_stays_light(tmp_path) -> None:
         "import sys, groundscore\n"
         "heavy = [m for m in ('numpy', 'sklearn', 'matplotlib', 'torch', 'spacy') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
-        "from groundscore.calibration import load_calibrator\n"
+        "from groundscore.scoring.calibration import load_calibrator\n"
         "from groundscore.model import Verdict\n"
         f"c = load_calibrator({str(path)!r})\n"
         "p = c.predict([Verdict(verifier='a', score=0.5)], 0.5)\n"

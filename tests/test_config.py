@@ -144,7 +144,7 @@ def test_trainer_containers_are_accepted_as_mappings() -> None:
     """verl hands ``reward_kwargs`` over as OmegaConf containers, nested ones included."""
     omegaconf = pytest.importorskip("omegaconf")
     from groundscore.config import load_config
-    from groundscore.reward import load_reward_config
+    from groundscore.rewards import load_reward_config
 
     kwargs = omegaconf.OmegaConf.create({"chain_config": {"disable": ["clip"]}, "reward_config": {"wrong": -0.5}})
     assert load_config(kwargs.chain_config).disable == ["clip"]

@@ -10,7 +10,7 @@ import pytest
 from shared_data import REC_LOGS as DATA
 
 from groundscore import Chain, Verdict
-from groundscore.evaluation import (
+from groundscore.scoring.evaluation import (
     Rows,
     accuracy_at_coverage,
     area_under_risk_coverage,
@@ -21,7 +21,7 @@ from groundscore.evaluation import (
     reliability,
     risk_coverage,
 )
-from groundscore.labelled import iter_items
+from groundscore.scoring.labelled import iter_items
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ORIGINAL = FIXTURES / "vlmr1_original_refcoco_excerpt.json"
@@ -192,7 +192,7 @@ def test_label_field_and_unlabelled_samples(tmp_path: Path, schema_chain: Chain)
 def test_plots_are_written(tmp_path: Path, original_items: list, schema_chain: Chain) -> None:
     from PIL import Image
 
-    from groundscore.evaluation import write_grid, write_plots
+    from groundscore.scoring.evaluation import write_grid, write_plots
 
     result = evaluate(original_items, scorer=schema_chain.scorer)
     paths = write_plots(result, tmp_path, "excerpt")

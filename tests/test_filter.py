@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from groundscore import Chain
 from groundscore.cli import main
-from groundscore.filtering import filter_reports
+from groundscore.scoring.filtering import filter_reports
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GRPO = FIXTURES / "vlmr1_grpo_refcocog_excerpt.json"

@@ -35,7 +35,7 @@ from groundscore.chain import Chain
 from groundscore.integrations import openrlhf, trl, verl, vlm_r1
 from groundscore.model import Report
 from groundscore.plugins.manager import get_registry
-from groundscore.reward import Rewarder
+from groundscore.rewards import Rewarder
 
 SETTINGS = settings(max_examples=20, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])

@@ -8,7 +8,7 @@ import pytest
 from shared_data import REC_LOGS
 
 from groundscore import Chain, Sample
-from groundscore.calibration import GROUP_FEATURES, LogisticModel, features, fit_calibrator, group_features
+from groundscore.scoring.calibration import GROUP_FEATURES, LogisticModel, features, fit_calibrator, group_features
 
 
 def test_group_features_are_read_from_the_agreement_verdict() -> None:
@@ -40,7 +40,7 @@ def test_calibrating_grouped_answers_separates_right_from_wrong_better() -> None
     from sklearn.metrics import roc_auc_score
 
     from groundscore.groups import merge_logs
-    from groundscore.labelled import correctness
+    from groundscore.scoring.labelled import correctness
     from groundscore.scoring import Scorer, combine
 
     paths = [REC_LOGS / f"{m}_refcoco_val.json" for m in ("grpo-ckpt1000", "instruct-baseline", "original-model")]

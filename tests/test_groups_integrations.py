@@ -167,7 +167,7 @@ def test_gatherer_scores_a_group_once_when_it_fills_and_a_partial_group_after_th
     import asyncio
     import threading
 
-    from groundscore.group_gather import GroupGatherer
+    from groundscore.groups.gather import GroupGatherer
 
     calls: list[list[dict[str, Any]]] = []
 

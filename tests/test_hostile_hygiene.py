@@ -26,7 +26,7 @@ import pytest
 from groundscore.chain import Chain
 from groundscore.inputs import coerce_samples, iter_jsonl, iter_samples, iter_vlm_r1
 from groundscore.model import Parsed, Report, Sample, Verdict
-from groundscore.reward import Rewarder
+from groundscore.rewards import Rewarder
 from groundscore.verifiers.base import Verifier
 from groundscore.verifiers.schema import SchemaVerifier
 
@@ -199,7 +199,7 @@ def test_without_spacy_the_seed_hallucination_is_not_accepted() -> None:
     code = _BLOCK_SPACY + textwrap.dedent(f"""
         import json
         import groundscore
-        from groundscore.reward import Rewarder
+        from groundscore.rewards import Rewarder
         seed = {SEED!r}
         report = groundscore.verify(seed)
         rewarder = Rewarder()

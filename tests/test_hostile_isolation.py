@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from groundscore.chain import Chain
 from groundscore.model import Report, Sample, Verdict
-from groundscore.reward import BUILTIN_POLICIES, Rewarder, get_policy
+from groundscore.rewards import BUILTIN_POLICIES, Rewarder, get_policy
 from groundscore.verifiers.base import Context, Verifier
 from groundscore.verifiers.label_match import LabelMatchVerifier
 from groundscore.verifiers.schema import SchemaVerifier

@@ -34,8 +34,8 @@ from groundscore.parse.detections import literal
 from groundscore.parse.jsontext import MAX_REPAIR_CHARS, close_json, load_json
 from groundscore.parse.r1 import split_r1, tag_blocks
 from groundscore.plugins.manager import get_registry
-from groundscore.prompts import referring_expression
-from groundscore.reward import parse_solution
+from groundscore.inputs.prompts import referring_expression
+from groundscore.rewards import parse_solution
 
 FAST = 0.25
 MAX_RATIO = 9.0

@@ -10,7 +10,7 @@ import groundscore
 from groundscore.chain import Chain
 from groundscore.inputs import coerce_sample, coerce_samples
 from groundscore.model import Sample
-from groundscore.reward import Rewarder
+from groundscore.rewards import Rewarder
 
 CONFIG = {"verifiers": ["schema"]}
 CHAIN = Chain(CONFIG)

@@ -59,12 +59,12 @@ def test_toml_loads_through_tomli_without_tomllib(tmp_path: Path) -> None:
         import json, sys
         sys.modules["tomllib"] = None  # what Python 3.10 has: no tomllib
         from groundscore.config import ChainConfig
-        from groundscore.reward import RewardConfig
+        from groundscore.rewards import RewardConfig
         chain = ChainConfig.from_file("groundscore.toml")
         reward = RewardConfig.from_file("groundscore.toml")
-        import groundscore.config, groundscore.reward
+        import groundscore.config, groundscore.rewards
         print(json.dumps({"verifiers": chain.verifiers, "options": reward.options,
-                          "parsers": [groundscore.config.tomllib.__name__, groundscore.reward.tomllib.__name__]}))
+                          "parsers": [groundscore.config.tomllib.__name__, groundscore.rewards.tomllib.__name__]}))
         """,
         tmp_path,
     )

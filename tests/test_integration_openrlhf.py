@@ -232,7 +232,7 @@ def test_the_pages_setup_lines_work(monkeypatch: pytest.MonkeyPatch) -> None:
 
     from doc_snippets import code_blocks
 
-    from groundscore.reward import load_reward_config
+    from groundscore.rewards import load_reward_config
 
     block = next(b for b in code_blocks("openrlhf.md", "bash") if "RM_FILE=" in b)
     command = re.search(r"RM_FILE=\$\((.+)\)\s*$", block, re.MULTILINE)

@@ -27,7 +27,7 @@ from verifiers.v1.state import state_cls  # noqa: E402
 from verifiers.v1.task import Task, WireTaskData  # noqa: E402
 from verifiers.v1.trace import AgentInfo, Trace, TraceTask  # noqa: E402
 
-from groundscore.reward import RewardConfig  # noqa: E402
+from groundscore.rewards import RewardConfig  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ABSTAIN = RewardConfig().abstain

@@ -193,7 +193,7 @@ def test_example_distribution_installs_and_runs_through_entry_points(tmp_path: P
 EXAMPLE_POLICY_PROBE = textwrap.dedent(
     """
     import json
-    from groundscore.reward import Rewarder
+    from groundscore.rewards import Rewarder
     rewarder = Rewarder({"policy": "hit_rate", "options": {"threshold": 0.6, "not_found": 0.25}},
                         chain_config={"verifiers": ["schema"]})
     gt = [100, 100, 200, 200]

@@ -108,7 +108,7 @@ def test_the_client_pickles_as_its_settings_and_scores_python_samples(pool):
 
     from groundscore.inputs import iter_samples
     from groundscore.ray.reward_pool import client
-    from groundscore.reward import Rewarder
+    from groundscore.rewards import Rewarder
 
     copy = pickle.loads(pickle.dumps(client(POOL)))  # trainers pickle reward functions into their workers
     assert copy.pool == POOL and copy._actors is None

@@ -208,7 +208,7 @@ def test_paged_report_loads_chunks_on_demand_over_file_url(tmp_path: Path) -> No
     from selenium.webdriver.support.ui import Select
 
     from groundscore.chain import Chain
-    from groundscore.labelled import iter_items
+    from groundscore.scoring.labelled import iter_items
     from groundscore.report import build_report
     from groundscore.report.chunks import is_low
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from groundscore import hookimpl
 from groundscore.model import box_iou
 from groundscore.plugins.manager import get_registry
-from groundscore.reward import (
+from groundscore.rewards import (
     BUILTIN_POLICIES,
     ConfidencePolicy,
     PolicyOptions,
@@ -518,8 +518,8 @@ def test_a_function_policy_registered_the_old_way_still_works(schema_rewarder: R
 
 def test_fallback_to_confidence_keeps_the_policy_s_shared_options() -> None:
     """Samples without ground truth are scored by a confidence policy with the same guards and shaping."""
-    from groundscore.reward import GroundedPolicy
-    from groundscore.rewards_click import ClickPolicy
+    from groundscore.rewards import GroundedPolicy
+    from groundscore.rewards.click import ClickPolicy
 
     grounded = GroundedPolicy({"accept_points": True, "reject_below": 0.4})
     assert grounded.without_ground_truth.options.accept_points is True
@@ -534,7 +534,7 @@ def test_fallback_to_confidence_keeps_the_policy_s_shared_options() -> None:
 def test_matching_by_overlapping_groups_equals_one_whole_assignment(a: list, b: list) -> None:
     """Solving each group of mutually overlapping boxes apart gives the whole problem's optimum and pair count."""
     from groundscore.model import box_iou
-    from groundscore.reward import _hungarian_by_component
+    from groundscore.rewards import _hungarian_by_component
 
     predicted = [[x, y, x + w, y + h] for x, y, w, h in a]
     solution = [[x, y, x + w, y + h] for x, y, w, h in b]

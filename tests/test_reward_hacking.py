@@ -1,6 +1,6 @@
 """Every exploit of the catalogue (tests/hacks/catalogue.py) is paid strictly less than an honest "not found".
 
-The default :class:`~groundscore.reward.Rewarder` (the default chain, the
+The default :class:`~groundscore.rewards.Rewarder` (the default chain, the
 ``auto`` policy) scores each case with its ground truth and without any;
 the abstention cases must be paid exactly the abstain reward. The same
 catalogue goes through every integration's reward function (TRL, VLM-R1,
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from hacks.catalogue import CASES, DOG, GROUP_CASES, QUERY, SIZE, members_of, r1
 
-from groundscore.reward import RewardConfig, Rewarder
+from groundscore.rewards import RewardConfig, Rewarder
 
 ROOT = Path(__file__).resolve().parents[1]
 ABSTAIN = RewardConfig().abstain

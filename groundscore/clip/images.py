@@ -90,7 +90,7 @@ def image_key(image: Any) -> str | None:
 
 def _read_bytes(image: Any) -> bytes:
     if isinstance(image, str | Path):
-        from groundscore.inputs import not_a_file
+        from groundscore.inputs.samples import not_a_file
 
         problem = not_a_file(image)  # checked before opening: a FIFO would block forever
         if problem is not None:

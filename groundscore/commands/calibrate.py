@@ -31,7 +31,7 @@ def command(**options: Any) -> int:
 
 
 def run(args: Any) -> int:
-    from groundscore.evaluation import calibration_rows, fit_on_rows
+    from groundscore.scoring.evaluation import calibration_rows, fit_on_rows
 
     chain = chain_from_args(args, use_config_calibration=False)
     rows, unlabelled = calibration_rows(items_from_args(args, chain), chain.scorer)

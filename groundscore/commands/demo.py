@@ -31,7 +31,7 @@ def demo_path() -> Path:
 
 
 def demo_samples() -> list[Sample]:
-    from groundscore.inputs import iter_samples
+    from groundscore.inputs.samples import iter_samples
 
     return list(iter_samples(demo_path(), "jsonl"))
 

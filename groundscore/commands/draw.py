@@ -47,7 +47,7 @@ def draw(image_path: str | Path, parsed: Parsed, output: str | Path, max_width: 
     """Draw ``parsed``'s boxes and points (original pixels) on the image; returns the output path."""
     from PIL import Image, ImageDraw, ImageFont
 
-    from groundscore.inputs import not_a_file
+    from groundscore.inputs.samples import not_a_file
 
     problem = not_a_file(image_path)
     if problem is not None:
@@ -94,7 +94,7 @@ def _finite(v: float) -> bool:
 
 
 def _records(path: Path) -> list[dict[str, Any]]:
-    from groundscore.inputs import not_a_file
+    from groundscore.inputs.samples import not_a_file
 
     problem = not_a_file(path)
     if problem is not None:

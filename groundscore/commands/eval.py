@@ -146,7 +146,7 @@ def _items(args: Any, chain: Any, paths: list[str]) -> list[Any]:
 def _evaluate(args: Any, chain: Any, items: list[Any], stem: str, shown: str, out_dir: Path, start: float,
               source: str | None = None) -> None:
     """Evaluate ``items``; write ``<stem>.json`` (and the plots, the HTML report) and print the table."""
-    from groundscore.evaluation import evaluate, write_plots
+    from groundscore.scoring.evaluation import evaluate, write_plots
 
     result = evaluate(
         items, scorer=chain.scorer, calibrator=chain.scorer.calibrator, method=args.method, folds=max(2, args.folds),

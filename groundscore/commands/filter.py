@@ -71,7 +71,7 @@ def _check(args: Any) -> str | None:
 def _run(args: Any, shown: tuple[str, str | None]) -> int:
     from groundscore.commands.input_options import chain_from_args, is_unreadable, items_from_args, unreadable_note
     from groundscore.commands.output import close_output, json_line, open_output
-    from groundscore.filtering import filter_reports, result_record
+    from groundscore.scoring.filtering import filter_reports, result_record
 
     decisions_path = _check(args)
     chain = chain_from_args(args, calibration=args.calibration)

@@ -4,7 +4,7 @@
 inputs (JSONL samples, ``--from vlm-r1`` logs, reports written by
 ``verify``) with the same chain options (:func:`groundscore.commands.options.input_options`).
 Several logs answering the same questions are merged into groups
-(:func:`groundscore.groups.merge_logs`) when ``--merge-logs`` says so.
+(:func:`groundscore.groups.grouping.merge_logs`) when ``--merge-logs`` says so.
 """
 
 from __future__ import annotations
@@ -75,8 +75,8 @@ def should_merge(args: Any, paths: Sequence[str]) -> bool:
         return False
     if mode == "yes":
         return True
-    from groundscore.groups import question_key
-    from groundscore.inputs import iter_samples
+    from groundscore.groups.grouping import question_key
+    from groundscore.inputs.samples import iter_samples
 
     keys = [
         {question_key(s) for s in iter_samples(p, args.source, args.image_root, strict=reading_strict(args))
@@ -94,8 +94,8 @@ def merged_samples(args: Any, paths: Sequence[str]) -> list[Sample]:
     is dropped); lines that could not be read follow, ungrouped, so that each
     still gets its output line.
     """
-    from groundscore.groups import merge_logs
-    from groundscore.inputs import iter_samples
+    from groundscore.groups.grouping import merge_logs
+    from groundscore.inputs.samples import iter_samples
 
     strict = reading_strict(args)
     samples = merge_logs(paths, args.source, args.image_root, require_all=False, strict=strict)
@@ -106,7 +106,7 @@ def merged_samples(args: Any, paths: Sequence[str]) -> list[Sample]:
 
 def samples_from_args(args: Any) -> Iterator[Sample]:
     """The samples of every input, in order (merged into groups when the inputs answer the same questions)."""
-    from groundscore.inputs import iter_samples
+    from groundscore.inputs.samples import iter_samples
 
     paths = input_paths(args)
     if should_merge(args, paths):
@@ -123,7 +123,7 @@ def samples_from_args(args: Any) -> Iterator[Sample]:
 
 def items_from_args(args: Any, chain: Any, path: str | None = None) -> Any:
     """Items (one per input line, in order) from the input the options name."""
-    from groundscore.labelled import iter_items
+    from groundscore.scoring.labelled import iter_items
 
     return iter_items(
         path or args.input, args.source, chain, image_root=args.image_root,
@@ -134,7 +134,7 @@ def items_from_args(args: Any, chain: Any, path: str | None = None) -> Any:
 
 def items_from_samples(args: Any, chain: Any, samples: Iterable[Sample]) -> Any:
     """Items from samples already read (merged logs), verified in batches that keep groups whole."""
-    from groundscore.labelled import iter_sample_items
+    from groundscore.scoring.labelled import iter_sample_items
 
     return iter_sample_items(
         samples, chain, batch_size=max(1, args.batch_size), label_field=getattr(args, "label_field", None),

@@ -36,7 +36,7 @@ def command(**options: Any) -> int:
 def read_completion(args: Any) -> str:
     """The completion from the argument, stdin ('-') or --file."""
     if args.file:
-        from groundscore.inputs import not_a_file
+        from groundscore.inputs.samples import not_a_file
 
         problem = not_a_file(args.file)
         if problem is not None:

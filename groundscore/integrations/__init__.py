@@ -22,6 +22,6 @@ pass its ``uid`` (groups) to ``compute_score``:
 
 The versions each adapter is tested against are in ``constraints/trainers.txt``.
 
-All of them go through :class:`groundscore.reward.Rewarder`; see the reward policies
+All of them go through :class:`groundscore.rewards.rewarder.Rewarder`; see the reward policies
 documentation for what the numbers mean.
 """

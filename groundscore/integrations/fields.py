@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from groundscore.prompts import REC_TEMPLATES, find_expression
-from groundscore.reward import parse_solution
+from groundscore.inputs.prompts import REC_TEMPLATES, find_expression
+from groundscore.rewards.rewarder import parse_solution
 
 # Qwen2-VL / Qwen2.5-VL: one grid cell is a 14-pixel patch (VLM-R1 multiplies by 14).
 QWEN_PATCH_SIZE = 14
@@ -184,7 +184,7 @@ class QueryReader:
 
     ``templates`` are regular expressions with a named group ``expr``; the
     default is VLM-R1's REC template and its variants
-    (:data:`groundscore.prompts.REC_TEMPLATES`). A prompt matching none is
+    (:data:`groundscore.inputs.prompts.REC_TEMPLATES`). A prompt matching none is
     used whole.
     """
 
@@ -422,14 +422,14 @@ def add_groups(
 
     In order: a ``group_column`` dataset column when the trainer passes one;
     else consecutive completions with the same prompt text and image form a
-    group (:func:`groundscore.groups.groups_from_runs`, runs cut at
+    group (:func:`groundscore.groups.grouping.groups_from_runs`, runs cut at
     ``num_generations``); else, with only ``num_generations``, runs of that
     many. ``num_generations`` also goes to ``meta["group_size"]``, so a
     group that a process sees only part of says so in its verdict. Samples
     are changed in place and returned; nothing is done when none of this is
     known.
     """
-    from groundscore.groups import groups_from_consecutive, groups_from_runs
+    from groundscore.groups.grouping import groups_from_consecutive, groups_from_runs
 
     n = len(samples)
     groups: list[Any] | None = None

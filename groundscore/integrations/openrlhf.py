@@ -25,7 +25,7 @@ Groups: OpenRLHF samples ``n_samples_per_prompt`` responses per prompt but
 0.11's executor calls the reward with one query at a time, so with
 ``group_size`` (``GROUNDSCORE_GROUP_SIZE`` for the file) the responses of one
 prompt (same prompt text and label) meet in a
-:class:`~groundscore.group_gather.GroupGatherer` and are scored together:
+:class:`~groundscore.groups.gather.GroupGatherer` and are scored together:
 the ``agreement`` verifier compares them and the ``consensus`` policy pays
 against their consensus. A call that holds whole groups (an HTTP request
 with the batch) is grouped directly, consecutive equal prompts and labels
@@ -46,11 +46,11 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from groundscore.group_gather import DEFAULT_TIMEOUT, GroupGatherer
-from groundscore.groups import groups_from_runs
+from groundscore.groups.gather import DEFAULT_TIMEOUT, GroupGatherer
+from groundscore.groups.grouping import groups_from_runs
 from groundscore.integrations.fields import MAX_TEXT, QueryReader, completion_text, label_fields, strip_end_markers
 from groundscore.integrations.summary import sample_logs
-from groundscore.reward import Rewarder, RewardResult, load_reward_config
+from groundscore.rewards.rewarder import Rewarder, RewardResult, load_reward_config
 
 log = logging.getLogger("groundscore.integrations.openrlhf")
 

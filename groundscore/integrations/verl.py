@@ -40,7 +40,7 @@ Groups: verl samples ``actor_rollout_ref.rollout.n`` responses per prompt,
 marked by one ``uid`` per prompt in the batch, but its reward loop calls
 the function once per response. With ``group_size`` (bind it to
 ``${actor_rollout_ref.rollout.n}``) the responses of one prompt meet in a
-:class:`~groundscore.group_gather.GroupGatherer` and are scored together, so
+:class:`~groundscore.groups.gather.GroupGatherer` and are scored together, so
 the ``agreement`` verifier compares them and the ``consensus`` policy pays
 against their consensus. The key is ``extra_info["uid"]``, which
 :class:`groundscore.integrations.verl_manager.GroupRewardManager` copies
@@ -61,7 +61,7 @@ from typing import Any
 
 from groundscore.integrations.fields import QueryReader, completion_text, grid_space, image_fields, label_fields
 from groundscore.integrations.summary import sample_logs
-from groundscore.reward import Rewarder, RewardResult, load_reward_config
+from groundscore.rewards.rewarder import Rewarder, RewardResult, load_reward_config
 
 log = logging.getLogger("groundscore.integrations.verl")
 
@@ -97,7 +97,7 @@ _VOLATILE = ("num_turns", "rollout_reward_scores", "uid")  # extra_info keys tha
 
 
 def _gatherer(rewarder: Rewarder, size: int, timeout: float | None) -> Any:
-    from groundscore.group_gather import DEFAULT_TIMEOUT, GroupGatherer
+    from groundscore.groups.gather import DEFAULT_TIMEOUT, GroupGatherer
 
     key = (str(id(rewarder)), int(size), float(timeout or DEFAULT_TIMEOUT))
     with _lock:

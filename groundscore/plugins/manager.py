@@ -78,9 +78,9 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "groundscore.clip.transformers_backend",
     "groundscore.verifiers.clip",
     "groundscore.verifiers.agreement",
-    "groundscore.reward",
-    "groundscore.rewards_click",
-    "groundscore.rewards_consensus",
+    "groundscore.rewards.rewarder",
+    "groundscore.rewards.click",
+    "groundscore.rewards.consensus",
 )
 
 ENTRY_POINT_GROUP = "groundscore"
@@ -339,7 +339,7 @@ class _Registrar:
         self._add("backends", f"{key[0]}:{key[1]}")
 
     def register_reward_policies(self, policy: Any, *legacy: Any) -> None:
-        from groundscore.reward import as_policy
+        from groundscore.rewards.rewarder import as_policy
 
         policy = as_policy(policy, *legacy)
         if policy.name in self.registry.reward_policies:

@@ -1,7 +1,7 @@
 """``verify_dataset``: samples (files or a Ray Dataset) -> a Ray Dataset of reports.
 
 Samples are read with the same readers as the local engine
-(:mod:`groundscore.inputs`; Parquet through :mod:`groundscore.ray.parquet`),
+(:mod:`groundscore.inputs.samples`; Parquet through :mod:`groundscore.ray.parquet`),
 so ids and fields are identical and the reports can be compared one for one.
 Each row carries ``id`` and ``index`` (input order) so the order can be
 restored after the parallel run.
@@ -35,7 +35,7 @@ from groundscore.ray.actor import ChainActor
 def _iter_file(
     path: str | Path, source: str | None, image_root: str | Path | None, strict: bool = False
 ) -> Iterator[Any]:
-    from groundscore.inputs import iter_samples
+    from groundscore.inputs.samples import iter_samples
     from groundscore.ray.parquet import is_parquet, iter_parquet_samples
 
     if is_parquet(path) and source in (None, "parquet"):
@@ -54,7 +54,7 @@ def read_samples(
     ``strict`` (as :attr:`ChainConfig.strict`): a JSONL line with a key that
     is no sample field is read as an unreadable line.
     """
-    from groundscore.groups import assign_groups
+    from groundscore.groups.grouping import assign_groups
 
     if isinstance(paths, (str, Path)):
         paths = [paths]

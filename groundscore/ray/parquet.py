@@ -47,7 +47,7 @@ def iter_parquet_samples(path: str | Path) -> Iterator[Any]:
     """
     import pyarrow.parquet as pq
 
-    from groundscore.inputs import coerce_sample
+    from groundscore.inputs.samples import coerce_sample
     from groundscore.model import Sample
 
     p = Path(path)

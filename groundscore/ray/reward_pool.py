@@ -94,8 +94,8 @@ class RewardWorker:
         return [(body["rewards"][i], body["scores"][i], {k: v[i] for k, v in logs.items()}) for i in range(len(queries))]
 
     def rewards(self, samples: Sequence[Any]) -> list[Any]:
-        """:class:`~groundscore.reward.RewardResult` per sample (the Python API's ``Rewarder.score``)."""
-        from groundscore.reward import Rewarder
+        """:class:`~groundscore.rewards.rewarder.RewardResult` per sample (the Python API's ``Rewarder.score``)."""
+        from groundscore.rewards.rewarder import Rewarder
 
         if self._rewarder is None:
             self._rewarder = Rewarder(self.settings["reward_config"], chain_config=self.settings["chain_config"])

@@ -43,8 +43,8 @@ def build_report(items: Any, out_dir: str | Path, *, images: str | Path | None =
     (see :mod:`groundscore.report.chunks`), loaded when a page of
     ``page_size`` cards shows them. Open the page from its folder.
 
-    ``result`` is an :class:`~groundscore.evaluation.EvalResult`; when absent
-    and some items are labelled it is computed with :func:`groundscore.evaluation.evaluate`.
+    ``result`` is an :class:`~groundscore.scoring.evaluation.EvalResult`; when absent
+    and some items are labelled it is computed with :func:`groundscore.scoring.evaluation.evaluate`.
     """
     out = Path(out_dir)
     thumbs = out / "thumbs"
@@ -66,7 +66,7 @@ def build_report(items: Any, out_dir: str | Path, *, images: str | Path | None =
             missing += 1
         cards.append(c)
     if result is None and any(i.correct is not None for i in items):
-        from groundscore.evaluation import evaluate
+        from groundscore.scoring.evaluation import evaluate
 
         result = evaluate(items, scorer=scorer, verifiers=verifiers)
     summary = _summary(result) if result is not None else f"<h2>Summary</h2><p>{len(items)} samples, none labelled.</p>"

@@ -29,7 +29,7 @@ def _consensus(report: Any) -> list[float] | None:
 
 
 def card(item: Any) -> dict[str, Any]:
-    """The card of one :class:`~groundscore.labelled.Item`."""
+    """The card of one :class:`~groundscore.scoring.labelled.Item`."""
     sample, report = item.sample, item.report
     parsed = report.parsed
     codes = sorted({i.code for i in parsed.issues} | {v.code for v in report.verdicts if v.code != "ok"})

@@ -1,4 +1,4 @@
-"""The reliability and risk-coverage plots as inline SVG (no matplotlib needed), from :mod:`groundscore.evaluation`'s numbers."""
+"""The reliability and risk-coverage plots as inline SVG (no matplotlib needed), from :mod:`groundscore.scoring.evaluation`'s numbers."""
 
 from __future__ import annotations
 

@@ -49,7 +49,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from groundscore.groups import GROUP_INDEX_KEY, GROUP_KEY, VERDICTS_KEY, expected_size
+from groundscore.groups.grouping import GROUP_INDEX_KEY, GROUP_KEY, VERDICTS_KEY, expected_size
 from groundscore.model import Parsed, Verdict
 from groundscore.plugins.hookspecs import hookimpl
 from groundscore.verifiers.base import Context, Verifier, VerifierOptions

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from groundscore.model import Parsed, Sample, Verdict
-from groundscore.prompts import referring_expression
+from groundscore.inputs.prompts import referring_expression
 
 QUERY_TEXT_KEY = "nlp.query_text"
 """Where :attr:`Context.referring_expression` keeps its result in ``Context.cache``."""
@@ -83,7 +83,7 @@ class Context:
     def referring_expression(self) -> str:
         """The object the query asks for, without the prompt around it.
 
-        Worked out once per sample (:func:`groundscore.prompts.referring_expression`)
+        Worked out once per sample (:func:`groundscore.inputs.prompts.referring_expression`)
         and kept in ``cache``, so that every verifier reads the same text.
         """
         text = self.cache.get(QUERY_TEXT_KEY)

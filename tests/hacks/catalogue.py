@@ -5,7 +5,7 @@ completion, image_size, solution or None) and ``ground_truth`` (which runs
 apply: ``"both"`` runs it with its solution and again without any,
 ``"with"`` only with ground truth, ``"without"`` only without). Every case
 must be paid strictly less than the abstain reward by the default
-:class:`~groundscore.reward.Rewarder`, except the ``abstention`` family,
+:class:`~groundscore.rewards.Rewarder`, except the ``abstention`` family,
 which must be paid *exactly* the abstain reward (``expect="abstain"``).
 
 The image is 640 x 480 and the target (a dog on the left) is at

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from groundscore import hookimpl
 from groundscore.model import Report
-from groundscore.reward import (
+from groundscore.rewards import (
     PolicyOptions,
     RewardContext,
     RewardPolicy,

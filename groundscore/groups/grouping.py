@@ -26,7 +26,7 @@ helpers here turn each into group ids:
   its ``n`` rollouts: :func:`groups_from_ids`.
 - OpenRLHF 0.11: ``n_samples_per_prompt`` samples per prompt, but its
   executor calls the reward one sample at a time, so the members meet in a
-  :class:`groundscore.group_gather.GroupGatherer` keyed by prompt and label.
+  :class:`groundscore.groups.gather.GroupGatherer` keyed by prompt and label.
 - verl 0.9: one call per response too; ``uid`` (one per prompt) keys the
   gatherer.
 - anything else (a server request, a list of prompts): :func:`groups_from_prompts`.
@@ -230,9 +230,9 @@ def merge_logs(
     questions that every log answers are kept, so every group has one
     member per log. Order: questions in the order of the first log, members
     in the order of ``paths``. ``strict``: as for
-    :func:`~groundscore.inputs.iter_samples`.
+    :func:`~groundscore.inputs.samples.iter_samples`.
     """
-    from groundscore.inputs import iter_samples
+    from groundscore.inputs.samples import iter_samples
 
     if not paths:
         return []

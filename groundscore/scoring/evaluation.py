@@ -1,6 +1,6 @@
 """Does the confidence tell right from wrong, and can it be trusted as a probability?
 
-:func:`evaluate` takes labelled :class:`~groundscore.labelled.Item` objects and
+:func:`evaluate` takes labelled :class:`~groundscore.scoring.labelled.Item` objects and
 reports, for each verifier and for the combined confidence:
 
 - **AUROC** of correct vs wrong (0.5 is chance). A verifier's AUROC is
@@ -36,12 +36,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from groundscore.calibration import Calibrator, fit_calibrator, log_loss, stratified_folds
+from groundscore.scoring.calibration import Calibrator, fit_calibrator, log_loss, stratified_folds
 from groundscore.model import Verdict
-from groundscore.scoring import Scorer, combine
+from groundscore.scoring.scorer import Scorer, combine
 
 if TYPE_CHECKING:
-    from groundscore.labelled import Item
+    from groundscore.scoring.labelled import Item
 
 COVERAGES: tuple[float, ...] = (0.5, 0.7, 0.9, 1.0)
 

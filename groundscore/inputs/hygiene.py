@@ -8,7 +8,7 @@ characters end C strings early and break terminals and log files. Bytes that
 are not UTF-8 cannot be compared with anything.
 
 Samples are cleaned once, where they enter (:class:`~groundscore.model.Sample`
-validation, which :func:`groundscore.inputs.coerce_samples` and the file
+validation, which :func:`groundscore.inputs.samples.coerce_samples` and the file
 readers go through): lone surrogates become U+FFFD, NULs are removed, bytes
 are decoded with U+FFFD for what is not UTF-8, and each change is noted as an
 issue (``text.replaced``, ``text.nul``) on the sample's parse. Everything

@@ -31,7 +31,7 @@ from pydantic import Field
 
 from groundscore.model import Box, Parsed, Point, Report
 from groundscore.plugins.hookspecs import hookimpl
-from groundscore.reward import (
+from groundscore.rewards.rewarder import (
     PolicyOptions,
     RewardContext,
     RewardPolicy,

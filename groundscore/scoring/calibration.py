@@ -29,7 +29,7 @@ it. Fitting needs numpy and scikit-learn (the ``[eval]`` extra); prediction need
 The file written by ``groundscore calibrate`` is JSON with a ``version``
 field, validated with pydantic on load. The chain applies a calibrator only
 where no gate failed and some verifier applied (see
-:class:`groundscore.scoring.Scorer`), so fitting uses only those samples.
+:class:`groundscore.scoring.scorer.Scorer`), so fitting uses only those samples.
 """
 
 from __future__ import annotations
@@ -423,7 +423,7 @@ def fit_calibrator(
     ``verdicts``, ``raw`` and ``labels`` are parallel: each sample's verdicts,
     its uncalibrated combined score and whether it was right. Pass only the
     samples the calibrator will be applied to (no failed gate, some verifier
-    applied); :func:`groundscore.evaluation.calibration_rows` selects them.
+    applied); :func:`groundscore.scoring.evaluation.calibration_rows` selects them.
 
     ``method`` is ``auto`` (lowest held-out log-loss of the three), ``platt``,
     ``isotonic`` or ``logistic``. ``info`` fills :class:`FitInfo` fields such

@@ -70,7 +70,7 @@ def correctness(
     if parsed.points and not parsed.boxes:  # a click answer: the ScreenSpot rule, point in the target box
         if not parsed.in_original:
             return None, "points not in original pixels (image size unknown)"
-        from groundscore.rewards_click import click_hit, click_point
+        from groundscore.rewards.click import click_hit, click_point
 
         x, y = click_point(parsed) or (parsed.points[0].x, parsed.points[0].y)
         return click_hit(x, y, sample.solution), "point in box"
@@ -113,7 +113,7 @@ def _report_from_line(line: str) -> tuple[Report | None, dict[str, Any] | None, 
 
 
 def _raw_lines(path: Path) -> Iterator[str]:
-    """The non-empty lines of a JSONL file, enumerated as :func:`groundscore.inputs.iter_jsonl` does."""
+    """The non-empty lines of a JSONL file, enumerated as :func:`groundscore.inputs.samples.iter_jsonl` does."""
     with path.open("r", encoding="utf-8", errors="replace") as fh:
         for line in fh:
             if line.strip():
@@ -135,14 +135,14 @@ def iter_items(
     """One :class:`Item` per input line, in order; reports reused, samples verified by ``chain``.
 
     ``strict``: a JSONL line with a key that is no sample field is an
-    unreadable line (see :func:`groundscore.inputs.coerce_sample`).
+    unreadable line (see :func:`groundscore.inputs.samples.coerce_sample`).
 
     ``chain`` defaults to the default :class:`~groundscore.chain.Chain`. Report
     lines keep their verdicts, but their confidence and decision are
     recomputed by ``chain.scorer`` so that this command's weights,
     thresholds and calibration apply to every line alike.
     """
-    from groundscore.inputs import detect_source, iter_samples
+    from groundscore.inputs.samples import detect_source, iter_samples
 
     if chain is None:
         from groundscore.chain import Chain
@@ -180,7 +180,7 @@ def iter_sample_items(
     iou: float = 0.5,
     limit: int | None = None,
 ) -> Iterator[Item]:
-    """One :class:`Item` per sample already read (e.g. logs merged by :func:`groundscore.groups.merge_logs`).
+    """One :class:`Item` per sample already read (e.g. logs merged by :func:`groundscore.groups.grouping.merge_logs`).
 
     Batches of about ``batch_size`` never split a group whose members are
     consecutive, so that ``agreement`` sees whole groups.

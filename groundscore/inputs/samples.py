@@ -18,9 +18,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from groundscore.hygiene import clean_text
+from groundscore.inputs.hygiene import clean_text
 from groundscore.model import Issue, Sample
-from groundscore.prompts import referring_expression
+from groundscore.inputs.prompts import referring_expression
 
 SOURCES = ("jsonl", "vlm-r1")
 
@@ -227,7 +227,7 @@ def coerce_sample(
     still yields a Sample (its readable text fields kept) with a
     ``sample.invalid`` error issue, and the chain reports it like any other
     finding. A bare string or bytes inside a batch is taken as a completion.
-    Text is cleaned on the way in (see :mod:`groundscore.hygiene`); what
+    Text is cleaned on the way in (see :mod:`groundscore.inputs.hygiene`); what
     was cleaned, and keys that are no Sample field, are noted on
     :attr:`Sample.input_issues <groundscore.model.Sample.input_issues>`.
 
@@ -295,7 +295,7 @@ def coerce_samples(
     """The one way in: whatever the Python API, the integrations or the CLI were given -> Samples.
 
     ``groundscore.verify``, :meth:`Chain.verify <groundscore.chain.Chain.verify>`,
-    the :class:`~groundscore.reward.Rewarder`, the trainer integrations and the
+    the :class:`~groundscore.rewards.rewarder.Rewarder`, the trainer integrations and the
     command line all read their input through this function, so they agree on
     what a sample is and on what becomes an issue.
 

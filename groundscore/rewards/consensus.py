@@ -10,7 +10,7 @@ and the usual honesty order holds::
 
 - A failed gate is wrong (``config.wrong``), whatever the group says; so is
   an answer the ``grounded`` policy's guards reject without ground truth
-  (:func:`groundscore.reward.hack`: several ``<answer>`` blocks, duplicate
+  (:func:`groundscore.rewards.rewarder.hack`: several ``<answer>`` blocks, duplicate
   boxes, a thinking that says the object is absent, a whole-image box...):
   a group that copies a trick must not make it the consensus that pays.
 - An explicit "not found" earns ``config.abstain``, even when the group
@@ -52,7 +52,7 @@ from pydantic import Field
 
 from groundscore.model import Report
 from groundscore.plugins.hookspecs import hookimpl
-from groundscore.reward import (
+from groundscore.rewards.rewarder import (
     GuardOptions,
     Outcome,
     PolicyOptions,
