@@ -262,9 +262,9 @@ def _groups(files: str) -> dict[tuple[str, str], list[dict[str, Any]]]:
 
 def section_subst_b(args: argparse.Namespace) -> None:
     print("\n== substitution (b): label replaced by another record's expression on the same image (GT IoU < 0.3) ==")
+    from groundscore.inputs.prompts import referring_expression
     from groundscore.nlp.analyzer import default_analyzer
     from groundscore.nlp.lexicon import default_lexicon
-    from groundscore.inputs.prompts import referring_expression
 
     rng = random.Random(1)
     lm, cons = verifiers()
@@ -338,10 +338,10 @@ def _comparable(a: Any, b: Any) -> bool:
 
 def section_pairs(args: argparse.Namespace) -> None:
     print("\n== same-object vs different-object expression pairs (data README test) ==")
+    from groundscore.inputs.prompts import referring_expression
     from groundscore.nlp.analyzer import default_analyzer
     from groundscore.nlp.compare import compare
     from groundscore.nlp.lexicon import default_lexicon
-    from groundscore.inputs.prompts import referring_expression
 
     analyzer, lexicon = default_analyzer(), default_lexicon()
     rows = []

@@ -42,8 +42,8 @@ from pathlib import Path
 from groundscore_ocr.text import fold
 from groundscore_ocr.verifier import OcrVerifier
 
-from groundscore.scoring.evaluation import auroc
 from groundscore.model import Box, Parsed, Point, Sample
+from groundscore.scoring.evaluation import auroc
 from groundscore.verifiers.base import Context
 
 

@@ -166,10 +166,10 @@ def cross_validated(x: list[list[float]], y: list[bool], groups: list[int], fold
 
 def evaluate_split(chain: Any, paths: list[Path], folds: int, seed: int, limit: int | None) -> dict[str, Any]:
     from groundscore.groups import merge_logs
-    from groundscore.scoring.labelled import correctness
     from groundscore.model import box_iou
     from groundscore.rewards import RewardConfig
     from groundscore.rewards.consensus import consensus_policy, is_strong
+    from groundscore.scoring.labelled import correctness
 
     n = len(paths)
     samples = merge_logs(paths)

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, overload
 
+from groundscore import _compat
 from groundscore.config import ChainConfig, Thresholds
 from groundscore.model import Box, Issue, Parsed, Point, Report, Sample, Verdict
 from groundscore.plugins.hookspecs import hookimpl
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from groundscore.chain import Chain
 
 __version__ = "0.1.0"
+
+_compat.install()  # old paths of moved modules (groundscore.calibration, ...) for one release
 
 __all__ = [
     "Box",

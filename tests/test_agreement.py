@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from groundscore import Chain, Sample
-from groundscore.scoring.filtering import filter_reports
 from groundscore.rewards import RewardConfig, Rewarder
 from groundscore.rewards.consensus import consensus_policy
+from groundscore.scoring.filtering import filter_reports
 from groundscore.verifiers.agreement import AgreementOptions, matched_iou
 
 A, A2, B = (10, 10, 50, 50), (11, 10, 50, 52), (120, 120, 190, 190)

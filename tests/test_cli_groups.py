@@ -70,8 +70,8 @@ def test_logs_of_different_questions_are_not_merged(logs: list[Path], tmp_path: 
 def test_eval_several_logs_gives_the_agreement_auroc_of_merged_groups(logs: list[Path], tmp_path: Path) -> None:
     """The CLI's agreement AUROC ("all") is the one computed directly from merge_logs + the chain."""
     from groundscore.chain import Chain
-    from groundscore.scoring.evaluation import auroc
     from groundscore.groups import merge_logs
+    from groundscore.scoring.evaluation import auroc
     from groundscore.scoring.labelled import correctness
 
     out = tmp_path / "ev"

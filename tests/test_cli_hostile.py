@@ -244,8 +244,8 @@ def test_strict_flag_and_config_make_an_unknown_key_an_unreadable_line(
 
 def test_a_query_longer_than_the_limit_is_noted_not_cut_silently() -> None:
     import groundscore
-    from groundscore.integrations.fields import QueryReader
     from groundscore.inputs.prompts import MAX_PROMPT
+    from groundscore.integrations.fields import QueryReader
 
     long_query = "the cup " * 600  # 4,800 characters, no template
     report = groundscore.verify([{"query": long_query, "completion": GOOD, "image_size": [640, 480]}])[0]

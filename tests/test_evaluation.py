@@ -146,7 +146,7 @@ def test_evaluate_a_real_log(original_items: list, schema_chain: Chain) -> None:
 
 
 def test_reports_written_by_verify_are_reused_not_recomputed(tmp_path: Path, schema_chain: Chain) -> None:
-    from groundscore.commands.verify import report_record
+    from groundscore.inputs.records import report_record
 
     samples = [i.sample for i in iter_items(GRPO, chain=schema_chain, limit=20)]
     reports = schema_chain.verify(samples)

@@ -40,8 +40,8 @@ def test_calibrating_grouped_answers_separates_right_from_wrong_better() -> None
     from sklearn.metrics import roc_auc_score
 
     from groundscore.groups import merge_logs
-    from groundscore.scoring.labelled import correctness
     from groundscore.scoring import Scorer, combine
+    from groundscore.scoring.labelled import correctness
 
     paths = [REC_LOGS / f"{m}_refcoco_val.json" for m in ("grpo-ckpt1000", "instruct-baseline", "original-model")]
     if not all(p.exists() for p in paths):

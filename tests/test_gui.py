@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from groundscore.scoring.labelled import correctness
 from groundscore.model import Box, Parsed, Point, Report, Sample
 from groundscore.parse import parse_completion
 from groundscore.parse.base import MAX_BOXES
 from groundscore.plugins.manager import get_registry
 from groundscore.rewards import RewardConfig, RewardContext, Rewarder, apply_contract, get_policy
 from groundscore.rewards.click import ClickPolicy, click_point, distance_to_box, near_miss_share, point_in_box
+from groundscore.scoring.labelled import correctness
 
 PARSERS = get_registry().parsers
 GUI_CASES = json.loads((Path(__file__).parent / "fixtures" / "formats" / "gui.json").read_text(encoding="utf-8"))["cases"]

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from groundscore.clip.distractors import content_words
+from groundscore.inputs.prompts import referring_expression
 from groundscore.integrations.fields import strip_chat_template, strip_end_markers
 from groundscore.integrations.vlm_r1 import upstream_answer
 from groundscore.model import Sample
@@ -34,7 +35,6 @@ from groundscore.parse.detections import literal
 from groundscore.parse.jsontext import MAX_REPAIR_CHARS, close_json, load_json
 from groundscore.parse.r1 import split_r1, tag_blocks
 from groundscore.plugins.manager import get_registry
-from groundscore.inputs.prompts import referring_expression
 from groundscore.rewards import parse_solution
 
 FAST = 0.25

@@ -208,9 +208,9 @@ def test_paged_report_loads_chunks_on_demand_over_file_url(tmp_path: Path) -> No
     from selenium.webdriver.support.ui import Select
 
     from groundscore.chain import Chain
-    from groundscore.scoring.labelled import iter_items
     from groundscore.report import build_report
     from groundscore.report.chunks import is_low
+    from groundscore.scoring.labelled import iter_items
 
     chain = Chain()
     items = list(iter_items(_varied(tmp_path), None, chain))

@@ -259,7 +259,7 @@ def consensus(rewarder: Rewarder) -> Rewarder:
 @pytest.mark.parametrize("case", _consensus_params())
 def test_group_exploit_through_the_consensus_policy(case: dict, consensus: Rewarder) -> None:
     """The label-free ``consensus`` policy (ground truth ignored): the routes it still pays are strict xfails,
-    with the reason, so that a fix in groundscore/rewards_consensus.py or the agreement verifier shows up here."""
+    with the reason, so that a fix in groundscore/rewards/consensus.py or the agreement verifier shows up here."""
     results = consensus.score(members_of(case, False))
     paid = {i: (results[i].reward, results[i].reason) for i in case["exploiters"] if _paid(case, results[i].reward)}
     assert not paid

@@ -64,7 +64,7 @@ def run(args: Any) -> int:
 
     from pydantic import ValidationError
 
-    from groundscore.rewards.rewarder import load_reward_config
+    from groundscore.rewards.options import load_reward_config
     from groundscore.server.app import serve
     from groundscore.server.settings import ServeSettings
 

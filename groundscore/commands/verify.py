@@ -20,7 +20,6 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import IO, Any
 
 import click
@@ -34,6 +33,7 @@ from groundscore.commands.options import (
     output_option,
     quiet_option,
 )
+from groundscore.inputs.records import report_record
 from groundscore.model import Report, Sample
 
 
@@ -59,22 +59,6 @@ def batched(items: Iterable[Sample], size: int) -> Iterator[list[Sample]]:
         batch.append(item)
     if batch:
         yield batch
-
-
-def report_record(report: Report, sample: Sample) -> dict[str, Any]:
-    """A report as written to JSONL: the Report plus the sample fields needed later."""
-    record = report.model_dump(mode="json")
-    image = sample.image if isinstance(sample.image, str | Path) else None
-    record["sample"] = {
-        "id": sample.id,
-        "query": sample.query,
-        "solution": sample.solution,
-        "image": str(image) if image is not None else None,
-        "image_size": list(sample.image_size) if sample.image_size else None,
-        "meta": sample.meta,
-        "group": sample.group,
-    }
-    return record
 
 
 def build_chain(args: Any) -> Any:

@@ -19,8 +19,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from groundscore.inputs.hygiene import clean_text
-from groundscore.model import Issue, Sample
 from groundscore.inputs.prompts import referring_expression
+from groundscore.model import Issue, Sample
 
 SOURCES = ("jsonl", "vlm-r1")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from groundscore.inputs.prompts import REC_TEMPLATES, find_expression
-from groundscore.rewards.rewarder import parse_solution
+from groundscore.rewards.solution import parse_solution
 
 # Qwen2-VL / Qwen2.5-VL: one grid cell is a 14-pixel patch (VLM-R1 multiplies by 14).
 QWEN_PATCH_SIZE = 14

@@ -50,7 +50,9 @@ from groundscore.groups.gather import DEFAULT_TIMEOUT, GroupGatherer
 from groundscore.groups.grouping import groups_from_runs
 from groundscore.integrations.fields import MAX_TEXT, QueryReader, completion_text, label_fields, strip_end_markers
 from groundscore.integrations.summary import sample_logs
-from groundscore.rewards.rewarder import Rewarder, RewardResult, load_reward_config
+from groundscore.rewards.base import RewardResult
+from groundscore.rewards.options import load_reward_config
+from groundscore.rewards.rewarder import Rewarder
 
 log = logging.getLogger("groundscore.integrations.openrlhf")
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from groundscore.rewards.rewarder import RewardResult
+from groundscore.rewards.base import RewardResult
 
 OUTCOMES = ("correct", "abstain", "wrong", "hallucination", "malformed", "unscorable", "unverified")
 

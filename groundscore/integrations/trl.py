@@ -46,7 +46,9 @@ from typing import Any
 from groundscore.integrations.fields import QueryReader, add_groups, column, samples_from_columns
 from groundscore.integrations.model_coords import pixel_limits, resolve_coords
 from groundscore.integrations.summary import batch_metrics
-from groundscore.rewards.rewarder import Rewarder, RewardResult, load_reward_config
+from groundscore.rewards.base import RewardResult
+from groundscore.rewards.options import load_reward_config
+from groundscore.rewards.rewarder import Rewarder
 
 log = logging.getLogger("groundscore.integrations.trl")
 
@@ -79,7 +81,7 @@ def _global_step(trainer_state: Any) -> int | None:
 class GroundingReward:
     """Callable reward function with TRL's signature.
 
-    ``config`` is a :class:`~groundscore.rewards.rewarder.RewardConfig` (or dict / TOML
+    ``config`` is a :class:`~groundscore.rewards.options.RewardConfig` (or dict / TOML
     path); ``chain_config`` configures the verifiers. ``query_templates``
     override how the referring expression is read from the prompt (regexes
     with a ``(?P<expr>...)`` group; VLM-R1's REC template by default);
@@ -287,7 +289,7 @@ def grounding_reward(
 ) -> GroundingReward:
     """A TRL reward function. ``asynchronous=True`` gives the ``async`` form.
 
-    ``config``: reward policy settings (:class:`~groundscore.rewards.rewarder.RewardConfig`,
+    ``config``: reward policy settings (:class:`~groundscore.rewards.options.RewardConfig`,
     a dict, or a TOML/JSON path); ``chain_config``: verifier settings;
     ``options``: see :class:`GroundingReward` (``processor=``, ``coords="auto"``,
     ``format_weight_schedule=``, ``task_column=``/``tasks=``, ``none_without_solution=``,

@@ -60,7 +60,9 @@ from pydantic import Field
 from groundscore.integrations.fields import QueryReader, completion_text, image_fields
 from groundscore.integrations.model_coords import resolve_coords
 from groundscore.integrations.summary import sample_logs
-from groundscore.rewards.rewarder import Rewarder, RewardResult, parse_solution
+from groundscore.rewards.base import RewardResult
+from groundscore.rewards.rewarder import Rewarder
+from groundscore.rewards.solution import parse_solution
 
 REWARD_NAME = "groundscore"
 _MAX_IMAGE_BYTES = 64 * 1024 * 1024
@@ -91,7 +93,7 @@ class GroundingData(vf.TaskData):
 class GroundingTaskConfig(vf.TaskConfig):
     """The reward's settings, configurable as ``--env.taskset.task.*``.
 
-    ``reward``: a :class:`~groundscore.rewards.rewarder.RewardConfig` as a mapping (or
+    ``reward``: a :class:`~groundscore.rewards.options.RewardConfig` as a mapping (or
     a TOML/JSON path); ``chain``: the verifier chain's settings (mapping or
     path); ``coords`` / ``model_family`` / ``min_pixels`` / ``max_pixels``:
     the coordinate space when the row names none (``coords="auto"`` picks it

@@ -61,7 +61,9 @@ from typing import Any
 
 from groundscore.integrations.fields import QueryReader, completion_text, grid_space, image_fields, label_fields
 from groundscore.integrations.summary import sample_logs
-from groundscore.rewards.rewarder import Rewarder, RewardResult, load_reward_config
+from groundscore.rewards.base import RewardResult
+from groundscore.rewards.options import load_reward_config
+from groundscore.rewards.rewarder import Rewarder
 
 log = logging.getLogger("groundscore.integrations.verl")
 

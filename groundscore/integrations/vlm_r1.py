@@ -46,7 +46,8 @@ from cachetools import LRUCache
 
 from groundscore.integrations.fields import QueryReader, add_groups, samples_from_columns
 from groundscore.parse.r1 import tag_blocks
-from groundscore.rewards.rewarder import RewardConfig, Rewarder, load_reward_config
+from groundscore.rewards.options import RewardConfig, load_reward_config
+from groundscore.rewards.rewarder import Rewarder
 
 log = logging.getLogger("groundscore.integrations.vlm_r1")
 
@@ -123,7 +124,7 @@ def grounding_reward(
 ) -> list[float]:
     """The shaped groundscore reward with the default chain (or ``chain_config``).
 
-    ``reward_config`` (a :class:`~groundscore.rewards.rewarder.RewardConfig`, dict or
+    ``reward_config`` (a :class:`~groundscore.rewards.options.RewardConfig`, dict or
     path; default: the ``auto`` policy) and ``chain_config`` can be bound with
     ``functools.partial`` before registering the function. The referring
     expression comes from VLM-R1's ``problem`` column, else from the prompt.

@@ -337,14 +337,23 @@ BUILTIN_FAMILIES: tuple[SpaceFamily, ...] = (
 )
 
 
-def _host_loaded() -> bool:
-    """Load the plugins (which fill :data:`SPACES`) when a lookup comes first; True if that was needed."""
-    from groundscore.plugins import manager
+_host_loader: Callable[[], bool] | None = None
+"""Loads the plugins (which fill :data:`SPACES`) when a lookup comes before them; True if that was needed.
 
-    if manager._registry is not None or manager._loading:
-        return False
-    manager.load_plugins()
-    return True
+Set by the plugin host when it is imported (:func:`set_host_loader`), which
+happens with ``import groundscore``: this module is a contract the host
+imports, so it must not import the host back.
+"""
+
+
+def set_host_loader(loader: Callable[[], bool] | None) -> None:
+    """Install the plugin host's loader (called once by :mod:`groundscore.plugins.manager`)."""
+    global _host_loader
+    _host_loader = loader
+
+
+def _host_loaded() -> bool:
+    return _host_loader() if _host_loader is not None else False
 
 
 def get_space(name: str) -> CoordSpace:

@@ -103,7 +103,7 @@ def register_reward_policies(register: Callable[..., None]) -> None:
     """Register reward policies (a report plus ground truth -> one reward).
 
     Called once, when plugins are first loaded. Call ``register(policy)``
-    with a :class:`groundscore.rewards.rewarder.RewardPolicy` subclass (or instance):
+    with a :class:`groundscore.rewards.base.RewardPolicy` subclass (or instance):
     it has a ``name``, an ``Options`` pydantic model (``extra="forbid"``, so
     a typo in ``[reward.options]`` names the bad key) and
     ``score(report, solution, context) -> RewardResult``.

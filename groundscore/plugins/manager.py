@@ -41,6 +41,7 @@ from typing import Any
 
 import pluggy
 
+from groundscore.parse import coords
 from groundscore.plugins import hookspecs
 
 # Built-in modules, registered exactly like third-party plugins. The short
@@ -78,7 +79,10 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "groundscore.clip.transformers_backend",
     "groundscore.verifiers.clip",
     "groundscore.verifiers.agreement",
-    "groundscore.rewards.rewarder",
+    "groundscore.rewards.grounded",
+    "groundscore.rewards.confidence",
+    "groundscore.rewards.iou",
+    "groundscore.rewards.format",
     "groundscore.rewards.click",
     "groundscore.rewards.consensus",
 )
@@ -339,7 +343,7 @@ class _Registrar:
         self._add("backends", f"{key[0]}:{key[1]}")
 
     def register_reward_policies(self, policy: Any, *legacy: Any) -> None:
-        from groundscore.rewards.rewarder import as_policy
+        from groundscore.rewards.base import as_policy
 
         policy = as_policy(policy, *legacy)
         if policy.name in self.registry.reward_policies:
@@ -348,8 +352,6 @@ class _Registrar:
         self._add("reward_policies", policy.name)
 
     def register_coord_spaces(self, space: Any, *aliases: str) -> None:
-        from groundscore.parse import coords
-
         if isinstance(space, coords.SpaceFamily):
             names = [f"{space.prefix}:"]
         elif isinstance(space, coords.CoordSpace):
@@ -375,8 +377,6 @@ class _Registrar:
 
 def _roll_back(registry: Registry, info: PluginInfo) -> None:
     """Remove what a plugin registered (before it failed, or on reload)."""
-    from groundscore.parse import coords
-
     for kind, names in info.registered.items():
         for n in names:
             if kind == "backends":
@@ -394,8 +394,6 @@ def _reset() -> None:
     global _undo_tracing
     if _registry is not None:
         # only the process-wide space store: a chain built before keeps its registry intact
-        from groundscore.parse import coords
-
         for info in _registry.plugins.values():
             for name in info.registered.get("coord_spaces", []):
                 coords.unregister_space(name)
@@ -532,3 +530,14 @@ def register_commands(cli: Any) -> list[str]:
     except Exception as exc:  # noqa: BLE001 - a broken plugin command must not take the CLI down
         return [f"a plugin's register_commands failed: {type(exc).__name__}: {exc}"]
     return []
+
+
+def _load_for_lookup() -> bool:
+    """A coordinate space was looked up before any plugin loaded: load them now (not while loading)."""
+    if _registry is not None or _loading:
+        return False
+    load_plugins()
+    return True
+
+
+coords.set_host_loader(_load_for_lookup)

@@ -27,7 +27,7 @@ class ChainActor:
         self.pid = os.getpid()
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        from groundscore.commands.verify import report_record
+        from groundscore.inputs.records import report_record
         from groundscore.model import Sample
 
         if "chunk" in batch:

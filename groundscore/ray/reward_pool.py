@@ -94,7 +94,7 @@ class RewardWorker:
         return [(body["rewards"][i], body["scores"][i], {k: v[i] for k, v in logs.items()}) for i in range(len(queries))]
 
     def rewards(self, samples: Sequence[Any]) -> list[Any]:
-        """:class:`~groundscore.rewards.rewarder.RewardResult` per sample (the Python API's ``Rewarder.score``)."""
+        """:class:`~groundscore.rewards.base.RewardResult` per sample (the Python API's ``Rewarder.score``)."""
         from groundscore.rewards.rewarder import Rewarder
 
         if self._rewarder is None:

@@ -31,18 +31,10 @@ from pydantic import Field
 
 from groundscore.model import Box, Parsed, Point, Report
 from groundscore.plugins.hookspecs import hookimpl
-from groundscore.rewards.rewarder import (
-    PolicyOptions,
-    RewardContext,
-    RewardPolicy,
-    RewardResult,
-    Solution,
-    confidence_fallback,
-    is_abstention,
-    negative_sample,
-    result,
-    unscorable,
-)
+from groundscore.rewards.base import PolicyOptions, RewardPolicy, RewardResult, Solution
+from groundscore.rewards.confidence import confidence_fallback
+from groundscore.rewards.context import RewardContext
+from groundscore.rewards.reading import is_abstention, negative_sample, result, unscorable
 
 XYXY = Sequence[float]
 

@@ -52,20 +52,13 @@ from pydantic import Field
 
 from groundscore.model import Report
 from groundscore.plugins.hookspecs import hookimpl
-from groundscore.rewards.rewarder import (
-    GuardOptions,
-    Outcome,
-    PolicyOptions,
-    RewardConfig,
-    RewardContext,
-    RewardPolicy,
-    RewardResult,
-    Solution,
-    apply_contract,
-    confidence_fallback,
-    hack,
-    result,
-)
+from groundscore.rewards.base import Outcome, PolicyOptions, RewardPolicy, RewardResult, Solution
+from groundscore.rewards.confidence import confidence_fallback
+from groundscore.rewards.context import RewardContext
+from groundscore.rewards.guards import hack
+from groundscore.rewards.options import GuardOptions, RewardConfig
+from groundscore.rewards.reading import result
+from groundscore.rewards.rewarder import apply_contract
 from groundscore.verifiers.agreement import _is_absent, matched_iou, shape_similarity
 
 MIN_SUPPORT = 0.5

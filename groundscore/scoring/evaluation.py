@@ -36,8 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from groundscore.scoring.calibration import Calibrator, fit_calibrator, log_loss, stratified_folds
 from groundscore.model import Verdict
+from groundscore.scoring.calibration import Calibrator, fit_calibrator, log_loss, stratified_folds
 from groundscore.scoring.scorer import Scorer, combine
 
 if TYPE_CHECKING:

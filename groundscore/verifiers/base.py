@@ -19,8 +19,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from groundscore.model import Parsed, Sample, Verdict
 from groundscore.inputs.prompts import referring_expression
+from groundscore.model import Parsed, Sample, Verdict
 
 QUERY_TEXT_KEY = "nlp.query_text"
 """Where :attr:`Context.referring_expression` keeps its result in ``Context.cache``."""
