@@ -62,9 +62,9 @@ def test_toml_loads_through_tomli_without_tomllib(tmp_path: Path) -> None:
         from groundscore.rewards import RewardConfig
         chain = ChainConfig.from_file("groundscore.toml")
         reward = RewardConfig.from_file("groundscore.toml")
-        import groundscore.config, groundscore.rewards
+        import groundscore.config, groundscore.rewards.options
         print(json.dumps({"verifiers": chain.verifiers, "options": reward.options,
-                          "parsers": [groundscore.config.tomllib.__name__, groundscore.rewards.tomllib.__name__]}))
+                          "parsers": [groundscore.config.tomllib.__name__, groundscore.rewards.options.tomllib.__name__]}))
         """,
         tmp_path,
     )
