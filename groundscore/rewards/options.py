@@ -89,7 +89,7 @@ class GuardOptions(PointOptions):
 class ConfidenceOptions(GuardOptions):
     """The ``confidence`` policy's settings."""
 
-    reject_below: float = Field(default=0.25, ge=0.0, lt=1.0, description="Without ground truth: confidence under this is a confidently wrong answer.")
+    reject_below: float = Field(default=0.25, ge=0.0, lt=1.0, description="Without ground truth: refuting checks (or confirming evidence) scoring under this refute the answer, paid below abstain.")
     wrong_shaping: float = Field(default=0.5, ge=0.0, lt=1.0, description="Share of the wrong..abstain gap a near miss can earn.")
 
 
