@@ -174,5 +174,5 @@ def register_reward_policies(register: Callable[..., None]) -> None:
 
 def consensus_policy(report: Report, solution: Solution | None, config: RewardConfig) -> RewardResult:
     """One report scored as the Rewarder scores it with ``policy = "consensus"`` (default options)."""
-    context = RewardContext(config=config)
+    context = RewardContext(config=config, grounded=solution is not None)
     return apply_contract(ConsensusPolicy().score(report, solution, context), report, context)

@@ -107,8 +107,8 @@ def apply_contract(
     if policy is not None and not policy.uses_gates:
         return out
     refused = not_accepted(report, context)
-    if refused is not None and (out.outcome == "correct" or out.reward > ceiling):
-        out = _capped(out, ceiling, refused.message, not_accepted=refused.code)
+    if refused is not None and (out.outcome in ("correct", "unverified") or out.reward > ceiling):
+        out = _capped(out, ceiling, f"{refused.code}: {refused.message}", not_accepted=refused.code)
     if out.reward > ceiling and not has_confirming_evidence(report, context.confirming, context.grounded):
         out = _capped(out, ceiling, NO_CONFIRMING_EVIDENCE, evidence="none")
     gates = report.failed_gates
