@@ -197,7 +197,7 @@ def test_confidence_mapping_is_monotone_and_keeps_honesty_order() -> None:
     policy = ConfidencePolicy()
     box = Parsed(boxes=[{"x1": 1, "y1": 1, "x2": 5, "y2": 5}])
     confirmed, refuted = [], []
-    for c in [0.0, 0.1, 0.24, 0.25, 0.5, 0.9, 1.0]:
+    for c in [0.0, 0.1, 0.24, 0.25, 0.45, 0.9, 1.0]:
         # a confirming verifier's score (pixels, agreement) moves the reward across the whole range
         report = Report(parsed=box, verdicts=[Verdict(verifier="v", score=c)], confidence=0.0)
         confirmed.append(policy.score(report, None, RewardContext(cfg, confirming=frozenset({"v"}))).reward)
@@ -206,7 +206,9 @@ def test_confidence_mapping_is_monotone_and_keeps_honesty_order() -> None:
                                     None, RewardContext(cfg, confirming=frozenset())).reward)
     assert confirmed == sorted(confirmed) and refuted == sorted(refuted)
     assert all(r < cfg.abstain for r in confirmed[:3]) and all(r < cfg.abstain for r in refuted[:3])
-    assert confirmed[3] == pytest.approx(cfg.abstain) and confirmed[-1] == pytest.approx(cfg.correct)
+    # from reject_below to confirm_at (0.5) the evidence is too weak to pay: exactly "not found"
+    assert confirmed[3] == confirmed[4] == pytest.approx(cfg.abstain)
+    assert cfg.abstain < confirmed[5] < confirmed[6] == pytest.approx(cfg.correct)
     assert all(r == pytest.approx(cfg.abstain) for r in refuted[3:])
 
 
@@ -570,3 +572,23 @@ def test_matching_by_overlapping_groups_equals_one_whole_assignment(a: list, b: 
     assert len(split) == len(whole) == min(len(predicted), len(solution))
     assert len({i for i, _ in split}) == len({j for _, j in split}) == len(split)
     assert sum(matrix[i][j] for i, j in split) == pytest.approx(sum(matrix[i][j] for i, j in whole), abs=1e-9)
+
+
+def test_agreement_pays_only_what_most_of_the_group_supports() -> None:
+    """In a group, a box is paid above "not found" only when most other voters agree with it; a box nobody else
+    gives is refuted below it; "not found" answers vote against every box."""
+    rewarder = Rewarder(chain_config={"verifiers": ["schema", "agreement"]})
+    a, b = [10, 10, 60, 60], [300, 300, 400, 400]
+
+    def group(completions: list[str]) -> list[Any]:
+        return rewarder.score([sample(c, group="q") for c in completions])
+
+    majority = group([answer(a)] * 5 + [answer(b)] * 2 + [answer(None)])
+    assert all(r.outcome == "correct" and r.reward > 0.25 for r in majority[:5])
+    assert all(r.reward < 0.25 for r in majority[5:7]) and majority[7].reward == 0.25
+    split = group([answer(a)] * 3 + [answer(b)] * 2 + [answer(None)] * 3)
+    assert all(r.reward == 0.25 and r.outcome == "unverified" for r in split[:3])  # 2 of 7 others: too weak to pay
+    near = group([answer([10 + k, 10, 60 + k, 60]) for k in range(4)] + [answer(None)] * 4)
+    exact = group([answer(a)] * 4 + [answer(None)] * 4)
+    # one rule for copies: exact copies and copies a few pixels apart are paid alike
+    assert [r.reward for r in near[:4]] == pytest.approx([r.reward for r in exact[:4]])

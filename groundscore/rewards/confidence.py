@@ -17,7 +17,13 @@ from groundscore.model import Report
 from groundscore.plugins.hookspecs import hookimpl
 from groundscore.rewards.base import Outcome, PolicyOptions, RewardPolicy, RewardResult, Solution
 from groundscore.rewards.context import RewardContext
-from groundscore.rewards.evidence import NO_CONFIRMING_EVIDENCE, confirming_verdicts, refuting_verdicts, support
+from groundscore.rewards.evidence import (
+    NO_CONFIRMING_EVIDENCE,
+    confirmation,
+    confirming_verdicts,
+    refuting_verdicts,
+    support,
+)
 from groundscore.rewards.guards import hack
 from groundscore.rewards.options import ConfidenceOptions
 from groundscore.rewards.reading import applicable, input_problem, is_abstention, negative_sample, result, unscorable
@@ -58,15 +64,19 @@ class ConfidencePolicy(RewardPolicy):
         confirming = confirming_verdicts(report, context.confirming)
         if not confirming:
             return result(config.abstain, "unverified", NO_CONFIRMING_EVIDENCE, report, name, evidence="none")
-        c = support(confirming) or 0.0
+        c = confirmation(confirming)
         names = ", ".join(v.verifier for v in confirming)
         if c < t:
             reward = config.wrong + wrong_gap * (c / t if t > 0 else 0.0)
             return result(reward, "wrong", f"the confirming evidence is against the answer ({names}: {c:.3f} < {t})",
                           report, name, evidence=c)
+        m = self.options.confirm_at
+        if c < m:
+            return result(config.abstain, "unverified", f"the confirming evidence is too weak to pay ({names}: {c:.3f}, "
+                          f"under {m})", report, name, evidence=c)
         # refuting checks only lower: a doubt they raise (a sibling category, say) scales the confirmed part down
         doubt = 1.0 if refuting is None else refuting
-        reward = config.abstain + (config.correct - config.abstain) * ((c - t) / (1.0 - t)) * doubt
+        reward = config.abstain + (config.correct - config.abstain) * ((c - m) / (1.0 - m)) * doubt
         why = f"confirmed by {names} ({c:.3f})" + (f", scaled by the refuting checks ({refuting:.3f})" if doubt < 1.0 else "")
         return result(reward, "correct", why, report, name, evidence=c, refuting=refuting)
 

@@ -23,6 +23,7 @@ filter, and a policy could move a prior without being right.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from groundscore.model import Report, Verdict
@@ -42,6 +43,28 @@ def confirming_verdicts(report: Report, confirming: frozenset[str]) -> list[Verd
 def refuting_verdicts(report: Report, confirming: frozenset[str]) -> list[Verdict]:
     """The verdicts of every other verifier: they can lower an answer, never raise it above ``abstain``."""
     return [v for v in report.verdicts if v.verifier not in confirming]
+
+
+def evidence_value(verdict: Verdict) -> float:
+    """How much a confirming verdict supports the answer, in [0, 1].
+
+    A confirming verifier may say it in ``details["evidence"]`` when its
+    score means something else: ``agreement`` gives the share of the other
+    voters of the group that agree with the answer (its score is a mean IoU,
+    for the filter). Otherwise the score itself.
+    """
+    value = verdict.details.get("evidence") if isinstance(verdict.details, dict) else None
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0.0 <= value <= 1.0:
+        return float(value)
+    return float(verdict.score or 0.0)
+
+
+def confirmation(verdicts: Sequence[Verdict]) -> float:
+    """The confirming verdicts' evidence, combined as the chain combines scores (a geometric mean)."""
+    values = [evidence_value(v) for v in verdicts]
+    if not values or min(values) <= 0.0:
+        return 0.0
+    return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
 def support(verdicts: Sequence[Verdict]) -> float | None:

@@ -355,6 +355,8 @@ class _Group:
             "voters": len(self.voters), "distinct_voters": self.distinct, "voting": self.why_not[k] is None,
             "agreeing": agreeing,
             "support": round(support, 4), "mean_iou": round(score, 4),
+            # what a reward reads as confirming evidence: the share of the other voters that agree
+            "evidence": round(support, 4),
             "consensus": self.public_consensus,
             "in_consensus": consensus is not None and k in consensus["members"],
             "clusters": self.public_clusters,
