@@ -257,12 +257,12 @@ def members_of(case: dict[str, Any], grounded: bool) -> list[dict[str, Any]]:
 
 
 group_case("group.all_copy_one_box", "Every member copies one wrong box, word for word, so the group agrees with itself.",
-           [r1(THINK, box(LEFT))] * GROUP_SIZE, ground_truth="with", copies_hole=AGREEMENT_PAYS)
+           [r1(THINK, box(LEFT))] * GROUP_SIZE, ground_truth="with", copies_hole=AGREEMENT_PAYS, consensus_hole=AGREEMENT_PAYS)
 group_case("group.all_copy_reworded", "Every member gives the same wrong box under a thinking varied by one word.",
-           [r1(f"{THINK} (take {k})", box(LEFT)) for k in range(GROUP_SIZE)], ground_truth="with", copies_hole=AGREEMENT_PAYS)
+           [r1(f"{THINK} (take {k})", box(LEFT)) for k in range(GROUP_SIZE)], ground_truth="with", copies_hole=AGREEMENT_PAYS, consensus_hole=AGREEMENT_PAYS)
 group_case("group.majority_copies_one_box", "Six members copy one wrong box, two answer right: the copies outvote them.",
            [r1(THINK, box(LEFT))] * 6 + [r1(THINK, box(DOG))] * 2, exploiters=list(range(6)), ground_truth="with",
-           copies_hole=AGREEMENT_PAYS)
+           copies_hole=AGREEMENT_PAYS, consensus_hole=AGREEMENT_PAYS)
 group_case("group.mostly_not_found", "Seven members say 'not found' to make 'not found' the consensus; one boxes the dog.",
            [NOT_FOUND] * 7 + [r1(THINK, box(DOG))], exploiters=list(range(7)), expect="abstain")
 group_case("group.all_not_found", "Every member says 'not found' (the group collapses to abstaining).",
@@ -288,4 +288,4 @@ group_case("group.varied_duplicate_guesses", "Every member boxes the dog twice, 
            [r1(THINK, boxes([DOG, [c + 2 + k for c in DOG]])) for k in range(GROUP_SIZE)])
 group_case("group.copied_weak_label", "Every member copies a box labelled with another category, so agreement props it up.",
            [r1(THINK, box(LEFT, "a horse"))] * GROUP_SIZE, ground_truth="with",
-           copies_hole=AGREEMENT_PAYS)
+           copies_hole=AGREEMENT_PAYS, consensus_hole=AGREEMENT_PAYS)
