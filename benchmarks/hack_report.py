@@ -111,6 +111,9 @@ def collateral(data: Path, limit: int | None = None) -> dict[str, Any]:
     examples: dict[str, list[dict[str, Any]]] = defaultdict(list)
     per_log = []
     total = correct_total = kept_total = mc_total = mk_total = bk_total = 0
+    # The same reports without ground truth (no image, no group): what a label-free reward pays real answers.
+    label_free: Counter[str] = Counter()
+    abstain = RewardConfig().abstain
     start = time.perf_counter()
     for path in logs:
         samples = [s for s in iter_samples(path, "vlm-r1") if s.solution]
@@ -128,6 +131,10 @@ def collateral(data: Path, limit: int | None = None) -> dict[str, Any]:
             matched = bool(boxes) and match_boxes(boxes, sample.solution or [])[0] >= 0.5
             paid = res.reward is not None and res.reward >= floor
             base = unguarded._apply(report.model_copy(), sample.solution, sample.image_size)
+            free = rewarder._apply(report.model_copy(), None, sample.image_size).reward
+            if free is not None and boxes:
+                side = "right" if good else "wrong"
+                label_free[f"{side}.{'above' if free > abstain + 1e-12 else 'at' if free >= abstain - 1e-12 else 'below'}"] += 1
             base_paid = base.reward is not None and base.reward >= floor
             b_kept += good and base_paid
             correct += good
@@ -156,6 +163,7 @@ def collateral(data: Path, limit: int | None = None) -> dict[str, Any]:
             "unguarded_kept_share": bk_total / max(correct_total, 1),
             "matched_correct": mc_total, "matched_kept": mk_total, "matched_kept_share": mk_total / max(mc_total, 1), "per_log": per_log,
             "fired": {k: dict(v) for k, v in sorted(fired.items())}, "examples": dict(examples),
+            "label_free": dict(sorted(label_free.items())),
             "elapsed_s": round(time.perf_counter() - start, 1), "limit": limit}
 
 
@@ -188,6 +196,15 @@ def collateral_text(c: dict[str, Any]) -> str:
     for r in c["per_log"]:
         lines.append(f"| {r['log']} | {r['answers']} | {r['iou_correct']} | {r['kept'] / max(r['iou_correct'], 1):.2%} | "
                      f"{r['unguarded_kept'] / max(r['iou_correct'], 1):.2%} | {r['matched_correct']} | {r['matched_kept'] / max(r['matched_correct'], 1):.2%} |")
+    free = c.get("label_free", {})
+    wrong = sum(v for k, v in free.items() if k.startswith("wrong."))
+    right = sum(v for k, v in free.items() if k.startswith("right."))
+    lines += ["", "**Without ground truth** (the same reports; no image, no group), a box answer is paid above "
+              "`abstain` only on confirming evidence, and text alone has none: "
+              f"of {wrong} IoU-wrong answers, {free.get('wrong.above', 0)} are paid above `abstain`, "
+              f"{free.get('wrong.at', 0)} exactly `abstain` and {free.get('wrong.below', 0)} below it (refuted); of {right} "
+              f"IoU-correct answers, {free.get('right.above', 0)} above, {free.get('right.at', 0)} at and "
+              f"{free.get('right.below', 0)} below `abstain` (refuted by a check that was wrong about them)."]
     lines += ["", "Each check, where it fired (share of all answers, share of IoU-correct answers):", "",
               "| check | fires on | of all answers | on IoU-correct answers |", "|---|---:|---:|---:|"]
     for code, n in c["fired"].items():
@@ -229,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
         out = ROOT / "benchmarks" / "results" / "hack_report.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(c, indent=1) + "\n")
+        free = c["label_free"]
+        print(f"check: no IoU-wrong answer paid above abstain without ground truth: "
+              f"{'PASS' if not free.get('wrong.above') else 'FAIL'} ({free.get('wrong.above', 0)})")
         print(f"\ncheck: >= 98% of IoU-correct answers keep >= correct_floor: "
               f"first box {'PASS' if c['kept_share'] >= 0.98 else 'FAIL'} ({c['kept_share']:.2%}), "
               f"matched {'PASS' if c['matched_kept_share'] >= 0.98 else 'FAIL'} ({c['matched_kept_share']:.2%})")

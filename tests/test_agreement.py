@@ -164,15 +164,21 @@ def test_copies_are_one_distinct_answer() -> None:
     assert agreement(reworded[0]).details["consensus"]["distinct"] == 1  # the same box under other words: one vote
 
 
-def test_consensus_of_one_repeated_answer_pays_nobody_above_abstain() -> None:
+def test_copies_are_votes_alike_exact_or_a_few_pixels_apart() -> None:
+    """One rule for copies: the members of a group are independent samples, so an exact copy and a copy a few
+    pixels apart are the same vote (else jittering coordinates would buy votes that exact copies do not get)."""
     config = RewardConfig()
     rewarder = Rewarder({"policy": "consensus"}, chain=chain())
     copied = rewarder.score([sample(completion(A)) for _ in range(6)])
-    assert all(r.reward is not None and r.reward < config.abstain for r in copied)
+    jittered = rewarder.score([sample(completion((A[0] + k, A[1], A[2] + k, A[3]))) for k in range(6)])
+    assert all(r.reward is not None and r.reward > config.correct_floor for r in copied + jittered)
+    # the same votes: the consensus holds every member either way (the pay then follows each box's IoU with it)
+    assert [r.details["consensus_share"] for r in copied] == [r.details["consensus_share"] for r in jittered] == [1.0] * 6
+    assert all(r.outcome == "correct" for r in copied + jittered)
     outvoted = rewarder.score([sample(completion(A)) for _ in range(5)] + [sample(completion(B)), sample(completion(B))])
-    assert all(r.reward is not None and r.reward < config.abstain for r in outvoted)
+    assert all(r.reward > config.abstain for r in outvoted[:5]) and all(r.reward < config.abstain for r in outvoted[5:])
     varied = rewarder.score([sample(completion(b)) for b in (A, A2, (10, 11, 50, 50), B)])
-    assert varied[0].reward > config.correct_floor  # distinct answers that agree still make a consensus
+    assert varied[0].reward > config.correct_floor  # distinct answers that agree make a consensus too
 
 
 def test_not_found_consensus_pays_exactly_abstain() -> None:

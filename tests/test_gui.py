@@ -90,8 +90,8 @@ TARGET = [[100.0, 100.0, 200.0, 140.0]]
 
 
 def click_policy(report: Report, solution: list[list[float]] | None, config: RewardConfig):
-    """The policy as the Rewarder runs it: base reward, then the host's contract (format term, require_checked)."""
-    context = RewardContext(config=config)
+    """The policy as the Rewarder runs it: base reward, then the host's contract (format term, caps)."""
+    context = RewardContext(config=config, grounded=solution is not None)
     return apply_contract(ClickPolicy().score(report, solution, context), report, context)
 
 

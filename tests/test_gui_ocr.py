@@ -147,3 +147,10 @@ def test_build_gui_set_renders_a_real_page(tmp_path: Path) -> None:
     for e in texts:
         x1, y1, x2, y2 = e["box"]
         assert 0 <= x1 < x2 <= 800 and 0 <= y1 < y2 <= 600
+
+
+def test_the_ocr_verifier_is_confirming_evidence() -> None:
+    """It reads the pixels: the host may pay an answer above "not found" on its score."""
+    from groundscore_ocr.verifier import OcrVerifier
+
+    assert OcrVerifier.evidence == "confirming"

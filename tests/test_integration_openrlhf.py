@@ -94,7 +94,8 @@ def test_reward_file_loaded_as_openrlhf_loads_it(schema_only: None) -> None:
 def test_without_ground_truth_scores_are_the_confidence(schema_only: None) -> None:
     out = gs_openrlhf.reward_func([PROMPT + GOOD, PROMPT + NOT_FOUND], [PROMPT] * 2, [None, ""])
     rewards = [float(v) for v in out["rewards"]]
-    assert rewards[1] == pytest.approx(0.2) and rewards[0] > rewards[1]
+    # nothing confirms the box without ground truth, image or group: paid what "not found" is paid (0.2 here)
+    assert rewards[1] == pytest.approx(0.2) and rewards[0] == pytest.approx(rewards[1])
     assert [float(v) for v in out["scores"]] == [float(v) for v in out["extra_logs"]["confidence"]]
 
 

@@ -405,3 +405,17 @@ def test_an_entry_point_named_like_a_builtin_cannot_replace_or_block_it(tmp_path
         assert out["plugins"]["schema"]["builtin"] and out["plugins"]["schema"]["registered"] == {"verifiers": ["schema"]}
         assert out["verdicts"]["schema"][1] == "ok" and "always_half" not in out["verifiers"]
         assert any("plugin name 'schema' is taken" in e for e in out["errors"])
+
+
+def test_every_verifier_declares_what_its_score_can_show() -> None:
+    """Evidence roles: only pixels and agreement among sampled answers confirm; the text checks only refute."""
+    from groundscore.commands.plugins import describe
+    from groundscore.plugins.manager import get_registry
+
+    roles = {name: cls.evidence for name, cls in get_registry().verifiers.items()}
+    assert {name: roles[name] for name in ("schema", "label_match", "consistency", "spatial")} == dict.fromkeys(
+        ("schema", "label_match", "consistency", "spatial"), "refuting")
+    assert roles["clip"] == roles["agreement"] == "confirming"
+    assert set(roles.values()) <= {"confirming", "refuting"}
+    shown = {v["name"]: v["evidence"] for v in describe()["verifiers"]}
+    assert shown == roles

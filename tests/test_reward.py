@@ -117,14 +117,15 @@ def test_hallucinated_label_costs_more_than_saying_not_found(full_rewarder: Rewa
     assert drifted.outcome == "hallucination" and drifted.iou == pytest.approx(1.0)
     assert {"label_match", "consistency"} & set(drifted.details["gates"])
     assert drifted.reward < honest.reward < right.reward
-    # Without ground truth the same order holds from the confidence alone.
+    # Without ground truth the drift is still refuted, below "not found"; the right-looking answer passed only
+    # refuting checks, which is no evidence that its box is on the pole: it is paid exactly "not found".
     no_gt = full_rewarder.score([
         sample(answer(gt, "man wearing blue shirt and shorts", think), query="metal pole"),
         sample(answer(None, think=think), query="metal pole"),
         sample(answer(gt, "metal pole", think), query="metal pole"),
     ])
-    assert [r.outcome for r in no_gt] == ["hallucination", "abstain", "correct"]
-    assert no_gt[0].reward < no_gt[1].reward < no_gt[2].reward
+    assert [r.outcome for r in no_gt] == ["hallucination", "abstain", "unverified"]
+    assert no_gt[0].reward < no_gt[1].reward == no_gt[2].reward == full_rewarder.config.abstain
 
 
 def test_dropping_the_label_or_the_thinking_cannot_dodge_required_checks(full_rewarder: Rewarder) -> None:
@@ -151,7 +152,8 @@ def test_dropping_the_label_or_the_thinking_cannot_dodge_required_checks(full_re
     assert right.outcome == "correct"
     # Without ground truth too.
     no_gt = strict.score([sample(no_label, query="metal pole"), sample(answer([10, 10, 50, 200], "metal pole", think), query="metal pole")])
-    assert no_gt[0].outcome == "unverified" and no_gt[0].reward <= strict.config.abstain < no_gt[1].reward
+    assert no_gt[0].outcome == "unverified" and no_gt[0].reward <= strict.config.abstain
+    assert no_gt[1].outcome == "unverified" and no_gt[1].reward == strict.config.abstain  # checked, yet nothing confirms
 
 
 @pytest.mark.slow
@@ -182,7 +184,9 @@ def test_confidence_policy_without_ground_truth(schema_rewarder: Rewarder) -> No
     ])
     assert [r.policy for r in results] == ["confidence"] * 3
     ok, not_found, bad = (r.reward for r in results)
-    assert bad < not_found < ok
+    assert bad < not_found == ok  # refuted below "not found"; unrefuted but unconfirmed: exactly "not found"
+    assert [r.outcome for r in results] == ["unverified", "abstain", "malformed"]
+    assert "no confirming evidence" in results[0].reason
     assert not results[0].grounded
 
 
@@ -191,14 +195,33 @@ def test_confidence_mapping_is_monotone_and_keeps_honesty_order() -> None:
 
     cfg = RewardConfig()
     policy = ConfidencePolicy()
-    rewards = []
-    for c in [0.0, 0.1, 0.24, 0.25, 0.5, 0.9, 1.0]:
-        report = Report(parsed=Parsed(boxes=[{"x1": 1, "y1": 1, "x2": 5, "y2": 5}]),
-                        verdicts=[Verdict(verifier="v", score=c)], confidence=c)
-        rewards.append(policy.score(report, None, RewardContext(cfg)).reward)
-    assert rewards == sorted(rewards)
-    assert all(r < cfg.abstain for r in rewards[:3])  # confidently wrong: below "not found"
-    assert rewards[3] == pytest.approx(cfg.abstain) and rewards[-1] == pytest.approx(cfg.correct)
+    box = Parsed(boxes=[{"x1": 1, "y1": 1, "x2": 5, "y2": 5}])
+    confirmed, refuted = [], []
+    for c in [0.0, 0.1, 0.24, 0.25, 0.45, 0.9, 1.0]:
+        # a confirming verifier's score (pixels, agreement) moves the reward across the whole range
+        report = Report(parsed=box, verdicts=[Verdict(verifier="v", score=c)], confidence=0.0)
+        confirmed.append(policy.score(report, None, RewardContext(cfg, confirming=frozenset({"v"}))).reward)
+        # a refuting verifier's score can only lower it: never above "not found"
+        refuted.append(policy.score(Report(parsed=box, verdicts=[Verdict(verifier="v", score=c)], confidence=1.0),
+                                    None, RewardContext(cfg, confirming=frozenset())).reward)
+    assert confirmed == sorted(confirmed) and refuted == sorted(refuted)
+    assert all(r < cfg.abstain for r in confirmed[:3]) and all(r < cfg.abstain for r in refuted[:3])
+    # from reject_below to confirm_at (0.5) the evidence is too weak to pay: exactly "not found"
+    assert confirmed[3] == confirmed[4] == pytest.approx(cfg.abstain)
+    assert cfg.abstain < confirmed[5] < confirmed[6] == pytest.approx(cfg.correct)
+    assert all(r == pytest.approx(cfg.abstain) for r in refuted[3:])
+
+
+def test_no_reward_reads_the_confidence() -> None:
+    """Report.confidence may use priors (box size) for a filter; the reward of the same verdicts ignores it."""
+    from groundscore.model import Parsed, Report, Verdict
+
+    box = Parsed(boxes=[{"x1": 1, "y1": 1, "x2": 5, "y2": 5}])
+    for name in ("auto", "confidence", "consensus"):
+        policy = get_policy(name)()
+        paid = {policy.score(Report(parsed=box, verdicts=[Verdict(verifier="v", score=0.8)], confidence=c), None,
+                             RewardContext(RewardConfig(), confirming=frozenset({"v"}))).reward for c in (0.0, 0.3, 1.0)}
+        assert len(paid) == 1, name
 
 
 def test_binary_iou_and_custom_values(schema_rewarder: Rewarder) -> None:
@@ -461,13 +484,16 @@ def test_the_host_applies_format_weight_and_require_checked_to_every_policy(sche
     try:
         info = manager.register_module(Plugin(), name="test_half_plugin")
         assert info.error is None and info.registered == {"reward_policies": ["test_half"]}
-        tagged = answer([100, 100, 200, 200])
+        tagged, gt = answer([100, 100, 200, 200]), [100, 100, 200, 200]
         plain = Rewarder({"policy": "test_half", "options": {"value": 0.75}}, chain=schema_rewarder.chain)
-        assert plain.rewards([sample(tagged)]) == [0.75]
+        assert plain.rewards([sample(tagged, gt)]) == [0.75]
+        # without ground truth nothing confirms the box: the host caps any policy at "not found"
+        unconfirmed = plain.score([sample(tagged)])[0]
+        assert unconfirmed.reward == 0.25 and unconfirmed.outcome == "unverified" and unconfirmed.details["evidence"] == "none"
         fmt = Rewarder({"policy": "test_half", "format_weight": 0.5}, chain=schema_rewarder.chain)
-        assert fmt.rewards([sample(tagged), sample('[{"bbox_2d": [1, 1, 9, 9]}]')]) == [1.0, 0.5]
+        assert fmt.rewards([sample(tagged, gt), sample('[{"bbox_2d": [1, 1, 9, 9]}]', gt)]) == [1.0, 0.5]
         capped = Rewarder({"policy": "test_half", "options": {"value": 0.9}, "require_checked": ["label_match"]},
-                          chain=schema_rewarder.chain).score([sample(tagged)])[0]
+                          chain=schema_rewarder.chain).score([sample(tagged, gt)])[0]
         assert capped.outcome == "unverified" and capped.reward == 0.25 and capped.details["unchecked"] == ["label_match"]
         with pytest.raises(ValueError, match="valeu"):
             Rewarder({"policy": "test_half", "options": {"valeu": 1}}, chain=schema_rewarder.chain)
@@ -510,7 +536,9 @@ def test_a_function_policy_registered_the_old_way_still_works(schema_rewarder: R
     try:
         assert manager.register_module(OldPlugin(), name="old_style").error is None
         rewarder = Rewarder({"policy": "test_old_style", "format_weight": 1.0}, chain=schema_rewarder.chain)
-        assert rewarder.rewards([sample(answer([1, 1, 9, 9])), sample("junk")]) == [2.0, 1.0]
+        gt = [1, 1, 9, 9]
+        # the host refutes what a gate failed, whatever the policy says: "junk" fails the schema gate
+        assert rewarder.rewards([sample(answer(gt), gt), sample("junk", gt)]) == [2.0, 0.0]
         with pytest.raises(ValueError, match=r"reward\.options\.anything"):
             Rewarder({"policy": "test_old_style", "options": {"anything": 1}}, chain=schema_rewarder.chain)
     finally:
@@ -544,3 +572,23 @@ def test_matching_by_overlapping_groups_equals_one_whole_assignment(a: list, b: 
     assert len(split) == len(whole) == min(len(predicted), len(solution))
     assert len({i for i, _ in split}) == len({j for _, j in split}) == len(split)
     assert sum(matrix[i][j] for i, j in split) == pytest.approx(sum(matrix[i][j] for i, j in whole), abs=1e-9)
+
+
+def test_agreement_pays_only_what_most_of_the_group_supports() -> None:
+    """In a group, a box is paid above "not found" only when most other voters agree with it; a box nobody else
+    gives is refuted below it; "not found" answers vote against every box."""
+    rewarder = Rewarder(chain_config={"verifiers": ["schema", "agreement"]})
+    a, b = [10, 10, 60, 60], [300, 300, 400, 400]
+
+    def group(completions: list[str]) -> list[Any]:
+        return rewarder.score([sample(c, group="q") for c in completions])
+
+    majority = group([answer(a)] * 5 + [answer(b)] * 2 + [answer(None)])
+    assert all(r.outcome == "correct" and r.reward > 0.25 for r in majority[:5])
+    assert all(r.reward < 0.25 for r in majority[5:7]) and majority[7].reward == 0.25
+    split = group([answer(a)] * 3 + [answer(b)] * 2 + [answer(None)] * 3)
+    assert all(r.reward == 0.25 and r.outcome == "unverified" for r in split[:3])  # 2 of 7 others: too weak to pay
+    near = group([answer([10 + k, 10, 60 + k, 60]) for k in range(4)] + [answer(None)] * 4)
+    exact = group([answer(a)] * 4 + [answer(None)] * 4)
+    # one rule for copies: exact copies and copies a few pixels apart are paid alike
+    assert [r.reward for r in near[:4]] == pytest.approx([r.reward for r in exact[:4]])

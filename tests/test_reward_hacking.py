@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hacks.catalogue import CASES, DOG, GROUP_CASES, QUERY, SIZE, members_of, r1
+from hacks.catalogue import CASES, DOG, GROUP_CASES, QUERY, SIZE, expectation, members_of, r1
 
 from groundscore.rewards import RewardConfig, Rewarder
 
@@ -53,7 +53,7 @@ def test_catalogue_is_large_and_grouped() -> None:
     ids = [c["id"] for c in CASES]
     assert len(ids) == len(set(ids)) >= 40
     families = {c["family"] for c in CASES + GROUP_CASES}
-    assert families >= {"format", "geometry", "language", "consistency", "abstention", "group"}
+    assert families >= {"format", "geometry", "language", "consistency", "abstention", "group", "unconfirmed"}
     group_ids = [c["id"] for c in GROUP_CASES]
     assert len(group_ids) == len(set(group_ids)) >= 8 and not set(group_ids) & set(ids)
     for c in GROUP_CASES:
@@ -66,10 +66,7 @@ def test_catalogue_is_large_and_grouped() -> None:
 def test_exploit_is_paid_less_than_abstaining(case: dict, grounded: bool, results: dict) -> None:
     res = results[(case["id"], grounded)]
     assert res.reward is not None, res.reason
-    if case["expect"] == "abstain":
-        assert res.reward == pytest.approx(ABSTAIN, abs=1e-12), (res.outcome, res.reason)
-    else:
-        assert res.reward < ABSTAIN, (res.outcome, res.reason)
+    assert not breaks(case, grounded, res.reward), (expectation(case, grounded), res.outcome, res.reason)
 
 
 def test_batch_does_not_change_a_verdict(rewarder: Rewarder, results: dict) -> None:
@@ -85,7 +82,8 @@ def test_honest_answers_still_pay(rewarder: Rewarder) -> None:
                                '[{"bbox_2d": [40, 200, 240, 440], "label": "brown dog on the left"}]')}
     with_gt, without = rewarder.score([honest, {**honest, "solution": None}])
     assert with_gt.reward > 0.9 and with_gt.outcome == "correct"
-    assert without.reward > ABSTAIN and without.outcome == "correct", without.reason
+    # without ground truth nothing confirms the box (no image, no group): paid exactly "not found", never less
+    assert without.reward == ABSTAIN and without.outcome == "unverified", without.reason
 
 
 def test_points_are_paid_only_where_accepted() -> None:
@@ -118,17 +116,19 @@ def test_catalogue_through_trl() -> None:
     fn = grounding_reward(query_column="query")
     honest = {"id": "honest", "sample": {"query": QUERY, "image_size": SIZE, "solution": [DOG], "completion": r1(
         "The brown dog lies on the grass at the left.", '[{"bbox_2d": [40, 200, 240, 440], "label": "brown dog"}]')}}
-    runs = [(c, g) for c, g in RUNS if c["expect"] == "below"] + [(honest, True), (honest, False)]
+    runs = [(c, g) for c, g in RUNS if expectation(c, g) != "abstain"] + [(honest, True), (honest, False)]
+    # One prompt per run: TRL groups the completions of one prompt (a GRPO group), and these runs are not
+    # samples of one question, so agreement among them must not count (groups: test_group_* below).
     rewards = fn(
         prompts=[f"Please provide the bounding box coordinate of the region this sentence describes: {c['sample']['query']}."
-                 for c, _ in runs],
+                 f" (run {i})" for i, (c, _) in enumerate(runs)],
         completions=[c["sample"]["completion"] for c, _ in runs],
         query=[c["sample"]["query"] for c, _ in runs],
         solution=[c["sample"]["solution"] if g else None for c, g in runs],
         image_size=[c["sample"]["image_size"] for c, _ in runs],
     )
-    assert rewards[-2] > 0.9 and rewards[-1] > ABSTAIN  # the honest answer still pays: the path scores
-    paid = {f"{c['id']}-{g}": r for (c, g), r in zip(runs[:-2], rewards, strict=False) if r is None or r >= ABSTAIN}
+    assert rewards[-2] > 0.9 and rewards[-1] == ABSTAIN  # the honest answer still pays; without ground truth, exactly "not found"
+    paid = {f"{c['id']}-{g}": r for (c, g), r in zip(runs[:-2], rewards, strict=False) if breaks(c, g, r)}
     assert not paid
 
 
@@ -155,7 +155,7 @@ def test_catalogue_through_the_server(tmp_path: Path) -> None:
     prompt = ("<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>Please provide the bounding box coordinate "
               "of the region this sentence describes: {expr}. First output the thinking process in <think> </think> "
               "tags and then output the final answer in <answer> </answer> tags.<|im_end|>\n<|im_start|>assistant\n")
-    runs = [(c, g) for c, g in RUNS if c["expect"] == "below"]
+    runs = [(c, g) for c, g in RUNS if expectation(c, g) != "abstain"]
     prompts = [prompt.format(expr=c["sample"]["query"]) for c, _ in runs]
     body = {
         "query": [p + c["sample"]["completion"] for p, (c, _) in zip(prompts, runs, strict=True)],
@@ -167,7 +167,7 @@ def test_catalogue_through_the_server(tmp_path: Path) -> None:
         r = httpx.post(f"{base}/get_reward", json=body, headers={"Authorization": "Bearer catalogue-token"}, timeout=120)
     assert r.status_code == 200, r.text
     rewards = r.json()["rewards"]
-    paid = {f"{c['id']}-{g}": rw for (c, g), rw in zip(runs, rewards, strict=True) if rw is None or rw >= ABSTAIN}
+    paid = {f"{c['id']}-{g}": rw for (c, g), rw in zip(runs, rewards, strict=True) if breaks(c, g, rw)}
     assert not paid
 
 
@@ -177,15 +177,15 @@ def test_catalogue_through_verl() -> None:
 
     honest = {"id": "honest", "sample": {"query": QUERY, "image_size": SIZE, "solution": [DOG], "completion": r1(
         "The brown dog lies on the grass at the left.", '[{"bbox_2d": [40, 200, 240, 440], "label": "brown dog"}]')}}
-    runs = [(c, g) for c, g in RUNS if c["expect"] == "below"] + [(honest, True), (honest, False)]
+    runs = [(c, g) for c, g in RUNS if expectation(c, g) != "abstain"] + [(honest, True), (honest, False)]
     out = gs_verl.compute_score_batch(
         ["rec"] * len(runs),
         [c["sample"]["completion"] for c, _ in runs],
         [c["sample"]["solution"] if g else None for c, g in runs],
         [{"question": c["sample"]["query"], "image_size": c["sample"]["image_size"]} for c, _ in runs],
     )
-    assert out[-2]["score"] > 0.9 and out[-1]["score"] > ABSTAIN  # the honest answer still pays: the path scores
-    paid = {f"{c['id']}-{g}": o["score"] for (c, g), o in zip(runs[:-2], out, strict=False) if o["score"] >= ABSTAIN}
+    assert out[-2]["score"] > 0.9 and out[-1]["score"] == ABSTAIN  # the honest answer still pays; without ground truth, exactly "not found"
+    paid = {f"{c['id']}-{g}": o["score"] for (c, g), o in zip(runs[:-2], out, strict=False) if breaks(c, g, o["score"])}
     assert not paid
 
 
@@ -195,16 +195,26 @@ def test_catalogue_through_vlm_r1() -> None:
 
     honest = {"id": "honest", "sample": {"query": QUERY, "image_size": SIZE, "solution": [DOG], "completion": r1(
         "The brown dog lies on the grass at the left.", '[{"bbox_2d": [40, 200, 240, 440], "label": "brown dog"}]')}}
-    runs = [(c, g) for c, g in RUNS if c["expect"] == "below"] + [(honest, True), (honest, False)]
+    runs = [(c, g) for c, g in RUNS if expectation(c, g) != "abstain"] + [(honest, True), (honest, False)]
     rewards = vlm_r1.grounding_reward(
         [[{"role": "assistant", "content": c["sample"]["completion"]}] for c, _ in runs],
         [c["sample"]["solution"] if g else None for c, g in runs],
         problem=[c["sample"]["query"] for c, _ in runs],
         image_size=[c["sample"]["image_size"] for c, _ in runs],
     )
-    assert rewards[-2] > 0.9 and rewards[-1] > ABSTAIN  # the honest answer still pays: the path scores
-    paid = {f"{c['id']}-{g}": r for (c, g), r in zip(runs[:-2], rewards, strict=False) if r >= ABSTAIN}
+    assert rewards[-2] > 0.9 and rewards[-1] == ABSTAIN  # the honest answer still pays; without ground truth, exactly "not found"
+    paid = {f"{c['id']}-{g}": r for (c, g), r in zip(runs[:-2], rewards, strict=False) if breaks(c, g, r)}
     assert not paid
+
+
+def breaks(case: dict, grounded: bool, reward: float | None) -> bool:
+    """Whether a run's reward breaks what the catalogue expects of it (:func:`expectation`)."""
+    expected = expectation(case, grounded)
+    if reward is None:
+        return True
+    if expected == "abstain":
+        return reward != pytest.approx(ABSTAIN, abs=1e-12)
+    return reward > ABSTAIN if expected == "at_most" else reward >= ABSTAIN
 
 
 def _paid(case: dict, reward: float | None) -> bool:
@@ -297,7 +307,7 @@ def test_catalogue_through_openrlhf_in_process() -> None:
                   "tags and then output the final answer in <answer> </answer> tags.<|im_end|>\n<|im_start|>assistant\n")
         honest = {"id": "honest", "sample": {"query": QUERY, "image_size": SIZE, "solution": [DOG], "completion": r1(
             "The brown dog lies on the grass at the left.", '[{"bbox_2d": [40, 200, 240, 440], "label": "brown dog"}]')}}
-        runs = [(c, g) for c, g in RUNS if c["expect"] == "below"] + [(honest, True), (honest, False)]
+        runs = [(c, g) for c, g in RUNS if expectation(c, g) != "abstain"] + [(honest, True), (honest, False)]
 
         async def fetch_all() -> list[float]:
             out = []
@@ -312,8 +322,8 @@ def test_catalogue_through_openrlhf_in_process() -> None:
         rewards = asyncio.run(fetch_all())
     finally:
         mp.undo()
-    assert rewards[-2] > 0.9 and rewards[-1] > ABSTAIN  # the honest answer still pays: the path scores
-    paid = {f"{c['id']}-{g}": r for (c, g), r in zip(runs[:-2], rewards, strict=False) if r >= ABSTAIN}
+    assert rewards[-2] > 0.9 and rewards[-1] == ABSTAIN  # the honest answer still pays; without ground truth, exactly "not found"
+    paid = {f"{c['id']}-{g}": r for (c, g), r in zip(runs[:-2], rewards, strict=False) if breaks(c, g, r)}
     assert not paid
 
 
@@ -331,7 +341,7 @@ def test_catalogue_through_verifiers() -> None:
 
     honest = {"id": "honest", "sample": {"query": QUERY, "image_size": SIZE, "solution": [DOG], "completion": r1(
         "The brown dog lies on the grass at the left.", '[{"bbox_2d": [40, 200, 240, 440], "label": "brown dog"}]')}}
-    runs = [(c, g) for c, g in RUNS if c["expect"] == "below"] + [(honest, True), (honest, False)]
+    runs = [(c, g) for c, g in RUNS if expectation(c, g) != "abstain"] + [(honest, True), (honest, False)]
     config = GroundingTaskConfig()
 
     async def score_all() -> list[float]:
@@ -351,6 +361,6 @@ def test_catalogue_through_verifiers() -> None:
         return out
 
     rewards = asyncio.run(score_all())
-    assert rewards[-2] > 0.9 and rewards[-1] > ABSTAIN  # the honest answer still pays: the path scores
-    paid = {f"{c['id']}-{g}": r for (c, g), r in zip(runs[:-2], rewards, strict=False) if r >= ABSTAIN}
+    assert rewards[-2] > 0.9 and rewards[-1] == ABSTAIN  # the honest answer still pays; without ground truth, exactly "not found"
+    paid = {f"{c['id']}-{g}": r for (c, g), r in zip(runs[:-2], rewards, strict=False) if breaks(c, g, r)}
     assert not paid

@@ -33,6 +33,8 @@ def describe() -> dict[str, Any]:
             "description": getattr(cls, "description", ""),
             "gate": bool(getattr(cls, "is_gate", False)),
             "malformed_gate": bool(getattr(cls, "malformed_gate", False)),
+            # what its score can show: a reward pays above "not found" only on confirming evidence
+            "evidence": getattr(cls, "evidence", "refuting"),
             "available": missing is None,
             "unavailable_reason": missing,
             "module": cls.__module__,
@@ -73,14 +75,16 @@ def run(args: Any) -> int:
         source = "builtin" if p["builtin"] else "installed"
         status = f"  ERROR: {p['error']}" if p["error"] else ""
         print(f"{p['name']:<22} {p['version'] or '-':<10} {source:<9} {', '.join(p['hooks'])}{status}")
-    print(f"\n{'verifier':<16} {'gate':<5} {'ready':<6} {'default':<8} description")
+    print(f"\n{'verifier':<16} {'evidence':<11} {'gate':<5} {'ready':<6} {'default':<8} description")
     for v in info["verifiers"]:
         flags = f"{'yes' if v['gate'] else 'no':<5} {'yes' if v['available'] else 'no':<6} {'yes' if v['default'] else 'no':<8}"
-        print(f"{v['name']:<16} {flags} {v['description']}")
+        print(f"{v['name']:<16} {v['evidence']:<11} {flags} {v['description']}")
         if not v["available"]:
-            print(f"{'':<38}-> {v['unavailable_reason']}")
+            print(f"{'':<50}-> {v['unavailable_reason']}")
         if v["enable"]:
-            print(f"{'':<38}-> not in the default chain; to run it: {v['enable']}")
+            print(f"{'':<50}-> not in the default chain; to run it: {v['enable']}")
+    print("evidence: confirming = can show the box is on its target (pixels, agreement); refuting = can only show it "
+          "is wrong.\nWithout ground truth a reward pays above 'not found' only on confirming evidence.")
     print(f"\nparsers: {', '.join(p['name'] for p in info['parsers'])}")
     if info["backends"]:
         print(f"backends: {', '.join(b['kind'] + ':' + b['name'] for b in info['backends'])}")

@@ -68,6 +68,14 @@ def register_verifiers(register: Callable[..., None]) -> None:
     :data:`groundscore.config.DEFAULT_VERIFIERS`), so installing a plugin never
     changes the rewards of an existing configuration.
 
+    Declare the verifier's ``evidence`` (part of the contract, shown by
+    ``groundscore plugins``): ``"confirming"`` when a high score is evidence
+    that the answer is on its target (it reads the pixels, or compares
+    independently sampled answers), ``"refuting"`` (the default) when it can
+    only show that an answer is wrong. Without ground truth the host pays an
+    answer above ``abstain`` only on confirming evidence, so a verifier that
+    declares itself confirming must not be satisfiable from the text alone.
+
     Return value: ignored.
     """
 

@@ -1,4 +1,13 @@
-"""The ``confidence`` policy: no ground truth, the chain's confidence, wrong < "not found" < confident."""
+"""The ``confidence`` policy: no ground truth; paid by evidence, wrong < "not found" < confirmed.
+
+Its name is older than its rule: it does not read ``Report.confidence`` (a
+probability that may use priors such as box size, which a policy could move
+without being right). A refuted answer (a failed gate, a guard, refuting
+checks scoring under ``reject_below``) is paid below ``abstain``; an answer
+no confirming verifier scored is paid exactly ``abstain`` (``unverified``);
+above that, the reward rises with the confirming evidence (``clip``, ``ocr``,
+``agreement`` in a group). See :mod:`groundscore.rewards.evidence`.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +17,23 @@ from groundscore.model import Report
 from groundscore.plugins.hookspecs import hookimpl
 from groundscore.rewards.base import Outcome, PolicyOptions, RewardPolicy, RewardResult, Solution
 from groundscore.rewards.context import RewardContext
+from groundscore.rewards.evidence import (
+    NO_CONFIRMING_EVIDENCE,
+    confirmation,
+    confirming_verdicts,
+    refuting_verdicts,
+    support,
+)
 from groundscore.rewards.guards import hack
 from groundscore.rewards.options import ConfidenceOptions
 from groundscore.rewards.reading import applicable, input_problem, is_abstention, negative_sample, result, unscorable
 
 
 class ConfidencePolicy(RewardPolicy):
-    """No ground truth: the chain's confidence, with wrong < "not found" < confident."""
+    """No ground truth: paid by evidence, with refuted < "not found" = unverified < confirmed."""
 
     name = "confidence"
-    description = "no ground truth: the chain's confidence, shaped so that wrong < 'not found' < confident"
+    description = "no ground truth: refuted < 'not found' = nothing confirmed < confirmed by pixels or agreement"
     Options = ConfidenceOptions
     options: ConfidenceOptions
 
@@ -39,13 +55,30 @@ class ConfidencePolicy(RewardPolicy):
             return result(config.wrong, "malformed" if exploit[0] == "hack.tags" else "wrong", exploit[1], report, name, hack=exploit[0])
         if not applicable(report):
             return unscorable("no verifier applied to this sample", config, report, name)
-        c, r = report.confidence, self.options.reject_below
-        if c < r:
-            reward = config.wrong + (config.abstain - config.wrong) * self.options.wrong_shaping * (c / r if r > 0 else 0.0)
-            return result(reward, "wrong", f"confidence {c:.3f} is below {r}", report, name)
-        reward = config.abstain + (config.correct - config.abstain) * ((c - r) / (1.0 - r))
-        return result(reward, "correct", f"confidence {c:.3f}", report, name)
-
+        t, wrong_gap = self.options.reject_below, (config.abstain - config.wrong) * self.options.wrong_shaping
+        refuting = support(refuting_verdicts(report, context.confirming))
+        if refuting is not None and refuting < t:
+            reward = config.wrong + wrong_gap * (refuting / t if t > 0 else 0.0)
+            return result(reward, "wrong", f"refuted: the refuting checks score {refuting:.3f}, below {t}", report, name,
+                          refuting=refuting)
+        confirming = confirming_verdicts(report, context.confirming)
+        if not confirming:
+            return result(config.abstain, "unverified", NO_CONFIRMING_EVIDENCE, report, name, evidence="none")
+        c = confirmation(confirming)
+        names = ", ".join(v.verifier for v in confirming)
+        if c < t:
+            reward = config.wrong + wrong_gap * (c / t if t > 0 else 0.0)
+            return result(reward, "wrong", f"the confirming evidence is against the answer ({names}: {c:.3f} < {t})",
+                          report, name, evidence=c)
+        m = self.options.confirm_at
+        if c < m:
+            return result(config.abstain, "unverified", f"the confirming evidence is too weak to pay ({names}: {c:.3f}, "
+                          f"under {m})", report, name, evidence=c)
+        # refuting checks only lower: a doubt they raise (a sibling category, say) scales the confirmed part down
+        doubt = 1.0 if refuting is None else refuting
+        reward = config.abstain + (config.correct - config.abstain) * ((c - m) / (1.0 - m)) * doubt
+        why = f"confirmed by {names} ({c:.3f})" + (f", scaled by the refuting checks ({refuting:.3f})" if doubt < 1.0 else "")
+        return result(reward, "correct", why, report, name, evidence=c, refuting=refuting)
 
 def confidence_fallback(options: PolicyOptions) -> ConfidencePolicy:
     """The ``confidence`` policy with every :class:`ConfidenceOptions` field that ``options`` has.

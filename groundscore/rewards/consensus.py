@@ -22,22 +22,18 @@ and the usual honesty order holds::
   never reaches the "not found" reward. A point answer (GUI) is scored the
   same way with the agreement verifier's point similarity in place of the
   IoU (1 on the consensus point or inside the consensus box).
-- Votes are counted once per distinct answer (the agreement verifier's
-  ``distinct`` counts: the same box set, whatever the thinking says, is one
-  vote), since copies of one completion agree with each other by
-  construction. When the consensus is weak (it holds under ``min_support`` of
-  the voters or of the distinct answers, or fewer than two distinct answers)
-  nobody is paid more than the abstain reward:
+- Every voter is one vote, copies included: the members of a group are
+  independent samples of the policy, and an exact copy and a copy a few
+  pixels apart must count alike (else jittering coordinates would buy
+  votes). When the consensus is weak (it holds under ``min_support`` of the
+  voters, or fewer than two) nobody is paid more than the abstain reward:
   a box earns at most ``wrong + (abstain - wrong) * wrong_shaping`` scaled by
   its agreement, so a split group teaches "say you are unsure", never "guess".
 - An answer without an agreement verdict (ungrouped, group of one) falls
   back to the ``confidence`` policy.
 
 Ground truth is ignored even when the sample carries it: this policy is for
-training without labels. The cost of counting distinct answers: a group whose
-members all give exactly the same box (a collapsed policy, or sampling at
-temperature 0) earns nothing above "not found", as it teaches nothing a
-group could check. Its failure mode is a confidently wrong majority:
+training without labels. Its failure mode is a confidently wrong majority:
 when most members agree on the wrong object, the right minority is paid as
 wrong; docs/groups.md gives the measured rates on the REC logs.
 """
@@ -55,6 +51,7 @@ from groundscore.plugins.hookspecs import hookimpl
 from groundscore.rewards.base import Outcome, PolicyOptions, RewardPolicy, RewardResult, Solution
 from groundscore.rewards.confidence import confidence_fallback
 from groundscore.rewards.context import RewardContext
+from groundscore.rewards.evidence import refuting_verdicts, support
 from groundscore.rewards.guards import hack
 from groundscore.rewards.options import GuardOptions, RewardConfig
 from groundscore.rewards.reading import result
@@ -68,14 +65,13 @@ MIN_SUPPORT = 0.5
 def is_strong(consensus: Mapping[str, Any], min_support: float = MIN_SUPPORT) -> bool:
     """Whether a consensus (the agreement verdict's ``consensus``) is strong enough to pay above "not found".
 
-    It must hold ``min_support`` of the voters and of the distinct answers,
-    and at least two distinct answers: copies of one completion agree with
-    each other by construction. Verdicts without distinct counts (written
-    before they were kept) count every member as a distinct answer.
+    It must hold ``min_support`` of the voters, and at least two of them.
+    Every voter counts, copies included: the members of a group are
+    independent samples, and an exact copy and a copy a few pixels apart are
+    the same vote (one rule for copies; docs/what-optimising-does.md).
     """
     share = float(consensus.get("share", 0.0))
-    distinct = int(consensus.get("distinct", consensus.get("size", 0)))
-    return share >= min_support and float(consensus.get("distinct_share", share)) >= min_support and distinct >= 2
+    return share >= min_support and int(consensus.get("size", 0)) >= 2
 
 
 class ConsensusOptions(GuardOptions):
@@ -148,10 +144,8 @@ class ConsensusPolicy(RewardPolicy):
         near_miss = abstain - wrong
         if not strong:
             reward = wrong + near_miss * shaping * float(details.get("mean_iou", 0.0))
-            why = (f"the largest cluster holds {share:.0%} of the voters and {distinct} of "
-                   f"{details.get('distinct_voters', '?')} distinct answers")
-            return done(reward, "abstain", f"no consensus ({why}; it needs {min_support:.0%} of both and 2 distinct "
-                        "answers): paid below 'not found'")
+            return done(reward, "abstain", f"no consensus (the largest cluster holds {share:.0%} of the voters; it needs "
+                        f"{min_support:.0%} and two voters): paid below 'not found'")
         if consensus.get("absent"):
             return done(wrong, "wrong", f"a box where {share:.0%} of the group says 'not found'", iou=0.0)
         target = [tuple(b) for b in (consensus.get("boxes") or []) + (consensus.get("points") or [])]
@@ -164,7 +158,12 @@ class ConsensusPolicy(RewardPolicy):
         if iou < t:
             return done(wrong + near_miss * shaping * (iou / t), "wrong", f"IoU {iou:.3f} with the consensus, below {t}", iou=iou)
         reward = floor + (correct - floor) * ((iou - t) / (1.0 - t))
-        return done(reward, "correct", f"IoU {iou:.3f} with the consensus of {share:.0%} of the group", iou=iou)
+        # the refuting checks only lower: a doubt they raise (a sibling-category label) scales the part above abstain
+        doubt = support(refuting_verdicts(report, context.confirming))
+        if doubt is not None and doubt < 1.0:
+            reward = abstain + (reward - abstain) * doubt
+        return done(reward, "correct", f"IoU {iou:.3f} with the consensus of {share:.0%} of the group"
+                    + (f", scaled by the refuting checks ({doubt:.3f})" if doubt is not None and doubt < 1.0 else ""), iou=iou)
 
 
 @hookimpl
@@ -174,5 +173,5 @@ def register_reward_policies(register: Callable[..., None]) -> None:
 
 def consensus_policy(report: Report, solution: Solution | None, config: RewardConfig) -> RewardResult:
     """One report scored as the Rewarder scores it with ``policy = "consensus"`` (default options)."""
-    context = RewardContext(config=config)
+    context = RewardContext(config=config, grounded=solution is not None)
     return apply_contract(ConsensusPolicy().score(report, solution, context), report, context)

@@ -22,11 +22,12 @@ from groundscore.model import Issue, Report
 from groundscore.rewards.base import RewardPolicy, RewardResult, Solution
 from groundscore.rewards.confidence import ConfidencePolicy
 from groundscore.rewards.context import RewardContext
+from groundscore.rewards.evidence import NO_CONFIRMING_EVIDENCE, has_confirming_evidence
 from groundscore.rewards.format import FormatPolicy
 from groundscore.rewards.grounded import AutoPolicy, GroundedPolicy
 from groundscore.rewards.iou import IouPolicy
 from groundscore.rewards.options import RewardConfig, load_reward_config
-from groundscore.rewards.reading import format_score, unchecked, unscorable
+from groundscore.rewards.reading import format_score, is_abstention, unchecked, unscorable
 from groundscore.rewards.solution import parse_solution
 
 if TYPE_CHECKING:
@@ -75,15 +76,20 @@ def get_policy(name: str) -> type[RewardPolicy]:
 def apply_contract(
     result: RewardResult, report: Report, context: RewardContext, policy: RewardPolicy | None = None
 ) -> RewardResult:
-    """What the host does to every policy's result: the format term, then the caps.
+    """What the host does to every policy's result: the format term, then the caps no policy can lift.
 
     The format score is recorded on every result; ``format_weight * format``
-    is added to a non-None reward. A ``correct`` answer that a required
-    verifier could not check earns at most ``abstain`` (plus its format
-    term) and becomes ``unverified``; so does any answer paid above
-    ``abstain`` that the chain would not accept (``chain.gate_error``, and
-    without ground truth ``chain.unverified``), unless ``policy`` reads no
-    verdict (:attr:`RewardPolicy.uses_gates`).
+    is added to a non-None reward. Then, unless ``policy`` reads no verdict
+    (:attr:`RewardPolicy.uses_gates`: VLM-R1's ``iou`` and ``format``):
+
+    - **evidence** (:mod:`groundscore.rewards.evidence`): without ground
+      truth, an answer that no confirming verifier scored is paid at most
+      ``abstain`` (outcome ``unverified``);
+    - **refutation**: an answer (not an abstention) with a failed gate is
+      paid below ``abstain``, unless the policy's ``use_gates`` is off;
+    - a ``correct`` answer that a ``require_checked`` verifier could not
+      check, or that the chain would not accept (``chain.gate_error``, and
+      without ground truth ``chain.unverified``), earns at most ``abstain``.
     """
     config = context.config
     if result.outcome == "unscorable":
@@ -92,20 +98,34 @@ def apply_contract(
     bonus = config.format_weight * fmt if config.format_weight else 0.0
     reward = result.reward + bonus if result.reward is not None else None
     out = dataclasses.replace(result, reward=reward, format=fmt)
+    if out.reward is None:
+        return out
+    ceiling = config.abstain + bonus
     missing = unchecked(report, config)
-    if missing and out.reward is not None and out.outcome == "correct":
+    if missing and out.outcome == "correct":
+        out = _capped(out, ceiling, f"{', '.join(missing)} could not check this answer", unchecked=missing)
+    if policy is not None and not policy.uses_gates:
+        return out
+    refused = not_accepted(report, context)
+    if refused is not None and (out.outcome in ("correct", "unverified") or out.reward > ceiling):
+        out = _capped(out, ceiling, f"{refused.code}: {refused.message}", not_accepted=refused.code)
+    if out.reward > ceiling and not has_confirming_evidence(report, context.confirming, context.grounded):
+        out = _capped(out, ceiling, NO_CONFIRMING_EVIDENCE, evidence="none")
+    gates = report.failed_gates
+    if gates and out.reward >= ceiling and getattr(getattr(policy, "options", None), "use_gates", True) \
+            and not is_abstention(report.parsed):
         out = dataclasses.replace(
-            out, reward=min(out.reward, config.abstain + bonus), outcome="unverified",
-            reason=f"{out.reason}; capped: {', '.join(missing)} could not check this answer",
-            details={**out.details, "unchecked": missing},
-        )
-    refused = not_accepted(report, context) if policy is None or policy.uses_gates else None
-    if refused is not None and out.reward is not None and (out.outcome == "correct" or out.reward > config.abstain + bonus):
-        out = dataclasses.replace(
-            out, reward=min(out.reward, config.abstain + bonus), outcome="unverified",
-            reason=f"{out.reason}; capped: {refused.message}", details={**out.details, "not_accepted": refused.code},
+            out, reward=config.wrong + bonus, outcome="malformed" if context.malformed(gates) else "hallucination",
+            reason=f"{out.reason}; refuted: failed gate(s) {', '.join(gates)}", details={**out.details, "gates": gates},
         )
     return out
+
+
+def _capped(out: RewardResult, ceiling: float, why: str, **details: Any) -> RewardResult:
+    return dataclasses.replace(
+        out, reward=min(out.reward if out.reward is not None else ceiling, ceiling), outcome="unverified",
+        reason=f"{out.reason}; capped at abstain: {why}", details={**out.details, **details},
+    )
 
 
 def not_accepted(report: Report, context: RewardContext) -> Issue | None:
@@ -148,7 +168,9 @@ class Rewarder:
         self.policy = build_policy(self.config)
         self.chain = chain if chain is not None else Chain(chain_config)
         self.context = RewardContext(
-            self.config, frozenset(v.name for v in self.chain.verifiers if getattr(v, "malformed_gate", False)))
+            self.config,
+            frozenset(v.name for v in self.chain.verifiers if getattr(v, "malformed_gate", False)),
+            frozenset(v.name for v in self.chain.verifiers if getattr(v, "evidence", None) == "confirming"))
 
     @property
     def verifier_names(self) -> list[str]:

@@ -52,7 +52,7 @@ from pydantic import Field
 from groundscore.groups.grouping import GROUP_INDEX_KEY, GROUP_KEY, VERDICTS_KEY, expected_size
 from groundscore.model import Parsed, Verdict
 from groundscore.plugins.hookspecs import hookimpl
-from groundscore.verifiers.base import Context, Verifier, VerifierOptions
+from groundscore.verifiers.base import Context, Evidence, Verifier, VerifierOptions
 
 XYXY = tuple[float, float, float, float]
 _EXACT_MAX = 7  # exact assignment up to this many boxes on the larger side (7! = 5040 orderings)
@@ -355,6 +355,8 @@ class _Group:
             "voters": len(self.voters), "distinct_voters": self.distinct, "voting": self.why_not[k] is None,
             "agreeing": agreeing,
             "support": round(support, 4), "mean_iou": round(score, 4),
+            # what a reward reads as confirming evidence: the share of the other voters that agree
+            "evidence": round(support, 4),
             "consensus": self.public_consensus,
             "in_consensus": consensus is not None and k in consensus["members"],
             "clusters": self.public_clusters,
@@ -383,6 +385,7 @@ class AgreementVerifier(Verifier):
     description: ClassVar[str] = "how strongly the other answers of the same group (same image and query) support this one"
     Options: ClassVar[type[VerifierOptions]] = AgreementOptions
     is_gate: ClassVar[bool] = False
+    evidence: ClassVar[Evidence] = "confirming"  # independently sampled answers that agree
     reads_verdicts: ClassVar[bool] = True  # the chain hands it the gates' verdicts: failed members do not vote
 
     def verify_batch(self, contexts: Sequence[Context]) -> list[Verdict]:

@@ -15,7 +15,7 @@ install what it lacks, so that a bare install still runs the chain.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -102,6 +102,10 @@ class VerifierOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+Evidence = Literal["confirming", "refuting"]
+"""What a verifier's score can show about an answer's box (:attr:`Verifier.evidence`)."""
+
+
 class Verifier:
     """Base class for verifiers. Subclass, set ``name``, implement ``verify_batch``.
 
@@ -116,6 +120,17 @@ class Verifier:
     wrong (a *hallucination*: label_match, consistency). ``default_weight``
     is its weight in the geometric mean unless the configuration says
     otherwise.
+
+    ``evidence`` says what the verifier's score can show. ``"refuting"``
+    (the default): it can only show that the answer is wrong (the schema
+    fails, the label names another object, the thinking contradicts the
+    box, a spatial word is violated); passing it says nothing about whether
+    the box is on the target, because a policy can copy the query into the
+    label. ``"confirming"``: a high score is evidence that the answer is on
+    its target, from the pixels (``clip``, the OCR plugin) or from
+    independently sampled answers that agree (``agreement``); a low score
+    refutes. Rewards pay above ``abstain`` only on confirming evidence (or
+    ground truth): see :mod:`groundscore.rewards.evidence`.
 
     ``checks_target`` marks a verifier that checks the answer *is* the
     query's target (label_match, consistency, clip), not only that it is
@@ -136,6 +151,7 @@ class Verifier:
     is_gate: ClassVar[bool] = False
     malformed_gate: ClassVar[bool] = False
     checks_target: ClassVar[bool] = False
+    evidence: ClassVar[Evidence] = "refuting"
     default_weight: ClassVar[float] = 1.0
 
     def __init__(self, options: VerifierOptions | dict[str, Any] | None = None) -> None:

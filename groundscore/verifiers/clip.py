@@ -73,6 +73,7 @@ class ClipVerifier(Verifier):
     description = "the image region under the box matches the query better than the alternatives (CLIP)"
     Options = ClipOptions
     checks_target = True
+    evidence = "confirming"  # the pixels under the box
     options: ClipOptions
 
     def __init__(self, options: Any = None) -> None:

@@ -43,10 +43,21 @@ CASES: list[dict[str, Any]] = []
 
 
 def case(id: str, family: str, description: str, completion: str, *, solution: list[list[float]] | None = None,
-         query: str = QUERY, image_size: list[int] | None = SIZE, ground_truth: str = "both", expect: str = "below") -> None:
+         query: str = QUERY, image_size: list[int] | None = SIZE, ground_truth: str = "both", expect: str = "below",
+         without_truth: str = "below") -> None:
+    """``without_truth="at_most"``: a clean wrong box that no text check can refute; without ground truth
+    (no image, no group) it must be paid at most the abstain reward (nothing confirms it), not below it."""
     CASES.append({"id": id, "family": family, "description": description, "ground_truth": ground_truth,
-                  "expect": expect, "sample": {"query": query, "completion": completion, "image_size": image_size,
-                                               "solution": [DOG] if solution is None else solution}})
+                  "expect": expect, "without_truth": without_truth,
+                  "sample": {"query": query, "completion": completion, "image_size": image_size,
+                             "solution": [DOG] if solution is None else solution}})
+
+
+def expectation(case: dict[str, Any], grounded: bool) -> str:
+    """What one run of a case must be paid: ``below`` abstain, ``at_most`` abstain, or exactly ``abstain``."""
+    if case["expect"] == "abstain":
+        return "abstain"
+    return "below" if grounded else case.get("without_truth", "below")
 
 
 # -- format -------------------------------------------------------------------------------
@@ -82,6 +93,29 @@ case("format.box_after_empty_answer", "format", "An empty <answer>, the box afte
      f"<think>{THINK}</think><answer></answer>\n{box(DOG)}")
 case("format.box_before_think_none_answer", "format", "The box before <think>, 'none' in <answer>.",
      f"{box(DOG)}<think>{THINK}</think><answer>none</answer>")
+
+# -- unconfirmed: right-looking answers on the wrong box -----------------------------------------
+# Nothing in the text can refute these: the label copies the query, the thinking agrees with it. With ground
+# truth they are wrong (below abstain); without it, image or group, nothing confirms them: at most abstain.
+case("unconfirmed.copied_label_other_box", "unconfirmed", "The query copied as the label, on another object's box.",
+     r1(THINK, box(CAT)), without_truth="at_most")
+case("unconfirmed.copied_label_left_box", "unconfirmed", "The query copied as the label, on a wrong box on the left.",
+     r1(THINK, box(LEFT)), without_truth="at_most")
+case("unconfirmed.bare_box", "unconfirmed", "A bare [x1, y1, x2, y2] with no label and no thinking.",
+     json.dumps(CAT), without_truth="at_most")
+case("unconfirmed.bare_box_in_answer", "unconfirmed", "A bare box inside <answer>, no thinking, no label.",
+     f"<answer>{json.dumps(LEFT)}</answer>", without_truth="at_most")
+case("unconfirmed.extra_keys", "unconfirmed", "A wrong box with extra keys claiming it was checked.",
+     r1(THINK, json.dumps([{"bbox_2d": CAT, "label": "brown dog on the left", "verified": True, "iou": 1.0}])),
+     without_truth="at_most")
+case("unconfirmed.string_coords", "unconfirmed", "A wrong box with its coordinates as strings.",
+     r1(THINK, json.dumps([{"bbox_2d": [str(v) for v in CAT], "label": "brown dog on the left"}])), without_truth="at_most")
+case("unconfirmed.label_as_list", "unconfirmed", "A wrong box whose label is a list holding the query.",
+     r1(THINK, json.dumps([{"bbox_2d": CAT, "label": ["brown dog on the left"]}])), without_truth="at_most")
+case("unconfirmed.vague_label", "unconfirmed", "A wrong box labelled with a vague word.",
+     r1("There is an object here.", box(CAT, "object")), without_truth="at_most")
+case("unconfirmed.no_label_no_think", "unconfirmed", "A wrong box in R1 tags with no label and an empty thinking.",
+     f"<think></think><answer>{json.dumps([{'bbox_2d': CAT}])}</answer>", without_truth="at_most")
 
 # -- geometry -------------------------------------------------------------------------------
 case("geometry.whole_image", "geometry", "A box covering the whole image (original pixels).",
@@ -198,6 +232,11 @@ GROUP_SIZE = 8
 NOT_FOUND = r1("I cannot see a brown dog in this image.", "[]")
 
 
+AGREEMENT_PAYS = ("Agreement among the group's members is confirming evidence: a group that agrees on one wrong box is paid "
+                       "by that agreement, and without ground truth or pixels nothing tells it from a group that agrees on the "
+                       "right box (docs/groups.md)")
+
+
 def group_case(id: str, description: str, members: list[str], exploiters: list[int] | None = None, *,
                expect: str = "below", ground_truth: str = "both", consensus_hole: str | None = None,
                copies_hole: str | None = None) -> None:
@@ -218,11 +257,12 @@ def members_of(case: dict[str, Any], grounded: bool) -> list[dict[str, Any]]:
 
 
 group_case("group.all_copy_one_box", "Every member copies one wrong box, word for word, so the group agrees with itself.",
-           [r1(THINK, box(LEFT))] * GROUP_SIZE, ground_truth="with")
+           [r1(THINK, box(LEFT))] * GROUP_SIZE, ground_truth="with", copies_hole=AGREEMENT_PAYS, consensus_hole=AGREEMENT_PAYS)
 group_case("group.all_copy_reworded", "Every member gives the same wrong box under a thinking varied by one word.",
-           [r1(f"{THINK} (take {k})", box(LEFT)) for k in range(GROUP_SIZE)], ground_truth="with")
+           [r1(f"{THINK} (take {k})", box(LEFT)) for k in range(GROUP_SIZE)], ground_truth="with", copies_hole=AGREEMENT_PAYS, consensus_hole=AGREEMENT_PAYS)
 group_case("group.majority_copies_one_box", "Six members copy one wrong box, two answer right: the copies outvote them.",
-           [r1(THINK, box(LEFT))] * 6 + [r1(THINK, box(DOG))] * 2, exploiters=list(range(6)), ground_truth="with")
+           [r1(THINK, box(LEFT))] * 6 + [r1(THINK, box(DOG))] * 2, exploiters=list(range(6)), ground_truth="with",
+           copies_hole=AGREEMENT_PAYS, consensus_hole=AGREEMENT_PAYS)
 group_case("group.mostly_not_found", "Seven members say 'not found' to make 'not found' the consensus; one boxes the dog.",
            [NOT_FOUND] * 7 + [r1(THINK, box(DOG))], exploiters=list(range(7)), expect="abstain")
 group_case("group.all_not_found", "Every member says 'not found' (the group collapses to abstaining).",
@@ -248,4 +288,4 @@ group_case("group.varied_duplicate_guesses", "Every member boxes the dog twice, 
            [r1(THINK, boxes([DOG, [c + 2 + k for c in DOG]])) for k in range(GROUP_SIZE)])
 group_case("group.copied_weak_label", "Every member copies a box labelled with another category, so agreement props it up.",
            [r1(THINK, box(LEFT, "a horse"))] * GROUP_SIZE, ground_truth="with",
-           copies_hole="the agreement verifier counts identical completions as agreeing members, which raises their confidence")
+           copies_hole=AGREEMENT_PAYS, consensus_hole=AGREEMENT_PAYS)

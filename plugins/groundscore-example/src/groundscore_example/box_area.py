@@ -27,6 +27,7 @@ class BoxAreaVerifier(Verifier):
     name = "box_area"
     description = "box area as a fraction of the image: neither a speck nor the whole image"
     Options = BoxAreaOptions
+    evidence = "refuting"  # a prior: it can flag a speck or the whole image, never confirm a box
     options: BoxAreaOptions
 
     def verify_batch(self, contexts: Sequence[Context]) -> list[Verdict]:

@@ -139,6 +139,7 @@ class OcrVerifier(Verifier):
     Options = OcrOptions
     options: OcrOptions
     default_weight = 1.0
+    evidence = "confirming"  # the pixels: the text on screen under the box
 
     def __init__(self, options: OcrOptions | dict[str, Any] | None = None) -> None:
         super().__init__(options)
