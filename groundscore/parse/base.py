@@ -31,9 +31,20 @@ class RawParse:
     no_object: bool = False
     found: bool = False
     coords: str | None = None  # a space the text itself declares, overriding the default
+    candidates: list[tuple[list[int], list[int], str]] = field(default_factory=list)
+    """A hedge's candidates: (box indices, point indices, where written); empty when there is no hedge."""
 
     def issue(self, code: str, message: str, severity: str = "warning") -> None:
         self.issues.append(Issue(code=code, message=message, severity=severity))
+
+    def hedge(self, code: str, groups: list[tuple[list[int], list[int], str]], what: str) -> None:
+        """Record a hedge: several candidates for one target, every one kept (``hedge.*`` issue)."""
+        self.candidates = groups
+        listed = "; ".join(
+            f"{where}: " + ", ".join([*(f"box {i}" for i in boxes), *(f"point {i}" for i in points)])
+            for boxes, points, where in groups
+        )
+        self.issue(code, f"{what}: {len(groups)} candidates for one target ({listed}); every one is kept")
 
     def add_box(
         self, x1: float, y1: float, x2: float, y2: float, label: str | None = None, score: float | None = None,

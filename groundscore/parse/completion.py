@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from groundscore.model import Issue, Parsed, Sample
-from groundscore.parse.base import Parser, RawParse
+from groundscore.model import Candidate, Issue, Parsed, Sample
+from groundscore.parse.base import MAX_BOXES, Parser, RawParse
 from groundscore.parse.detection import detect_format, detection_issue
 from groundscore.parse.r1 import split_r1
 from groundscore.parse.resolve import ParseConfig, resolve_space, to_original
@@ -113,6 +113,8 @@ def parse_completion(
                 raw = outside_raw
     if not (raw.boxes or raw.points or raw.no_object):
         raw, parser = _last_resorts(sample, parsers, split.think, text, answer, raw, parser, issues)
+    if split.other_answers and parser is not None and (raw.boxes or raw.points):
+        _other_answers(raw, parser, split.other_answers)
     issues.extend(raw.issues)
 
     no_object = raw.no_object or (not raw.boxes and not raw.points and is_no_object_answer(answer))
@@ -128,8 +130,12 @@ def parse_completion(
     except (KeyError, ValueError, ZeroDivisionError, OverflowError, TypeError) as exc:
         issues.append(_issue("coords.error", str(exc).strip("'\""), "error"))
 
+    candidates = [
+        Candidate(boxes=b, points=p, source=where) for b, p, where in raw.candidates
+    ] if raw.candidates else None
     # validated: pydantic-core checks these instances and lists cheaply (model_construct is slower in Python)
     return Parsed(
+        candidates=candidates,
         format=parser.name if parser else (sample.format or "unknown"),
         format_confidence=confidence if parser else 0.0,
         think=split.think,
@@ -145,6 +151,30 @@ def parse_completion(
         answer_found=raw.found,
         issues=issues,
     )
+
+
+def _other_answers(raw: RawParse, parser: Parser, others: list[str]) -> None:
+    """Several ``<answer>`` blocks: every other block's boxes become candidates too (``hedge.answers``).
+
+    The last block stays the one read first (the R1 splitter's choice); a
+    block that repeats it, or holds nothing, is no second candidate.
+    """
+    if raw.candidates:
+        return  # the read answer already hedges within itself; one hedge is enough to flag
+    groups = [(list(range(len(raw.boxes))), list(range(len(raw.points))), "the last <answer>")]
+    seen = [tuple(b.xyxy for b in raw.boxes) + tuple((p.x, p.y) for p in raw.points)]
+    for n, other in enumerate(others):
+        inner = _run_parser(parser, other)
+        key = tuple(b.xyxy for b in inner.boxes) + tuple((p.x, p.y) for p in inner.points)
+        if not key or key in seen:
+            continue
+        seen.append(key)
+        b0, p0 = len(raw.boxes), len(raw.points)
+        raw.boxes.extend(inner.boxes[: max(0, MAX_BOXES - b0)])
+        raw.points.extend(inner.points[: max(0, MAX_BOXES - p0)])
+        groups.append((list(range(b0, len(raw.boxes))), list(range(p0, len(raw.points))), f"<answer> {n + 1}"))
+    if len(groups) > 1:
+        raw.hedge("hedge.answers", groups, "several <answer> blocks hold different answers")
 
 
 def _last_resorts(
