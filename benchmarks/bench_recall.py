@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 from collections import Counter
@@ -99,15 +100,15 @@ def inside(point: tuple[float, float], box: tuple[float, ...]) -> bool:
     return box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3]
 
 
-def same(a: tuple[float, ...] | None, b: tuple[float, ...] | None) -> bool:
-    return a is not None and b is not None and len(a) == len(b) and all(abs(x - y) <= 0.5 for x, y in zip(a, b, strict=True))
+def same(a: tuple[float, ...] | None, b: tuple[float, ...] | None, tol: float = 0.5) -> bool:
+    return a is not None and b is not None and len(a) == len(b) and all(abs(x - y) <= tol for x, y in zip(a, b, strict=True))
 
 
 def library_place(report: Report) -> tuple[float, ...] | None:
-    """What the chain reads first, in the model's coordinates: the first box, else the first clicking point."""
+    """What the chain reads first: the first box, else the first clicking point (original pixels when the size is known)."""
     parsed = report.parsed
-    if parsed.model_boxes:
-        return parsed.model_boxes[0].xyxy
+    if parsed.boxes:
+        return parsed.boxes[0].xyxy
     for p in parsed.points:
         if p.action not in ("drag_end", "scroll"):
             return (p.x, p.y)
@@ -151,20 +152,45 @@ class Record:
     upstream: tuple[float, ...] | None = None  # the harness's own reading, when the log has one
     format: str | None = None
     coords: str | None = "original"
+    image_size: tuple[int, int] | None = None  # with coords None: the model wrote Qwen2.5-VL resized pixels
+
+
+def smart_resize(height: int, width: int, factor: int = 28, min_pixels: int = 3136, max_pixels: int = 12845056) -> tuple[int, int]:
+    """Qwen2.5-VL's resize rule, written here from its documentation (not imported from the library)."""
+    h, w = max(factor, round(height / factor) * factor), max(factor, round(width / factor) * factor)
+    if h * w > max_pixels:
+        beta = math.sqrt(height * width / max_pixels)
+        h, w = math.floor(height / beta / factor) * factor, math.floor(width / beta / factor) * factor
+    elif h * w < min_pixels:
+        beta = math.sqrt(min_pixels / (height * width))
+        h, w = math.ceil(height * beta / factor) * factor, math.ceil(width * beta / factor) * factor
+    return h, w
+
+
+def to_pixels(place: tuple[float, ...], record: Record) -> tuple[float, ...]:
+    """The simple reading in original pixels: scaled back from the resized input when the model wrote in it."""
+    if record.coords is not None or record.image_size is None:
+        return place
+    w, h = record.image_size
+    rh, rw = smart_resize(h, w)
+    sx, sy = w / rw, h / rh
+    return tuple(v * (sx if i % 2 == 0 else sy) for i, v in enumerate(place))
 
 
 def measure(name: str, kind: str, records: list[Record], chain: Chain) -> Tally:
     tally = Tally(name, kind)
-    samples = [Sample(id=r.id, query="the target", completion=r.text, coords=r.coords, format=r.format) for r in records]
+    samples = [Sample(id=r.id, query="the target", completion=r.text, coords=r.coords, format=r.format, image_size=r.image_size)
+               for r in records]
     reports = chain.verify(samples)
     for record, report in zip(records, reports, strict=True):
         tally.n += 1
         simple = simple_box(record.text) if kind == "REC" else (simple_call(record.text) or simple_box(record.text))
+        simple = to_pixels(simple, record) if simple is not None else None
         ours = library_place(report)
         passed, failure = gate(report)
         if record.upstream is not None and any(record.upstream):
             tally.upstream_read += 1
-            tally.upstream_agree += same(ours, record.upstream)
+            tally.upstream_agree += same(ours, record.upstream, 2.0 if record.image_size else 0.5)
         if getattr(report.parsed, "candidates", None):
             tally.hedged += 1
         if simple is None:
@@ -179,9 +205,9 @@ def measure(name: str, kind: str, records: list[Record], chain: Chain) -> Tally:
         if not ok:
             continue
         tally.correct += 1
-        if record.upstream is not None and not same(record.upstream, simple):
+        if record.upstream is not None and not same(record.upstream, simple, 2.0 if record.image_size else 0.5):
             tally.upstream_missed += 1
-        if same(ours, simple) and passed:
+        if same(ours, simple, 1.0 if record.image_size else 0.5) and passed:
             continue
         tally.missed += 1
         codes = [i.code for i in report.parsed.issues if i.code not in ("format.detected", "format.declared")]
@@ -235,8 +261,11 @@ def fixture_records(path: Path) -> dict[str, list[Record]]:
     for case in json.loads(path.read_text(encoding="utf-8"))["cases"]:
         truth = _box(case.get("target")) if case.get("target") else None
         kind = "GUI" if case.get("points") else "REC"
-        groups.setdefault(f"{kind}:{case.get('family', 'other models')}", []).append(
-            Record(case["id"], case["completion"], truth, coords="original"))
+        pred = case.get("harness_pred")
+        size = tuple(case["image_size"]) if case.get("image_size") else None
+        groups.setdefault(f"{kind}:{case.get('family', 'other models')}", []).append(Record(
+            case["id"], case["completion"], truth, tuple(float(v) for v in pred) if pred else None,
+            coords=case.get("coords"), image_size=size))  # type: ignore[arg-type]
     return groups
 
 
