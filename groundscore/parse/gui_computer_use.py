@@ -48,7 +48,7 @@ START_KEYS = ("start_coordinate", "start_box", "start_point")
 PLACE_KEYS = ("coordinate", "coordinates", "box", "bbox", "bbox_2d", "point", "point_2d", "position", "start_box",
               "start_coordinate", "start_point")
 END_KEYS = ("coordinate2", "end_coordinate", "end_box", "end_point")
-_DETECT_KEYS = ('"coordinate', '"start_box', '"box', '"bbox', '"point', '"position', "'coordinate", "'start_box")
+_DETECT_KEYS = ('"coordinate', '"x"', '"start_box', '"box', '"bbox', '"point', '"position', "'coordinate", "'start_box")
 _WRAPPERS = frozenset({"computer", "mobile", "browser", "desktop", "gui", "phone", "tool", "function", "action"})
 _ACTION = re.compile(r"[\"']action[\"']\s*:\s*[\"']([A-Za-z_]{1,40})[\"']")
 _NAME = re.compile(r"[\"']name[\"']\s*:\s*[\"']([A-Za-z_]{1,40})[\"']")

@@ -295,8 +295,10 @@ def _values(text: str, raw: RawParse) -> list[tuple[Any | None, str, bool]]:
         value = load_json(candidate, raw.issues)
         repaired = any(i.code in ("json.repaired", "json.quoted", "json.invalid") for i in raw.issues[before:])
         if value is None:
-            if _COMPLETE_BOX.search(candidate[:MAX_JSON_CHARS]) is not None:
-                out.append((None, candidate, True))  # unreadable, yet complete boxes are written: read by pattern
+            if candidate.lstrip()[:1] in ("[", "{") and _COMPLETE_BOX.search(candidate[:MAX_JSON_CHARS]) is not None:
+                # JSON damaged after its start, yet complete boxes are written in it: read by pattern. Text that
+                # is not JSON from its first character (a code comment, prose) is not read this way.
+                out.append((None, candidate, True))
             continue
         value = decode_quoted(value, raw.issues)
         out.append((value if repaired else _with_duplicates(candidate, value), candidate, repaired))
