@@ -55,6 +55,8 @@ from groundscore.chain import Chain  # noqa: E402
 from groundscore.model import Report, Sample  # noqa: E402
 
 FIXTURE = ROOT / "tests" / "fixtures" / "formats" / "real_shapes.json"
+DOC = ROOT / "docs" / "formats.md"
+TABLE = ("<!-- bench_recall:begin -->", "<!-- bench_recall:end -->")
 TARGET = {"REC": 0.001, "GUI": 0.01}
 
 _N = r"(-?\d+(?:\.\d+)?)"
@@ -285,35 +287,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=SHARED_DATA)
     ap.add_argument("--misses", action="store_true", help="print every miss with its issue codes")
     ap.add_argument("--per-file", action="store_true", help="a row per log file too")
+    ap.add_argument("--write-docs", action="store_true", help=f"replace the table in {DOC.relative_to(ROOT)}")
     args = ap.parse_args(argv)
-    chain = Chain({"verifiers": ["schema"]})
-
-    rows: list[Tally] = []
-    for name, kind, paths in families(args.data):
-        total = Tally(name, kind)
-        for path in paths:
-            t = measure(path.stem, kind, log_records(path), chain)
-            if args.per_file:
-                rows.append(t)
-            total.add(t)
-        rows.append(total)
-    rows.append(measure("Qwen2.5-VL cookbook (7B, no ground truth)", "REC", cookbook_records(args.data / "qwen25vl-cookbook"), chain))
-    if FIXTURE.exists():
-        for group, records in fixture_records(FIXTURE).items():
-            kind, _, fam = group.partition(":")
-            rows.append(measure(f"{fam} (collected)", kind, records, chain))
-
-    print("| logs | answers | read by the simple reading | correct (simple reading) | missed by groundscore | "
-          "missed by the harness | target | harness agreement | hedges flagged |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    verdict = True
-    for t in rows:
-        met = t.missed / t.correct <= TARGET[t.kind] if t.correct else True
-        verdict = verdict and met
-        harness = pct(t.upstream_missed, t.correct) if t.upstream_read or t.upstream_missed else "n/a"
-        agree = f"{pct(t.upstream_agree, t.upstream_read)} of {t.upstream_read}" if t.upstream_read else "n/a"
-        print(f"| {t.name} | {t.n} | {t.simple_read} | {t.correct} | {t.missed} ({pct(t.missed, t.correct)}) | "
-              f"{harness} | {TARGET[t.kind]:.1%} {'met' if met else 'NOT met'} | {agree} | {t.hedged} |")
+    rows = measure_all(args.data, args.per_file)
+    table = render(rows)
+    print(table)
+    if args.write_docs:
+        page = DOC.read_text(encoding="utf-8")
+        start, end = page.index(TABLE[0]) + len(TABLE[0]), page.index(TABLE[1])
+        DOC.write_text(page[:start] + "\n" + table + "\n" + page[end:], encoding="utf-8")
+    verdict = all(t.missed / t.correct <= TARGET[t.kind] for t in rows if t.correct)
     print(f"\nall targets {'met' if verdict else 'NOT met'}")
     codes = Counter[str]()
     for t in rows:
@@ -325,6 +308,40 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {rid}: {why}; issues {issue_codes}; ends {text[-160:]!r}")
     return 0
 
+
+def measure_all(data: Path, per_file: bool = False) -> list[Tally]:
+    """Every log family of ``data`` and every collected group, one row each (and one per file with ``per_file``)."""
+    chain = Chain({"verifiers": ["schema"]})
+
+    rows: list[Tally] = []
+    for name, kind, paths in families(data):
+        total = Tally(name, kind)
+        for path in paths:
+            t = measure(path.stem, kind, log_records(path), chain)
+            if per_file:
+                rows.append(t)
+            total.add(t)
+        rows.append(total)
+    rows.append(measure("Qwen2.5-VL cookbook (7B, no ground truth)", "REC", cookbook_records(data / "qwen25vl-cookbook"), chain))
+    if FIXTURE.exists():
+        for group, records in fixture_records(FIXTURE).items():
+            kind, _, fam = group.partition(":")
+            rows.append(measure(f"{fam} (collected)", kind, records, chain))
+    return rows
+
+
+def render(rows: list[Tally]) -> str:
+    """The markdown table of the docs."""
+    lines = ["| logs | answers | read by the simple reading | correct (simple reading) | missed by groundscore | "
+             "missed by the harness | target | harness agreement | hedges flagged |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for t in rows:
+        met = t.missed / t.correct <= TARGET[t.kind] if t.correct else True
+        harness = pct(t.upstream_missed, t.correct) if t.upstream_read or t.upstream_missed else "n/a"
+        agree = f"{pct(t.upstream_agree, t.upstream_read)} of {t.upstream_read}" if t.upstream_read else "n/a"
+        lines.append(f"| {t.name} | {t.n} | {t.simple_read} | {t.correct} | {t.missed} ({pct(t.missed, t.correct)}) | "
+                     f"{harness} | {TARGET[t.kind]:.1%} {'met' if met else 'NOT met'} | {agree} | {t.hedged} |")
+    return "\n".join(lines)
 
 if __name__ == "__main__":
     raise SystemExit(main())

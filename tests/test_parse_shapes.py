@@ -227,3 +227,17 @@ def test_recall_benchmark_meets_its_targets_on_the_stray_quote_checkpoint() -> N
     path = SHARED_DATA / "vlmr1-3b-logs" / "rec_results_refcoco_val_qwen2_5vl_3b_instruct_r1_300.json"
     tally = bench_recall.measure(path.stem, "REC", bench_recall.log_records(path), Chain({"verifiers": ["schema"]}))
     assert tally.correct > 300 and tally.missed == 0, tally.misses[:3]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (SHARED_DATA / "vlmr1-3b-logs").is_dir(), reason="shared data not found")
+def test_docs_recall_table_is_what_the_benchmark_prints() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import bench_recall
+
+    page = bench_recall.DOC.read_text(encoding="utf-8")
+    start, end = bench_recall.TABLE
+    block = page[page.index(start) + len(start) : page.index(end)].strip()
+    rows = bench_recall.measure_all(SHARED_DATA)
+    assert block == bench_recall.render(rows), "run: python benchmarks/bench_recall.py --write-docs"
+    assert all(t.missed / t.correct <= bench_recall.TARGET[t.kind] for t in rows if t.correct)
