@@ -305,7 +305,7 @@ def unquote_objects(text: str) -> str | None:
     return out if out != text.strip() else None
 
 
-def split_values(text: str, most: int = MAX_FENCES) -> list[tuple[Any, str]] | None:
+def split_values(text: str, most: int = MAX_FENCES, checked: bool = False) -> list[tuple[Any, str]] | None:
     """Two or more complete JSON values written one after another, each with its text; None otherwise.
 
     ``[{"bbox_2d": A}] [{"bbox_2d": B}]`` inside one ``<answer>`` is two
@@ -315,11 +315,12 @@ def split_values(text: str, most: int = MAX_FENCES) -> list[tuple[Any, str]] | N
     """
     if len(text) > MAX_JSON_CHARS:
         return None
-    try:
-        _DECODER.decode(text)
-        return None  # one value
-    except (ValueError, RecursionError):
-        pass
+    if not checked:  # ``checked``: the caller has seen strict JSON reject the text
+        try:
+            _DECODER.decode(text)
+            return None  # one value
+        except (ValueError, RecursionError):
+            pass
     out: list[tuple[Any, str]] = []
     pos = 0
     while len(out) < most:

@@ -119,6 +119,7 @@ def _pairs(pairs: list[tuple[str, Any]]) -> DupDict:
 
 
 _DUP_DECODER = json.JSONDecoder(strict=False, object_pairs_hook=_pairs)
+_STRICT = json.JSONDecoder(strict=False)
 _KEY_WRITTEN = re.compile(r'"(?:bbox_2d|bbox|box_2d|point_2d)"\s*:')
 _NUM_WRITTEN = r"""\s*["']?(-?\d{1,7}(?:\.\d{1,12})?)["']?\s*"""
 _COMPLETE_BOX = re.compile(r"""["'](?:bbox_2d|bbox|box_2d)["']\s*:\s*\[""" + ",".join([_NUM_WRITTEN] * 4) + r",?\s*\]")
@@ -283,7 +284,16 @@ def _values(text: str, raw: RawParse) -> list[tuple[Any | None, str, bool]]:
     """
     out: list[tuple[Any | None, str, bool]] = []
     for candidate, _fenced in iter_json_texts(text):
-        several = split_values(candidate)
+        if len(candidate) <= MAX_JSON_CHARS:
+            try:  # the common case, one valid value: decoded once, here
+                value = _STRICT.decode(candidate)
+            except (ValueError, RecursionError):
+                pass
+            else:
+                value = decode_quoted(value, raw.issues)
+                out.append((_with_duplicates(candidate, value), candidate, False))
+                continue
+        several = split_values(candidate, checked=True)
         if several is not None and all(isinstance(v, dict) for v, _ in several):
             # {..}, {..} or JSON lines: the items of one list written without its brackets, one answer
             out.append(([_with_duplicates(piece, v) for v, piece in several], candidate, False))
