@@ -55,6 +55,8 @@ CALL_SHAPES = {
     "args and function": '<tool_call>{"function": "click", "args": {"coordinate": [467, 109]}, "status": "CONTINUE"}</tool_call>',
     "x and y": '<tool_call>{"name": "click", "arguments": {"x": 467, "y": 109}}</tool_call>',
     "list of calls": '[{"name": "left_click", "arguments": {"coordinate": [467, 109]}}]',
+    # ScreenSpot-Pro log qwen25vldevice.json (android_studio_macos): the place alone, one stray brace after it
+    "arguments are the place": '<tool_call>\n{"name": "left_click", "arguments": [467, 109]}}\n</tool_call>',
     "with action": '<tool_call>\n{"name": "computer_use", "arguments": {"action": "left_click", "coordinate": [467, 109]}}\n</tool_call>',
     "after thinking": '<think>the button is top left</think>\n<tool_call>\n{"name": "left_click", "arguments": {"coordinate": [467, 109]}}\n</tool_call>',
 }

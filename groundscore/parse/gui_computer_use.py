@@ -17,6 +17,8 @@ Real models and harnesses write every variant of that call, all read here:
 - the place under ``coordinate``, ``start_box`` (UI-TARS' name, also as a
   ``"(x,y)"`` string), ``box`` / ``bbox`` (four numbers: a box), ``point``,
   ``position``, or ``x`` and ``y``; ``args`` / ``parameters`` for ``arguments``;
+- the arguments as the place alone: ``{"name": "left_click", "arguments": [1026, 345]}``
+  (a harness scored these ``wrong_format``; a person reads one click);
 - the call inside ``<tool_call>`` tags, unclosed (a stop sequence ate
   ``</tool_call>``), or bare JSON, alone or as a list of calls;
 - several calls in one answer: each is read in order. Calls at two
@@ -49,6 +51,7 @@ PLACE_KEYS = ("coordinate", "coordinates", "box", "bbox", "bbox_2d", "point", "p
               "start_coordinate", "start_point")
 END_KEYS = ("coordinate2", "end_coordinate", "end_box", "end_point")
 _DETECT_KEYS = ('"coordinate', '"x"', '"start_box', '"box', '"bbox', '"point', '"position', "'coordinate", "'start_box")
+_LIST_ARGS = re.compile(r'"arguments"\s{0,8}:\s{0,8}\[\s{0,8}-?\d')
 _WRAPPERS = frozenset({"computer", "mobile", "browser", "desktop", "gui", "phone", "tool", "function", "action"})
 _ACTION = re.compile(r"[\"']action[\"']\s*:\s*[\"']([A-Za-z_]{1,40})[\"']")
 _NAME = re.compile(r"[\"']name[\"']\s*:\s*[\"']([A-Za-z_]{1,40})[\"']")
@@ -102,6 +105,9 @@ def _arguments(call: dict[str, Any]) -> dict[str, Any] | None:
                 args = None
         if isinstance(args, dict):
             return args
+        if isinstance(args, list) and len(args) in (2, 4) and to_numbers(args) is not None:
+            # {"name": "left_click", "arguments": [1026, 345]}: the place alone (ScreenSpot-Pro logs)
+            return {"coordinate": args}
     return None
 
 
@@ -123,6 +129,8 @@ class ComputerUseParser(Parser):
             return detection.ACTION_CALL
         if "computer_use" in text and "coordinate" in text:
             return detection.ACTION_CALL
+        if '"arguments"' in text and _LIST_ARGS.search(text) is not None:
+            return detection.ACTION_CALL  # {"name": "left_click", "arguments": [x, y]}
         return detection.NONE
 
     def parse(self, text: str) -> RawParse:
