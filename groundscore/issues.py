@@ -87,6 +87,14 @@ _CODES = (
     IssueCode("json.no_boxes", "error", "the JSON holds no box or point under any known key", "answer.invalid"),
     IssueCode("json.repaired", "warning", "the JSON was malformed and was repaired", penalty=0.2),
     IssueCode("json.later_block", "info", "the box was read from a later JSON block"),
+    IssueCode("json.quoted", "warning", "JSON objects written inside quotes (`[\"{\"bbox_2d\": ..}\"]`) were read unquoted", penalty=0.2),
+    IssueCode("json.repair_changed", "warning", "repair read other boxes than the complete ones the text holds; the complete ones were kept", penalty=0.2),
+    IssueCode("json.duplicate_key", "info", "a key is written twice with the same value; read once"),
+    # hedges: several candidates for one target, every one kept in `Parsed.candidates`
+    IssueCode("hedge.duplicate_key", "warning", "one object holds a box key twice with different values"),
+    IssueCode("hedge.lists", "warning", "the answer holds several JSON values with different boxes"),
+    IssueCode("hedge.answers", "warning", "several `<answer>` blocks with different boxes"),
+    IssueCode("hedge.calls", "warning", "several action calls, at different places, where one click is asked for"),
     # boxes and points
     IssueCode("box.bad_arity", "error", "a box without exactly 4 numbers", "box.bad_arity"),
     IssueCode("point.bad_arity", "error", "a point without exactly 2 numbers", "box.bad_arity"),

@@ -131,6 +131,23 @@ class Issue(BaseModel):
     severity: Severity = "warning"
 
 
+class Candidate(BaseModel):
+    """One of the answers a hedge states for a single target, with its own boxes and points.
+
+    A model that writes two answers for one target (a duplicate key, two JSON
+    lists, two ``<answer>`` blocks, two clicks) has hedged: whichever one a
+    reader picks, the reward would pay the better guess. The parse keeps every
+    candidate so that a reward can pay the hedge no more than its worst
+    candidate alone. Coordinates are in the same space as ``Parsed.boxes``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    boxes: list[Box] = Field(default_factory=list)
+    points: list[Point] = Field(default_factory=list)
+    source: str = Field(default="", description="Where the candidate was written (``JSON value 2``, ``<answer> 1``, ...).")
+
+
 class Parsed(BaseModel):
     """What a completion says, in one coordinate space.
 
@@ -162,6 +179,10 @@ class Parsed(BaseModel):
         default=False, description="A structured answer (JSON, coordinates) was found and read."
     )
     issues: list[Issue] = Field(default_factory=list)
+    candidates: list[Candidate] | None = Field(
+        default=None, exclude_if=lambda v: v is None,  # left out of dumps when there is no hedge
+        description="A hedge's candidates, the one read first at the head (a ``hedge.*`` issue says which shape).",
+    )
 
     def issue_codes(self) -> list[str]:
         return [i.code for i in self.issues]

@@ -31,9 +31,24 @@ class RawParse:
     no_object: bool = False
     found: bool = False
     coords: str | None = None  # a space the text itself declares, overriding the default
+    candidates: list[tuple[list[Box], list[Point], str]] = field(default_factory=list)
+    """A hedge's candidates: (boxes, points, where written), model space; empty when there is no hedge."""
 
     def issue(self, code: str, message: str, severity: str = "warning") -> None:
         self.issues.append(Issue(code=code, message=message, severity=severity))
+
+    def hedge(self, code: str, groups: list[tuple[list[int], list[int], str]], what: str) -> None:
+        """Record a hedge: several candidates for one target, given as indices into ``boxes`` and ``points``."""
+        self.hedge_places(code, [([self.boxes[i] for i in b], [self.points[i] for i in p], w) for b, p, w in groups], what)
+
+    def hedge_places(self, code: str, groups: list[tuple[list[Box], list[Point], str]], what: str) -> None:
+        """Record a hedge from the candidates' own boxes and points (``hedge.*`` issue, every candidate kept)."""
+        self.candidates = groups
+        listed = "; ".join(
+            f"{where}: " + ", ".join([*(str(list(b.xyxy)) for b in boxes), *(f"({q.x}, {q.y})" for q in points)])
+            for boxes, points, where in groups
+        )
+        self.issue(code, f"{what}: {len(groups)} candidates for one target ({listed[:600]})")
 
     def add_box(
         self, x1: float, y1: float, x2: float, y2: float, label: str | None = None, score: float | None = None,

@@ -16,8 +16,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from groundscore.model import Issue, Parsed, Sample
+from groundscore.model import Candidate, Issue, Parsed, Sample
 from groundscore.parse.base import Parser, RawParse
+from groundscore.parse.coords import CoordSpace
 from groundscore.parse.detection import detect_format, detection_issue
 from groundscore.parse.r1 import split_r1
 from groundscore.parse.resolve import ParseConfig, resolve_space, to_original
@@ -113,6 +114,8 @@ def parse_completion(
                 raw = outside_raw
     if not (raw.boxes or raw.points or raw.no_object):
         raw, parser = _last_resorts(sample, parsers, split.think, text, answer, raw, parser, issues)
+    if split.other_answers and parser is not None and (raw.boxes or raw.points):
+        _other_answers(raw, parser, split.other_answers)
     issues.extend(raw.issues)
 
     no_object = raw.no_object or (not raw.boxes and not raw.points and is_no_object_answer(answer))
@@ -121,15 +124,19 @@ def parse_completion(
 
     coords_name = sample.coords or raw.coords or (parser.default_coords if parser else "original")
     boxes, points, converted = raw.boxes, raw.points, False
+    space: CoordSpace | None = None
     try:
-        boxes, points, converted = to_original(raw, resolve_space(coords_name, config), image_size)
+        space = resolve_space(coords_name, config)
+        boxes, points, converted = to_original(raw, space, image_size)
         if not converted and (boxes or points):
             issues.append(_issue("coords.no_image_size", f"image size unknown: boxes stay in the model's {coords_name} space", "info"))
     except (KeyError, ValueError, ZeroDivisionError, OverflowError, TypeError) as exc:
         issues.append(_issue("coords.error", str(exc).strip("'\""), "error"))
 
+    candidates = _candidates(raw, space, image_size)
     # validated: pydantic-core checks these instances and lists cheaply (model_construct is slower in Python)
     return Parsed(
+        candidates=candidates,
         format=parser.name if parser else (sample.format or "unknown"),
         format_confidence=confidence if parser else 0.0,
         think=split.think,
@@ -145,6 +152,43 @@ def parse_completion(
         answer_found=raw.found,
         issues=issues,
     )
+
+
+def _other_answers(raw: RawParse, parser: Parser, others: list[str]) -> None:
+    """Several ``<answer>`` blocks: every block's boxes become candidates (``hedge.answers``).
+
+    The last block stays the one read (the R1 splitter's choice, and what
+    ``Parsed.boxes`` holds); a block that repeats it, or holds nothing, is no
+    second candidate.
+    """
+    if raw.candidates:
+        return  # the read answer already hedges within itself; one hedge is enough to flag
+    groups = [(list(raw.boxes), list(raw.points), "the last <answer>")]
+    seen = [tuple(dict.fromkeys([b.xyxy for b in raw.boxes] + [(p.x, p.y) for p in raw.points]))]
+    for n, other in enumerate(others):
+        inner = _run_parser(parser, other)
+        key = tuple(dict.fromkeys([b.xyxy for b in inner.boxes] + [(p.x, p.y) for p in inner.points]))
+        if not key or key in seen:
+            continue
+        seen.append(key)
+        groups.append((inner.boxes, inner.points, f"<answer> {n + 1}"))
+    if len(groups) > 1:
+        raw.hedge_places("hedge.answers", groups, "several <answer> blocks hold different answers")
+
+
+def _candidates(raw: RawParse, space: CoordSpace | None, image_size: tuple[int, int] | None) -> list[Candidate] | None:
+    """The hedge's candidates in the same space as ``Parsed.boxes`` (original pixels when the size is known)."""
+    if not raw.candidates:
+        return None
+    out = []
+    for boxes, points, where in raw.candidates:
+        if space is not None:
+            try:
+                boxes, points, _ = to_original(RawParse(boxes=boxes, points=points), space, image_size)
+            except (ValueError, ZeroDivisionError, OverflowError, TypeError):
+                pass
+        out.append(Candidate(boxes=boxes, points=points, source=where))
+    return out
 
 
 def _last_resorts(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -235,6 +236,22 @@ def load_json(candidate: str, issues: list[Issue]) -> Any:
         return None
     except ValueError:  # every JSONDecodeError: try the repairs below
         pass
+    unquoted = unquote_objects(candidate)
+    if unquoted is not None:
+        try:
+            value = _DECODER.decode(unquoted)
+        except (ValueError, RecursionError):
+            closed = close_json(unquoted)
+            value = None
+            if closed is not None:
+                try:
+                    value = _DECODER.decode(closed)
+                except (ValueError, RecursionError):
+                    value = None
+        if isinstance(value, list | dict) and value:
+            issues.append(Issue(code="json.quoted", severity="warning", message=(
+                "JSON objects were written inside quotes (\"{...}\"); read without the stray quotes")))
+            return value
     closed = close_json(candidate)
     if closed is not None and closed != candidate:
         try:
@@ -264,6 +281,99 @@ def load_json(candidate: str, issues: list[Issue]) -> Any:
         issues.append(Issue(code="json.invalid", message="JSON could not be read or repaired", severity="error"))
         return None
     issues.append(Issue(code="json.repaired", message="the JSON was malformed and was repaired", severity="warning"))
+    return value
+
+
+# A quote written right before an object opens (after "[", "," or the start) or right after one closes
+# (before "]", "," or the end): ["{"bbox_2d": [..], "label": ".."}"]. Linear: no nested quantifiers.
+_QUOTE_BEFORE = re.compile(r'(^|[\[,])(\s*)"(\s*)\{')
+_QUOTE_AFTER = re.compile(r'\}(\s*)"(\s*)(?=[\],]|$)')
+
+
+def unquote_objects(text: str) -> str | None:
+    """``text`` with the quotes around JSON objects removed, or None when there are none.
+
+    A GRPO checkpoint of Qwen2.5-VL-3B writes ``["{"bbox_2d": [14, 135, 136,
+    470], "label": "man"}]`` (8% of its answers in the shared 3B logs): a
+    person reads one box, ``json`` reads nothing. Only quotes that touch an
+    object's brace and sit where a list item starts or ends are removed, so a
+    quoted ``{`` inside a label is left alone.
+    """
+    if '"{' not in text and '}"' not in text and not re.search(r'"\s+\{|\}\s+"', text[:4096]):
+        return None
+    out = _QUOTE_AFTER.sub(r"}\1\2", _QUOTE_BEFORE.sub(r"\1\2\3{", text.strip()))
+    return out if out != text.strip() else None
+
+
+def split_values(text: str, most: int = MAX_FENCES, checked: bool = False) -> list[tuple[Any, str]] | None:
+    """Two or more complete JSON values written one after another, each with its text; None otherwise.
+
+    ``[{"bbox_2d": A}] [{"bbox_2d": B}]`` inside one ``<answer>`` is two
+    answers, not one broken one: repair would merge or cut them silently.
+    Only text that strict JSON rejects is split, each value decoded where
+    the previous one ended (linear); prose between values is skipped.
+    """
+    if len(text) > MAX_JSON_CHARS:
+        return None
+    if not checked:  # ``checked``: the caller has seen strict JSON reject the text
+        try:
+            _DECODER.decode(text)
+            return None  # one value
+        except (ValueError, RecursionError):
+            pass
+    out: list[tuple[Any, str]] = []
+    pos = 0
+    while len(out) < most:
+        a, b = text.find("[", pos), text.find("{", pos)
+        start = b if a == -1 else a if b == -1 else min(a, b)
+        if start == -1:
+            break
+        try:
+            value, end = _DECODER.raw_decode(text, start)
+        except (ValueError, RecursionError):
+            break
+        out.append((value, text[start:end]))
+        pos = end
+    if len(out) < 2 or text[pos:].strip(" \t\r\n,;"):
+        return None  # one value and damage after it: the repairs decide
+    return out
+
+
+def decode_quoted(value: Any, issues: list[Issue]) -> Any:
+    """A JSON string that itself holds a JSON object or list, decoded (``["{\\"bbox_2d\\": ...}"]``).
+
+    Escaped JSON inside a string is what a model writes when it serialises its
+    answer twice; a person reads the box in it unambiguously. Strings inside a
+    list are decoded one level; anything else is returned unchanged.
+    """
+    def one(v: Any) -> tuple[Any, bool]:
+        if isinstance(v, str):
+            t = v.strip()
+            if len(t) <= MAX_JSON_CHARS and t[:1] in "[{" and t[-1:] in "]}":
+                try:
+                    inner = _DECODER.decode(t)
+                except (ValueError, RecursionError):
+                    return v, False
+                if isinstance(inner, list | dict) and inner:
+                    return inner, True
+        return v, False
+
+    changed = False
+    if isinstance(value, str):
+        value, changed = one(value)
+    elif isinstance(value, list) and any(isinstance(v, str) for v in value):
+        out = []
+        for v in value:
+            new, did = one(v)
+            changed = changed or did
+            if did and isinstance(new, list):
+                out.extend(new)
+            else:
+                out.append(new)
+        value = out
+    if changed:
+        issues.append(Issue(code="json.quoted", severity="warning",
+                            message="the JSON answer was written as an escaped string; read the JSON inside it"))
     return value
 
 

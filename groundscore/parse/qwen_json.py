@@ -19,12 +19,21 @@ reward can prefer the documented format.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
-from groundscore.parse.base import Parser, RawParse
+from groundscore.parse.base import MAX_BOXES, Parser, RawParse
 from groundscore.parse.detection import BARE_BOX, DOCUMENTED_SYNTAX, LENIENT_KEYS, NONE, WEAK
-from groundscore.parse.jsontext import iter_dicts, iter_json_texts, load_json, to_numbers
+from groundscore.parse.jsontext import (
+    MAX_JSON_CHARS,
+    decode_quoted,
+    iter_dicts,
+    iter_json_texts,
+    load_json,
+    split_values,
+    to_numbers,
+)
 from groundscore.plugins.hookspecs import hookimpl
 
 BOX_KEYS = ("bbox_2d", "bbox", "box_2d")
@@ -60,7 +69,12 @@ def _label(item: dict[str, Any], raw: RawParse) -> str | None:
 
 
 def read_items(value: Any, raw: RawParse) -> None:
-    """Collect boxes and points from any JSON value into ``raw`` (strict keys)."""
+    """Collect boxes and points from any JSON value into ``raw`` (strict keys).
+
+    A key written twice in one object (``{"bbox_2d": A, "bbox_2d": B}``) keeps
+    both values, in the order written (see :class:`DupDict`): the first is read
+    first, as VLM-R1's regex reads it; the caller flags the hedge.
+    """
     if value == [] or value == {}:
         raw.found = True
         raw.no_object = True
@@ -72,21 +86,55 @@ def read_items(value: Any, raw: RawParse) -> None:
             continue
         raw.found = True
         label = _label(item, raw)
-        if box_key is not None:
-            nums = to_numbers(item[box_key])
-            if nums is None or len(nums) != 4:
+        key, want = (box_key, 4) if box_key is not None else (point_key, 2)
+        assert key is not None
+        written = item.dups.get(key, [item[key]]) if isinstance(item, DupDict) else [item[key]]
+        for one in written:
+            nums = to_numbers(one)
+            if nums is None or len(nums) != want:
                 n = "non-numeric" if nums is None else f"{len(nums)} numbers"
-                raw.issue("box.bad_arity", f"{box_key} is {n}, expected 4 numbers", "error")
+                code = "box.bad_arity" if want == 4 else "point.bad_arity"
+                raw.issue(code, f"{key} is {n}, expected {want} numbers", "error")
                 continue
-            if not raw.add_box(nums[0], nums[1], nums[2], nums[3], label):
+            added = raw.add_box(*nums, label) if want == 4 else raw.add_point(nums[0], nums[1], label)
+            if not added:
                 return
-        elif point_key is not None:
-            nums = to_numbers(item[point_key])
-            if nums is None or len(nums) != 2:
-                raw.issue("point.bad_arity", f"{point_key} is not 2 numbers", "error")
-                continue
-            if not raw.add_point(nums[0], nums[1], label):
-                return
+
+
+class DupDict(dict):  # type: ignore[type-arg]
+    """A JSON object that remembers every value of a key written more than once (``dups``)."""
+
+    dups: dict[str, list[Any]]
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> DupDict:
+    out = DupDict()
+    out.dups = {}
+    for key, value in pairs:
+        if key in out:
+            out.dups.setdefault(key, [out[key]]).append(value)
+        else:
+            out[key] = value
+    return out
+
+
+_DUP_DECODER = json.JSONDecoder(strict=False, object_pairs_hook=_pairs)
+_STRICT = json.JSONDecoder(strict=False)
+_KEY_WRITTEN = re.compile(r'"(?:bbox_2d|bbox|box_2d|point_2d)"\s*:')
+_NUM_WRITTEN = r"""\s*["']?(-?\d{1,7}(?:\.\d{1,12})?)["']?\s*"""
+_COMPLETE_BOX = re.compile(r"""["'](?:bbox_2d|bbox|box_2d)["']\s*:\s*\[""" + ",".join([_NUM_WRITTEN] * 4) + r",?\s*\]")
+
+
+def _with_duplicates(candidate: str, value: Any) -> Any:
+    """``value`` decoded again keeping duplicate keys, when the text writes more box keys than ``value`` holds."""
+    written = len(_KEY_WRITTEN.findall(candidate[:MAX_JSON_CHARS]))
+    held = sum(1 for item in iter_dicts(value) for k in (*BOX_KEYS, *POINT_KEYS) if k in item)
+    if written <= held:
+        return value
+    try:
+        return _DUP_DECODER.decode(candidate)
+    except (ValueError, RecursionError):
+        return value  # repaired text: the duplicates, if any, are not recoverable by decoding
 
 
 def _box_numbers(value: Any) -> list[float] | None:
@@ -167,31 +215,162 @@ class QwenJsonParser(Parser):
         return NONE
 
     def parse(self, text: str) -> RawParse:
-        """Every shape this format takes: fences, prose, repair, lenient keys (see the module)."""
+        """Every shape this format takes: fences, prose, repair, lenient keys, hedges (see the module)."""
         raw = RawParse()
-        values: list[Any] = []
-        for candidate, _fenced in iter_json_texts(text):
-            value = load_json(candidate, raw.issues)
-            if value is None:
-                continue
-            values.append(value)
-            read_items(value, raw)
-            if raw.boxes or raw.points or raw.no_object:
-                if len(values) > 1:
-                    raw.issue("json.later_block", "the box was read from a later JSON block", "info")
-                return raw
+        values = _values(text, raw)
         if not values:
             if not raw.issues:
                 raw.issue("json.missing", "no JSON found in the answer", "error")
             return raw
+        groups: list[tuple[list[int], list[int], str]] = []
+        seen: list[tuple[tuple[float, ...], ...]] = []
+        first = None
+        for index, (value, candidate, repaired) in enumerate(values):
+            # the first value that answers is read into raw; later ones into a scratch parse, whose
+            # issues (a broken draft) do not count against the answer: only different boxes do (a hedge)
+            target = raw if first is None else RawParse()
+            b0, p0 = len(target.boxes), len(target.points)
+            if value is not None:
+                read_items(value, target)
+            if repaired:
+                _keep_complete_boxes(candidate, target, b0)
+            if len(target.boxes) == b0 and len(target.points) == p0:
+                if first is None and raw.no_object:
+                    first = index
+                continue
+            key = _answer_key(target, b0, p0)
+            if key in seen:  # the same answer written again: not a second candidate
+                continue
+            seen.append(key)
+            if target is not raw:
+                b0, p0 = len(raw.boxes), len(raw.points)
+                raw.boxes.extend(target.boxes[: MAX_BOXES - b0])
+                raw.points.extend(target.points[: MAX_BOXES - p0])
+            groups.append((list(range(b0, len(raw.boxes))), list(range(p0, len(raw.points))), f"JSON value {index + 1}"))
+            if first is None:
+                first = index
+                if value is not None:
+                    _flag_duplicate_keys(raw, value, b0, p0)
+        if first is not None:
+            if first > 0:
+                raw.issue("json.later_block", "the box was read from a later JSON block", "info")
+            if len(groups) > 1 and not raw.candidates:
+                raw.hedge("hedge.lists", groups, "the answer holds several JSON values with different boxes")
+            return raw
         if raw.found:  # bbox_2d keys present but unreadable (issues say why)
             return raw
-        for value in values:
+        for value, _candidate, _repaired in values:
+            if value is None:
+                continue
             read_lenient(value, raw)
             if raw.boxes:
                 return raw
         raw.issue("json.no_boxes", "the JSON has no bbox_2d or point_2d", "error")
         return raw
+
+
+def _answer_key(raw: RawParse, b0: int, p0: int) -> tuple[tuple[float, ...], ...]:
+    """The distinct places of an answer, in order: a box written twice, or wrapped differently, is one answer."""
+    places = [b.xyxy for b in raw.boxes[b0:]] + [(p.x, p.y) for p in raw.points[p0:]]
+    return tuple(dict.fromkeys(places))
+
+
+def _values(text: str, raw: RawParse) -> list[tuple[Any | None, str, bool]]:
+    """Every JSON value of the answer, in document order: ``(value, its text, whether it needed repair)``.
+
+    Fenced blocks each give theirs; an unfenced span that holds several
+    complete values one after another (``[..] [..]``, ``{..}\n{..}``) gives
+    each (a hedge when their boxes differ), rather than being repaired into one.
+    """
+    out: list[tuple[Any | None, str, bool]] = []
+    for candidate, _fenced in iter_json_texts(text):
+        if len(candidate) <= MAX_JSON_CHARS:
+            try:  # the common case, one valid value: decoded once, here
+                value = _STRICT.decode(candidate)
+            except (ValueError, RecursionError):
+                pass
+            else:
+                value = decode_quoted(value, raw.issues)
+                out.append((_with_duplicates(candidate, value), candidate, False))
+                continue
+        several = split_values(candidate, checked=True)
+        if several is not None and all(isinstance(v, dict) for v, _ in several):
+            # {..}, {..} or JSON lines: the items of one list written without its brackets, one answer
+            out.append(([_with_duplicates(piece, v) for v, piece in several], candidate, False))
+            continue
+        if several is not None:  # [..] [..]: each list is a whole answer
+            out.extend((_with_duplicates(piece, v), piece, False) for v, piece in several)
+            continue
+        before = len(raw.issues)
+        value = load_json(candidate, raw.issues)
+        repaired = any(i.code in ("json.repaired", "json.quoted", "json.invalid") for i in raw.issues[before:])
+        if value is None:
+            if candidate.lstrip()[:1] in ("[", "{") and _COMPLETE_BOX.search(candidate[:MAX_JSON_CHARS]) is not None:
+                # JSON damaged after its start, yet complete boxes are written in it: read by pattern. Text that
+                # is not JSON from its first character (a code comment, prose) is not read this way.
+                out.append((None, candidate, True))
+            continue
+        value = decode_quoted(value, raw.issues)
+        out.append((value if repaired else _with_duplicates(candidate, value), candidate, repaired))
+    return out
+
+
+def _keep_complete_boxes(candidate: str, raw: RawParse, start: int) -> None:
+    """After a repair, no complete box is lost and none is made up (``json.repair_changed`` when that changes the read).
+
+    A repair that cuts or re-nests the text may drop a complete first box and
+    keep a later one, or close a box cut mid-number (``[0, 184, 165, 33`` of a
+    truncated ``336``) into four numbers the model never wrote; the boxes the
+    model finished writing before the damage are its answer. Every box key
+    followed by four numbers and a closing bracket in the text is a complete
+    box: one the repair dropped is put back, in the text's order; the last box
+    read is dropped when the text ends inside it. Boxes the repair read that
+    the pattern does not see (written in another way) are kept.
+    """
+    text = candidate[:MAX_JSON_CHARS]
+    written = list(dict.fromkeys(tuple(float(v) for v in m) for m in _COMPLETE_BOX.findall(text)))[:MAX_BOXES]
+    read = raw.boxes[start:]
+    seen = {b.xyxy for b in read}
+    dropped = [w for w in written if w not in seen]
+    last_key = max(text.rfind(k) for k in ('"bbox_2d"', '"bbox"', '"box_2d"', "'bbox_2d'"))
+    cut = last_key != -1 and "]" not in text[last_key:] and "[" in text[last_key:]
+    invented = [read[-1]] if cut and read and read[-1].xyxy not in written else []
+    if not dropped and not invented:
+        return
+    order = {w: i for i, w in enumerate(written)}
+    kept = [b for b in read if not any(b is x for x in invented)]
+    labels = {b.xyxy: b.label for b in kept}
+    boxes = [(w, labels.get(w)) for w in written] + [(b.xyxy, b.label) for b in kept if b.xyxy not in order]
+    del raw.boxes[start:]
+    for xyxy, label in boxes:
+        raw.add_box(*xyxy, label)
+    if boxes:
+        raw.found = True
+        raw.issues[:] = [i for i in raw.issues if not (i.code in ("json.invalid", "box.bad_arity") and i.severity == "error")]
+    raw.issue("json.repair_changed", (
+        f"the repaired JSON held {len(read)} box(es), the text writes {len(written)} complete one(s)"
+        + (f"; {len(dropped)} dropped by the repair put back" if dropped else "")
+        + ("; one cut short by the end of the text and closed by the repair left out" if invented else "")))
+
+
+def _flag_duplicate_keys(raw: RawParse, value: Any, b0: int, p0: int) -> None:
+    """A box key written twice in one object: a hedge when the values differ, else one box."""
+    for item in iter_dicts(value):
+        if not isinstance(item, DupDict) or not item.dups:
+            continue
+        boxes = raw.boxes[b0:]
+        distinct = list(dict.fromkeys(b.xyxy for b in boxes))
+        if len(distinct) == 1 and len(boxes) > 1:
+            del raw.boxes[b0 + 1:]
+            raw.issue("json.duplicate_key", "a box key is written twice with the same value; read once", "info")
+        elif len(boxes) > 1:
+            groups = [([b0 + i], [], f"value {i + 1} of the key") for i in range(len(boxes))]
+            raw.hedge("hedge.duplicate_key", groups, "one object writes its box key more than once")
+        points = raw.points[p0:]
+        if len(points) > 1 and not raw.candidates:
+            groups = [([], [p0 + i], f"value {i + 1} of the key") for i in range(len(points))]
+            raw.hedge("hedge.duplicate_key", groups, "one object writes its point key more than once")
+        return
 
 
 @hookimpl

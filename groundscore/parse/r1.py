@@ -27,6 +27,8 @@ class R1Split:
     has_think: bool = False
     has_answer: bool = False
     issues: list[Issue] = field(default_factory=list)
+    other_answers: list[str] = field(default_factory=list)
+    """With several ``<answer>`` blocks, the text of every closed one but the one read (in order)."""
 
 
 def _issue(split: R1Split, code: str, message: str, severity: str = "warning") -> None:
@@ -59,6 +61,11 @@ def split_r1(text: str) -> R1Split:
                     spans[kind] = (0, 0, closes[0][0], closes[0][1])
             continue
         open_tag = opens[0] if kind == "think" else opens[-1]
+        if kind == "answer" and len(opens) > 1:
+            for other in opens[:-1][:16]:
+                close = next((c for c in closes if c[0] >= other[1]), None)
+                if close is not None and close[0] <= open_tag[0]:
+                    split.other_answers.append(text[other[1] : close[0]].strip())
         close = next((c for c in closes if c[0] >= open_tag[1]), None)
         if close is None:
             _issue(split, f"r1.unclosed_{kind}", f"<{kind}> is never closed; taking the text to the end")
