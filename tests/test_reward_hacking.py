@@ -53,7 +53,7 @@ def test_catalogue_is_large_and_grouped() -> None:
     ids = [c["id"] for c in CASES]
     assert len(ids) == len(set(ids)) >= 40
     families = {c["family"] for c in CASES + GROUP_CASES}
-    assert families >= {"format", "geometry", "language", "consistency", "abstention", "group", "unconfirmed"}
+    assert families >= {"format", "geometry", "language", "consistency", "abstention", "group", "unconfirmed", "hedge"}
     group_ids = [c["id"] for c in GROUP_CASES]
     assert len(group_ids) == len(set(group_ids)) >= 8 and not set(group_ids) & set(ids)
     for c in GROUP_CASES:
@@ -105,7 +105,8 @@ def test_points_are_paid_only_where_accepted() -> None:
 def test_guards_can_be_turned_off() -> None:
     """Each guard is an option: with it off, the duplicated answer is scored by IoU alone again."""
     case = next(c for c in CASES if c["id"] == "format.two_answers")
-    off = Rewarder({"options": {"reject_issues": []}}, chain_config={"verifiers": ["schema"]}).score([case["sample"]])[0]
+    off = Rewarder({"options": {"reject_issues": [], "reject_hedges": False}},
+                   chain_config={"verifiers": ["schema"]}).score([case["sample"]])[0]
     assert off.reward > ABSTAIN
 
 

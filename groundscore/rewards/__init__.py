@@ -70,7 +70,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(("vlm_r1_iou", "hungarian", "match_boxes"), "matching"),
     **dict.fromkeys(("format_score", "is_abstention", "unchecked", "applicable", "answer_boxes", "point_hits",
                      "result", "unscorable", "input_problem", "negative_sample"), "reading"),
-    **dict.fromkeys(("finding_codes", "qualified_absence", "hack"), "guards"),
+    **dict.fromkeys(("finding_codes", "qualified_absence", "hack", "hedge"), "guards"),
     **dict.fromkeys(("ConfidencePolicy", "confidence_fallback"), "confidence"),
     **dict.fromkeys(("GroundedPolicy", "AutoPolicy"), "grounded"),
     "IouPolicy": "iou",

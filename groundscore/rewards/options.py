@@ -63,6 +63,11 @@ class GuardOptions(PointOptions):
     reject_outside: list[str] = Field(
         default_factory=lambda: ["answer.outside_tags"],
         description="Issue codes rejected only where the completion has an <answer> tag (a box outside the <answer> the model wrote).")
+    reject_hedges: bool = Field(
+        default=True,
+        description="A hedge (several candidates for one target: duplicate keys, several JSON lists or <answer> blocks, "
+                    "clicks at different places) is paid wrong, no more than its worst candidate alone (applied by the host "
+                    "to every policy whose options do not turn it off).")
     duplicate_iou: float = Field(default=0.7, gt=0.0, le=1.0, description="Two answer boxes overlapping this much (IoU) are one object boxed twice: wrong.")
     reject_findings: list[str] = Field(
         default_factory=lambda: ["absent_but_boxed", "label_obfuscated", "label_hedged", "label_to_grader", "label_too_long",

@@ -25,6 +25,7 @@ from groundscore.rewards.context import RewardContext
 from groundscore.rewards.evidence import NO_CONFIRMING_EVIDENCE, has_confirming_evidence
 from groundscore.rewards.format import FormatPolicy
 from groundscore.rewards.grounded import AutoPolicy, GroundedPolicy
+from groundscore.rewards.guards import hedge
 from groundscore.rewards.iou import IouPolicy
 from groundscore.rewards.options import RewardConfig, load_reward_config
 from groundscore.rewards.reading import format_score, is_abstention, unchecked, unscorable
@@ -86,7 +87,9 @@ def apply_contract(
       truth, an answer that no confirming verifier scored is paid at most
       ``abstain`` (outcome ``unverified``);
     - **refutation**: an answer (not an abstention) with a failed gate is
-      paid below ``abstain``, unless the policy's ``use_gates`` is off;
+      paid below ``abstain``, unless the policy's ``use_gates`` is off; a
+      hedge (several candidates for one target, :func:`~groundscore.rewards.guards.hedge`)
+      is paid ``wrong``, no more than its worst candidate alone;
     - a ``correct`` answer that a ``require_checked`` verifier could not
       check, or that the chain would not accept (``chain.gate_error``, and
       without ground truth ``chain.unverified``), earns at most ``abstain``.
@@ -111,6 +114,12 @@ def apply_contract(
         out = _capped(out, ceiling, f"{refused.code}: {refused.message}", not_accepted=refused.code)
     if out.reward > ceiling and not has_confirming_evidence(report, context.confirming, context.grounded):
         out = _capped(out, ceiling, NO_CONFIRMING_EVIDENCE, evidence="none")
+    hedged = hedge(report) if getattr(getattr(policy, "options", None), "reject_hedges", True) else None
+    if hedged and out.reward > config.wrong + bonus and not is_abstention(report.parsed):
+        out = dataclasses.replace(
+            out, reward=config.wrong + bonus, outcome="wrong", details={**out.details, "hedge": hedged},
+            reason=f"{out.reason}; a hedge ({hedged}): several candidates for one target are paid no more than the worst",
+        )
     gates = report.failed_gates
     if gates and out.reward >= ceiling and getattr(getattr(policy, "options", None), "use_gates", True) \
             and not is_abstention(report.parsed):

@@ -117,6 +117,15 @@ case("unconfirmed.vague_label", "unconfirmed", "A wrong box labelled with a vagu
 case("unconfirmed.no_label_no_think", "unconfirmed", "A wrong box in R1 tags with no label and an empty thinking.",
      f"<think></think><answer>{json.dumps([{'bbox_2d': CAT}])}</answer>", without_truth="at_most")
 
+# -- hedges: several candidates for one target, one right and one wrong ---------------------------
+case("hedge.duplicate_key", "hedge", "One object holds bbox_2d twice: a wrong box, then the right one.",
+     r1(THINK, f'[{{"bbox_2d": {json.dumps(CAT)}, "bbox_2d": {json.dumps(DOG)}, "label": "brown dog on the left"}}]'))
+case("hedge.two_lists", "hedge", "Two JSON lists in one <answer>: the right box, then a wrong one.",
+     r1(THINK, f"{box(DOG)}\n{box(CAT)}"))
+case("hedge.two_clicks", "hedge", "Two clicks for one target: inside the dog, then elsewhere.",
+     r1(THINK, '<tool_call>{"name": "left_click", "arguments": {"coordinate": [140, 320]}}</tool_call>'
+               '<tool_call>{"name": "left_click", "arguments": {"coordinate": [500, 200]}}</tool_call>'))
+
 # -- geometry -------------------------------------------------------------------------------
 case("geometry.whole_image", "geometry", "A box covering the whole image (original pixels).",
      r1(THINK, box([0, 0, W, H])))
