@@ -105,7 +105,9 @@ def body(result: dict[str, Any], heldout: bool) -> str:
     lines = [f"Settings: {st['questions']} questions (seed {st['seed']}), {st['steps']} steps, groups of {st['group']}, "
              f"learning rate {st['lr']}" + (f", shared style logits (lr {st['shared_lr']})" if st.get("shared_lr") else "")
              + f"; {'held-out exploits' if st['heldout'] else 'catalogue exploits'}, {st['exploits_per_family']} per family "
-             f"per question; {result['elapsed_s']} s in all.", "", table(result), "",
+             f"per question; {result['elapsed_s']} s in all. Baseline, a plain majority vote: the real answer with the most "
+             f"agreeing initial mass (IoU >= 0.5, no verifier) is correct on {result.get('plurality_ceiling', float('nan')):.2f} "
+             "of the real pools.", "", table(result), "",
              "What each reward pays the minority of a fixed group (mean reward, and mean GRPO advantage, over the questions):",
              "", probe_table(result), "", "Targets:", ""]
     lines += [f"- {line}" for line in acceptance(result["summaries"])]

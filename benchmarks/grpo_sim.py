@@ -20,7 +20,8 @@ Run from the repository root::
     .venv/bin/python benchmarks/grpo_sim.py                      # everything (a few minutes on 2 cores)
     .venv/bin/python benchmarks/grpo_sim.py --quick              # 40 questions, 20 steps
     .venv/bin/python benchmarks/grpo_sim.py --policies auto,consensus --variants real
-    .venv/bin/python benchmarks/grpo_sim.py --heldout            # the held-out simulation (other exploits, lr, group, parametrisation)
+    .venv/bin/python benchmarks/grpo_sim.py --heldout            # held-out: 60 other questions, other exploits, lr, group, parametrisation
+    .venv/bin/python benchmarks/grpo_sim.py --policies auto,proposal,proposal-alternatives --variants real,no_correct --quick
     .venv/bin/python benchmarks/grpo_sim.py --write-docs         # refresh docs/what-optimising-does.md and its plots
 
 Reward calls are cached: for a reward that reads each completion alone
@@ -74,18 +75,19 @@ RUNS: dict[str, list[Run]] = {
     "format": [Run("format, GT", "format", True, True), Run("format, no GT", "format", False, True, True)],
     "vlm_r1": [Run("VLM-R1 IoU, GT", "vlm_r1", True, True)],
     "oracle": [Run("oracle", "oracle", True, True)],
-    "proposal": [Run("proposal, no GT", "proposal", False, False, True),
-                 Run("proposal (support 0.5), no GT", "proposal", False, False, True),
-                 Run("proposal (copies one vote), no GT", "proposal", False, False, True)],
+    "proposal": [Run("proposal, no GT", "proposal", False, False, True)],
+    "proposal-alternatives": [Run("proposal (support 0.5), no GT", "proposal", False, False, True),
+                              Run("proposal (support 0.25), no GT", "proposal", False, False, True),
+                              Run("proposal (copies one vote), no GT", "proposal", False, False, True)],
 }
-PROPOSALS = {"proposal, no GT": (2.0, 0.3), "proposal (support 0.5), no GT": (2.0, 0.5),
+PROPOSALS = {"proposal, no GT": (2.0, 0.3), "proposal (support 0.5), no GT": (2.0, 0.5), "proposal (support 0.25), no GT": (2.0, 0.25),
              "proposal (copies one vote), no GT": (0.9, 0.5)}
 """The proposal's settings per run: (copy_iou: boxes overlapping this much are one vote, 2.0: never, every member
 votes; min_support: the share of the votes a consensus must hold to pay above "not found")."""
 """Each ``--policies`` name and its runs. ``grounded`` is ``auto`` with ground truth; ``click`` does not apply
 to box questions (it pays points; the REC logs ask for boxes). ``proposal`` is the label-free rule that
 docs/what-optimising-does.md proposes (``benchmarks/grpo_proposal.py``), simulated before it is written."""
-DEFAULT_POLICIES = ("auto", "confidence", "consensus", "iou", "format", "vlm_r1", "oracle")
+DEFAULT_POLICIES = ("auto", "confidence", "consensus", "iou", "format", "vlm_r1", "oracle", "proposal")
 VARIANTS = ("real", "no_correct", "jittered")
 
 
@@ -431,6 +433,27 @@ def minority_probe(pools: Sequence[Pool], scorer: Scorer) -> dict[str, dict[str,
     return out
 
 
+def plurality_ceiling(pools: Sequence[Pool]) -> float:
+    """Share of real pools whose most supported real answer is correct: a plain majority vote, no verifier.
+
+    Each real box answer's support is the initial mass of the real answers
+    overlapping it at IoU >= 0.5; the answer with the most support is the
+    one a reward that pays agreement pushes a policy towards.
+    """
+    from grpo_pools import first_box
+
+    from groundscore.model import box_iou
+
+    hits = []
+    for p in pools:
+        real = [(c, b) for c in p.candidates if c.category in ("correct", "wrong") and (b := first_box(c.completion))]
+        if not real:
+            continue
+        best = max(real, key=lambda cb: sum(o.weight for o, ob in real if box_iou(cb[1], ob) >= 0.5))
+        hits.append(best[0].category == "correct")
+    return sum(hits) / max(len(hits), 1)
+
+
 # -- driver -----------------------------------------------------------------------------------
 def correctness(pairs: list[tuple[dict[str, Any], str]]) -> list[bool]:
     """IoU >= 0.5 with the solution by the reward library's own matching (the ``iou`` policy's outcome)."""
@@ -454,6 +477,8 @@ def run_all(settings: Settings, policies: Sequence[str], variants: Sequence[str]
                         exploits_per_family=settings.exploits_per_family, seed=settings.seed)
     log(f"pools: {len(questions)} questions, {sum(len(p.candidates) for p in pools['real']) / len(questions):.1f} candidates "
         f"per real pool, {sum(p.has_correct for p in pools['real'])} with a correct one ({time.perf_counter() - t0:.1f}s)")
+    ceiling = plurality_ceiling(pools["real"])
+    log(f"majority vote of the real answers (no verifier) is correct on {ceiling:.2f} of the real pools")
     chain = Chain()
     summaries, curves, timing, checks, probes = [], {}, {}, {}, {}
     scorers: dict[str, Scorer] = {}
@@ -495,7 +520,7 @@ def run_all(settings: Settings, policies: Sequence[str], variants: Sequence[str]
                 checks[run.name] = scorer.check(by_key, check_cache, settings.seed)
                 log(f"  cache check {run.name}: {checks[run.name][1]} of {checks[run.name][0]} differ")
     return {"settings": settings.__dict__, "summaries": summaries, "curves": curves, "timing": timing,
-            "cache_checks": checks, "aliases": aliases, "probes": probes, "elapsed_s": round(time.perf_counter() - t0, 1)}
+            "cache_checks": checks, "aliases": aliases, "probes": probes, "plurality_ceiling": ceiling, "elapsed_s": round(time.perf_counter() - t0, 1)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -518,12 +543,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument("--from-json", type=Path, default=None, help="print (and with --write-docs, write) a saved result, without simulating")
     args = parser.parse_args(argv)
+    if args.from_json:
+        saved = json.loads(args.from_json.read_text(encoding="utf-8"))
+        print(report(saved, write_docs=args.write_docs, heldout=bool(saved["settings"].get("heldout"))))
+        return 0
     settings = Settings(group=args.group, lr=args.lr, seed=args.seed, alias_checks=0 if args.no_alias else 300)
     if args.quick:
         settings.questions, settings.steps = 40, 20
     if args.heldout:
         settings.heldout, settings.group, settings.lr, settings.shared_lr = True, 16, 0.5, 0.5
+        settings.questions, settings.seed = 60, args.seed + 1  # other questions than the main table's draw
     settings.questions = args.questions or settings.questions
     settings.steps = args.steps or settings.steps
     policies = [p.strip() for p in args.policies.split(",") if p.strip()]

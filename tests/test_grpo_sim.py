@@ -59,12 +59,28 @@ def _case(run_name: str, variant: str, xfail: str | None = None):
     return pytest.param(run, variant, marks=marks, id=f"{run_name}-{variant}")
 
 
-sys.path.insert(0, str(ROOT / "benchmarks"))
+IOU_HOLE = ("iou (and VLM-R1's IoU reward it reproduces) has no guards and pays 'not found' 0: where nothing is right, "
+            "a consistency exploit (the thinking says the object is absent, a box anyway) on a wrong box that overlaps the "
+            "target is paid its IoU, above 'not found'")
 CASES = [
     _case("auto, GT", "real"),
     _case("auto, GT", "no_correct"),
+    _case("auto, no GT", "real"),
+    _case("auto, no GT", "no_correct"),
+    _case("consensus, no GT", "real"),
+    _case("consensus, no GT", "no_correct"),
+    _case("consensus, no GT", "jittered"),
+    _case("iou, GT", "real"),
+    _case("iou, GT", "no_correct", xfail=IOU_HOLE),
+    _case("format, GT", "real"),
+    _case("format, GT", "no_correct"),
+    _case("VLM-R1 IoU, GT", "real"),
+    _case("VLM-R1 IoU, GT", "no_correct", xfail=IOU_HOLE),
     _case("oracle", "real"),
+    _case("proposal, no GT", "real"),
+    _case("proposal, no GT", "no_correct"),
 ]
+"""Each reward on each pool variant; `xfail(strict=True, reason=...)` where an exploit family gains mass today."""
 
 
 @pytest.mark.parametrize(("run", "variant"), CASES)
