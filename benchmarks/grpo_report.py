@@ -83,7 +83,7 @@ def plot(result: dict[str, Any], heldout: bool = False) -> list[Path]:
 
 def probe_table(result: dict[str, Any]) -> str:
     """What each reward pays the two sides of fixed groups (the minority probe)."""
-    from grpo_sim import PROBES
+    from grpo_probes import PROBES
 
     lines = ["| reward | group | minority: reward (advantage) | majority: reward (advantage) | questions |", "|---|---|---:|---:|---:|"]
     for run, probes in result.get("probes", {}).items():

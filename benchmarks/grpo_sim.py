@@ -20,7 +20,7 @@ Run from the repository root::
     .venv/bin/python benchmarks/grpo_sim.py                      # everything (a few minutes on 2 cores)
     .venv/bin/python benchmarks/grpo_sim.py --quick              # 40 questions, 20 steps
     .venv/bin/python benchmarks/grpo_sim.py --policies auto,consensus --variants real
-    .venv/bin/python benchmarks/grpo_sim.py --heldout            # held-out: 60 other questions, other exploits, lr, group, parametrisation
+    .venv/bin/python benchmarks/grpo_sim.py --heldout            # held-out: 40 other questions, other exploits, lr, group, parametrisation
     .venv/bin/python benchmarks/grpo_sim.py --policies auto,proposal,proposal-alternatives --variants real,no_correct --quick
     .venv/bin/python benchmarks/grpo_sim.py --write-docs         # refresh docs/what-optimising-does.md and its plots
 
@@ -78,22 +78,31 @@ RUNS: dict[str, list[Run]] = {
     "proposal": [Run("proposal, no GT", "proposal", False, False, True)],
     "proposal-alternatives": [Run("proposal (support 0.5), no GT", "proposal", False, False, True),
                               Run("proposal (support 0.25), no GT", "proposal", False, False, True),
-                              Run("proposal (copies one vote), no GT", "proposal", False, False, True)],
+                              Run("proposal (copies one vote), no GT", "proposal", False, False, True),
+                              Run("proposal (refuted in the group), no GT", "proposal", False, False, True)],
 }
-PROPOSALS = {"proposal, no GT": (2.0, 0.3), "proposal (support 0.5), no GT": (2.0, 0.5), "proposal (support 0.25), no GT": (2.0, 0.25),
-             "proposal (copies one vote), no GT": (0.9, 0.5)}
-"""The proposal's settings per run: (copy_iou: boxes overlapping this much are one vote, 2.0: never, every member
-votes; min_support: the share of the votes a consensus must hold to pay above "not found")."""
+PROPOSALS = {"proposal, no GT": (2.0, 0.3, True), "proposal (support 0.5), no GT": (2.0, 0.5, True),
+             "proposal (support 0.25), no GT": (2.0, 0.25, True), "proposal (copies one vote), no GT": (0.9, 0.5, True),
+             "proposal (refuted in the group), no GT": (2.0, 0.3, False)}
+"""The proposal's settings per run: copy_iou (boxes overlapping this much are one vote; 2.0: never, every member
+votes), min_support (the share of the votes a consensus must hold to pay above "not found"), and whether the
+refutations read each completion alone (True) or in its group, where the chain's agreement verdict moves the
+confidence that ``reject_below`` reads (False)."""
 """Each ``--policies`` name and its runs. ``grounded`` is ``auto`` with ground truth; ``click`` does not apply
 to box questions (it pays points; the REC logs ask for boxes). ``proposal`` is the label-free rule that
 docs/what-optimising-does.md proposes (``benchmarks/grpo_proposal.py``), simulated before it is written."""
+SKIPPED = {"iou, no GT": "iou without ground truth is unscorable (None) for every completion: no advantage, nothing moves",
+           "format, no GT": "format reads no ground truth: the same rewards as with it"}
+"""Runs left out unless ``--all-runs``, and why."""
+JITTERED = ("consensus, no GT", "consensus, GT", "proposal, no GT")
+"""The runs simulated on the jittered pools by default: the rewards with a rule for copies."""
 DEFAULT_POLICIES = ("auto", "confidence", "consensus", "iou", "format", "vlm_r1", "oracle", "proposal")
 VARIANTS = ("real", "no_correct", "jittered")
 
 
 @dataclass
 class Settings:
-    questions: int = 150
+    questions: int = 60
     steps: int = 40
     group: int = 8
     lr: float = 1.0
@@ -101,6 +110,7 @@ class Settings:
     shared_lr: float = 0.0  # > 0: a shared logit per candidate style (the held-out parametrisation)
     heldout: bool = False
     exploits_per_family: int = 3
+    all_runs: bool = False  # also the runs in SKIPPED, and per-completion rewards on jittered pools
     alias_checks: int = 300  # groups compared before a run expected to pay as another reuses its traces (0: never reuse)
 
 
@@ -114,6 +124,7 @@ class Scorer:
         self.calls = 0  # completions sent to the Rewarder
         self.seconds = 0.0
         self.rewarder: Any = None
+        self.alone: dict[tuple[str, str, bool], Any] = {}  # the proposal's per-completion refutations
         if run.policy == "oracle":
             return
         from groundscore.reward import Rewarder
@@ -187,10 +198,17 @@ class Scorer:
             return self.rewarder.rewards(samples)
         from grpo_proposal import group_rewards
 
-        results = self.rewarder.score(samples)
+        copy_iou, min_support, alone = PROPOSALS[self.run.name]
+        if alone:  # refutations read each completion alone (the agreement verdict is the proposal's, not the chain's)
+            keys = [(s["query"], s["completion"], s["solution"] is not None) for s in samples]
+            todo = {k: {**s, "group": None, "meta": {}} for k, s in zip(keys, samples, strict=True) if k not in self.alone}
+            for k, r in zip(todo, self.rewarder.score(list(todo.values())), strict=True):
+                self.alone[k] = r
+            results = [self.alone[k] for k in keys]
+        else:
+            results = self.rewarder.score(samples)
         out: list[float | None] = []
         for at, n in groups:
-            copy_iou, min_support = PROPOSALS[self.run.name]
             out += group_rewards(results[at:at + n], self.rewarder.config, copy_iou=copy_iou, min_support=min_support)
         return out
 
@@ -305,7 +323,7 @@ def simulate(pools: Sequence[Pool], reward: Callable[[list[tuple[Pool, list[int]
         rewards = reward(requests)
         shared_grad = np.zeros(len(styles))
         for q, ((p, idx, _), rs) in enumerate(zip(requests, rewards, strict=True)):
-            adv = _advantages(rs)
+            adv = group_advantages(rs)
             grad = np.zeros(len(p.candidates))
             for i, a in zip(idx, adv, strict=True):
                 if a:
@@ -319,7 +337,7 @@ def simulate(pools: Sequence[Pool], reward: Callable[[list[tuple[Pool, list[int]
     return mass
 
 
-def _advantages(rewards: Sequence[float | None]) -> list[float]:
+def group_advantages(rewards: Sequence[float | None]) -> list[float]:
     """GRPO's group-normalised advantage; a None reward (unscorable) takes no part."""
     vals = [r for r in rewards if r is not None]
     if len(vals) < 2:
@@ -387,73 +405,6 @@ def recovery(summaries: list[dict[str, Any]], variant: str = "real") -> dict[str
             for s in summaries if s["variant"] == variant and gain > 0}
 
 
-# -- the minority probe ------------------------------------------------------------------------
-PROBES = {
-    "right minority (2 right, 6 copies of a wrong box)": (("correct", 2), ("wrong", 6)),
-    "wrong minority (6 copies of a right box, 2 wrong)": (("correct", 6), ("wrong", 2)),
-    "'not found' minority (2 'not found', 6 wrong)": (("abstain", 2), ("wrong", 6)),
-}
-"""Fixed groups per question: what a reward pays each side (its mean reward and GRPO advantage)."""
-
-
-def minority_probe(pools: Sequence[Pool], scorer: Scorer) -> dict[str, dict[str, float]]:
-    """For each probe, the mean reward and advantage of each side, over the pools that hold both candidates.
-
-    Each side is the pool's most likely candidate of that category, copied; a
-    side of the jittered kind is not used here (exact copies), so the copy rule
-    shows in the numbers.
-    """
-    out: dict[str, dict[str, float]] = {}
-    for name, sides in PROBES.items():
-        requests, roles = [], []
-        for p in pools:
-            picks = []
-            for cat, n in sides:
-                best = max((i for i, c in enumerate(p.candidates) if c.category == cat and c.source.startswith(("real", "abstention"))),
-                           key=lambda i, p=p: p.candidates[i].weight, default=None)
-                picks.append((best, n))
-            if any(b is None for b, _ in picks):
-                continue
-            idx = [b for b, n in picks for _ in range(n)]
-            requests.append((p, idx, [p.candidates[i].completion for i in idx]))
-            roles.append([k for k, (_, n) in enumerate(picks) for _ in range(n)])
-        if not requests:
-            continue
-        rewards = scorer.score(requests)
-        sums: dict[str, list[float]] = {}
-        for rs, role in zip(rewards, roles, strict=True):
-            adv = _advantages(rs)
-            for k in (0, 1):
-                vals = [r for r, ro in zip(rs, role, strict=True) if ro == k and r is not None]
-                advs = [a for a, ro in zip(adv, role, strict=True) if ro == k]
-                side = sides[k][0]
-                sums.setdefault(f"{side} reward", []).append(sum(vals) / len(vals) if vals else float("nan"))
-                sums.setdefault(f"{side} advantage", []).append(sum(advs) / len(advs))
-        out[name] = {k: float(np.nanmean(v)) for k, v in sums.items()} | {"groups": len(requests)}
-    return out
-
-
-def plurality_ceiling(pools: Sequence[Pool]) -> float:
-    """Share of real pools whose most supported real answer is correct: a plain majority vote, no verifier.
-
-    Each real box answer's support is the initial mass of the real answers
-    overlapping it at IoU >= 0.5; the answer with the most support is the
-    one a reward that pays agreement pushes a policy towards.
-    """
-    from grpo_pools import first_box
-
-    from groundscore.model import box_iou
-
-    hits = []
-    for p in pools:
-        real = [(c, b) for c in p.candidates if c.category in ("correct", "wrong") and (b := first_box(c.completion))]
-        if not real:
-            continue
-        best = max(real, key=lambda cb: sum(o.weight for o, ob in real if box_iou(cb[1], ob) >= 0.5))
-        hits.append(best[0].category == "correct")
-    return sum(hits) / max(len(hits), 1)
-
-
 # -- driver -----------------------------------------------------------------------------------
 def correctness(pairs: list[tuple[dict[str, Any], str]]) -> list[bool]:
     """IoU >= 0.5 with the solution by the reward library's own matching (the ``iou`` policy's outcome)."""
@@ -469,6 +420,8 @@ def correctness(pairs: list[tuple[dict[str, Any], str]]) -> list[bool]:
 def run_all(settings: Settings, policies: Sequence[str], variants: Sequence[str], data: Path,
             extras_file: Path | None = None, check_cache: int = 0, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Build the pools, simulate every run on every variant; the summaries, curves and timings."""
+    from grpo_probes import minority_probe, plurality_ceiling
+
     from groundscore.chain import Chain
 
     t0 = time.perf_counter()
@@ -486,6 +439,9 @@ def run_all(settings: Settings, policies: Sequence[str], variants: Sequence[str]
     by_key = {p.key: p for v in variants for p in pools[v]}
     for name in policies:
         for run in RUNS[name]:
+            if run.name in SKIPPED and not settings.all_runs:
+                log(f"{run.name}: skipped ({SKIPPED[run.name]}; --all-runs runs it)")
+                continue
             scorer = Scorer(run, chain)
             scorers[run.name] = scorer
             if run.same_as in scorers and settings.alias_checks:
@@ -499,6 +455,8 @@ def run_all(settings: Settings, policies: Sequence[str], variants: Sequence[str]
                     scorers[run.name] = scorers[run.same_as]
                     continue
             for variant in variants:
+                if variant == "jittered" and run.name not in JITTERED and not settings.all_runs:
+                    continue  # only the copy rule of a group-reading reward can tell a copy from a 3 px shift
                 vp = [p for p in pools[variant] if variant != "no_correct" or len(p.candidates) > 1]
                 cats = categories_of(vp)
                 t = time.perf_counter()
@@ -523,6 +481,20 @@ def run_all(settings: Settings, policies: Sequence[str], variants: Sequence[str]
             "cache_checks": checks, "aliases": aliases, "probes": probes, "plurality_ceiling": ceiling, "elapsed_s": round(time.perf_counter() - t0, 1)}
 
 
+def merge(saved: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``saved`` with the runs of ``new`` in place of (or after) its runs of the same name; the settings must match."""
+    keys = ("questions", "steps", "group", "lr", "seed", "heldout", "shared_lr")
+    if any(saved["settings"].get(k) != new["settings"].get(k) for k in keys):
+        raise SystemExit(f"--merge: settings differ: {saved['settings']} vs {new['settings']}")
+    runs = {s["run"] for s in new["summaries"]}
+    out = dict(saved)
+    out["summaries"] = [s for s in saved["summaries"] if s["run"] not in runs] + new["summaries"]
+    for k in ("curves", "timing", "probes", "cache_checks", "aliases"):
+        out[k] = {**{n: v for n, v in saved.get(k, {}).items() if n.split("|")[0] not in runs}, **new.get(k, {})}
+    out["elapsed_s"] = round(saved["elapsed_s"] + new["elapsed_s"], 1)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     from grpo_report import report
 
@@ -543,18 +515,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument("--all-runs", action="store_true", help="also the runs that cannot differ (SKIPPED, per-completion rewards on jittered pools)")
+    parser.add_argument("--merge", type=Path, default=None,
+                        help="a saved result (same settings) whose runs these runs replace or join: rerun one reward after a change")
+    parser.add_argument("--baselines", action="store_true", help="print the majority-vote baselines of the real pools and stop")
     parser.add_argument("--from-json", type=Path, default=None, help="print (and with --write-docs, write) a saved result, without simulating")
     args = parser.parse_args(argv)
     if args.from_json:
         saved = json.loads(args.from_json.read_text(encoding="utf-8"))
         print(report(saved, write_docs=args.write_docs, heldout=bool(saved["settings"].get("heldout"))))
         return 0
-    settings = Settings(group=args.group, lr=args.lr, seed=args.seed, alias_checks=0 if args.no_alias else 300)
+    settings = Settings(group=args.group, lr=args.lr, seed=args.seed, alias_checks=0 if args.no_alias else 300,
+                        all_runs=args.all_runs)
     if args.quick:
         settings.questions, settings.steps = 40, 20
     if args.heldout:
         settings.heldout, settings.group, settings.lr, settings.shared_lr = True, 16, 0.5, 0.5
-        settings.questions, settings.seed = 60, args.seed + 1  # other questions than the main table's draw
+        settings.questions, settings.seed = 40, args.seed + 1  # other questions than the main table's draw
     settings.questions = args.questions or settings.questions
     settings.steps = args.steps or settings.steps
     policies = [p.strip() for p in args.policies.split(",") if p.strip()]
@@ -562,7 +539,20 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown policies {unknown}; choose from {', '.join(RUNS)}")
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    if args.baselines:
+        from grpo_probes import plurality_ceiling, unrefuted
+
+        questions = load_questions(args.data or data_dir(), settings.questions, settings.seed)
+        real = build_pools(questions, correctness, heldout=settings.heldout, seed=settings.seed)["real"]
+        start = float(np.mean([sum(c.weight for c in p.candidates if c.category == "correct") / sum(c.weight for c in p.candidates)
+                               for p in real]))
+        print(f"{len(real)} real pools; initial correct mass {start:.2f}; a majority vote of the real answers is correct on "
+              f"{plurality_ceiling(real):.2f} of them, of the answers the label-free confidence policy does not refute "
+              f"on {plurality_ceiling(real, unrefuted(real)):.2f}")
+        return 0
     result = run_all(settings, policies, variants, args.data or data_dir(), args.extra, args.check_cache)
+    if args.merge:
+        result = merge(json.loads(args.merge.read_text(encoding="utf-8")), result)
     out = args.out or (RESULTS.with_name("grpo_sim_heldout.json") if args.heldout else RESULTS)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1) + "\n")
