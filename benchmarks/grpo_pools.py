@@ -112,7 +112,7 @@ def _load(path: Path) -> list[dict[str, Any]]:
 def expression(question: str) -> str:
     """The referring expression of a VLM-R1 question."""
     try:
-        from groundscore.prompts import referring_expression
+        from groundscore.inputs.prompts import referring_expression
     except ImportError:  # moved into the inputs package
         from groundscore.inputs.prompts import referring_expression  # type: ignore[no-redef]
 

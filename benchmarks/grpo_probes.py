@@ -80,7 +80,7 @@ def plurality_ceiling(pools: Sequence[Pool], keep: Callable[[Pool, Any], bool] |
 
 def unrefuted(pools: Sequence[Pool], chain: Any = None) -> Callable[[Pool, Any], bool]:
     """Which real answers the label-free ``confidence`` policy does not refute (paid at least "not found"), each scored alone."""
-    from groundscore.reward import Rewarder
+    from groundscore.rewards import Rewarder
 
     rewarder = Rewarder({"policy": "confidence"}, chain=chain)
     cands = [(p, c) for p in pools for c in p.candidates if c.category in ("correct", "wrong")]

@@ -1,6 +1,6 @@
 """A proposed label-free reward, simulated before it is written into the reward code.
 
-Built only on the public :class:`groundscore.reward.Rewarder` (the
+Built only on the public :class:`groundscore.rewards.Rewarder` (the
 ``confidence`` policy's refutations and parsed boxes), so that
 ``benchmarks/grpo_sim.py --policies proposal`` measures the rule that
 docs/what-optimising-does.md proposes, beside the built-in rewards:

@@ -8,7 +8,7 @@ exploits, what would GRPO against this reward teach it?
 Per question (``benchmarks/grpo_pools.py``), a softmax policy over its
 candidate pool; each step samples one GRPO group of ``--group`` completions
 per question, scores the groups with the reward under test (through the
-public :class:`groundscore.reward.Rewarder`, each group passed as a group),
+public :class:`groundscore.rewards.Rewarder`, each group passed as a group),
 normalises the rewards within the group (advantage ``(r - mean) / std``)
 and takes a policy-gradient step on the logits. Three pool variants: the
 real pools, the same pools with every correct candidate removed (nothing
@@ -127,7 +127,7 @@ class Scorer:
         self.alone: dict[tuple[str, str, bool], Any] = {}  # the proposal's per-completion refutations
         if run.policy == "oracle":
             return
-        from groundscore.reward import Rewarder
+        from groundscore.rewards import Rewarder
 
         if run.policy == "proposal":
             self.rewarder = Rewarder({"policy": "confidence"}, chain=chain)
@@ -409,7 +409,7 @@ def recovery(summaries: list[dict[str, Any]], variant: str = "real") -> dict[str
 def correctness(pairs: list[tuple[dict[str, Any], str]]) -> list[bool]:
     """IoU >= 0.5 with the solution by the reward library's own matching (the ``iou`` policy's outcome)."""
     from groundscore.chain import Chain
-    from groundscore.reward import Rewarder
+    from groundscore.rewards import Rewarder
 
     rewarder = Rewarder({"policy": "iou"}, chain=Chain({"verifiers": ["schema"]}))
     results = rewarder.score([{"query": q["query"], "completion": c, "coords": "original", "solution": q["solution"]}
