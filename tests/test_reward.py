@@ -206,9 +206,13 @@ def test_confidence_mapping_is_monotone_and_keeps_honesty_order() -> None:
                                     None, RewardContext(cfg, confirming=frozenset())).reward)
     assert confirmed == sorted(confirmed) and refuted == sorted(refuted)
     assert all(r < cfg.abstain for r in confirmed[:3]) and all(r < cfg.abstain for r in refuted[:3])
-    # from reject_below to confirm_at (0.5) the evidence is too weak to pay: exactly "not found"
-    assert confirmed[3] == confirmed[4] == pytest.approx(cfg.abstain)
-    assert cfg.abstain < confirmed[5] < confirmed[6] == pytest.approx(cfg.correct)
+    # from reject_below up, the reward rises with the evidence: abstain + (correct - abstain) * evidence
+    assert cfg.abstain < confirmed[3] < confirmed[4] < confirmed[5] < confirmed[6] == pytest.approx(cfg.correct)
+    assert confirmed[4] == pytest.approx(cfg.abstain + (cfg.correct - cfg.abstain) * 0.45)
+    weak = RewardContext(cfg, confirming=frozenset({"v"}))
+    banded = ConfidencePolicy({"confirm_at": 0.5})
+    box_report = Report(parsed=box, verdicts=[Verdict(verifier="v", score=0.45)], confidence=0.0)
+    assert banded.score(box_report, None, weak).reward == pytest.approx(cfg.abstain)  # a band too weak to pay
     assert all(r == pytest.approx(cfg.abstain) for r in refuted[3:])
 
 
@@ -574,20 +578,24 @@ def test_matching_by_overlapping_groups_equals_one_whole_assignment(a: list, b: 
     assert sum(matrix[i][j] for i, j in split) == pytest.approx(sum(matrix[i][j] for i, j in whole), abs=1e-9)
 
 
-def test_agreement_pays_only_what_most_of_the_group_supports() -> None:
-    """In a group, a box is paid above "not found" only when most other voters agree with it; a box nobody else
-    gives is refuted below it; "not found" answers vote against every box."""
+def test_agreement_pays_the_share_of_the_group_that_gives_the_answer() -> None:
+    """In a group, a box is paid abstain + (correct - abstain) * the share of the group's voters that give it
+    (itself included); one that under a quarter of the group gives is refuted below "not found", which votes
+    against every box and is paid exactly abstain."""
     rewarder = Rewarder(chain_config={"verifiers": ["schema", "agreement"]})
     a, b = [10, 10, 60, 60], [300, 300, 400, 400]
+    config = rewarder.config
 
     def group(completions: list[str]) -> list[Any]:
         return rewarder.score([sample(c, group="q") for c in completions])
 
-    majority = group([answer(a)] * 5 + [answer(b)] * 2 + [answer(None)])
-    assert all(r.outcome == "correct" and r.reward > 0.25 for r in majority[:5])
-    assert all(r.reward < 0.25 for r in majority[5:7]) and majority[7].reward == 0.25
+    majority = group([answer(a)] * 5 + [answer(b)] + [answer(None)] * 2)
+    assert all(r.outcome == "correct" for r in majority[:5])
+    assert majority[0].reward == pytest.approx(config.abstain + (config.correct - config.abstain) * 5 / 8)
+    assert majority[5].reward < config.abstain and majority[6].reward == majority[7].reward == config.abstain
     split = group([answer(a)] * 3 + [answer(b)] * 2 + [answer(None)] * 3)
-    assert all(r.reward == 0.25 and r.outcome == "unverified" for r in split[:3])  # 2 of 7 others: too weak to pay
+    assert split[0].reward == pytest.approx(config.abstain + (config.correct - config.abstain) * 3 / 8)
+    assert split[0].reward > split[3].reward > config.abstain
     near = group([answer([10 + k, 10, 60 + k, 60]) for k in range(4)] + [answer(None)] * 4)
     exact = group([answer(a)] * 4 + [answer(None)] * 4)
     # one rule for copies: exact copies and copies a few pixels apart are paid alike

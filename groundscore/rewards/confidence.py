@@ -70,13 +70,13 @@ class ConfidencePolicy(RewardPolicy):
             reward = config.wrong + wrong_gap * (c / t if t > 0 else 0.0)
             return result(reward, "wrong", f"the confirming evidence is against the answer ({names}: {c:.3f} < {t})",
                           report, name, evidence=c)
-        m = self.options.confirm_at
+        m = max(self.options.confirm_at, t)
         if c < m:
             return result(config.abstain, "unverified", f"the confirming evidence is too weak to pay ({names}: {c:.3f}, "
                           f"under {m})", report, name, evidence=c)
         # refuting checks only lower: a doubt they raise (a sibling category, say) scales the confirmed part down
         doubt = 1.0 if refuting is None else refuting
-        reward = config.abstain + (config.correct - config.abstain) * ((c - m) / (1.0 - m)) * doubt
+        reward = config.abstain + (config.correct - config.abstain) * c * doubt
         why = f"confirmed by {names} ({c:.3f})" + (f", scaled by the refuting checks ({refuting:.3f})" if doubt < 1.0 else "")
         return result(reward, "correct", why, report, name, evidence=c, refuting=refuting)
 

@@ -97,16 +97,10 @@ class ConfidenceOptions(GuardOptions):
     reject_below: float = Field(default=0.25, ge=0.0, lt=1.0, description="Without ground truth: refuting checks (or confirming evidence) scoring under this refute the answer, paid below abstain.")
     wrong_shaping: float = Field(default=0.5, ge=0.0, lt=1.0, description="Share of the wrong..abstain gap a near miss can earn.")
     confirm_at: float = Field(
-        default=0.5, gt=0.0, lt=1.0,
-        description="Without ground truth: confirming evidence (the share of a group that agrees with the answer, a pixel "
-                    "check's score) must reach this to pay above abstain; from reject_below up to it the answer is paid "
-                    "exactly abstain. 0.5: a box is paid above 'not found' only when most of the group agrees with it.")
-
-    @model_validator(mode="after")
-    def _bands_in_order(self) -> ConfidenceOptions:
-        if self.confirm_at < self.reject_below:
-            raise ValueError(f"confirm_at ({self.confirm_at}) must be at least reject_below ({self.reject_below})")
-        return self
+        default=0.25, gt=0.0, lt=1.0,
+        description="Without ground truth: confirming evidence (the share of a group that gives the answer, itself included; "
+                    "a pixel check's score) must reach this to pay above abstain, and then pays abstain + (correct - abstain) "
+                    "* evidence; from reject_below up to it the answer is paid exactly abstain (by default, and whenever it is below reject_below, the band is empty).")
 
 
 class GroundedOptions(IouOptions, ConfidenceOptions):

@@ -355,8 +355,9 @@ class _Group:
             "voters": len(self.voters), "distinct_voters": self.distinct, "voting": self.why_not[k] is None,
             "agreeing": agreeing,
             "support": round(support, 4), "mean_iou": round(score, 4),
-            # what a reward reads as confirming evidence: the share of the other voters that agree
-            "evidence": round(support, 4),
+            # what a reward reads as confirming evidence: the share of the group's voters that give this answer,
+            # itself included (every voter one vote, copies too)
+            "evidence": round((agreeing + 1) / (len(others) + 1), 4),
             "consensus": self.public_consensus,
             "in_consensus": consensus is not None and k in consensus["members"],
             "clusters": self.public_clusters,
