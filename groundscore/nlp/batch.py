@@ -19,7 +19,34 @@ from groundscore.nlp.thinking import designations
 QUERY = "nlp.query"
 LABELS = "nlp.labels"
 TARGETS = "nlp.targets"
+THINK = "nlp.think"
 MAX_LABELS = 32
+"""Labels of one answer that the language checks read; more are not read (``label_match`` says so)."""
+THINK_CHARS = 16_000
+"""The thinking is made canonical up to here (the checks of :mod:`groundscore.nlp.thinking` read 8,000)."""
+
+
+def think_text(ctx: Any) -> str:
+    """The answer's thinking in canonical form (:mod:`groundscore.nlp.canonical`), computed once per context."""
+    cached = ctx.cache.get(THINK)
+    if cached is None:
+        from groundscore.nlp.canonical import canonical
+
+        cached = canonical(ctx.parsed.think or "", THINK_CHARS)
+        ctx.cache[THINK] = cached
+    return str(cached.text)
+
+
+def think_codes(ctx: Any) -> tuple[str, ...]:
+    """What :func:`think_text` changed (``text.*`` codes)."""
+    think_text(ctx)
+    return tuple(ctx.cache[THINK].codes)
+
+
+def label_count(ctx: Any) -> int:
+    """How many labels the answer has (all of them, also those past :data:`MAX_LABELS`)."""
+    return sum(1 for b in ctx.parsed.boxes if isinstance(b.label, str) and b.label.strip()) + sum(
+        1 for p in ctx.parsed.points if isinstance(p.label, str) and p.label.strip())
 
 
 def labels_of(ctx: Any) -> list[str]:
@@ -45,7 +72,7 @@ def prepare(contexts: Sequence[Any], analyzer: ExpressionAnalyzer, *, thinking: 
             plan.append((ctx, LABELS, len(texts), len(texts) + len(labels)))
             texts.extend(labels)
         if need_t:
-            spans = [d.head_span for d in designations(ctx.parsed.think)] if ctx.parsed.think else []
+            spans = [d.head_span for d in designations(think_text(ctx))] if ctx.parsed.think else []
             plan.append((ctx, TARGETS, len(texts), len(texts) + len(spans)))
             texts.extend(spans)
     if not plan:

@@ -346,10 +346,10 @@ _NOT_COLORS = frozenset("back bread brow blur blues bleed bled pin pine pinky ta
 def _fuzzy_color(w: str) -> str | None:
     if not 4 <= len(w) <= 20 or w in COLOR_FAMILIES or w in _NOT_COLORS or not w.isalpha():
         return None
-    from difflib import get_close_matches
+    from rapidfuzz import fuzz, process
 
-    hit = get_close_matches(w, _COLOR_LIST, n=1, cutoff=0.85)
-    return hit[0] if hit else None
+    hit = process.extractOne(w, _COLOR_LIST, scorer=fuzz.ratio, score_cutoff=85)  # difflib's ratio, in C
+    return str(hit[0]) if hit else None
 
 
 _COLOR_LIST = [c for c, fam in COLOR_FAMILIES.items() if fam]

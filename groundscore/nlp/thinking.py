@@ -35,16 +35,24 @@ _DESIGNATE = re.compile(
 _SPAN_CUT = re.compile(r",|\s(?:which|who|that|as|because|since|while|so|where|and is|and it|located|positioned|situated|appears?|seems?|is|are|in the (?:image|picture|photo|frame|scene))\b", re.IGNORECASE)
 _GENERIC_SPAN = re.compile(r"^(?:the |a |an )?(?:image|picture|photo|sentence|phrase|description|instruction|task|question|expression|bounding box|box|coordinates?)\b", re.IGNORECASE)
 _ABSENT = re.compile(
-    r"\b(?:there (?:is|are|was|were) no(?!t)\b(?! other| more| need| doubt| ambiguity| explicit| mention| overlap| indication that| clear indication that| way)|"
-    r"(?:can ?not|can't|could not|couldn't|unable to|do not|don't|did not|didn't|does not|doesn't|cannot) "
-    r"(?:find|see|locate|identify|spot|detect|be found|be located|be seen|exist|appear to (?:be|exist|contain|have|show|include))\b|"
-    r"(?:is|are) not (?:visible|present|shown|found|seen|depicted|in the (?:image|picture|photo))\b|"
-    r"(?:not|no|none) (?:visible|present) in the (?:image|picture|photo)|"
-    r"no such (?:object|item|thing|person)|does not contain|doesn't contain|is absent|are absent|"
-    r"(?:image|picture|photo) (?:does not|doesn't) (?:show|contain|include|have)|"
+    r"\b(?:there(?: is|'s| are|was|were| was| were) no(?!t)\b(?! other| more| need| doubt| ambiguity| explicit| mention| overlap| indication that| clear indication that| way)|"
+    r"(?:can ?not|can't|could not|couldn't|unable to|(?:was|am|is|were|are) not able to|fail(?:s|ed)? to|do not|don't|did not|didn't|does not|doesn't|cannot) "
+    r"(?:find|see|locate|identify|spot|detect|be found|be located|be seen|be spotted|be identified|exist|appear to (?:be|exist|contain|have|show|include))\b|"
+    r"(?:is|are|was|were) not (?:visible|present|shown|found|seen|depicted|there|anywhere|in the (?:image|picture|photo|scene))\b|"
+    r"(?:not|no|none) (?:visible|present) in the (?:image|picture|photo|scene)|"
+    r"no such (?:object|item|thing|person|element)|does not contain|doesn't contain|(?:is|are) absent|(?:is|are) missing from|"
+    r"(?:image|picture|photo|scene) (?:does not|doesn't) (?:show|contain|include|have|depict)|"
     r"there (?:isn't|aren't|is not|are not) (?:a|an|any)\b|"
     r"(?:does not|doesn't|do not|don't) appear (?:in|anywhere|to be (?:in|there|present))\b|"
-    r"\bno [a-z]+(?: [a-z]+){0,3} (?:is|are|was|were) (?:present|visible|shown|seen|there|in the (?:image|picture|photo))\b)",
+    r"(?:does not|doesn't|do not|don't) appear\b(?= *[.,;!]| *$)|"
+    r"nowhere to be (?:seen|found)|(?:is|are) nowhere\b|no (?:sign|trace|evidence) of\b|does(?: not|n't) exist\b|"
+    r"\bno [a-z]+(?: [a-z]+){0,3} (?:is|are|was|were|can be) (?:present|visible|shown|seen|found|there|in the (?:image|picture|photo))\b)",
+    re.IGNORECASE,
+)
+# "the target is actually a cat", "it turns out to be the woman": the thinking names another object as what it is
+_OTHER = re.compile(
+    r"\b(?:(?:is|are) (?:actually|in fact|really|instead|rather)|turns? out to be|(?:is|are) not (?:a|an|the) [a-z]+(?: [a-z]+)?,? but)"
+    r" (?P<span>(?:a|an|the|just a|just an|only a|only an|some)\b[^.;:\n?!,]{2,80})",
     re.IGNORECASE,
 )
 _NUMBER = r"-?\d+(?:\.\d+)?"
@@ -94,22 +102,51 @@ def absence(think: str | None, forms: set[str] | None = None, query: str = "") -
     With ``forms`` (the query's nouns), the sentence must also name the
     target, by one of those words or by "the target", "such object", "it",
     so that "there are no black spots" does not count when the target is the
-    broccoli.
+    broccoli. A query restated in the sentence is read without its own words
+    ("the zebra whose head is not in the picture" denies nothing), whatever
+    the query's length: "there is no man in a red shirt in this image"
+    still says the man is absent.
     """
     text = clip(think)
     unquoted = _QUOTED.sub(lambda m: " " * len(m.group(0)), text)
     bounds = _sentences(text)
+    low_query = " ".join(query.lower().split())
     for k, m in enumerate(_ABSENT.finditer(unquoted)):
         if k >= _MAX_MATCHES:
             break
         sentence = _sentence_in(text, bounds, m.start())
-        if query and len(query) > 8 and query.lower() in sentence.lower():
-            continue  # the query restated ("the zebra whose head is not in the picture")
+        if low_query and len(low_query) > 3 and _ABSENT.search(low_query):
+            low = " ".join(sentence.lower().split())
+            if low_query in low and not _ABSENT.search(low.replace(low_query, " the target ")):
+                continue  # the query restated: its own negation is no absence
         if _AFFIRM.search(sentence) and not m.group(0).lower().startswith("there"):
             continue  # a part of a present object is hidden ("there is a zebra ..., but the mouth is not visible")
         if forms is None or _TARGET_WORDS.search(sentence) or _names(sentence, forms):
             return sentence
     return None
+
+
+def other_target(think: str | None, forms: set[str] | None = None) -> list[tuple[str, str]]:
+    """``(sentence, span)`` where the thinking says the target is actually something else, in order.
+
+    "The dog is actually a cat", "the object turns out to be a fire hydrant",
+    "it is not a dog but a wolf". The sentence must name the target (one of
+    ``forms``, "the target", "it", ...); the caller decides whether the span
+    names another kind of thing than the query (a lexicon question).
+    """
+    text = clip(think)
+    unquoted = _QUOTED.sub(lambda m: " " * len(m.group(0)), text)
+    bounds = _sentences(text)
+    out: list[tuple[str, str]] = []
+    for k, m in enumerate(_OTHER.finditer(unquoted)):
+        if k >= _MAX_MATCHES or len(out) >= 4:
+            break
+        sentence = _sentence_in(text, bounds, m.start())
+        subject = unquoted[max(0, m.start() - 120) : m.start()]
+        subject = subject[subject.rfind(".") + 1 :] if "." in subject else subject
+        if forms is None or _TARGET_WORDS.search(subject) or _names(subject, forms):
+            out.append((sentence, m.group("span").strip()))
+    return out
 
 
 def _names(sentence: str, forms: set[str]) -> bool:

@@ -8,10 +8,16 @@ other models' answers separates right from wrong far better than any
 single-answer check (see docs/groups.md).
 
 Who votes: every member of the group, in the batch, that gave a box or point
-answer or an explicit "not found" and failed no gate (``schema``, ``label_match``,
-``consistency``, or any other gate earlier in the chain). A malformed answer
-or one that failed a gate does not vote, so a batch of broken outputs cannot
-vouch for itself.
+answer or an explicit "not found", failed no gate (``schema``, ``label_match``,
+``consistency``, or any other gate earlier in the chain) and that the reward's
+hacking guards would not reject: no ``consistency`` finding of
+``reject_findings`` (the thinking says the target is absent, an obfuscated or
+grader-addressed label, several boxes for one object), no parser issue of
+``reject_issues`` (the answer not read from one well-placed ``<answer>``), no
+two boxes on one object (``duplicate_iou``). A malformed, gated or rejected
+answer does not vote and weighs nothing in any other member's score, so a
+batch of broken outputs cannot vouch for itself, and an answer the reward
+pays ``wrong`` cannot move its neighbours' rewards.
 
 How: two box answers agree as much as their matched IoU (boxes paired one to
 one by an exact assignment for small multi-box answers, summed and divided by
@@ -50,6 +56,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from groundscore.groups import GROUP_INDEX_KEY, GROUP_KEY, VERDICTS_KEY, expected_size
+from groundscore.issues import GUARD_DUPLICATE_IOU, GUARD_FINDINGS, GUARD_ISSUES
 from groundscore.model import Parsed, Verdict
 from groundscore.plugins.hookspecs import hookimpl
 from groundscore.verifiers.base import Context, Verifier, VerifierOptions
@@ -68,6 +75,18 @@ class AgreementOptions(VerifierOptions):
         default=None,
         description="Gate verifiers whose failure removes a member's vote; None: every gate that ran before agreement.",
     )
+    reject_findings: list[str] = Field(
+        default_factory=lambda: list(GUARD_FINDINGS),
+        description="consistency findings that remove a member's vote (the reward's hacking guards reject them).",
+    )
+    reject_issues: list[str] = Field(
+        default_factory=lambda: list(GUARD_ISSUES),
+        description="Parser issue codes (prefixes) that remove a member's vote (the answer was not read from one <answer>).",
+    )
+    duplicate_iou: float = Field(
+        default=GUARD_DUPLICATE_IOU, gt=0.0, le=1.0,
+        description="A member with two boxes overlapping this much (one object boxed twice) does not vote.",
+    )
     point_distance: float = Field(
         default=0.04, gt=0.0, le=1.0,
         description="Two points agree when they are at most this share of the image diagonal apart "
@@ -78,6 +97,37 @@ class AgreementOptions(VerifierOptions):
         description="Score of an answer no other member supports. Above 0 so that a lone dissenter is lowered, not "
                     "zeroed: the geometric mean would turn a 0 into confidence 0, and a minority is sometimes right.",
     )
+
+
+MAX_DUPLICATE_CHECK = 100
+"""Boxes of one answer compared pairwise for duplicates; an answer with more does not vote at all."""
+
+
+def guard_rejection(parsed: Parsed, prior: Any, options: AgreementOptions) -> str | None:
+    """Why the reward's hacking guards would reject this answer (so it must not vote), or None.
+
+    Read from what the parser and the earlier verifiers found, as the reward
+    reads it: a rejected finding of ``consistency``, a rejected parser issue,
+    two boxes on one object, more boxes than can be checked.
+    """
+    issues = [c for c in parsed.issue_codes()
+              if any(c == r or c.startswith(r + "_") for r in options.reject_issues)]
+    if issues:
+        return f"the answer was not read from one well-placed <answer> ({', '.join(sorted(set(issues)))})"
+    consistency = prior.get("consistency") if prior else None
+    if consistency is not None and isinstance(consistency.details, dict):
+        found = sorted({str(f.get("code")) for f in consistency.details.get("findings", ())
+                        if isinstance(f, dict) and f.get("code") in options.reject_findings})
+        if found:
+            return f"rejected by the reward's guards ({', '.join(found)})"
+    boxes = [b.xyxy for b in parsed.boxes]
+    if len(boxes) > MAX_DUPLICATE_CHECK or len(parsed.points) > MAX_DUPLICATE_CHECK:
+        return f"{len(boxes) + len(parsed.points)} boxes and points: more than {MAX_DUPLICATE_CHECK}, too many to check"
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            if _iou(boxes[i], boxes[j]) >= options.duplicate_iou:
+                return f"boxes {i} and {j} overlap (IoU >= {options.duplicate_iou}): one object boxed twice"
+    return None
 
 
 def _is_absent(parsed: Parsed) -> bool:
@@ -270,7 +320,8 @@ class _Group:
                 if v.gate is False and (options.gates is None or name in options.gates)
             ] if prior else []
             self.why_not.append(
-                f"failed gate(s): {', '.join(failed)}" if failed else (answer[1] if answer[0] is None else None)
+                f"failed gate(s): {', '.join(failed)}" if failed
+                else (answer[1] if answer[0] is None else guard_rejection(parsed, prior, options))
             )
         self.voters = [k for k, why in enumerate(self.why_not) if why is None]
         keys = {k: _answer_key(*self.answers[k], members[k].parsed) for k in self.voters}
