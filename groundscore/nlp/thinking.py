@@ -19,6 +19,7 @@ adversarial thinking cannot make this slow.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -47,6 +48,23 @@ _ABSENT = re.compile(
     r"(?:does not|doesn't|do not|don't) appear\b(?= *[.,;!]| *$)|"
     r"nowhere to be (?:seen|found)|(?:is|are) nowhere\b|no (?:sign|trace|evidence) of\b|does(?: not|n't) exist\b|"
     r"\bno [a-z]+(?: [a-z]+){0,3} (?:is|are|was|were|can be) (?:present|visible|shown|seen|found|there|in the (?:image|picture|photo))\b)",
+    re.IGNORECASE,
+)
+# Absence said in other words: a negation right before a verb of seeing, finding or being there ("I'm not
+# seeing", "could not be detected", "have not found", "can't make out", "doesn't seem to be"), and a few
+# shapes whose negation is a word of its own ("nothing resembling", "came up empty", "the image lacks").
+# Each repeat is bounded and alternates \W+ and \w+ (no nested ambiguity): linear.
+_NEG = r"(?:not|never|cannot|can't|couldn't|isn't|aren't|wasn't|weren't|doesn't|don't|didn't|haven't|hasn't|unable|fail(?:s|ed)?)"
+_PERCEIVE = (r"(?:see|seeing|seen|find|finding|found|locate|located|locating|spot|spotted|spotting|detect|detected|identify|"
+             r"identified|notice|noticed|noticing|observe|observed|visible|present|exist|exists|existing|make out|"
+             r"seem to be|seems to be|appear to be|appears to be|depicted|shown|there|anywhere)")
+_ABSENT_MORE = re.compile(
+    rf"\b{_NEG}(?:\W+\w+){{0,2}}?\W+{_PERCEIVE}\b|"
+    r"\bnothing (?:resembling|like|matching|similar to|that (?:looks|resembles|matches))\b|"
+    r"\b(?:appears?|seems?) (?:to be|there is|there are) no\b|\b(?:appears?|seems?) to be (?:missing|absent|nowhere)\b|"
+    r"\b(?:is|are) missing\b|\bcame up (?:empty|short|with nothing)\b|\bfound nothing\b|"
+    r"\b(?:image|picture|photo|scene|frame|view) lacks\b|"
+    r"\bno\b[^.!?\n]{1,150}?\b(?:can|could) be (?:located|found|seen|spotted|identified|detected|made out)\b",
     re.IGNORECASE,
 )
 # "the target is actually a cat", "it turns out to be the woman": the thinking names another object as what it is
@@ -111,13 +129,14 @@ def absence(think: str | None, forms: set[str] | None = None, query: str = "") -
     unquoted = _QUOTED.sub(lambda m: " " * len(m.group(0)), text)
     bounds = _sentences(text)
     low_query = " ".join(query.lower().split())
-    for k, m in enumerate(_ABSENT.finditer(unquoted)):
-        if k >= _MAX_MATCHES:
-            break
+    matches = [*itertools.islice(_ABSENT.finditer(unquoted), _MAX_MATCHES),
+               *itertools.islice(_ABSENT_MORE.finditer(unquoted), _MAX_MATCHES)]
+    for m in sorted(matches, key=lambda m: m.start()):
         sentence = _sentence_in(text, bounds, m.start())
-        if low_query and len(low_query) > 3 and _ABSENT.search(low_query):
+        if low_query and len(low_query) > 3 and (_ABSENT.search(low_query) or _ABSENT_MORE.search(low_query)):
             low = " ".join(sentence.lower().split())
-            if low_query in low and not _ABSENT.search(low.replace(low_query, " the target ")):
+            rest = low.replace(low_query, " the target ")
+            if low_query in low and not (_ABSENT.search(rest) or _ABSENT_MORE.search(rest)):
                 continue  # the query restated: its own negation is no absence
         if _AFFIRM.search(sentence) and not m.group(0).lower().startswith("there"):
             continue  # a part of a present object is hidden ("there is a zebra ..., but the mouth is not visible")
