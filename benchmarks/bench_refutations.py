@@ -197,7 +197,7 @@ def held_out_obfuscations(n: int, seed: int) -> dict[str, Any]:
     rewards = rewarder.rewards(samples)
     per: dict[str, Counter[str]] = defaultdict(Counter)
     escaped: list[dict[str, Any]] = []
-    for k, (name, q, wrong, disguised) in enumerate(rows):
+    for k, (name, q, _wrong, disguised) in enumerate(rows):
         plain_gt, plain, dis_gt, dis, unk_gt, unk = rewards[6 * k : 6 * k + 6]
         per[name]["n"] += 1
         per[name]["gt_ok"] += dis_gt <= plain_gt + 1e-9
