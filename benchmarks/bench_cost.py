@@ -61,7 +61,8 @@ def r1(think: str, answer: Any) -> str:
 
 
 def _fit(completion: str) -> str:
-    """Cut to 64 KB of UTF-8 (the shapes are built near it)."""
+    """Cut to 64 KB of UTF-8. The shapes are built to fit (so that their JSON stays whole), except the
+    "cut JSON" shape, which is built larger on purpose: the parser then repairs a JSON text that never closes."""
     data = completion.encode("utf-8")
     return completion if len(data) <= MAX_BYTES else data[:MAX_BYTES].decode("utf-8", "ignore")
 
@@ -97,18 +98,20 @@ def shapes() -> dict[str, Callable[[random.Random], str]]:
         return _fit(r1(think, boxes))
 
     def points(rng: random.Random) -> str:
-        pts = [{"point_2d": [rng.randint(0, 639), rng.randint(0, 479)], "label": made_up(rng, 8)} for _ in range(2000)]
+        pts = [{"point_2d": [rng.randint(0, 639), rng.randint(0, 479)], "label": made_up(rng, 8)} for _ in range(1200)]
         return _fit(r1(think, pts))
 
     return {
         "32 labels x 200 chars of made-up words": labels(32, 200),
-        "300 boxes x 200-char made-up labels": labels(300, 200),
-        "900 boxes x 40-char made-up labels": labels(900, 40),
+        "250 boxes x 200-char made-up labels": labels(250, 200),
+        "700 boxes x 40-char made-up labels": labels(700, 40),
         "60 boxes x 1000-char made-up labels": labels(60, 1000),
         "1 label, 60 KB of made-up words": labels(1, 60_000),
         "1 label, combining marks / zero-width / U+FFFD": obfuscated_label,
         "32 fullwidth labels x 600 chars": fullwidth_labels,
-        "2000 points with made-up labels": points,
+        "1200 points with made-up labels": points,
+        "cut JSON: 64 KB of boxes, never closed": lambda rng: _fit(r1(think, [
+            {"bbox_2d": [10 + k % 500, 10, 60 + k % 500, 60], "label": made_up(rng, 200)} for k in range(400)])),
         "thinking: 64 KB of made-up words": thinking(lambda rng: made_up(rng, 200) + "."),
         "thinking: 64 KB of absence sentences": thinking(
             lambda rng: f"There is no {made_up(rng, 12)} dog {made_up(rng, 8)} in the image, I cannot find it."),

@@ -32,7 +32,9 @@ from groundscore.nlp.expression import Expression, extract
 from groundscore.nlp.lexicon import Lexicon, default_lexicon
 from groundscore.nlp.loader import load_spacy
 
-MAX_CHARS = 400  # a label or a span; longer text is cut (bounded work)
+MAX_CHARS = 240
+"""A label, query or span is read up to here; longer text is cut (bounded work). The longest query of the
+shared VLM-R1 logs has about 200 characters; a label this long is ``label_too_long`` anyway."""
 MAX_LEMMA_CACHE = 10_000
 """Entries of spaCy's rule-lemmatizer cache above which it is emptied (it has no bound of its own).
 

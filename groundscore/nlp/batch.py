@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from groundscore.nlp.analyzer import ExpressionAnalyzer
+from groundscore.nlp.canonical import canonical_short
 from groundscore.nlp.expression import Expression
 from groundscore.nlp.thinking import designations
 
@@ -20,8 +21,28 @@ QUERY = "nlp.query"
 LABELS = "nlp.labels"
 TARGETS = "nlp.targets"
 THINK = "nlp.think"
-MAX_LABELS = 32
-"""Labels of one answer that the language checks read; more are not read (``label_match`` says so)."""
+MAX_LABELS = 8
+"""Distinct labels of one answer that the language checks read; more are not read (``cap.labels``).
+
+Each unread label costs a spaCy pass and a spelling correction per unknown
+word: 32 labels of made-up words cost 130x a typical completion
+(``benchmarks/bench_cost.py``). Real answers rarely hold more than a few
+distinct labels, and an answer with many boxes for one object is refuted by
+``count_excess`` anyway."""
+LABEL_CHARS = 160
+"""A label is read up to here (canonical first, so padding and invisible characters cannot push its words out).
+A label over 16 words is ``label_too_long`` anyway; the head noun and its attributes come first."""
+LABEL_WORDS = 12
+"""And up to this many words: tagging costs about 0.2 ms a word, so 8 labels of 12 words stay near 20 ms."""
+
+
+def _readable_part(label: str) -> str:
+    """The part of a label the checks read: canonical, at most :data:`LABEL_CHARS` characters and :data:`LABEL_WORDS` words."""
+    text = canonical_short(label).text[:LABEL_CHARS]
+    words = text.split(" ")
+    return " ".join(words[:LABEL_WORDS]) if len(words) > LABEL_WORDS else text
+MAX_TARGETS = 4
+"""Designations of the thinking that are tagged: the last ones (the settled target is the last)."""
 THINK_CHARS = 16_000
 """The thinking is made canonical up to here (the checks of :mod:`groundscore.nlp.thinking` read 8,000)."""
 
@@ -50,10 +71,23 @@ def label_count(ctx: Any) -> int:
 
 
 def labels_of(ctx: Any) -> list[str]:
-    """The answer's labels, boxes then points, up to :data:`MAX_LABELS`."""
-    out = [b.label for b in ctx.parsed.boxes if isinstance(b.label, str) and b.label.strip()]
-    out += [p.label for p in ctx.parsed.points if isinstance(p.label, str) and p.label.strip()]
-    return out[:MAX_LABELS]
+    """The answer's distinct labels, boxes then points, up to :data:`MAX_LABELS` (see :func:`labels_capped`)."""
+    seen: dict[str, None] = {}
+    for item in (*ctx.parsed.boxes, *ctx.parsed.points):
+        label = getattr(item, "label", None)
+        if isinstance(label, str) and label.strip():
+            seen.setdefault(label, None)
+            if len(seen) >= MAX_LABELS:
+                break
+    return list(seen)
+
+
+def labels_capped(ctx: Any) -> bool:
+    """Whether the answer has more distinct labels than :data:`MAX_LABELS` (the rest are not read: ``cap.labels``)."""
+    if len(ctx.parsed.boxes) + len(ctx.parsed.points) <= MAX_LABELS:
+        return False
+    labels = {getattr(i, "label", None) for i in (*ctx.parsed.boxes, *ctx.parsed.points)}
+    return len({x for x in labels if isinstance(x, str) and x.strip()}) > MAX_LABELS
 
 
 def prepare(contexts: Sequence[Any], analyzer: ExpressionAnalyzer, *, thinking: bool = False) -> None:
@@ -68,11 +102,11 @@ def prepare(contexts: Sequence[Any], analyzer: ExpressionAnalyzer, *, thinking: 
             plan.append((ctx, QUERY, len(texts), len(texts) + 1))
             texts.append(ctx.referring_expression)
         if need_l:
-            labels = labels_of(ctx)
+            labels = [_readable_part(label) for label in labels_of(ctx)]
             plan.append((ctx, LABELS, len(texts), len(texts) + len(labels)))
             texts.extend(labels)
         if need_t:
-            spans = [d.head_span for d in designations(think_text(ctx))] if ctx.parsed.think else []
+            spans = [d.head_span for d in designations(think_text(ctx))[-MAX_TARGETS:]] if ctx.parsed.think else []
             plan.append((ctx, TARGETS, len(texts), len(texts) + len(spans)))
             texts.extend(spans)
     if not plan:

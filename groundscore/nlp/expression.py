@@ -131,7 +131,9 @@ def extract(text: str, tokens: Sequence[Token], lexicon: Lexicon, english: froze
     toks = [t for t in tokens if t[0].strip()]
     words = tuple(t[0] for t in toks)
     lemmas = tuple(_lemma(t, lexicon) for t in toks)
-    typos = {i: fixed for i, t in enumerate(toks) if t[0] not in english and (fixed := _typo(t, lemmas[i], lexicon))}
+    # spelling correction is the costly step: the first MAX_TYPO_WORDS candidate words only (the head comes early)
+    candidates = [i for i, t in enumerate(toks) if t[0] not in english and t[0].isalpha()][:MAX_TYPO_WORDS]
+    typos = {i: fixed for i in candidates if (fixed := _typo(toks[i], lemmas[i], lexicon))}
     if typos:
         lemmas = tuple(typos.get(i, lem) for i, lem in enumerate(lemmas))
     positions = find_positions(list(words))
@@ -288,6 +290,8 @@ def extract(text: str, tokens: Sequence[Token], lexicon: Lexicon, english: froze
     )
 
 
+MAX_TYPO_WORDS = 12
+"""Words of one expression that spelling correction looks at (unknown to English first); more are read as they are."""
 _TYPO_POS = frozenset({"NOUN", "PROPN", "ADJ", "X"})
 _CLOSED_POS = frozenset({"DET", "ADP", "PRON", "CCONJ", "SCONJ", "AUX", "PART", "NUM", "PUNCT", "SYM", "INTJ"})
 

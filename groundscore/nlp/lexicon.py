@@ -70,6 +70,12 @@ class Lexicon:
         self.related_groups = [tuple(p) for p in data.get("related_groups", [])]
         # one tuple for the life of the lexicon, sorted: the fuzzy matcher breaks ties by order (alphabetical)
         self._vocabulary: tuple[str, ...] = tuple(sorted(set(self.terms) | set(self.hypernyms)))
+        # terms by length: a correction within k edits only compares terms within k letters of the word's length
+        self._by_length: dict[int, tuple[str, ...]] = {}
+        self._length_bands: dict[tuple[int, int], tuple[str, ...]] = {}  # at most 30 x 13 small tuples
+        for term in self._vocabulary:
+            self._by_length.setdefault(len(term), ())
+            self._by_length[len(term)] += (term,)
         # every answer of correct(), bounded (a trainer sees novel words in every batch); the only cache of it
         self._corrections: dict[str, str | None] = {}
 
@@ -99,10 +105,20 @@ class Lexicon:
             return None
         if word in self._corrections:
             return self._corrections[word]
-        fixed = _nearest(word, self._vocabulary)
+        similar = self._near_length(word, max(3, int(0.4 * len(word)))) if len(word) >= 7 else ()  # ratio >= 0.84 reach
+        fixed = _nearest(word, self._near_length(word, 2), similar)
         if len(self._corrections) < MAX_CORRECTIONS:
             self._corrections[word] = fixed
         return fixed
+
+    def _near_length(self, word: str, spread: int) -> tuple[str, ...]:
+        """Vocabulary terms whose length is within ``spread`` of the word's, in alphabetical order."""
+        key = (len(word), spread)
+        hit = self._length_bands.get(key)
+        if hit is None:
+            n = len(word)
+            hit = self._length_bands[key] = tuple(sorted(t for k in range(n - spread, n + spread + 1) for t in self._by_length.get(k, ())))
+        return hit
 
     def kind(self, a: str | None, b: str | None) -> str | None:
         """The group two head nouns share at the top ("animal" for "cat" and "dog"), or None."""
@@ -214,8 +230,9 @@ def max_edits(word: str) -> int:
     return 1 if len(word) < 5 else 2
 
 
-def _nearest(word: str, vocabulary: tuple[str, ...]) -> str | None:
-    """The vocabulary term nearest to ``word`` (see :meth:`Lexicon.correct`), or None.
+def _nearest(word: str, vocabulary: tuple[str, ...], similar: tuple[str, ...] = ()) -> str | None:
+    """The term of ``vocabulary`` nearest to ``word`` (see :meth:`Lexicon.correct`), else the term of ``similar``
+    most like it by ratio, or None.
 
     Not cached itself: :meth:`Lexicon.correct` keeps its answers (a cache
     here, keyed on ``(word, vocabulary)``, would hold the vocabulary per
@@ -225,12 +242,11 @@ def _nearest(word: str, vocabulary: tuple[str, ...]) -> str | None:
     from rapidfuzz.distance import OSA
 
     limit = max_edits(word)
-    # a term of very different length cannot be within the limit: the scorer skips it cheaply
     hit = process.extractOne(word, vocabulary, scorer=OSA.distance, score_cutoff=limit)
     if hit is not None and (hit[1] <= 1 or _plausible(word, hit[0])):
         return str(hit[0])
-    if len(word) >= 7:
-        close = process.extractOne(word, vocabulary, scorer=fuzz.ratio, score_cutoff=84)
+    if similar:
+        close = process.extractOne(word, similar, scorer=fuzz.ratio, score_cutoff=84)
         if close is not None:
             return str(close[0])
     return None

@@ -24,6 +24,8 @@ import re
 from dataclasses import dataclass
 
 MAX_THINK_CHARS = 8000
+MAX_DESIGNATIONS = 64
+"""Designating phrases read from one thinking (a real one has a few); the last ones read are the settled target."""
 
 _DESIGNATE = re.compile(
     r"\b(?:refers? to|referring to|is referring to|corresponds? to|points? to|is describing|describes|"
@@ -96,7 +98,7 @@ def designations(think: str | None) -> list[Designation]:
     """Spans that designate the target, in order of appearance (the last is the settled one)."""
     text = clip(think)
     out: list[Designation] = []
-    for m in _DESIGNATE.finditer(text):
+    for m in itertools.islice(_DESIGNATE.finditer(text), MAX_DESIGNATIONS):
         span = m.group("span").strip().strip('"“”\'')
         if not span or _GENERIC_SPAN.match(span):
             continue

@@ -228,6 +228,9 @@ class ConsistencyVerifier(LanguageVerifier):
             return Verdict.skip(self.name, "skipped.nothing_to_compare", "no thinking to compare and no count in the query")
 
         details: dict[str, Any] = {"query": query.evidence(), "checks": sorted(set(checks)), "findings": findings}
+        capped = _caps(ctx, think)
+        if capped:
+            details["capped"] = capped
         if settled is not None:
             details["settled_target"] = settled.evidence()
         if not findings:
@@ -241,6 +244,8 @@ class ConsistencyVerifier(LanguageVerifier):
         return Verdict(verifier=self.name, score=score, gate=gate, code=worst["code"], reason=_reason(worst), details=details)
 
 
+LABEL_SCRIPT_CHARS = 400
+"""Characters of a label whose words are checked for mixed scripts (a per-character Unicode lookup)."""
 MAX_TAMPER_LABELS = 32
 """Distinct labels whose text is read for tampering; more are not read (the answer is long anyway)."""
 
@@ -263,8 +268,8 @@ def _tampering(query: str, labels: list[str], think: str, checks: list[str], fin
     canonical_query = canonical_short(query).text
     for raw in list(dict.fromkeys(labels))[:MAX_TAMPER_LABELS]:
         canon = canonical_short(raw)
-        label = canon.text
-        why = tp.obfuscated(raw[:tp.MAX_CHARS])
+        label = canon.text[:LABEL_SCRIPT_CHARS]  # a longer label is label_too_long: its first words tell
+        why = tp.obfuscated(raw[:LABEL_SCRIPT_CHARS])  # scripts per word: the canonical codes cover the rest
         if not why and {"text.confusable", "text.invisible"} & set(canon.codes):
             why = "look-alike letters of another script or invisible characters (" + ", ".join(canon.codes) + ")"
         if why:
@@ -292,6 +297,21 @@ def _tampering(query: str, labels: list[str], think: str, checks: list[str], fin
             findings.append({"code": "thinking_copies_query", "span": think[:200]})
         if "text.invisible" in think_changes:
             findings.append({"code": "label_obfuscated", "label": "(thinking)", "why": "invisible characters in the thinking"})
+
+
+def _caps(ctx: Any, think: str) -> list[str]:
+    """Which per-answer work caps this answer hit (the rest was not read), as ``cap.*`` codes."""
+    from groundscore.nlp import thinking as th
+    from groundscore.nlp.batch import labels_capped
+
+    out = []
+    if labels_capped(ctx):
+        out.append("cap.labels")
+    if len(ctx.parsed.boxes) > MAX_ANSWER_BOXES:
+        out.append("cap.boxes")
+    if len(think) > th.MAX_THINK_CHARS:
+        out.append("cap.thinking")
+    return out
 
 
 def _other_kind(claims: list[tuple[str, str]], query_head: str, lexicon: Any) -> tuple[str, str] | None:

@@ -60,7 +60,14 @@ class LabelMatchVerifier(LanguageVerifier):
 
     def verify_batch(self, contexts: Sequence[Context]) -> list[Verdict]:
         from groundscore.nlp.analyzer import default_analyzer
-        from groundscore.nlp.batch import label_expressions, labels_of, prepare, query_expression
+        from groundscore.nlp.batch import (
+            MAX_LABELS,
+            label_expressions,
+            labels_capped,
+            labels_of,
+            prepare,
+            query_expression,
+        )
 
         todo = [c for c in contexts if labels_of(c) and c.referring_expression.strip()]
         if todo:
@@ -73,7 +80,11 @@ class LabelMatchVerifier(LanguageVerifier):
             if not ctx.referring_expression.strip():
                 out.append(self.skip_no_query())
                 continue
-            out.append(self._one(query_expression(ctx), label_expressions(ctx), labels_of(ctx)))
+            verdict = self._one(query_expression(ctx), label_expressions(ctx), labels_of(ctx))
+            if labels_capped(ctx):  # the work per answer is bounded: the labels past the cap were not read
+                verdict.details["capped"] = {"code": "cap.labels", "read": MAX_LABELS}
+                verdict.reason += f"; only the first {MAX_LABELS} distinct labels were read (cap.labels)"
+            out.append(verdict)
         return out
 
     def _one(self, query: Any, labels: list[Any], raw: list[str] | None = None) -> Verdict:
@@ -162,7 +173,7 @@ def unreadable_because(label: Any, match: Any, canon: Canonical | None, english:
     """Why a label that contradicts nothing cannot count as support, or None when it can.
 
     - no word a check can read (only digits, punctuation, another script);
-    - cut: longer than a check reads (:data:`groundscore.nlp.analyzer.MAX_CHARS`);
+    - cut: longer than a check reads (:data:`groundscore.nlp.batch.LABEL_CHARS`);
     - damaged: removed characters reach :data:`DAMAGED_SHARE` of its letters;
     - made up: its head noun is no term of the lexicon, no English word and
       no misspelling of a term, and it shares no word with the query.
@@ -170,7 +181,7 @@ def unreadable_because(label: Any, match: Any, canon: Canonical | None, english:
     A copy of the query is always readable (a truncated or re-tokenised
     query is what RL models write).
     """
-    from groundscore.nlp.analyzer import MAX_CHARS
+    from groundscore.nlp.batch import LABEL_CHARS
     from groundscore.nlp.canonical import readable
 
     if match.copy:
@@ -178,7 +189,7 @@ def unreadable_because(label: Any, match: Any, canon: Canonical | None, english:
     text = label.text or ""
     if not readable(text):
         return "no readable word"
-    if (canon is not None and "text.cut" in canon.codes) or len(text) >= MAX_CHARS:
+    if canon is not None and ("text.cut" in canon.codes or len(canon.text) > LABEL_CHARS):
         return "cut: longer than the checks read"
     letters = sum(ch.isalpha() for ch in text)
     removed = canon.removed if canon is not None else 0
