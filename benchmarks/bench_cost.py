@@ -184,11 +184,15 @@ def main(argv: list[str] | None = None) -> int:
         points = {k: v for k, v in points.items() if k in args.entry.split(",")}
     rng = random.Random(args.seed)
     warm = real_samples(16)
-    baseline = real_samples(args.real, skip=100)
     for fn in points.values():  # warm-up: the spaCy model loads, the lexicon is read
         fn(warm)
-    typical = {name: cpu(fn, baseline) / len(baseline) for name, fn in points.items()}
-    print(f"typical real completion (GRPO log, batch of {len(baseline)}): "
+    # each entry point and each repeat reads its own real answers, so that no cache of another run answers them
+    pool = real_samples(args.real * 2 * len(points), skip=100)
+    typical: dict[str, float] = {}
+    for k, (name, fn) in enumerate(points.items()):
+        runs = [pool[(2 * k + r) * args.real : (2 * k + r + 1) * args.real] for r in range(2)]
+        typical[name] = min(cpu(fn, batch) / len(batch) for batch in runs)
+    print(f"typical real completion (GRPO logs, best of 2 batches of {args.real} distinct answers): "
           + ", ".join(f"{k} {v * 1000:.2f} ms" for k, v in typical.items()), flush=True)
     print(f"\n{'shape (each <= 64 KB)':52s} " + " ".join(f"{p:>16s}" for p in points)
           + f"   (CPU ms per completion, batch of {args.batch}; x typical)")

@@ -211,6 +211,8 @@ def test_members_the_guards_reject_do_not_vote_or_move_their_neighbours() -> Non
     for k in range(len(honest)):
         assert agreement(together[k]).score == agreement(alone[k]).score
         assert agreement(together[k]).details["voters"] == len(honest)
-    for report in together[len(honest):]:
+    too_many = agreement(together[len(honest)])
+    assert too_many.score is None and "too many" in too_many.reason  # not even compared: its cost is bounded
+    for report in together[len(honest) + 1:]:
         v = agreement(report)
         assert v.details.get("voting") is False and v.details.get("not_voting"), v.details

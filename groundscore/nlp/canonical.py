@@ -139,7 +139,15 @@ def _canonical_unicode(text: str, max_chars: int) -> Canonical:
             removed += marks
             codes.append("text.combining")
             text = unicodedata.normalize("NFC", stripped)
-    # 4. look-alike letters of other scripts in words that hold a Latin letter (or are all look-alikes)
+    # 4. Latin letters of other forms that have no decomposition: small capitals ("ᴛʀᴇᴇ"), letters with a
+    # stroke or hook ("ŧ", "ƀ"), read by their Unicode name, so that no list of them has to be kept
+    if not text.isascii():
+        varied = "".join(_latin_base(ch) if ord(ch) > 127 and ch.isalpha() else ch for ch in text)
+        if varied != text:
+            removed += sum(1 for a, b in zip(text, varied, strict=False) if a != b)
+            codes.append("text.letter_variant")
+            text = varied
+    # 5. look-alike letters of other scripts in words that hold a Latin letter (or are all look-alikes)
     if not text.isascii() and _CONFUSABLE_CHARS.intersection(text):
         fixed = _WORD.sub(_fix_word, text)
         if fixed != text:
@@ -149,6 +157,18 @@ def _canonical_unicode(text: str, max_chars: int) -> Canonical:
     # the steps above can leave doubled spaces where a removed character stood between two
     text = _SPACE_RUN.sub(" ", text)
     return Canonical(text, tuple(codes), removed)
+
+
+_LATIN_NAME = re.compile(r"^LATIN (?:SMALL |CAPITAL )?LETTER (?:SMALL CAPITAL )?([A-Z])(?: WITH .*)?$")
+
+
+@lru_cache(maxsize=2048)
+def _latin_base(ch: str) -> str:
+    """The plain Latin letter a variant letter is named after ("ᴛ" LATIN LETTER SMALL CAPITAL T -> "t"), else itself."""
+    m = _LATIN_NAME.match(unicodedata.name(ch, ""))
+    if m is None:
+        return ch
+    return m.group(1).lower() if ("SMALL" in unicodedata.name(ch) or ch.islower()) else m.group(1)
 
 
 def _fix_word(m: re.Match[str]) -> str:

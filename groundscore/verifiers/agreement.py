@@ -304,7 +304,10 @@ class _Group:
             boxes = [b.xyxy for b in parsed.boxes]
             points = [(p.x, p.y) for p in parsed.points]
             sane = all(_sane(b) for b in boxes) and all(_sane_point(p) for p in points)
-            if points and sane:
+            if len(boxes) + len(points) > MAX_DUPLICATE_CHECK:
+                # comparing it would cost (boxes x boxes) per member pair, and the guards reject it anyway
+                answer = (None, f"more than {MAX_DUPLICATE_CHECK} boxes and points: too many to compare")
+            elif points and sane:
                 answer: tuple[str | None, Any] = ("point", boxes + points)
             elif boxes and sane:
                 answer = ("box", boxes)
@@ -333,10 +336,13 @@ class _Group:
         self.radius = radius if any(a[0] == "point" for a in self.answers) else None
         sim: list[list[float]] = [[0.0] * n for _ in range(n)]
         comparable = [k for k in range(n) if self.answers[k][0] is not None]
+        voting = set(self.voters)
         for x, i in enumerate(comparable):
             kind_i, boxes_i = self.answers[i]
             sim[i][i] = 1.0
             for j in comparable[x + 1:]:
+                if i not in voting and j not in voting:
+                    continue  # two members that do not vote: nobody reads their agreement
                 kind_j, boxes_j = self.answers[j]
                 if kind_i == "box" and kind_j == "box":
                     v = _matched(boxes_i, boxes_j)
@@ -390,7 +396,8 @@ class _Group:
             base["group_split"] = True
         kind, _ = self.answers[k]
         if kind is None:
-            return Verdict.skip(name, "skipped.no_answer", "the answer has no box, point or 'not found' to compare with the group", **base)
+            why = self.answers[k][1] or "the answer has no box, point or 'not found' to compare with the group"
+            return Verdict.skip(name, "skipped.no_answer", why, **base)
         others = [j for j in self.voters if j != k]
         if not others:
             return Verdict.skip(name, "skipped.no_voters", "no other member of the group gave a usable answer to compare with",
