@@ -21,14 +21,14 @@ QUERY = "nlp.query"
 LABELS = "nlp.labels"
 TARGETS = "nlp.targets"
 THINK = "nlp.think"
-MAX_LABELS = 8
+MAX_LABELS = 6
 """Distinct labels of one answer that the language checks read; more are not read (``cap.labels``).
 
-Each unread label costs a spaCy pass and a spelling correction per unknown
+Each label read costs a spaCy pass and a spelling correction per unknown
 word: 32 labels of made-up words cost 130x a typical completion
-(``benchmarks/bench_cost.py``). Real answers rarely hold more than a few
-distinct labels, and an answer with many boxes for one object is refuted by
-``count_excess`` anyway."""
+(``benchmarks/bench_cost.py``). Of the 43,168 answers of the shared VLM-R1
+logs none has more than 3 distinct labels, and an answer with many boxes for
+one object is refuted by ``count_excess`` anyway."""
 LABEL_CHARS = 160
 """A label is read up to here (canonical first, so padding and invisible characters cannot push its words out).
 A label over 16 words is ``label_too_long`` anyway; the head noun and its attributes come first."""

@@ -269,7 +269,8 @@ def _tampering(query: str, labels: list[str], think: str, checks: list[str], fin
     for raw in list(dict.fromkeys(labels))[:MAX_TAMPER_LABELS]:
         canon = canonical_short(raw)
         label = canon.text[:LABEL_SCRIPT_CHARS]  # a longer label is label_too_long: its first words tell
-        why = tp.obfuscated(raw[:LABEL_SCRIPT_CHARS])  # scripts per word: the canonical codes cover the rest
+        # scripts per word, on the label's start (a Unicode name lookup per character); the canonical codes cover the rest
+        why = None if raw.isascii() else tp.obfuscated(raw[:LABEL_SCRIPT_CHARS // 4])
         if not why and {"text.confusable", "text.invisible"} & set(canon.codes):
             why = "look-alike letters of another script or invisible characters (" + ", ".join(canon.codes) + ")"
         if why:
