@@ -70,12 +70,10 @@ class Lexicon:
         self.related_groups = [tuple(p) for p in data.get("related_groups", [])]
         # one tuple for the life of the lexicon, sorted: the fuzzy matcher breaks ties by order (alphabetical)
         self._vocabulary: tuple[str, ...] = tuple(sorted(set(self.terms) | set(self.hypernyms)))
-        # terms by length: a correction within k edits only compares terms within k letters of the word's length
-        self._by_length: dict[int, tuple[str, ...]] = {}
-        self._length_bands: dict[tuple[int, int], tuple[str, ...]] = {}  # at most 30 x 13 small tuples
-        for term in self._vocabulary:
-            self._by_length.setdefault(len(term), ())
-            self._by_length[len(term)] += (term,)
+        # SymSpell's index: every term under each string it becomes with up to two letters deleted, so that the
+        # terms within two edits of a word are found by looking up the word's own deletions (built once)
+        # (built on the first correction: most processes never correct a word)
+        self._deletions: dict[str, tuple[str, ...]] | None = None
         # every answer of correct(), bounded (a trainer sees novel words in every batch); the only cache of it
         self._corrections: dict[str, str | None] = {}
 
@@ -93,11 +91,13 @@ class Lexicon:
         deletion, replacement or swap of two neighbours counts one): one edit
         for words of four letters, two from five letters on ("trezz" for
         "tree", a misspelling a policy can use to turn a refuted label into an
-        unknown one); from seven letters, also the closest term by similarity
-        ratio (>= 0.84, as ``difflib`` measured it). Ties go to the first term
-        in alphabetical order. The matching runs in C (rapidfuzz) over the
-        ~1,000-term vocabulary: about 50 us a word, where ``difflib`` took
-        milliseconds, so a completion full of made-up words stays cheap.
+        unknown one). Ties go to the term keeping more of the word's letters,
+        then to the first in alphabetical order. The
+        candidates come from a SymSpell deletion index (the word's own
+        deletions looked up), each checked with rapidfuzz's OSA distance: tens
+        of microseconds a word, where ``difflib`` over the ~1,000-term
+        vocabulary took milliseconds, so a completion full of made-up words
+        stays cheap.
         """
         # no term is longer than MAX_TERM_CHARS letters; a longer "word" (model garbage) is no misspelling,
         # and matching it would cost time in proportion to its length
@@ -105,20 +105,37 @@ class Lexicon:
             return None
         if word in self._corrections:
             return self._corrections[word]
-        similar = self._near_length(word, max(3, int(0.4 * len(word)))) if len(word) >= 7 else ()  # ratio >= 0.84 reach
-        fixed = _nearest(word, self._near_length(word, 2), similar)
+        fixed = self._nearest(word)
         if len(self._corrections) < MAX_CORRECTIONS:
             self._corrections[word] = fixed
         return fixed
 
-    def _near_length(self, word: str, spread: int) -> tuple[str, ...]:
-        """Vocabulary terms whose length is within ``spread`` of the word's, in alphabetical order."""
-        key = (len(word), spread)
-        hit = self._length_bands.get(key)
-        if hit is None:
-            n = len(word)
-            hit = self._length_bands[key] = tuple(sorted(t for k in range(n - spread, n + spread + 1) for t in self._by_length.get(k, ())))
-        return hit
+    def _nearest(self, word: str) -> str | None:
+        """The term nearest to ``word`` within :func:`max_edits` (OSA distance, then Indel, then alphabetical), or None."""
+        from rapidfuzz.distance import OSA, Indel
+
+        limit = max_edits(word)
+        if self._deletions is None:
+            index: dict[str, list[str]] = {}
+            for term in self._vocabulary:
+                if term.isalpha() and len(term) >= 3:  # correct() reads words of 4+ letters, one edit at four
+                    for k in _deletions(term):
+                        index.setdefault(k, []).append(term)
+            self._deletions = {k: tuple(v) for k, v in index.items()}
+        candidates: set[str] = set()
+        for k in _deletions(word):
+            candidates.update(self._deletions.get(k, ()))
+        best: tuple[int, int, str] | None = None
+        for term in candidates:
+            d = OSA.distance(word, term, score_cutoff=limit)
+            if d <= limit:
+                # nearest first; then the term that keeps more of the word's letters ("trezz": "tree", not "treat")
+                key = (d, Indel.distance(word, term), term)
+                if best is None or key < best:
+                    best = key
+        if best is None or (best[0] > 1 and not _plausible(word, best[2])):
+            return None
+        return best[2]
 
     def kind(self, a: str | None, b: str | None) -> str | None:
         """The group two head nouns share at the top ("animal" for "cat" and "dog"), or None."""
@@ -230,26 +247,14 @@ def max_edits(word: str) -> int:
     return 1 if len(word) < 5 else 2
 
 
-def _nearest(word: str, vocabulary: tuple[str, ...], similar: tuple[str, ...] = ()) -> str | None:
-    """The term of ``vocabulary`` nearest to ``word`` (see :meth:`Lexicon.correct`), else the term of ``similar``
-    most like it by ratio, or None.
-
-    Not cached itself: :meth:`Lexicon.correct` keeps its answers (a cache
-    here, keyed on ``(word, vocabulary)``, would hold the vocabulary per
-    entry, which ``benchmarks/bench_memory.py`` watches for).
-    """
-    from rapidfuzz import fuzz, process
-    from rapidfuzz.distance import OSA
-
-    limit = max_edits(word)
-    hit = process.extractOne(word, vocabulary, scorer=OSA.distance, score_cutoff=limit)
-    if hit is not None and (hit[1] <= 1 or _plausible(word, hit[0])):
-        return str(hit[0])
-    if similar:
-        close = process.extractOne(word, similar, scorer=fuzz.ratio, score_cutoff=84)
-        if close is not None:
-            return str(close[0])
-    return None
+def _deletions(word: str, depth: int = 2) -> set[str]:
+    """``word`` and every string it becomes with up to ``depth`` letters deleted (SymSpell's keys)."""
+    out = {word}
+    frontier = {word}
+    for _ in range(depth):
+        frontier = {w[:i] + w[i + 1:] for w in frontier for i in range(len(w)) if len(w) > 2}
+        out |= frontier
+    return out
 
 
 def _plausible(word: str, term: str) -> bool:
