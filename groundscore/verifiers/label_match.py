@@ -82,8 +82,9 @@ class LabelMatchVerifier(LanguageVerifier):
                 continue
             verdict = self._one(query_expression(ctx), label_expressions(ctx), labels_of(ctx))
             if labels_capped(ctx):  # the work per answer is bounded: the labels past the cap were not read
-                verdict.details["capped"] = {"code": "cap.labels", "read": MAX_LABELS}
-                verdict.reason += f"; only the first {MAX_LABELS} distinct labels were read (cap.labels)"
+                read = len(labels_of(ctx))
+                verdict.details["capped"] = {"code": "cap.labels", "read": read}
+                verdict.reason += f"; only the first {read} distinct label(s) were read (cap.labels)"
             out.append(verdict)
         return out
 
