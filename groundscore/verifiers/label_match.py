@@ -61,7 +61,6 @@ class LabelMatchVerifier(LanguageVerifier):
     def verify_batch(self, contexts: Sequence[Context]) -> list[Verdict]:
         from groundscore.nlp.analyzer import default_analyzer
         from groundscore.nlp.batch import (
-            MAX_LABELS,
             label_expressions,
             labels_capped,
             labels_of,
