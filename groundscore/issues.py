@@ -54,6 +54,7 @@ _CODES = (
     IssueCode("text.too_long", "warning", "the completion was cut to `max_chars`"),
     IssueCode("text.nul", "warning", "NUL characters were removed"),
     IssueCode("text.replaced", "warning", "lone surrogates or invalid UTF-8 were replaced by U+FFFD"),
+    IssueCode("text.padding", "warning", "whitespace runs of 256 or more characters in a long completion were folded to one"),
     IssueCode("sample.unknown_key", "warning", "a key that is no Sample field was ignored (an error with `strict`)"),
     IssueCode("sample.no_query", "warning", "the sample has no query, so nothing can check the answer against it"),
     IssueCode("query.too_long", "warning", "the query is longer than 4,096 characters; the verifiers read the first 4,096"),
@@ -117,6 +118,22 @@ _CODES = (
 )
 
 NOT_ACCEPTED: frozenset[str] = frozenset({"chain.gate_error", "chain.unverified"})
+
+# What the reward's hacking guards reject by default (``GuardOptions`` in the reward code), in one place:
+# the ``agreement`` verifier reads the same lists, so that an answer the reward rejects does not vote.
+GUARD_ISSUES: tuple[str, ...] = (
+    "r1.duplicate_answer", "r1.misordered", "r1.overlapping", "r1.unopened_answer",
+    "answer.in_think", "answer.whole_text",
+)
+"""Parser issue codes (prefixes) that make an answer malformed: not read from one well-placed <answer>."""
+GUARD_FINDINGS: tuple[str, ...] = (
+    "absent_but_boxed", "label_obfuscated", "label_hedged", "label_to_grader", "label_too_long",
+    "thinking_to_grader", "count_excess",
+)
+"""``consistency`` findings that make an answer wrong whatever its IoU (the thinking contradicts the box,
+text written for the grader)."""
+GUARD_DUPLICATE_IOU = 0.7
+"""Two answer boxes overlapping this much are one object boxed twice."""
 """Codes with which the chain caps an answer at abstain; the reward host caps its reward at ``abstain`` too."""
 
 ISSUES: dict[str, IssueCode] = {c.code: c for c in _CODES}

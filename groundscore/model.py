@@ -28,7 +28,15 @@ from pydantic import (
     model_validator,
 )
 
-from groundscore.inputs.hygiene import clean_text, clean_value, decode_bytes, describe
+from groundscore.inputs.hygiene import (
+    PADDING_FROM,
+    PADDING_RUN,
+    clean_text,
+    clean_value,
+    decode_bytes,
+    describe,
+    fold_padding,
+)
 from groundscore.inputs.prompts import MAX_PROMPT
 
 Decision = Literal["accept", "reject", "abstain"]
@@ -245,6 +253,10 @@ class Sample(BaseModel):
             replaced, nul = describe(changes)
             found = [Issue(code="text.replaced", message=replaced, severity="warning")] if replaced else []
             found += [Issue(code="text.nul", message=nul, severity="warning")] if nul else []
+            if "completion.padding" in changes:
+                found.append(Issue(code="text.padding", severity="warning", message=(
+                    f"{changes['completion.padding']} characters of whitespace padding were folded "
+                    f"(runs of {PADDING_RUN}+ became one character)")))
             sample._input_issues = (*sample._input_issues, *found)
         if isinstance(sample, Sample) and len(sample.query) > MAX_PROMPT:
             sample._input_issues = (*sample._input_issues, Issue(
@@ -307,6 +319,14 @@ _TEXT_FIELDS = ("query", "completion", "id", "group", "format", "coords")
 def _clean_fields(data: Mapping[str, Any], changes: dict[str, str]) -> Mapping[str, Any]:
     """``data`` with its text fields cleaned (a new dict only when something changed); ``changes`` filled."""
     out: dict[str, Any] | None = None
+    completion = data.get("completion")
+    if type(completion) is str and len(completion) > PADDING_FROM:
+        folded, removed = fold_padding(completion)
+        if removed:
+            out = dict(data)
+            out["completion"] = folded
+            changes["completion.padding"] = str(removed)
+            data = out
     for name in _TEXT_FIELDS:
         value = data.get(name)
         if value is None:

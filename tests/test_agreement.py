@@ -196,3 +196,29 @@ def test_consensus_applies_the_guards_to_a_real_consensus() -> None:
     assert all(r.reward == config.wrong and r.details.get("hack") == "hack.coverage" for r in results)
     relaxed = Rewarder({"policy": "consensus", "options": {"max_coverage": 1.0}}, chain=chain()).score(whole)
     assert all(r.reward > config.abstain for r in relaxed)
+
+
+LOOKALIKE_DOG = "d\u043eg"  # a Cyrillic o
+
+
+def test_members_the_guards_reject_do_not_vote_or_move_their_neighbours() -> None:
+    """An answer the reward's guards reject (many boxes, one object boxed twice, an obfuscated label, a
+    thinking that says the target is absent) weighs nothing: the others' scores are what they are without it."""
+    full = Chain({"verifiers": ["schema", "label_match", "consistency", "agreement"]})
+    honest = [sample(f"<think>The dog is on the left.</think><answer>{completion(b)}</answer>") for b in (A, B, A)]
+    rejected = [
+        sample(f"<think>The dog is on the left.</think><answer>{completion(*[(10 + k, 10, 60 + k, 60) for k in range(120)])}</answer>"),
+        sample(f"<think>The dog is on the left.</think><answer>{completion(B, B)}</answer>"),
+        sample(f"<think>The dog is on the left.</think><answer>{completion(B, label=LOOKALIKE_DOG)}</answer>"),
+        sample(f"<think>I cannot find the dog anywhere.</think><answer>{completion(B)}</answer>"),
+    ]
+    alone = full.verify(honest)
+    together = full.verify(honest + rejected)
+    for k in range(len(honest)):
+        assert agreement(together[k]).score == agreement(alone[k]).score
+        assert agreement(together[k]).details["voters"] == len(honest)
+    too_many = agreement(together[len(honest)])
+    assert too_many.score is None and "too many" in too_many.reason  # not even compared: its cost is bounded
+    for report in together[len(honest) + 1:]:
+        v = agreement(report)
+        assert v.details.get("voting") is False and v.details.get("not_voting"), v.details

@@ -254,3 +254,70 @@ def test_openrlhf_rewards(batch: list[dict[str, Any]]) -> None:
     check_rewards(out["scores"].tolist(), len(batch))
     for values in out["extra_logs"].values():
         assert len(values) == len(batch) and all(math.isfinite(float(v)) for v in values)
+
+
+# -- obfuscation: a disguised wrong label is never paid more than the plain one -----------------------
+# Generated disguises (not the catalogue's list): each character of the wrong label may gain a combining
+# mark, a format character or a replacement character, become fullwidth or a look-alike letter, and each
+# space may become a space of another class. The plain label names another object than the query.
+_WRONG_LABELS = ("the tree", "a red car", "the kitchen table", "man in a blue shirt", "the traffic light")
+_MARKS = [chr(c) for c in range(0x300, 0x370)]
+_FORMAT = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u202a", "\u202c", "\u2066", "\u2069"]
+_SPACES = ["\u00a0", "\u2002", "\u2003", "\u2009", "\u202f", "\u205f", "\u3000"]
+_LOOKALIKE = {"a": "\u0430", "e": "\u0435", "o": "\u043e", "c": "\u0441", "p": "\u0440", "i": "\u0456"}
+
+
+@st.composite
+def disguised(draw: Any, label: str) -> str:
+    out = []
+    for ch in label:
+        kind = draw(st.sampled_from(["keep", "keep", "mark", "format", "fffd", "wide", "look"]))
+        if ch == " ":
+            out.append(draw(st.sampled_from([" ", *_SPACES])))
+        elif kind == "mark":
+            out.append(ch + draw(st.sampled_from(_MARKS)))
+        elif kind == "format":
+            out.append(ch + draw(st.sampled_from(_FORMAT)))
+        elif kind == "fffd":
+            out.append(ch + "\ufffd")
+        elif kind == "wide" and "!" <= ch <= "~":
+            out.append(chr(ord(ch) + 0xFEE0))
+        elif kind == "look":
+            out.append(_LOOKALIKE.get(ch, ch))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+_OBF_QUERY = "the brown dog on the left"
+_OBF_BOX = [40, 200, 240, 440]
+
+
+def _obf_sample(label: str, grounded: bool) -> dict[str, Any]:
+    think = "The query asks for the brown dog on the left. I can see it on the grass at the left."
+    completion = f"<think>{think}</think>\n<answer>{json.dumps([{'bbox_2d': _OBF_BOX, 'label': label}], ensure_ascii=False)}</answer>"
+    return {"query": _OBF_QUERY, "completion": completion, "image_size": [640, 480], "solution": [_OBF_BOX] if grounded else None}
+
+
+_OBF_REWARDER = Rewarder()
+
+
+@settings(SETTINGS, max_examples=25)
+@given(st.sampled_from(_WRONG_LABELS).flatmap(lambda w: st.tuples(st.just(w), disguised(w))))
+def test_a_disguised_wrong_label_is_never_paid_more_than_the_plain_one(pair: tuple[str, str]) -> None:
+    wrong, label = pair
+    rewards = _OBF_REWARDER.rewards([_obf_sample(wrong, True), _obf_sample(label, True),
+                                     _obf_sample(wrong, False), _obf_sample(label, False)])
+    assert rewards[1] <= rewards[0] + 1e-9, (label, rewards)
+    assert rewards[3] <= rewards[2] + 1e-9, (label, rewards)
+
+
+@settings(SETTINGS, max_examples=15)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=300))
+def test_canonical_text_is_idempotent_and_bounded(text: str) -> None:
+    from groundscore.nlp.canonical import canonical
+
+    once = canonical(text, 200)
+    assert canonical(once.text, 200).text == once.text
+    assert len(once.text) <= 200 or "text.cut" in once.codes
+    once.text.encode("utf-8")

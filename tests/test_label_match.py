@@ -139,3 +139,33 @@ def test_bad_inputs_never_raise(chain: Chain) -> None:
         report = chain.verify_one(Sample(query="dog " * 3000, completion=text))
         v = report.verdict("label_match")
         assert v is not None and v.code != "error", v
+
+
+def _lm(report):
+    return report.verdict("label_match")
+
+
+def test_an_unreadable_label_supports_nothing(chain: Chain) -> None:
+    """A label the checks cannot read (made-up words, no letters, too damaged) scores None, as no label does."""
+    for label in ("the zqxvbt wrplk", "12345 ###", "p\ufffd\ufffd\ufffd\ufffd\ufffdo"):
+        v = _lm(chain.verify([Sample(query="the metal pole", completion=completion(label))])[0])
+        assert v.score is None and v.code == "skipped.unreadable", (label, v)
+    # a real but unknown word stays readable: no contradiction, unknown head
+    v = _lm(chain.verify([Sample(query="the metal pole", completion=completion("the gizmo"))])[0])
+    assert v.score is not None
+
+
+def test_a_disguised_wrong_label_is_refuted_like_the_plain_one(chain: Chain) -> None:
+    for label in ("the car\ufffd", "ｔｈｅ ｃａｒ", "the c\u0301a\u0301r\u0301", "the c\u0430r", "the\u00a0car", "the cr\u200bar", "the carr"):
+        v = _lm(chain.verify([Sample(query="the metal pole", completion=completion(label))])[0])
+        assert v.gate is False and v.code == "mismatch.category", (label, v.reason)
+        if label != "the carr":
+            assert v.details["labels"][0].get("text"), label  # what the canonical form undid is noted
+
+
+def test_a_sibling_label_is_named_as_another_kind_of_thing() -> None:
+    chain = Chain({"verifiers": ["schema", "label_match", "consistency"]})
+    report = chain.verify([Sample(query="the dog", completion=completion("cat", think="A cat sits next to the dog."))])[0]
+    lm, cons = report.verdict("label_match"), report.verdict("consistency")
+    assert "another animal" in lm.reason
+    assert "agree" not in cons.reason and "another animal" in cons.reason

@@ -13,6 +13,12 @@ readers go through): lone surrogates become U+FFFD, NULs are removed, bytes
 are decoded with U+FFFD for what is not UTF-8, and each change is noted as an
 issue (``text.replaced``, ``text.nul``) on the sample's parse. Everything
 after the boundary can assume text that encodes.
+
+Padding is folded there too (:func:`fold_padding`): a run of
+:data:`PADDING_RUN` or more whitespace characters in a long completion
+becomes one, noted as ``text.padding``. Without that, 65,536 characters of
+spaces in front of a label pushed the label past the parser's length cut,
+the label was lost and its check skipped: padding bought a pass.
 """
 
 from __future__ import annotations
@@ -23,6 +29,11 @@ from typing import Any
 
 REPLACEMENT = "\ufffd"
 _SURROGATE = re.compile("[\ud800-\udfff]")  # one character class: linear
+PADDING_RUN = 256
+"""Whitespace runs this long or longer are padding (no layout needs them): folded to their first character."""
+PADDING_FROM = 8192
+"""Only completions longer than this are folded: a shorter one is never cut, so its padding costs nothing."""
+_PADDING = re.compile(r"(\s)\s{" + str(PADDING_RUN - 1) + ",}")  # one class and a counted repeat: linear
 MAX_DEPTH = 8
 """How deep :func:`clean_value` walks nested ``meta`` containers; deeper values are left as they are."""
 
@@ -41,6 +52,14 @@ def clean_text(text: str) -> tuple[str, str | None]:
         text = _SURROGATE.sub(REPLACEMENT, text)
         what.append("surrogate")
     return text, ",".join(what) if what else None
+
+
+def fold_padding(text: str) -> tuple[str, int]:
+    """``(text with each whitespace run of PADDING_RUN+ characters folded to its first, characters removed)``."""
+    if len(text) <= PADDING_FROM:
+        return text, 0
+    folded = _PADDING.sub(r"\1", text)
+    return folded, len(text) - len(folded)
 
 
 def decode_bytes(data: bytes | bytearray) -> tuple[str, str | None]:
@@ -92,6 +111,7 @@ def clean_value(value: Any, kinds: set[str] | None = None, depth: int = 0, max_d
 
 def describe(changes: Mapping[str, str]) -> tuple[str | None, str | None]:
     """Field -> what changed, as ``(text.replaced message, text.nul message)``; None where nothing was."""
+    changes = {f: what for f, what in changes.items() if not f.endswith(".padding")}  # noted on its own
     replaced = sorted(f for f, what in changes.items() if "surrogate" in what or "invalid_utf8" in what)
     nul = sorted(f for f, what in changes.items() if "nul" in what)
     msg_replaced = (

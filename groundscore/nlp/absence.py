@@ -99,7 +99,9 @@ def qualified(think: str | None, absence_sentence: str | None) -> str | None:
     """
     if not think or not absence_sentence:
         return None
-    text = think[:MAX_CHARS]
+    from groundscore.nlp.canonical import canonical
+
+    text = canonical(think[: 2 * MAX_CHARS], 2 * MAX_CHARS).text[:MAX_CHARS]  # the form the span was found in
     words = _object_words(_QUOTED.sub(" ", absence_sentence))
     if not words:
         return None

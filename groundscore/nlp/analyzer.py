@@ -27,11 +27,14 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
+from groundscore.nlp.canonical import canonical_short
 from groundscore.nlp.expression import Expression, extract
 from groundscore.nlp.lexicon import Lexicon, default_lexicon
 from groundscore.nlp.loader import load_spacy
 
-MAX_CHARS = 400  # a label or a span; longer text is cut (bounded work)
+MAX_CHARS = 240
+"""A label, query or span is read up to here; longer text is cut (bounded work). The longest query of the
+shared VLM-R1 logs has about 200 characters; a label this long is ``label_too_long`` anyway."""
 MAX_LEMMA_CACHE = 10_000
 """Entries of spaCy's rule-lemmatizer cache above which it is emptied (it has no bound of its own).
 
@@ -61,8 +64,13 @@ def english_words(nlp: Any) -> frozenset[str]:
 
 
 def normalize(text: str) -> str:
-    """The form texts are cached and compared in: lower case, one space, "man ' s" -> "man's", no end dot."""
-    t = (text or "")[:MAX_CHARS].replace("’", "'").replace("`", "'").lower()
+    """The form texts are cached and compared in: canonical (:mod:`groundscore.nlp.canonical`), lower case,
+    one space, "man ' s" -> "man's", no end dot.
+
+    Canonical first, then cut: fullwidth letters, look-alike letters of other scripts, combining marks,
+    invisible characters and padding of any whitespace class cannot make a label compare as another text.
+    """
+    t = canonical_short(text or "").text[:MAX_CHARS].replace("’", "'").replace("`", "'").lower()
     t = _POSSESSIVE.sub("'s", t)
     t = t.replace('"', " ")
     t = _SPACE.sub(" ", t).strip(" .,;:!?-'")

@@ -131,7 +131,9 @@ def extract(text: str, tokens: Sequence[Token], lexicon: Lexicon, english: froze
     toks = [t for t in tokens if t[0].strip()]
     words = tuple(t[0] for t in toks)
     lemmas = tuple(_lemma(t, lexicon) for t in toks)
-    typos = {i: fixed for i, t in enumerate(toks) if t[0] not in english and (fixed := _typo(t, lemmas[i], lexicon))}
+    # spelling correction is the costly step: the first MAX_TYPO_WORDS candidate words only (the head comes early)
+    candidates = [i for i, t in enumerate(toks) if t[0] not in english and t[0].isalpha()][:MAX_TYPO_WORDS]
+    typos = {i: fixed for i in candidates if (fixed := _typo(toks[i], lemmas[i], lexicon))}
     if typos:
         lemmas = tuple(typos.get(i, lem) for i, lem in enumerate(lemmas))
     positions = find_positions(list(words))
@@ -288,6 +290,8 @@ def extract(text: str, tokens: Sequence[Token], lexicon: Lexicon, english: froze
     )
 
 
+MAX_TYPO_WORDS = 12
+"""Words of one expression that spelling correction looks at (unknown to English first); more are read as they are."""
 _TYPO_POS = frozenset({"NOUN", "PROPN", "ADJ", "X"})
 _CLOSED_POS = frozenset({"DET", "ADP", "PRON", "CCONJ", "SCONJ", "AUX", "PART", "NUM", "PUNCT", "SYM", "INTJ"})
 
@@ -346,10 +350,10 @@ _NOT_COLORS = frozenset("back bread brow blur blues bleed bled pin pine pinky ta
 def _fuzzy_color(w: str) -> str | None:
     if not 4 <= len(w) <= 20 or w in COLOR_FAMILIES or w in _NOT_COLORS or not w.isalpha():
         return None
-    from difflib import get_close_matches
+    from rapidfuzz import fuzz, process
 
-    hit = get_close_matches(w, _COLOR_LIST, n=1, cutoff=0.85)
-    return hit[0] if hit else None
+    hit = process.extractOne(w, _COLOR_LIST, scorer=fuzz.ratio, score_cutoff=85)  # difflib's ratio, in C
+    return str(hit[0]) if hit else None
 
 
 _COLOR_LIST = [c for c, fam in COLOR_FAMILIES.items() if fam]

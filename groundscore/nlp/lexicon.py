@@ -17,7 +17,6 @@ checked by category (attributes, sides and negation still are).
 
 from __future__ import annotations
 
-import difflib
 import json
 from dataclasses import dataclass
 from functools import lru_cache
@@ -69,8 +68,12 @@ class Lexicon:
         self.generic = frozenset(w.lower() for w in data.get("generic", []))
         self.parts = frozenset(w.lower() for w in data.get("parts", []))
         self.related_groups = [tuple(p) for p in data.get("related_groups", [])]
-        # one tuple for the life of the lexicon: difflib reads it on every correction
+        # one tuple for the life of the lexicon, sorted: the fuzzy matcher breaks ties by order (alphabetical)
         self._vocabulary: tuple[str, ...] = tuple(sorted(set(self.terms) | set(self.hypernyms)))
+        # SymSpell's index: every term under each string it becomes with up to two letters deleted, so that the
+        # terms within two edits of a word are found by looking up the word's own deletions (built once)
+        # (built on the first correction: most processes never correct a word)
+        self._deletions: dict[str, tuple[str, ...]] | None = None
         # every answer of correct(), bounded (a trainer sees novel words in every batch); the only cache of it
         self._corrections: dict[str, str | None] = {}
 
@@ -82,18 +85,65 @@ class Lexicon:
         return self.terms.get(word, [])
 
     def correct(self, word: str) -> str | None:
-        """The known term a misspelt word most likely meant ("giraffee" -> "giraffe"), or None."""
+        """The known term a misspelt word most likely meant ("giraffee" -> "giraffe", "trezz" -> "tree"), or None.
+
+        The nearest term by optimal-string-alignment distance (an insertion,
+        deletion, replacement or swap of two neighbours counts one): one edit
+        for words of four letters, two from five letters on ("trezz" for
+        "tree", a misspelling a policy can use to turn a refuted label into an
+        unknown one). Ties go to the term keeping more of the word's letters,
+        then to the first in alphabetical order. The
+        candidates come from a SymSpell deletion index (the word's own
+        deletions looked up), each checked with rapidfuzz's OSA distance: tens
+        of microseconds a word, where ``difflib`` over the ~1,000-term
+        vocabulary took milliseconds, so a completion full of made-up words
+        stays cheap.
+        """
         # no term is longer than MAX_TERM_CHARS letters; a longer "word" (model garbage) is no misspelling,
-        # and its edits alone would cost time and memory in proportion to its length
+        # and matching it would cost time in proportion to its length
         if not 4 <= len(word) <= MAX_TERM_CHARS or not word.isalpha():
             return None
         if word in self._corrections:
             return self._corrections[word]
-        hits = sorted(c for c in _edits1(word) if c in self.terms or c in self.hypernyms)
-        fixed = hits[0] if hits else (_closest(word, self._vocabulary) if len(word) >= 7 else None)
+        fixed = self._nearest(word)
         if len(self._corrections) < MAX_CORRECTIONS:
             self._corrections[word] = fixed
         return fixed
+
+    def _nearest(self, word: str) -> str | None:
+        """The term nearest to ``word`` within :func:`max_edits` (OSA distance, then Indel, then alphabetical), or None."""
+        from rapidfuzz.distance import OSA, Indel
+
+        limit = max_edits(word)
+        if self._deletions is None:
+            index: dict[str, list[str]] = {}
+            for term in self._vocabulary:
+                if term.isalpha() and len(term) >= 3:  # correct() reads words of 4+ letters, one edit at four
+                    for k in _deletions(term):
+                        index.setdefault(k, []).append(term)
+            self._deletions = {k: tuple(v) for k, v in index.items()}
+        candidates: set[str] = set()
+        for k in _deletions(word):
+            candidates.update(self._deletions.get(k, ()))
+        best: tuple[int, int, str] | None = None
+        for term in candidates:
+            d = OSA.distance(word, term, score_cutoff=limit)
+            if d <= limit:
+                # nearest first; then the term that keeps more of the word's letters ("trezz": "tree", not "treat")
+                key = (d, Indel.distance(word, term), term)
+                if best is None or key < best:
+                    best = key
+        if best is None or (best[0] > 1 and not _plausible(word, best[2])):
+            return None
+        return best[2]
+
+    def kind(self, a: str | None, b: str | None) -> str | None:
+        """The group two head nouns share at the top ("animal" for "cat" and "dog"), or None."""
+        tops_a = {c.top for c in self.lookup(a or "")}
+        for c in self.lookup(b or ""):
+            if c.top in tops_a:
+                return c.top
+        return None
 
     # -- relations ------------------------------------------------------------
     def relation(self, a: str | None, b: str | None) -> Relation:
@@ -188,33 +238,35 @@ def _better(a: str, b: str) -> str:
     return a if _ORDER.index(a) <= _ORDER.index(b) else b
 
 
-_LETTERS = "abcdefghijklmnopqrstuvwxyz"
-
-
-def _edits1(word: str) -> set[str]:
-    """Every string one deletion, swap, replacement or insertion away (Norvig's speller)."""
-    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
-    deletes = [a + b[1:] for a, b in splits if b]
-    swaps = [a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1]
-    replaces = [a + c + b[1:] for a, b in splits if b for c in _LETTERS]
-    inserts = [a + c + b for a, b in splits for c in _LETTERS]
-    return set(deletes + swaps + replaces + inserts)
-
-
 MAX_TERM_CHARS = 30
 MAX_CORRECTIONS = 50_000  # words whose correction Lexicon.correct remembers (about 100 bytes each)
 
 
-def _closest(word: str, vocabulary: tuple[str, ...]) -> str | None:
-    """The vocabulary term closest to ``word`` (difflib ratio >= 0.84), or None.
+def max_edits(word: str) -> int:
+    """How many edits a misspelling of ``word``'s length may hold: 1 at four letters, 2 from five."""
+    return 1 if len(word) < 5 else 2
 
-    Not cached itself: :meth:`Lexicon.correct` keeps its answers. A cache
-    here, keyed on ``(word, vocabulary)``, would hold a reference to the
-    vocabulary per entry at best and a copy of it at worst (about 7 KB an
-    entry), which is what ``benchmarks/bench_memory.py`` watches for.
+
+def _deletions(word: str, depth: int = 2) -> set[str]:
+    """``word`` and every string it becomes with up to ``depth`` letters deleted (SymSpell's keys)."""
+    out = {word}
+    frontier = {word}
+    for _ in range(depth):
+        frontier = {w[:i] + w[i + 1:] for w in frontier for i in range(len(w)) if len(w) > 2}
+        out |= frontier
+    return out
+
+
+def _plausible(word: str, term: str) -> bool:
+    """A two-edit correction keeps the term's first letter and all but two of its letters in order.
+
+    Two edits reach many terms from a short word ("bear" from "beer" and
+    "pear"); a misspelling rarely changes its first letter, and most of it
+    must still spell the term.
     """
-    hits = difflib.get_close_matches(word, vocabulary, n=1, cutoff=0.84)
-    return hits[0] if hits else None
+    from rapidfuzz.distance import Indel
+
+    return word[0] == term[0] and len(term) >= 4 and Indel.distance(word, term) <= 4
 
 
 @lru_cache(maxsize=1)

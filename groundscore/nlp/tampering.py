@@ -35,7 +35,9 @@ _GRADER = re.compile(
     # (no "judge", "system", "marks" alone: a line judge, a sound system, road marks are objects)
     r"\b(?:ignore|disregard|override|instructions?|grader|grading|graded|evaluator|reward(?:s|ed)?|"
     r"scor(?:e|es|ed|ing)|full marks|points? awarded|full credit|verified by|annotator|"
-    r"(?:give|award|assign)s? (?:this|it|me)|correct answer|right answer|accept(?:ed)? this)\b",
+    r"(?:give|award|assign)s? (?:this|it|me)|correct answer|right answer|accept(?:ed)? this|"
+    # a verdict about the answer written into it: "red (verified correct, IoU 1.0)", "ground truth match"
+    r"verif(?:y|ied|ies|ication)|validated|correct(?:ly)?|incorrect|iou|accuracy|confidence|ground[ -]?truth|precision)\b",
     re.IGNORECASE,
 )
 # Phrases that address whoever scores the answer: what a thinking says only to game its reward.

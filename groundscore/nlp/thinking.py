@@ -19,10 +19,13 @@ adversarial thinking cannot make this slow.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from dataclasses import dataclass
 
 MAX_THINK_CHARS = 8000
+MAX_DESIGNATIONS = 64
+"""Designating phrases read from one thinking (a real one has a few); the last ones read are the settled target."""
 
 _DESIGNATE = re.compile(
     r"\b(?:refers? to|referring to|is referring to|corresponds? to|points? to|is describing|describes|"
@@ -35,16 +38,43 @@ _DESIGNATE = re.compile(
 _SPAN_CUT = re.compile(r",|\s(?:which|who|that|as|because|since|while|so|where|and is|and it|located|positioned|situated|appears?|seems?|is|are|in the (?:image|picture|photo|frame|scene))\b", re.IGNORECASE)
 _GENERIC_SPAN = re.compile(r"^(?:the |a |an )?(?:image|picture|photo|sentence|phrase|description|instruction|task|question|expression|bounding box|box|coordinates?)\b", re.IGNORECASE)
 _ABSENT = re.compile(
-    r"\b(?:there (?:is|are|was|were) no(?!t)\b(?! other| more| need| doubt| ambiguity| explicit| mention| overlap| indication that| clear indication that| way)|"
-    r"(?:can ?not|can't|could not|couldn't|unable to|do not|don't|did not|didn't|does not|doesn't|cannot) "
-    r"(?:find|see|locate|identify|spot|detect|be found|be located|be seen|exist|appear to (?:be|exist|contain|have|show|include))\b|"
-    r"(?:is|are) not (?:visible|present|shown|found|seen|depicted|in the (?:image|picture|photo))\b|"
-    r"(?:not|no|none) (?:visible|present) in the (?:image|picture|photo)|"
-    r"no such (?:object|item|thing|person)|does not contain|doesn't contain|is absent|are absent|"
-    r"(?:image|picture|photo) (?:does not|doesn't) (?:show|contain|include|have)|"
+    r"\b(?:there(?: is|'s| are|was|were| was| were) no(?!t)\b(?! other| more| need| doubt| ambiguity| explicit| mention| overlap| indication that| clear indication that| way)|"
+    r"(?:can ?not|can't|could not|couldn't|unable to|(?:was|am|is|were|are) not able to|fail(?:s|ed)? to|do not|don't|did not|didn't|does not|doesn't|cannot) "
+    r"(?:find|see|locate|identify|spot|detect|be found|be located|be seen|be spotted|be identified|exist|appear to (?:be|exist|contain|have|show|include))\b|"
+    r"(?:is|are|was|were) not (?:visible|present|shown|found|seen|depicted|there|anywhere|in the (?:image|picture|photo|scene))\b|"
+    r"(?:not|no|none) (?:visible|present) in the (?:image|picture|photo|scene)|"
+    r"no such (?:object|item|thing|person|element)|does not contain|doesn't contain|(?:is|are) absent|(?:is|are) missing from|"
+    r"(?:image|picture|photo|scene) (?:does not|doesn't) (?:show|contain|include|have|depict)|"
     r"there (?:isn't|aren't|is not|are not) (?:a|an|any)\b|"
     r"(?:does not|doesn't|do not|don't) appear (?:in|anywhere|to be (?:in|there|present))\b|"
-    r"\bno [a-z]+(?: [a-z]+){0,3} (?:is|are|was|were) (?:present|visible|shown|seen|there|in the (?:image|picture|photo))\b)",
+    r"(?:does not|doesn't|do not|don't) appear\b(?= *[.,;!]| *$)|"
+    r"nowhere to be (?:seen|found)|(?:is|are) nowhere\b|no (?:sign|trace|evidence) of\b|does(?: not|n't) exist\b|"
+    r"\bno [a-z]+(?: [a-z]+){0,3} (?:is|are|was|were|can be) (?:present|visible|shown|seen|found|there|in the (?:image|picture|photo))\b)",
+    re.IGNORECASE,
+)
+# Absence said in other words: a negation right before a verb of seeing, finding or being there ("I'm not
+# seeing", "could not be detected", "have not found", "can't make out", "doesn't seem to be"), with only
+# auxiliary words between them: "not fully visible", "not clearly shown", "not possible to identify" qualify
+# what is seen, and fired on correct answers of the REC logs. And a few shapes whose negation is a word of
+# its own ("nothing resembling", "came up empty", "the image lacks"). Every repeat consumes a space and a
+# word of a fixed list (no nested ambiguity): linear.
+_NEG = r"(?:not|never|cannot|can't|couldn't|isn't|aren't|wasn't|weren't|doesn't|don't|didn't|haven't|hasn't|unable|fail(?:s|ed)?)"
+_PERCEIVE = (r"(?:see|seeing|seen|find|finding|found|locate|located|locating|spot|spotted|spotting|detect|detected|identify|"
+             r"identified|notice|noticed|noticing|observe|observed|visible|present|exist|exists|existing|make out|"
+             r"seem to be|seems to be|appear to be|appears to be|depicted|shown|there|anywhere)")
+_ABSENT_MORE = re.compile(
+    rf"\b{_NEG}(?:\s+(?:be|been|being|able|to|seem|seems|appear|appears|actually|really|even|yet|currently))*\s+{_PERCEIVE}\b|"
+    r"\bnothing (?:resembling|like|matching|similar to|that (?:looks|resembles|matches))\b|"
+    r"\b(?:appears?|seems?) (?:to be|there is|there are) no\b|\b(?:appears?|seems?) to be (?:missing|absent|nowhere)\b|"
+    r"\b(?:is|are) missing from (?:the|this) (?:image|picture|photo|scene|frame)\b|\bcame up (?:empty|short|with nothing)\b|\bfound nothing\b|"
+    r"\b(?:image|picture|photo|scene|frame|view) lacks\b|"
+    r"\bno\b(?! other| more| further)[^.!?\n]{1,150}?\b(?:can|could) be (?:located|found|seen|spotted|identified|detected|made out)\b",
+    re.IGNORECASE,
+)
+# "the target is actually a cat", "it turns out to be the woman": the thinking names another object as what it is
+_OTHER = re.compile(
+    r"\b(?:(?:is|are) (?:actually|in fact|really|instead|rather)|turns? out to be|(?:is|are) not (?:a|an|the) [a-z]+(?: [a-z]+)?,? but)"
+    r" (?P<span>(?:a|an|the|just a|just an|only a|only an|some)\b[^.;:\n?!,]{2,80})",
     re.IGNORECASE,
 )
 _NUMBER = r"-?\d+(?:\.\d+)?"
@@ -70,7 +100,7 @@ def designations(think: str | None) -> list[Designation]:
     """Spans that designate the target, in order of appearance (the last is the settled one)."""
     text = clip(think)
     out: list[Designation] = []
-    for m in _DESIGNATE.finditer(text):
+    for m in itertools.islice(_DESIGNATE.finditer(text), MAX_DESIGNATIONS):
         span = m.group("span").strip().strip('"“”\'')
         if not span or _GENERIC_SPAN.match(span):
             continue
@@ -94,22 +124,52 @@ def absence(think: str | None, forms: set[str] | None = None, query: str = "") -
     With ``forms`` (the query's nouns), the sentence must also name the
     target, by one of those words or by "the target", "such object", "it",
     so that "there are no black spots" does not count when the target is the
-    broccoli.
+    broccoli. A query restated in the sentence is read without its own words
+    ("the zebra whose head is not in the picture" denies nothing), whatever
+    the query's length: "there is no man in a red shirt in this image"
+    still says the man is absent.
     """
     text = clip(think)
     unquoted = _QUOTED.sub(lambda m: " " * len(m.group(0)), text)
     bounds = _sentences(text)
-    for k, m in enumerate(_ABSENT.finditer(unquoted)):
-        if k >= _MAX_MATCHES:
-            break
+    low_query = " ".join(query.lower().split())
+    matches = [*itertools.islice(_ABSENT.finditer(unquoted), _MAX_MATCHES),
+               *itertools.islice(_ABSENT_MORE.finditer(unquoted), _MAX_MATCHES)]
+    for m in sorted(matches, key=lambda m: m.start()):
         sentence = _sentence_in(text, bounds, m.start())
-        if query and len(query) > 8 and query.lower() in sentence.lower():
-            continue  # the query restated ("the zebra whose head is not in the picture")
+        if low_query and len(low_query) > 3 and (_ABSENT.search(low_query) or _ABSENT_MORE.search(low_query)):
+            low = " ".join(sentence.lower().split())
+            rest = low.replace(low_query, " the target ")
+            if low_query in low and not (_ABSENT.search(rest) or _ABSENT_MORE.search(rest)):
+                continue  # the query restated: its own negation is no absence
         if _AFFIRM.search(sentence) and not m.group(0).lower().startswith("there"):
             continue  # a part of a present object is hidden ("there is a zebra ..., but the mouth is not visible")
         if forms is None or _TARGET_WORDS.search(sentence) or _names(sentence, forms):
             return sentence
     return None
+
+
+def other_target(think: str | None, forms: set[str] | None = None) -> list[tuple[str, str]]:
+    """``(sentence, span)`` where the thinking says the target is actually something else, in order.
+
+    "The dog is actually a cat", "the object turns out to be a fire hydrant",
+    "it is not a dog but a wolf". The sentence must name the target (one of
+    ``forms``, "the target", "it", ...); the caller decides whether the span
+    names another kind of thing than the query (a lexicon question).
+    """
+    text = clip(think)
+    unquoted = _QUOTED.sub(lambda m: " " * len(m.group(0)), text)
+    bounds = _sentences(text)
+    out: list[tuple[str, str]] = []
+    for k, m in enumerate(_OTHER.finditer(unquoted)):
+        if k >= _MAX_MATCHES or len(out) >= 4:
+            break
+        sentence = _sentence_in(text, bounds, m.start())
+        subject = unquoted[max(0, m.start() - 120) : m.start()]
+        subject = subject[subject.rfind(".") + 1 :] if "." in subject else subject
+        if forms is None or _TARGET_WORDS.search(subject) or _names(subject, forms):
+            out.append((sentence, m.group("span").strip()))
+    return out
 
 
 def _names(sentence: str, forms: set[str]) -> bool:

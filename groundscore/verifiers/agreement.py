@@ -8,10 +8,16 @@ other models' answers separates right from wrong far better than any
 single-answer check (see docs/groups.md).
 
 Who votes: every member of the group, in the batch, that gave a box or point
-answer or an explicit "not found" and failed no gate (``schema``, ``label_match``,
-``consistency``, or any other gate earlier in the chain). A malformed answer
-or one that failed a gate does not vote, so a batch of broken outputs cannot
-vouch for itself.
+answer or an explicit "not found", failed no gate (``schema``, ``label_match``,
+``consistency``, or any other gate earlier in the chain) and that the reward's
+hacking guards would not reject: no ``consistency`` finding of
+``reject_findings`` (the thinking says the target is absent, an obfuscated or
+grader-addressed label, several boxes for one object), no parser issue of
+``reject_issues`` (the answer not read from one well-placed ``<answer>``), no
+two boxes on one object (``duplicate_iou``). A malformed, gated or rejected
+answer does not vote and weighs nothing in any other member's score, so a
+batch of broken outputs cannot vouch for itself, and an answer the reward
+pays ``wrong`` cannot move its neighbours' rewards.
 
 How: two box answers agree as much as their matched IoU (boxes paired one to
 one by an exact assignment for small multi-box answers, summed and divided by
@@ -50,6 +56,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from groundscore.groups.grouping import GROUP_INDEX_KEY, GROUP_KEY, VERDICTS_KEY, expected_size
+from groundscore.issues import GUARD_DUPLICATE_IOU, GUARD_FINDINGS, GUARD_ISSUES
 from groundscore.model import Parsed, Verdict
 from groundscore.plugins.hookspecs import hookimpl
 from groundscore.verifiers.base import Context, Evidence, Verifier, VerifierOptions
@@ -68,6 +75,18 @@ class AgreementOptions(VerifierOptions):
         default=None,
         description="Gate verifiers whose failure removes a member's vote; None: every gate that ran before agreement.",
     )
+    reject_findings: list[str] = Field(
+        default_factory=lambda: list(GUARD_FINDINGS),
+        description="consistency findings that remove a member's vote (the reward's hacking guards reject them).",
+    )
+    reject_issues: list[str] = Field(
+        default_factory=lambda: list(GUARD_ISSUES),
+        description="Parser issue codes (prefixes) that remove a member's vote (the answer was not read from one <answer>).",
+    )
+    duplicate_iou: float = Field(
+        default=GUARD_DUPLICATE_IOU, gt=0.0, le=1.0,
+        description="A member with two boxes overlapping this much (one object boxed twice) does not vote.",
+    )
     point_distance: float = Field(
         default=0.04, gt=0.0, le=1.0,
         description="Two points agree when they are at most this share of the image diagonal apart "
@@ -78,6 +97,37 @@ class AgreementOptions(VerifierOptions):
         description="Score of an answer no other member supports. Above 0 so that a lone dissenter is lowered, not "
                     "zeroed: the geometric mean would turn a 0 into confidence 0, and a minority is sometimes right.",
     )
+
+
+MAX_DUPLICATE_CHECK = 100
+"""Boxes of one answer compared pairwise for duplicates; an answer with more does not vote at all."""
+
+
+def guard_rejection(parsed: Parsed, prior: Any, options: AgreementOptions) -> str | None:
+    """Why the reward's hacking guards would reject this answer (so it must not vote), or None.
+
+    Read from what the parser and the earlier verifiers found, as the reward
+    reads it: a rejected finding of ``consistency``, a rejected parser issue,
+    two boxes on one object, more boxes than can be checked.
+    """
+    issues = [c for c in parsed.issue_codes()
+              if any(c == r or c.startswith(r + "_") for r in options.reject_issues)]
+    if issues:
+        return f"the answer was not read from one well-placed <answer> ({', '.join(sorted(set(issues)))})"
+    consistency = prior.get("consistency") if prior else None
+    if consistency is not None and isinstance(consistency.details, dict):
+        found = sorted({str(f.get("code")) for f in consistency.details.get("findings", ())
+                        if isinstance(f, dict) and f.get("code") in options.reject_findings})
+        if found:
+            return f"rejected by the reward's guards ({', '.join(found)})"
+    boxes = [b.xyxy for b in parsed.boxes]
+    if len(boxes) > MAX_DUPLICATE_CHECK or len(parsed.points) > MAX_DUPLICATE_CHECK:
+        return f"{len(boxes) + len(parsed.points)} boxes and points: more than {MAX_DUPLICATE_CHECK}, too many to check"
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            if _iou(boxes[i], boxes[j]) >= options.duplicate_iou:
+                return f"boxes {i} and {j} overlap (IoU >= {options.duplicate_iou}): one object boxed twice"
+    return None
 
 
 def _is_absent(parsed: Parsed) -> bool:
@@ -254,7 +304,10 @@ class _Group:
             boxes = [b.xyxy for b in parsed.boxes]
             points = [(p.x, p.y) for p in parsed.points]
             sane = all(_sane(b) for b in boxes) and all(_sane_point(p) for p in points)
-            if points and sane:
+            if len(boxes) + len(points) > MAX_DUPLICATE_CHECK:
+                # comparing it would cost (boxes x boxes) per member pair, and the guards reject it anyway
+                answer = (None, f"more than {MAX_DUPLICATE_CHECK} boxes and points: too many to compare")
+            elif points and sane:
                 answer: tuple[str | None, Any] = ("point", boxes + points)
             elif boxes and sane:
                 answer = ("box", boxes)
@@ -270,7 +323,8 @@ class _Group:
                 if v.gate is False and (options.gates is None or name in options.gates)
             ] if prior else []
             self.why_not.append(
-                f"failed gate(s): {', '.join(failed)}" if failed else (answer[1] if answer[0] is None else None)
+                f"failed gate(s): {', '.join(failed)}" if failed
+                else (answer[1] if answer[0] is None else guard_rejection(parsed, prior, options))
             )
         self.voters = [k for k, why in enumerate(self.why_not) if why is None]
         keys = {k: _answer_key(*self.answers[k], members[k].parsed) for k in self.voters}
@@ -282,10 +336,13 @@ class _Group:
         self.radius = radius if any(a[0] == "point" for a in self.answers) else None
         sim: list[list[float]] = [[0.0] * n for _ in range(n)]
         comparable = [k for k in range(n) if self.answers[k][0] is not None]
+        voting = set(self.voters)
         for x, i in enumerate(comparable):
             kind_i, boxes_i = self.answers[i]
             sim[i][i] = 1.0
             for j in comparable[x + 1:]:
+                if i not in voting and j not in voting:
+                    continue  # two members that do not vote: nobody reads their agreement
                 kind_j, boxes_j = self.answers[j]
                 if kind_i == "box" and kind_j == "box":
                     v = _matched(boxes_i, boxes_j)
@@ -339,7 +396,8 @@ class _Group:
             base["group_split"] = True
         kind, _ = self.answers[k]
         if kind is None:
-            return Verdict.skip(name, "skipped.no_answer", "the answer has no box, point or 'not found' to compare with the group", **base)
+            why = self.answers[k][1] or "the answer has no box, point or 'not found' to compare with the group"
+            return Verdict.skip(name, "skipped.no_answer", why, **base)
         others = [j for j in self.voters if j != k]
         if not others:
             return Verdict.skip(name, "skipped.no_voters", "no other member of the group gave a usable answer to compare with",

@@ -16,6 +16,9 @@ Findings, each with a machine-readable code and the spans that show it:
                           query (another category, side or colour)
 ``absent_but_boxed``      the thinking says the target is not there, yet the
                           answer gives a box
+``target_is_other``       the thinking says the target is actually something
+                          of another kind ("the dog is actually a cat"), yet
+                          the answer gives a box
 ``coordinates_disagree``  coordinates written in the thinking match no box of
                           the answer (IoU < 0.5)
 ``count_mismatch``        the query or thinking asks for several objects
@@ -56,7 +59,7 @@ from groundscore.plugins.hookspecs import hookimpl
 from groundscore.verifiers.base import Context, VerifierOptions
 from groundscore.verifiers.language import LanguageVerifier
 
-Finding = Literal["label_from_thinking", "label_unplaced_mention", "answer_not_target", "thinking_off_query", "absent_but_boxed", "coordinates_disagree", "count_mismatch",
+Finding = Literal["label_from_thinking", "label_unplaced_mention", "answer_not_target", "thinking_off_query", "absent_but_boxed", "target_is_other", "coordinates_disagree", "count_mismatch",
                   "label_obfuscated", "label_hedged", "label_to_grader", "label_too_long", "thinking_to_grader", "thinking_repetitive", "thinking_copies_query",
                   "count_excess"]
 
@@ -66,6 +69,7 @@ SCORES: dict[str, float] = {
     "answer_not_target": 0.3,
     "thinking_off_query": 0.3,
     "absent_but_boxed": 0.45,
+    "target_is_other": 0.3,
     "coordinates_disagree": 0.4,
     "count_mismatch": 0.6,
     "count_excess": 0.6,
@@ -122,7 +126,7 @@ class ConsistencyVerifier(LanguageVerifier):
 
     def _one(self, ctx: Context) -> Verdict:
         from groundscore.nlp import thinking as th
-        from groundscore.nlp.batch import TARGETS, label_expressions, query_expression
+        from groundscore.nlp.batch import TARGETS, label_expressions, query_expression, think_codes, think_text
         from groundscore.nlp.compare import compare
         from groundscore.nlp.lexicon import default_lexicon
         from groundscore.nlp.positions import conflicting, find_positions
@@ -131,7 +135,7 @@ class ConsistencyVerifier(LanguageVerifier):
         parsed = ctx.parsed
         query = query_expression(ctx)
         labels = label_expressions(ctx)
-        think = parsed.think or ""
+        think = think_text(ctx)  # canonical: look-alike letters, fullwidth forms, invisible characters undone
         findings: list[dict[str, Any]] = []
         checks: list[str] = []
         n_boxes = len(parsed.boxes) + len(parsed.points)
@@ -154,7 +158,8 @@ class ConsistencyVerifier(LanguageVerifier):
             findings.append({"code": "count_excess", "expected": 1, "boxes": n_boxes, "span": query.text})
         if n_boxes:
             _tampering(ctx.referring_expression, [b.label for b in parsed.boxes if b.label] +
-                       [p.label for p in parsed.points if getattr(p, "label", None)], think, checks, findings)
+                       [p.label for p in parsed.points if getattr(p, "label", None)], think, checks, findings,
+                       think_codes(ctx))
 
         if think.strip():
             # absence said, box given
@@ -163,6 +168,10 @@ class ConsistencyVerifier(LanguageVerifier):
             absent = th.absence(think, query_forms, query.text)
             if absent and n_boxes and not parsed.no_object:
                 findings.append({"code": "absent_but_boxed", "span": absent, "boxes": n_boxes})
+            elif n_boxes and not parsed.no_object and query.head:
+                other = _other_kind(th.other_target(think, query_forms), query.head, lexicon)
+                if other:
+                    findings.append({"code": "target_is_other", "span": other[0], "other": other[1], "query_head": query.head})
 
             # coordinates written in the thinking
             written = th.coordinates(think)[:MAX_WRITTEN_BOXES]
@@ -219,11 +228,14 @@ class ConsistencyVerifier(LanguageVerifier):
             return Verdict.skip(self.name, "skipped.nothing_to_compare", "no thinking to compare and no count in the query")
 
         details: dict[str, Any] = {"query": query.evidence(), "checks": sorted(set(checks)), "findings": findings}
+        capped = _caps(ctx, think)
+        if capped:
+            details["capped"] = capped
         if settled is not None:
             details["settled_target"] = settled.evidence()
         if not findings:
             return Verdict(verifier=self.name, score=1.0, gate=True if self.options.gate else None, code="ok",
-                           reason="thinking, answer and query agree", details=details)
+                           reason=_ok_reason(query, labels, lexicon, bool(think.strip())), details=details)
         scores = self.options.scores
         worst = min(findings, key=lambda f: scores.get(f["code"], SCORES[f["code"]]))
         score = scores.get(worst["code"], SCORES[worst["code"]])
@@ -232,24 +244,44 @@ class ConsistencyVerifier(LanguageVerifier):
         return Verdict(verifier=self.name, score=score, gate=gate, code=worst["code"], reason=_reason(worst), details=details)
 
 
-def _tampering(query: str, labels: list[str], think: str, checks: list[str], findings: list[dict[str, Any]]) -> None:
-    """Labels and thinking written for the grader rather than about the image (one finding per kind)."""
+LABEL_SCRIPT_CHARS = 400
+"""Characters of a label whose words are checked for mixed scripts (a per-character Unicode lookup)."""
+MAX_TAMPER_LABELS = 32
+"""Distinct labels whose text is read for tampering; more are not read (the answer is long anyway)."""
+
+
+def _tampering(query: str, labels: list[str], think: str, checks: list[str], findings: list[dict[str, Any]],
+               think_changes: tuple[str, ...] = ()) -> None:
+    """Labels and thinking written for the grader rather than about the image (one finding per kind).
+
+    Obfuscation is read from the raw label (invisible characters, a word
+    mixing scripts) and from what making it canonical had to undo (look-alike
+    letters, invisible characters); the other checks read the canonical text,
+    so that "ｆｕｌｌ ｍａｒｋｓ" is the grading vocabulary it looks like.
+    """
     from groundscore.nlp import tampering as tp
+    from groundscore.nlp.canonical import canonical_short
 
     # "label_text" counts as a check only where it found something: a completion without thinking
     # stays "nothing to compare" (None) for require_checked when its labels are plain descriptions.
     before = len(findings)
-    for label in dict.fromkeys(labels):
-        why = tp.obfuscated(label)
+    canonical_query = canonical_short(query).text
+    for raw in list(dict.fromkeys(labels))[:MAX_TAMPER_LABELS]:
+        canon = canonical_short(raw)
+        label = canon.text[:LABEL_SCRIPT_CHARS]  # a longer label is label_too_long: its first words tell
+        # scripts per word, on the label's start (a Unicode name lookup per character); the canonical codes cover the rest
+        why = None if raw.isascii() else tp.obfuscated(raw[:LABEL_SCRIPT_CHARS // 4])
+        if not why and {"text.confusable", "text.invisible"} & set(canon.codes):
+            why = "look-alike letters of another script or invisible characters (" + ", ".join(canon.codes) + ")"
         if why:
-            findings.append({"code": "label_obfuscated", "label": label[:200], "why": why})
+            findings.append({"code": "label_obfuscated", "label": raw[:200], "why": why})
         hedge = tp.hedged(label)
-        if hedge and not tp.hedged(query):
+        if hedge and not tp.hedged(canonical_query):
             findings.append({"code": "label_hedged", "label": label[:200], "word": hedge})
-        word = tp.addressed_to_grader(label, query)
+        word = tp.addressed_to_grader(label, canonical_query)
         if word:
             findings.append({"code": "label_to_grader", "label": label[:200], "word": word})
-        words = tp.too_long(label, query)
+        words = tp.too_long(label, canonical_query)
         if words:
             findings.append({"code": "label_too_long", "label": label[:200], "words": words})
     if len(findings) > before:
@@ -262,11 +294,54 @@ def _tampering(query: str, labels: list[str], think: str, checks: list[str], fin
         share = tp.repetitive(think)
         if share is not None:
             findings.append({"code": "thinking_repetitive", "distinct_ngrams": round(share, 3)})
-        if tp.copies_query(think, query):
+        if tp.copies_query(think, canonical_query):
             findings.append({"code": "thinking_copies_query", "span": think[:200]})
-        why = tp.obfuscated(think)
-        if why and "invisible" in why:
-            findings.append({"code": "label_obfuscated", "label": "(thinking)", "why": why})
+        if "text.invisible" in think_changes:
+            findings.append({"code": "label_obfuscated", "label": "(thinking)", "why": "invisible characters in the thinking"})
+
+
+def _caps(ctx: Any, think: str) -> list[str]:
+    """Which per-answer work caps this answer hit (the rest was not read), as ``cap.*`` codes."""
+    from groundscore.nlp import thinking as th
+    from groundscore.nlp.batch import labels_capped
+
+    out = []
+    if labels_capped(ctx):
+        out.append("cap.labels")
+    if len(ctx.parsed.boxes) > MAX_ANSWER_BOXES:
+        out.append("cap.boxes")
+    if len(think) > th.MAX_THINK_CHARS:
+        out.append("cap.thinking")
+    return out
+
+
+def _other_kind(claims: list[tuple[str, str]], query_head: str, lexicon: Any) -> tuple[str, str] | None:
+    """The first ``(sentence, span)`` whose span names a thing of another kind than the query's head, or None."""
+    for sentence, span in claims:
+        for word in span.lower().split()[:6]:
+            for form in (word, word[:-1] if word.endswith("s") else word):
+                if lexicon.knows(form) and form not in lexicon.generic:
+                    if lexicon.relation(query_head, form) in {"different", "gender", "sibling"}:
+                        return sentence, span
+                    break
+            else:
+                continue
+            break
+    return None
+
+
+def _ok_reason(query: Any, labels: list[Any], lexicon: Any, has_think: bool) -> str:
+    """The reason of a verdict with no finding: "agree" only where every label names the query's kind of thing."""
+    for label in labels:
+        if not (label.head and query.head):
+            continue
+        rel = lexicon.relation(query.head, label.head)
+        if rel in {"sibling", "different", "gender"}:
+            kind = lexicon.kind(query.head, label.head)
+            what = f"another {kind}" if kind and rel == "sibling" else "another object"
+            return (f"no contradiction within the thinking, but the label {label.text!r} names {what} "
+                    f"({label.head!r}) than the query's {query.head!r} (label_match judges that)")
+    return "thinking, answer and query agree" if has_think else "the answer's count agrees with the query"
 
 
 _SCENE = frozenset("image picture photo photograph perspective view scene frame pattern setting background foreground area region space context".split())
@@ -312,6 +387,8 @@ def _reason(f: dict[str, Any]) -> str:
         return f"the thinking settled on {f['target_span']!r} but the label names {f['label']!r}"
     if code == "thinking_off_query":
         return f"the object the thinking settled on ({f['target_span']!r}) contradicts the query"
+    if code == "target_is_other":
+        return f"the thinking says the target is something else ({f['span'][:80]!r}) yet the answer gives a box"
     if code == "absent_but_boxed":
         return f"the thinking says the target is not there ({f['span'][:80]!r}) yet the answer gives a box"
     if code == "coordinates_disagree":

@@ -26,7 +26,7 @@ label at all is not applicable (None): the schema verifier owns that.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
@@ -34,6 +34,9 @@ from groundscore.model import Verdict
 from groundscore.plugins.hookspecs import hookimpl
 from groundscore.verifiers.base import Context, VerifierOptions
 from groundscore.verifiers.language import LanguageVerifier
+
+if TYPE_CHECKING:
+    from groundscore.nlp.canonical import Canonical
 
 ConflictKind = Literal["category", "gender", "color", "position", "size", "negation", "count"]
 
@@ -57,7 +60,13 @@ class LabelMatchVerifier(LanguageVerifier):
 
     def verify_batch(self, contexts: Sequence[Context]) -> list[Verdict]:
         from groundscore.nlp.analyzer import default_analyzer
-        from groundscore.nlp.batch import label_expressions, labels_of, prepare, query_expression
+        from groundscore.nlp.batch import (
+            label_expressions,
+            labels_capped,
+            labels_of,
+            prepare,
+            query_expression,
+        )
 
         todo = [c for c in contexts if labels_of(c) and c.referring_expression.strip()]
         if todo:
@@ -70,26 +79,36 @@ class LabelMatchVerifier(LanguageVerifier):
             if not ctx.referring_expression.strip():
                 out.append(self.skip_no_query())
                 continue
-            out.append(self._one(query_expression(ctx), label_expressions(ctx)))
+            verdict = self._one(query_expression(ctx), label_expressions(ctx), labels_of(ctx))
+            if labels_capped(ctx):  # the work per answer is bounded: the labels past the cap were not read
+                read = len(labels_of(ctx))
+                verdict.details["capped"] = {"code": "cap.labels", "read": read}
+                verdict.reason += f"; only the first {read} distinct label(s) were read (cap.labels)"
+            out.append(verdict)
         return out
 
-    def _one(self, query: Any, labels: list[Any]) -> Verdict:
+    def _one(self, query: Any, labels: list[Any], raw: list[str] | None = None) -> Verdict:
+        from groundscore.nlp.canonical import canonical_short
         from groundscore.nlp.compare import compare
         from groundscore.nlp.lexicon import default_lexicon
 
         lexicon = default_lexicon()
+        english = _english()
         gate_kinds = set(self.options.gate_on)
         worst_score = 1.0
         failed = False
         per_label: list[dict[str, Any]] = []
         codes: list[str] = []
-        for label in labels:
+        unreadable: list[dict[str, Any]] = []
+        for k, label in enumerate(labels):
             m = compare(query, label, lexicon)
             kinds = {c.kind for c in m.conflicts}
             clear = bool(kinds & gate_kinds) or (self.options.sibling_gates and m.relation == "sibling")
             failed = failed or clear
-            worst_score = min(worst_score, m.score)
             entry: dict[str, Any] = {"label": label.text, "head": label.head, "relation": m.relation, "score": round(m.score, 3)}
+            canon = canonical_short(raw[k]) if raw is not None and k < len(raw) else None
+            if canon is not None and canon.codes:
+                entry["text"] = list(canon.codes)
             if m.copy:
                 entry["copy"] = True
             if m.matched:
@@ -99,22 +118,88 @@ class LabelMatchVerifier(LanguageVerifier):
                 codes.extend(f"mismatch.{c.kind}" for c in m.conflicts)
             elif m.relation == "sibling":
                 codes.append("mismatch.sibling")
+                entry["kind"] = lexicon.kind(query.head, label.head)
+            else:
+                why = unreadable_because(label, m, canon, english)
+                if why:
+                    # a label the checks cannot read refutes nothing and supports nothing: it does not score
+                    entry["unreadable"] = why
+                    unreadable.append(entry)
+                    per_label.append(entry)
+                    continue
+            worst_score = min(worst_score, m.score)
             per_label.append(entry)
         details = {"query": query.evidence(), "labels": per_label}
         gate = (not failed) if self.options.gate else None
         if codes:
             first = next(e for e in per_label if e.get("conflicts") or e["relation"] == "sibling")
-            what = first.get("conflicts", [{"kind": "sibling", "query": query.head, "label": first["head"]}])[0]
-            reason = f"label {first['label']!r} contradicts the query ({what['kind']}: {what['query']!r} vs {what['label']!r})"
+            if first.get("conflicts"):
+                what = first["conflicts"][0]
+                reason = f"label {first['label']!r} contradicts the query ({what['kind']}: {what['query']!r} vs {what['label']!r})"
+            else:
+                kind = first.get("kind")
+                reason = (f"label {first['label']!r} names another {kind or 'object'} ({first['head']!r}) than the query's "
+                          f"{query.head!r}")
             return Verdict(verifier=self.name, score=worst_score, gate=gate, code=codes[0], reason=reason, details=details)
-        if all(e.get("copy") for e in per_label):
+        if len(unreadable) == len(per_label):
+            return Verdict(verifier=self.name, score=None, gate=None, code="skipped.unreadable",
+                           reason=f"the label cannot be read ({unreadable[0]['unreadable']}): it neither supports nor "
+                                  "contradicts the answer", details=details)
+        readable_entries = [e for e in per_label if "unreadable" not in e]
+        if all(e.get("copy") for e in readable_entries):
             reason = "the label repeats the query"
-        elif all(e["relation"] in {"same", "hypernym", "related"} for e in per_label):
+        elif all(e["relation"] in {"same", "hypernym", "related"} for e in readable_entries):
             reason = "the label names the query's target"
         else:
             reason = "no contradiction found, but the label's head noun is not one the lexicon knows"
+        if unreadable:
+            reason += f"; {len(unreadable)} label(s) could not be read and do not count"
         code = "ok" if worst_score >= 0.8 else "ok.unknown"
         return Verdict(verifier=self.name, score=worst_score, gate=True if self.options.gate else None, code=code, reason=reason, details=details)
+
+
+DAMAGED_SHARE = 0.5
+"""A label whose removed or replaced characters (invisible, U+FFFD, combining marks, look-alikes) reach this
+share of its letters is too damaged to support anything."""
+
+
+def _english() -> frozenset[str]:
+    from groundscore.nlp.analyzer import default_analyzer
+
+    return default_analyzer().english
+
+
+def unreadable_because(label: Any, match: Any, canon: Canonical | None, english: frozenset[str]) -> str | None:
+    """Why a label that contradicts nothing cannot count as support, or None when it can.
+
+    - no word a check can read (only digits, punctuation, another script);
+    - cut: longer than a check reads (:data:`groundscore.nlp.batch.LABEL_CHARS`);
+    - damaged: removed characters reach :data:`DAMAGED_SHARE` of its letters;
+    - made up: its head noun is no term of the lexicon, no English word and
+      no misspelling of a term, and it shares no word with the query.
+
+    A copy of the query is always readable (a truncated or re-tokenised
+    query is what RL models write).
+    """
+    from groundscore.nlp.batch import LABEL_CHARS
+    from groundscore.nlp.canonical import readable
+
+    if match.copy:
+        return None
+    text = label.text or ""
+    if not readable(text):
+        return "no readable word"
+    if canon is not None and ("text.cut" in canon.codes or len(canon.text) > LABEL_CHARS):
+        return "cut: longer than the checks read"
+    letters = sum(ch.isalpha() for ch in text)
+    removed = canon.removed if canon is not None else 0
+    if removed and removed >= DAMAGED_SHARE * max(letters, 1):
+        return f"damaged: {removed} characters removed or replaced for {letters} letters"
+    if match.relation == "unknown" and not match.matched and english:
+        words = [w for w in label.words if w.isalpha() and len(w) >= 3]
+        if words and not any(w in english or (w.endswith("s") and w[:-1] in english) for w in words) and not label.corrected:
+            return f"made-up words: {' '.join(words[:4])!r} are no English words or known terms"
+    return None
 
 
 @hookimpl

@@ -68,7 +68,10 @@ class SpatialVerifier(Verifier):
         if not boxes:
             return Verdict.skip(self.name, "skipped.no_box", "the answer has no valid box")
         w, h = ctx.image_size
-        per_box = [self._box(b, terms, w, h) for b in boxes]
+        capped = len(boxes) > MAX_BOXES
+        # the work per answer is bounded: the first MAX_BOXES boxes are placed (an answer with more is refuted
+        # by the count and duplicate checks anyway), and the details list at most MAX_DETAIL_BOXES of them
+        per_box = [self._box(b, terms, w, h) for b in boxes[:MAX_BOXES]]
         score = min(p["score"] for p in per_box)
         worst = min(per_box, key=lambda p: p["score"])
         bad = [t for t, s in worst["terms"].items() if s < 0.5]
@@ -78,8 +81,12 @@ class SpatialVerifier(Verifier):
         else:
             reason = "the box sits where the query's position words put it"
             code = "ok"
-        return Verdict(verifier=self.name, score=score, code=code, reason=reason,
-                       details={"terms": [t.text for t in terms], "boxes": per_box, "image_size": [w, h]})
+        details: dict[str, Any] = {"terms": [t.text for t in terms], "boxes": per_box[:MAX_DETAIL_BOXES], "image_size": [w, h]}
+        if capped or len(per_box) > MAX_DETAIL_BOXES:
+            details["capped"] = {"code": "cap.boxes", "boxes": len(boxes), "placed": len(per_box)}
+            if capped:
+                reason += f"; only the first {MAX_BOXES} of {len(boxes)} boxes were placed (cap.boxes)"
+        return Verdict(verifier=self.name, score=score, code=code, reason=reason, details=details)
 
     def _box(self, box: Box, terms: list[PositionTerm], w: int, h: int) -> dict[str, Any]:
         cx = (box.x1 + box.x2) / 2.0 / w
@@ -99,6 +106,12 @@ class SpatialVerifier(Verifier):
                 s = _ramp(pos, full, zero)
             scores[t.text] = round(min(scores.get(t.text, 1.0), s), 3)
         return {"center": [round(cx, 3), round(cy, 3)], "terms": scores, "score": min(scores.values())}
+
+
+MAX_BOXES = 100
+"""Boxes of one answer placed against the query's position words; more are not (``cap.boxes``)."""
+MAX_DETAIL_BOXES = 32
+"""Boxes listed in the verdict's details."""
 
 
 def _ramp(value: float, full: float, zero: float) -> float:

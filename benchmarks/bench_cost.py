@@ -1,0 +1,236 @@
+"""Worst-case cost of one completion (up to 64 KB) as a multiple of a typical real completion, same run.
+
+Run from the repository root (needs the ``[nlp]`` extra and the shared logs)::
+
+    .venv/bin/python benchmarks/bench_cost.py                 # every shape, API + TRL + verl
+    .venv/bin/python benchmarks/bench_cost.py --batch 4       # quicker
+    .venv/bin/python benchmarks/bench_cost.py --entry api
+
+The baseline is measured here, in the same process: ``--real`` completions of
+the shared VLM-R1 GRPO logs (a <think> and a JSON answer, the query from the
+log), scored in one batch per entry point; a typical completion's cost is
+the batch's CPU time over its size. Each adversarial shape below is built
+``--batch`` times with different made-up text (so that no cache answers a
+repeat), scored in one batch, and its per-completion cost is printed as a
+multiple of the typical one. The target (issue 28): every shape at most 20x.
+Then one batch of 512 adversarial completions (the shapes in turn), whose
+total time must stay within a few seconds.
+
+Entry points: the public API (:class:`groundscore.rewards.Rewarder`), TRL's
+reward function (:func:`groundscore.integrations.trl.grounding_reward`) and
+verl's ``compute_score_batch``. Time is process CPU time
+(``time.process_time``), which a shared machine inflates less than wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from shared_data import REC_LOGS  # noqa: E402
+
+MAX_BYTES = 65_536
+TARGET = 20.0
+REC = "Please provide the bounding box coordinate of the region this sentence describes: "
+QUERY = "the brown dog on the left"
+SIZE = (640, 480)
+SOLUTION = [[40.0, 200.0, 240.0, 440.0]]
+
+
+def made_up(rng: random.Random, chars: int, lo: int = 4, hi: int = 11) -> str:
+    """``chars`` characters of words no dictionary holds (random letters), different per call."""
+    words: list[str] = []
+    n = 0
+    while n < chars:
+        w = "".join(rng.choice("bcdfghjklmnpqrstvwxz" if k % 2 else "aeiouy") for k in range(rng.randint(lo, hi)))
+        words.append(w)
+        n += len(w) + 1
+    return " ".join(words)[:chars]
+
+
+def r1(think: str, answer: Any) -> str:
+    return f"<think>{think}</think>\n<answer>```json\n{json.dumps(answer, ensure_ascii=False)}\n```</answer>"
+
+
+def _fit(completion: str) -> str:
+    """Cut to 64 KB of UTF-8. The shapes are built to fit (so that their JSON stays whole), except the
+    "cut JSON" shape, which is built larger on purpose: the parser then repairs a JSON text that never closes."""
+    data = completion.encode("utf-8")
+    return completion if len(data) <= MAX_BYTES else data[:MAX_BYTES].decode("utf-8", "ignore")
+
+
+def shapes() -> dict[str, Callable[[random.Random], str]]:
+    """Shape name -> builder of one completion of that shape (at most 64 KB)."""
+    think = "The query asks for the brown dog on the left. I can see a brown dog lying on the grass on the left."
+
+    def labels(n: int, chars: int) -> Callable[[random.Random], str]:
+        def build(rng: random.Random) -> str:
+            boxes = [{"bbox_2d": [10 + k % 500, 10 + k % 400, 60 + k % 500, 60 + k % 400], "label": made_up(rng, chars)}
+                     for k in range(n)]
+            return _fit(r1(think, boxes))
+        return build
+
+    def thinking(unit: Callable[[random.Random], str]) -> Callable[[random.Random], str]:
+        def build(rng: random.Random) -> str:
+            parts, n = [], 0
+            while n < MAX_BYTES - 400:
+                u = unit(rng)
+                parts.append(u)
+                n += len(u.encode("utf-8")) + 1
+            return _fit(r1(" ".join(parts)[: MAX_BYTES - 400], [{"bbox_2d": [40, 200, 240, 440], "label": QUERY}]))
+        return build
+
+    def obfuscated_label(rng: random.Random) -> str:
+        text = "".join(ch + rng.choice(["\u0301", "\u200b", "\u0336", "\ufffd", ""]) for ch in made_up(rng, 12_000))
+        return _fit(r1(think, [{"bbox_2d": [40, 200, 240, 440], "label": text}]))
+
+    def fullwidth_labels(rng: random.Random) -> str:
+        boxes = [{"bbox_2d": [10 + k, 10, 60 + k, 60], "label": "".join(chr(ord(c) + 0xFEE0) if c.isalpha() else c
+                                                                       for c in made_up(rng, 600))} for k in range(32)]
+        return _fit(r1(think, boxes))
+
+    def points(rng: random.Random) -> str:
+        pts = [{"point_2d": [rng.randint(0, 639), rng.randint(0, 479)], "label": made_up(rng, 8)} for _ in range(1200)]
+        return _fit(r1(think, pts))
+
+    return {
+        "32 labels x 200 chars of made-up words": labels(32, 200),
+        "250 boxes x 200-char made-up labels": labels(250, 200),
+        "700 boxes x 40-char made-up labels": labels(700, 40),
+        "60 boxes x 1000-char made-up labels": labels(60, 1000),
+        "1 label, 60 KB of made-up words": labels(1, 60_000),
+        "1 label, combining marks / zero-width / U+FFFD": obfuscated_label,
+        "32 fullwidth labels x 600 chars": fullwidth_labels,
+        "1200 points with made-up labels": points,
+        "cut JSON: 64 KB of boxes, never closed": lambda rng: _fit(r1(think, [
+            {"bbox_2d": [10 + k % 500, 10, 60 + k % 500, 60], "label": made_up(rng, 200)} for k in range(400)])),
+        "thinking: 64 KB of made-up words": thinking(lambda rng: made_up(rng, 200) + "."),
+        "thinking: 64 KB of absence sentences": thinking(
+            lambda rng: f"There is no {made_up(rng, 12)} dog {made_up(rng, 8)} in the image, I cannot find it."),
+        "thinking: 64 KB of 'is actually a' claims": thinking(
+            lambda rng: f"The dog is actually a {made_up(rng, 10)} cat, it turns out to be the {made_up(rng, 6)}."),
+        "thinking: 64 KB of written boxes": thinking(
+            lambda rng: f"[{rng.randint(0, 600)}, {rng.randint(0, 400)}, {rng.randint(0, 600)}, {rng.randint(0, 400)}]"),
+        "thinking: 64 KB of designations": thinking(lambda rng: f"This refers to the {made_up(rng, 30)}."),
+    }
+
+
+def real_samples(n: int, skip: int = 0) -> list[dict[str, Any]]:
+    """``n`` real GRPO completions (thinking + JSON answer) with their queries, from the shared logs."""
+    from groundscore.inputs import iter_samples
+
+    out: list[dict[str, Any]] = []
+    for path in sorted(REC_LOGS.glob("grpo-ckpt1000_*.json")):
+        for k, s in enumerate(iter_samples(path, "vlm-r1")):
+            if k < skip:
+                continue
+            out.append({"query": s.query, "completion": s.completion, "image_size": s.image_size or SIZE,
+                        "solution": [list(b) for b in s.solution] if s.solution else None})
+            if len(out) >= n:
+                return out
+    return out
+
+
+def entry_points() -> dict[str, Callable[[list[dict[str, Any]]], Any]]:
+    from groundscore.integrations import verl
+    from groundscore.integrations.trl import grounding_reward
+    from groundscore.rewards import Rewarder
+
+    rewarder = Rewarder()
+    trl = grounding_reward(query_column="query")
+
+    def api(samples: list[dict[str, Any]]) -> Any:
+        return rewarder.rewards(samples)
+
+    def trl_call(samples: list[dict[str, Any]]) -> Any:
+        return trl(prompts=[f"{REC}{s['query']}." for s in samples], completions=[s["completion"] for s in samples],
+                   query=[s["query"] for s in samples], solution=[s["solution"] for s in samples],
+                   image_size=[list(s["image_size"]) for s in samples])
+
+    def verl_call(samples: list[dict[str, Any]]) -> Any:
+        return verl.compute_score_batch(["rec"] * len(samples), [s["completion"] for s in samples],
+                                        [s["solution"] for s in samples],
+                                        [{"question": s["query"], "image_size": list(s["image_size"])} for s in samples])
+
+    return {"api": api, "trl": trl_call, "verl": verl_call}
+
+
+def cpu(fn: Callable[[list[dict[str, Any]]], Any], samples: list[dict[str, Any]]) -> float:
+    """CPU seconds of one call on the batch."""
+    start = time.process_time()
+    fn(samples)
+    return time.process_time() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--batch", type=int, default=8, help="completions of each shape per measured batch")
+    ap.add_argument("--real", type=int, default=64, help="real completions in the baseline batch")
+    ap.add_argument("--big", type=int, default=512, help="size of the mixed adversarial batch (0: skip)")
+    ap.add_argument("--entry", default="", help="comma-separated entry points (default: api,trl,verl)")
+    ap.add_argument("--seed", type=int, default=28)
+    args = ap.parse_args(argv)
+
+    points = entry_points()
+    if args.entry:
+        points = {k: v for k, v in points.items() if k in args.entry.split(",")}
+    rng = random.Random(args.seed)
+    warm = real_samples(16)
+    for fn in points.values():  # warm-up: the spaCy model loads, the lexicon is read
+        fn(warm)
+    # each entry point and each repeat reads its own real answers, so that no cache of another run answers them
+    pool = real_samples(args.real * 2 * len(points), skip=100)
+    typical: dict[str, float] = {}
+    for k, (name, fn) in enumerate(points.items()):
+        runs = [pool[(2 * k + r) * args.real : (2 * k + r + 1) * args.real] for r in range(2)]
+        typical[name] = min(cpu(fn, batch) / len(batch) for batch in runs)
+    print(f"typical real completion (GRPO logs, best of 2 batches of {args.real} distinct answers): "
+          + ", ".join(f"{k} {v * 1000:.2f} ms" for k, v in typical.items()), flush=True)
+    print(f"\n{'shape (each <= 64 KB)':52s} " + " ".join(f"{p:>16s}" for p in points)
+          + f"   (CPU ms per completion, batch of {args.batch}; x typical)")
+    worst: dict[str, tuple[float, str]] = {p: (0.0, "") for p in points}
+    table = shapes()
+    for name, build in table.items():
+        row = []
+        for point, fn in points.items():
+            batch = [{"query": QUERY, "completion": build(rng), "image_size": SIZE, "solution": g}
+                     for g in ([SOLUTION, None] * args.batch)[: args.batch]]
+            assert all(len(s["completion"].encode("utf-8")) <= MAX_BYTES for s in batch)
+            per = cpu(fn, batch) / len(batch)
+            ratio = per / typical[point]
+            if ratio > worst[point][0]:
+                worst[point] = (ratio, name)
+            row.append(f"{per * 1000:7.2f} ({ratio:5.1f}x)")
+        print(f"{name:52s} " + " ".join(f"{c:>16s}" for c in row), flush=True)
+
+    ok = True
+    print(f"\nworst shape per entry point (target: at most {TARGET:.0f}x a typical real completion):")
+    for point, (ratio, name) in worst.items():
+        verdict = "ok" if ratio <= TARGET else "OVER"
+        ok = ok and ratio <= TARGET
+        print(f"  {point:5s} {ratio:6.1f}x  {verdict}  ({name})")
+
+    if args.big:
+        builders = list(table.values())
+        big = [{"query": QUERY, "completion": builders[k % len(builders)](rng), "image_size": SIZE,
+                "solution": SOLUTION if k % 2 else None} for k in range(args.big)]
+        mb = sum(len(s["completion"].encode("utf-8")) for s in big) / 1e6
+        print(f"\n{args.big} adversarial completions in one batch ({mb:.1f} MB, every shape in turn):")
+        for point, fn in points.items():
+            wall = time.perf_counter()
+            seconds = cpu(fn, big)
+            print(f"  {point:5s} {seconds:6.2f} s CPU ({time.perf_counter() - wall:6.2f} s wall), "
+                  f"{seconds / args.big * 1000:.2f} ms per completion", flush=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
