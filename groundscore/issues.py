@@ -118,6 +118,7 @@ _CODES = (
 )
 
 NOT_ACCEPTED: frozenset[str] = frozenset({"chain.gate_error", "chain.unverified"})
+"""Codes with which the chain caps an answer at abstain; the reward host caps its reward at ``abstain`` too."""
 
 # What the reward's hacking guards reject by default (``GuardOptions`` in the reward code), in one place:
 # the ``agreement`` verifier reads the same lists, so that an answer the reward rejects does not vote.
@@ -128,13 +129,12 @@ GUARD_ISSUES: tuple[str, ...] = (
 """Parser issue codes (prefixes) that make an answer malformed: not read from one well-placed <answer>."""
 GUARD_FINDINGS: tuple[str, ...] = (
     "absent_but_boxed", "label_obfuscated", "label_hedged", "label_to_grader", "label_too_long",
-    "thinking_to_grader", "count_excess",
+    "thinking_to_grader", "count_excess", "target_is_other",
 )
 """``consistency`` findings that make an answer wrong whatever its IoU (the thinking contradicts the box,
 text written for the grader)."""
 GUARD_DUPLICATE_IOU = 0.7
 """Two answer boxes overlapping this much are one object boxed twice."""
-"""Codes with which the chain caps an answer at abstain; the reward host caps its reward at ``abstain`` too."""
 
 ISSUES: dict[str, IssueCode] = {c.code: c for c in _CODES}
 """Every issue code groundscore emits, by code."""

@@ -48,7 +48,9 @@ def _trl(samples: list[dict[str, Any]]) -> list[float | None]:
     from groundscore.integrations.trl import grounding_reward
 
     fn = grounding_reward(query_column="query")
-    return list(fn(prompts=[f"{REC}{s['query']}." for s in samples], completions=[s["completion"] for s in samples],
+    # one prompt per sample: TRL groups the completions of one prompt, and these are not samples of one question
+    return list(fn(prompts=[f"{REC}{s['query']}. (run {i})" for i, s in enumerate(samples)],
+                   completions=[s["completion"] for s in samples],
                    query=[s["query"] for s in samples], solution=[s["solution"] for s in samples],
                    image_size=[s["image_size"] for s in samples]))
 
@@ -112,7 +114,9 @@ def test_obfuscated_wrong_label_is_paid_no_more_than_the_plain_one(paid: dict, f
 
 def test_the_path_pays_an_honest_answer(paid: dict) -> None:
     """The same path pays the honest answer: the comparison above is not of two zeros by accident."""
-    assert paid[("honest", True)] > 0.9 and paid[("honest", False)] > ABSTAIN
+    # without ground truth nothing confirms the honest box (no image, no group): paid exactly "not found", and
+    # the obfuscated wrong labels above are refuted below it
+    assert paid[("honest", True)] > 0.9 and paid[("honest", False)] == pytest.approx(ABSTAIN)
 
 
 ABSENCE_RUNS = [(t, q) for t in ABSENCE_PARAPHRASES for q in ABSENCE_QUERIES]

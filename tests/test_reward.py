@@ -600,3 +600,20 @@ def test_agreement_pays_the_share_of_the_group_that_gives_the_answer() -> None:
     exact = group([answer(a)] * 4 + [answer(None)] * 4)
     # one rule for copies: exact copies and copies a few pixels apart are paid alike
     assert [r.reward for r in near[:4]] == pytest.approx([r.reward for r in exact[:4]])
+
+
+def test_the_guards_and_the_voters_read_one_list() -> None:
+    """The reward's guards and the agreement verifier's voters: an answer the reward rejects does not vote."""
+    from groundscore.issues import GUARD_DUPLICATE_IOU, GUARD_FINDINGS, GUARD_ISSUES
+    from groundscore.rewards import GuardOptions
+
+    options = GuardOptions()
+    assert tuple(options.reject_issues) == GUARD_ISSUES and tuple(options.reject_findings) == GUARD_FINDINGS
+    assert options.duplicate_iou == GUARD_DUPLICATE_IOU
+
+
+def test_thinking_that_says_the_target_is_something_else_is_refuted(full_rewarder: Rewarder) -> None:
+    gt = [10, 10, 50, 200]
+    completion = answer(gt, "dog", think="I look at the animal on the left. The dog is actually a cat.")
+    with_gt, without = full_rewarder.score([sample(completion, gt), sample(completion)])
+    assert with_gt.reward < full_rewarder.config.abstain and without.reward < full_rewarder.config.abstain

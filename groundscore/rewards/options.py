@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from groundscore.config import plain_data
+from groundscore.issues import GUARD_DUPLICATE_IOU, GUARD_FINDINGS, GUARD_ISSUES
 from groundscore.rewards.base import PolicyOptions
 
 try:
@@ -41,10 +42,7 @@ class IouOptions(PointOptions):
 # Parser issue codes that mean the answer was not read from one well-placed <answer>: two
 # <answer> blocks (or one nested in another), <answer> before or inside <think>, a closing tag
 # without its opening one, or a box found only in the thinking or elsewhere in the text.
-DEFAULT_REJECT_ISSUES: tuple[str, ...] = (
-    "r1.duplicate_answer", "r1.misordered", "r1.overlapping", "r1.unopened_answer",
-    "answer.in_think", "answer.whole_text",
-)
+DEFAULT_REJECT_ISSUES: tuple[str, ...] = GUARD_ISSUES  # one list, read by the agreement verifier too
 
 
 class GuardOptions(PointOptions):
@@ -68,10 +66,9 @@ class GuardOptions(PointOptions):
         description="A hedge (several candidates for one target: duplicate keys, several JSON lists or <answer> blocks, "
                     "clicks at different places) is paid wrong, no more than its worst candidate alone (applied by the host "
                     "to every policy whose options do not turn it off).")
-    duplicate_iou: float = Field(default=0.7, gt=0.0, le=1.0, description="Two answer boxes overlapping this much (IoU) are one object boxed twice: wrong.")
+    duplicate_iou: float = Field(default=GUARD_DUPLICATE_IOU, gt=0.0, le=1.0, description="Two answer boxes overlapping this much (IoU) are one object boxed twice: wrong.")
     reject_findings: list[str] = Field(
-        default_factory=lambda: ["absent_but_boxed", "label_obfuscated", "label_hedged", "label_to_grader", "label_too_long",
-                                 "thinking_to_grader", "count_excess"],
+        default_factory=lambda: list(GUARD_FINDINGS),
         description="consistency findings that make the answer wrong (the thinking contradicts the box, text written for the grader).")
     reject_findings_without_truth: list[str] = Field(
         # With ground truth the IoU is the check and these stay scores: the original Qwen2.5-VL
