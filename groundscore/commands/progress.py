@@ -41,7 +41,7 @@ def progress_bar(desc: str, *, unit: str = "sample", total: int | None = None, d
         return
     from tqdm import tqdm
 
-    bar = tqdm(desc=desc, unit=unit, total=total, file=sys.stderr, dynamic_ncols=True, leave=False)
+    bar = tqdm(desc=desc, unit=unit, total=total, file=sys.stderr, dynamic_ncols=True)
     try:
         yield bar
     finally:
