@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     out_json = ROOT / "benchmarks" / "results" / "eval_rec_logs.json"
     out_json.parent.mkdir(parents=True, exist_ok=True)
     out_json.write_text(json.dumps({
-        "verifiers": chain.names, "folds": args.folds, "seed": args.seed, "elapsed_s": round(elapsed, 1),
+        "verifiers": names, "folds": args.folds, "seed": args.seed, "elapsed_s": round(elapsed, 1),
         "results": {n: r.model_dump(mode="json") for n, r in results},
     }, indent=1) + "\n")
     print(f"wrote {out_json.relative_to(ROOT)}")
