@@ -52,15 +52,16 @@ def _mode_for(target: Path) -> int:
 
 
 @contextlib.contextmanager
-def output_file(path: str | Path | None) -> Iterator[IO[str]]:
-    """A text stream for ``path`` (``-`` or None: stdout) that becomes ``path`` only if the block completes.
+def output_file(path: str | Path | None, *, binary: bool = False) -> Iterator[Any]:
+    """A text stream (bytes with ``binary``) for ``path`` (``-`` or None: stdout) that becomes ``path`` only if
+    the block completes.
 
     The lines go to ``.NAME.XXXX.part`` beside ``path`` (same folder, so the
     rename is atomic); on success it replaces ``path``, on any error or
     interrupt it is removed and ``path`` is left as it was.
     """
     if path is None or str(path) == "-":
-        stream = safe_stream(sys.stdout)
+        stream = sys.stdout.buffer if binary else safe_stream(sys.stdout)
         try:
             yield stream
         finally:
@@ -71,7 +72,7 @@ def output_file(path: str | Path | None) -> Iterator[IO[str]]:
         raise IsADirectoryError(f"{target} is a folder, not a file")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     try:
-        with open(fd, "w", encoding="utf-8", errors=ERRORS) as stream:
+        with (open(fd, "wb") if binary else open(fd, "w", encoding="utf-8", errors=ERRORS)) as stream:
             yield stream
         os.chmod(tmp, _mode_for(target))
         os.replace(tmp, target)
