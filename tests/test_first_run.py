@@ -228,3 +228,16 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
     shown = b"".join(chunks).decode(errors="replace")
     assert proc.returncode == 0
     assert "filter" in shown and "12sample" in shown.replace(" ", "") and "sample/s" in shown, shown
+
+
+def test_the_verl_page_install_command_is_the_one_make_test_runs() -> None:
+    """docs/rewards/verl.md shows the pip line that installs verl beside this project: the Makefile's packages."""
+    import re
+
+    make = (ROOT / "Makefile").read_text(encoding="utf-8")
+    packages = re.search(r"^VERL_PKGS\s*:=\s*(.+)$", make, re.MULTILINE).group(1).split()
+    page = (ROOT / "docs" / "rewards" / "verl.md").read_text(encoding="utf-8").replace("\\\n", " ")
+    line = next(x for x in page.splitlines() if "--target .hosts/verl" in x and "pip install" in x)
+    shown = line.split("constraints/trainers.txt", 1)[1].split()
+    assert shown == packages
+    assert "--no-deps" in line and "-c constraints/trainers.txt" in line
