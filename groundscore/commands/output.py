@@ -25,7 +25,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 ERRORS = "backslashreplace"
 
