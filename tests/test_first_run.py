@@ -105,6 +105,15 @@ def test_a_mistyped_input_leaves_an_existing_output_byte_identical(tmp_path: Pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["existing.jsonl"]  # no temporary file left either
 
 
+def test_a_mistyped_input_leaves_an_existing_eval_folder_as_it_was(tmp_path: Path) -> None:
+    folder = tmp_path / "eval-out"
+    folder.mkdir()
+    (folder / "earlier.json").write_text('{"kept": true}\n')
+    assert main(["eval", str(tmp_path / "typo.json"), "--from", "vlm-r1", "-o", str(folder)]) == 2
+    assert [p.name for p in folder.iterdir()] == ["earlier.json"]
+    assert (folder / "earlier.json").read_text() == '{"kept": true}\n'
+
+
 def test_failed_commands_create_no_empty_file_or_folder(tmp_path: Path) -> None:
     assert main(["verify", str(tmp_path / "nope.jsonl"), "-o", str(tmp_path / "x.jsonl")]) == 2
     assert main(["eval", str(tmp_path / "missing.json"), "-o", str(tmp_path / "e")]) == 2
