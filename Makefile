@@ -1,6 +1,7 @@
-# Two entry points that work on a fresh machine (Python 3.10+ with venv):
-#   make demo   set up .venv and run the default chain on the bundled sample data
+# Entry points that work on a fresh machine (Python 3.10+ with venv):
+#   make demo   set up .venv (core + [nlp]) and run the default chain on the bundled sample data
 #   make test   set up .venv with every extra and run lint, tests and the docs build
+#   make smoke  a core-only install (no extra) in .venv-core: `groundscore --help` and `verify` must run
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -16,7 +17,7 @@ PYTEST_ARGS ?=
 # Trainer versions the integration tests are pinned to (docs/rewards/compatibility.md).
 TRAINERS := -c constraints/trainers.txt
 
-.PHONY: demo test lint docs bench clean
+.PHONY: demo test lint docs smoke bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,13 +49,29 @@ demo: $(VENV)/.demo-installed
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check groundscore tests benchmarks plugins
 
+# No -q: a warning must be seen, and --strict fails the build on it.
 docs: $(VENV)/.test-installed
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -q -d site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -d site
 
 test: $(VENV)/.test-installed
 	$(BIN)/ruff check groundscore tests benchmarks plugins
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -q -d site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -d site
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# A core install (`pip install .`, no extra, not editable), run from outside the
+# source tree so that the installed package is the one imported.
+CORE := .venv-core
+smoke:
+	rm -rf $(CORE)
+	$(PYTHON) -m venv $(CORE)
+	$(CORE)/bin/python -m pip install -q --upgrade pip
+	$(CORE)/bin/python -m pip install -q .
+	cd "$$(mktemp -d)" && \
+	  $(abspath $(CORE))/bin/groundscore --help >/dev/null && \
+	  $(abspath $(CORE))/bin/groundscore serve --help >/dev/null && \
+	  $(abspath $(CORE))/bin/groundscore verify "$(abspath groundscore/data/demo/samples.jsonl)" -o reports.jsonl && \
+	  test "$$(wc -l < reports.jsonl)" -eq "$$(wc -l < "$(abspath groundscore/data/demo/samples.jsonl)")" && \
+	  echo "core install: groundscore --help and verify ran"
+
 clean:
-	rm -rf $(VENV) .hosts site build dist *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-core .hosts site build dist *.egg-info .pytest_cache .ruff_cache

@@ -84,6 +84,41 @@ def tables(results: list[tuple[str, Any]], verifiers: list[str], elapsed: float,
     return "\n".join(out)
 
 
+def evaluate_logs(logs: list[Path], *, folds: int = 5, seed: int = 0, limit: int | None = None,
+                  verbose: bool = True) -> tuple[list[str], list[tuple[str, Any]], float, int]:
+    """Every log through the default chain and cross-validated calibration: (verifier names, results, seconds, records).
+
+    The numbers are those ``groundscore eval LOG --from vlm-r1`` prints for
+    each log; ``tests/test_docs_generated.py`` checks the docs' tables against them.
+    """
+    from groundscore.chain import Chain
+    from groundscore.scoring.evaluation import evaluate
+    from groundscore.scoring.labelled import iter_items
+
+    say = print if verbose else (lambda *a, **k: None)
+    chain = Chain()
+    say(f"verifiers: {', '.join(chain.names)}")
+    for name in chain.names:
+        missing = chain._unavailable.get(name)
+        if missing:
+            say(f"  {name}: unavailable here: {missing}")
+    start = time.perf_counter()
+    results = []
+    total = 0
+    for path in logs:
+        t = time.perf_counter()
+        items = list(iter_items(path, "vlm-r1", chain, batch_size=512, limit=limit))
+        result = evaluate(items, scorer=chain.scorer, folds=folds, seed=seed, source=path.name, verifiers=chain.names)
+        total += len(items)
+        name = path.stem.replace("_val", "").replace("_desktop", "")
+        results.append((name, result))
+        cal = result.calibrated
+        say(f"{name:<34} n={result.labelled:>5} acc={_f(result.accuracy)} AUROC raw={_f(result.raw.auroc)} "
+            f"cal={_f(cal.auroc)} ECE raw={_f(result.raw.ece)} cal={_f(cal.ece)} "
+            f"(worst fold {_f(max(result.calibration.fold_ece))}) {time.perf_counter() - t:5.1f} s")
+    return chain.names, results, time.perf_counter() - start, total
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -93,36 +128,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args(argv)
 
-    from groundscore.chain import Chain
-    from groundscore.scoring.evaluation import evaluate, write_grid
-    from groundscore.scoring.labelled import iter_items
+    from groundscore.scoring.evaluation import write_grid
 
     logs = sorted(args.data.glob("*.json"))
     if not logs:
         print(f"no logs in {args.data}", file=sys.stderr)
         return 2
-    chain = Chain()
-    print(f"verifiers: {', '.join(chain.names)}")
-    for name in chain.names:
-        missing = chain._unavailable.get(name)
-        if missing:
-            print(f"  {name}: unavailable here: {missing}")
-    start = time.perf_counter()
-    results = []
-    total = 0
-    for path in logs:
-        t = time.perf_counter()
-        items = list(iter_items(path, "vlm-r1", chain, batch_size=512, limit=args.limit))
-        result = evaluate(items, scorer=chain.scorer, folds=args.folds, seed=args.seed, source=path.name, verifiers=chain.names)
-        total += len(items)
-        name = path.stem.replace("_val", "").replace("_desktop", "")
-        results.append((name, result))
-        cal = result.calibrated
-        print(f"{name:<34} n={result.labelled:>5} acc={_f(result.accuracy)} AUROC raw={_f(result.raw.auroc)} "
-              f"cal={_f(cal.auroc)} ECE raw={_f(result.raw.ece)} cal={_f(cal.ece)} "
-              f"(worst fold {_f(max(result.calibration.fold_ece))}) {time.perf_counter() - t:5.1f} s")
-    elapsed = time.perf_counter() - start
-    text = tables(results, chain.names, elapsed, total)
+    names, results, elapsed, total = evaluate_logs(logs, folds=args.folds, seed=args.seed, limit=args.limit)
+    text = tables(results, names, elapsed, total)
     print()
     print(text)
 
@@ -132,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     out_json = ROOT / "benchmarks" / "results" / "eval_rec_logs.json"
     out_json.parent.mkdir(parents=True, exist_ok=True)
     out_json.write_text(json.dumps({
-        "verifiers": chain.names, "folds": args.folds, "seed": args.seed, "elapsed_s": round(elapsed, 1),
+        "verifiers": names, "folds": args.folds, "seed": args.seed, "elapsed_s": round(elapsed, 1),
         "results": {n: r.model_dump(mode="json") for n, r in results},
     }, indent=1) + "\n")
     print(f"wrote {out_json.relative_to(ROOT)}")

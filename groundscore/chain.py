@@ -330,11 +330,13 @@ class Chain:
         parse_config: ParseConfig,
     ) -> Context:
         size = sample.image_size
+        notes = self._notes_of(sample)
         if size is None and sample.image is not None:
             size = self._image_size(sample)
+            if size is None:  # a path that is missing or no image (/etc/passwd): say so, do not pass silently
+                notes.append(_unreadable_image(sample.image))
         # A GRPO group often holds identical completions: within one batch each distinct
         # (completion, format, coords, image size) is parsed once; the others get a copy.
-        notes = self._notes_of(sample)
         key = (sample.completion, sample.format, sample.coords, size) if issue is None else None
         known = seen.get(key) if key is not None else None
         if known is not None:
@@ -468,6 +470,13 @@ def _error(name: str, exc: BaseException) -> Verdict:
     """The verdict of a verifier that raised on this sample: None, code ``error``, the exception named."""
     message = clean_text(f"verifier failed: {type(exc).__name__}: {exc}")[0][:500]
     return Verdict.skip(name, "error", message, error=type(exc).__name__)
+
+
+def _unreadable_image(image: Any) -> Issue:
+    """The ``image.unreadable`` warning for a sample whose image gave no size."""
+    shown = clean_text(str(image) if isinstance(image, str | Path) else type(image).__name__)[0][:160]
+    return Issue(code="image.unreadable", severity="warning",
+                 message=f"image {shown!r} is missing or cannot be read as an image: nothing is checked against its pixels")
 
 
 def read_image_size(image: Any) -> tuple[int, int] | None:

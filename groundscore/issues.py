@@ -111,6 +111,7 @@ _CODES = (
     # coordinates
     IssueCode("coords.coco_xywh", "info", "boxes were read as COCO x, y, width, height"),
     IssueCode("coords.no_image_size", "info", "image size unknown: boxes stay in the model's space"),
+    IssueCode("image.unreadable", "warning", "the sample names an image that is missing or cannot be read as one"),
     IssueCode("coords.error", "error", "the coordinate space is unknown or cannot convert these boxes", "answer.invalid"),
     # the chain's verdict on the verdicts
     IssueCode("chain.gate_error", "warning", "a gate failed to run on this sample, so the answer is not accepted"),

@@ -17,7 +17,10 @@ from __future__ import annotations
 from typing import Any
 
 SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
-           "<|image_pad|>", "<|video_pad|>", "<|vision_pad|>", "<think>", "</think>"]
+           "<|image_pad|>", "<|video_pad|>", "<|vision_pad|>"]
+THINK_TAGS = ["<think>", "</think>"]
+"""Added as ordinary (non-special) tokens, as Qwen3's tokenizer has them: TRL decodes completions with
+``skip_special_tokens=True``, which would strip special tags and leave the format term nothing to see."""
 
 # Qwen2-VL's chat template, reduced to what the tests use (text and image blocks).
 CHAT_TEMPLATE = (
@@ -33,7 +36,7 @@ MAX_PIXELS = 16 * 28 * 28
 
 
 def tiny_tokenizer() -> Any:
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
     vocab = {c: i for i, c in enumerate(pre_tokenizers.ByteLevel.alphabet())}
@@ -42,6 +45,7 @@ def tiny_tokenizer() -> Any:
     tok.decoder = decoders.ByteLevel()
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>")
     fast.add_special_tokens({"additional_special_tokens": [t for t in SPECIAL if t not in ("<|im_end|>", "<|endoftext|>")]})
+    fast.add_tokens([AddedToken(t, special=False, normalized=False) for t in THINK_TAGS])
     fast.chat_template = CHAT_TEMPLATE
     return fast
 

@@ -189,6 +189,28 @@ def _trl_parsed(text: str) -> list[dict[str, Any]]:
     return [chat.parse_response(tok, ids, prefix=prefix)]
 
 
+def test_think_tags_survive_trl_decoding_so_the_format_term_is_paid() -> None:
+    """GRPOTrainer decodes plain completions with ``batch_decode(ids, skip_special_tokens=True)``.
+
+    The test tokenizer keeps ``<think>`` as an ordinary added token, as Qwen's
+    tokenizers do: decoded the way TRL decodes, the tags are still there and a
+    correct answer with its thinking gets the format credit (1.0), one without
+    the tags gets none.
+    """
+    from integration_models import tiny_processor
+
+    processor = tiny_processor("qwen2_5_vl")
+    ids = [processor.tokenizer(text, add_special_tokens=False)["input_ids"] for text in (GOOD, ANSWER)]
+    assert processor.tokenizer.convert_tokens_to_ids("<think>") in ids[0]  # one token, as in Qwen's vocabulary
+    decoded = processor.batch_decode(ids, skip_special_tokens=True)  # GRPOTrainer's call for plain prompts
+    assert decoded[0] == GOOD and "<think>" not in decoded[1]
+    reward = grounding_reward({"format_weight": 0.2}, chain_config={"verifiers": ["schema"]}, coords="original")
+    out = reward(prompts=[PROMPT] * 2, completions=decoded, solution=[[100, 100, 200, 200]] * 2,
+                 image_size=[[640, 480]] * 2)
+    assert [r.format for r in reward.last_results] == [1.0, 0.0]
+    assert out[0] > out[1]
+
+
 def test_reasoning_content_is_read_and_a_contradicting_thinking_lowers_the_reward() -> None:
     agree = _trl_parsed("<think>\nThe dog is at the top left.\n</think>\n\n" + ANSWER)
     contradict = _trl_parsed("<think>\nThere is no dog in this image.\n</think>\n\n" + ANSWER)

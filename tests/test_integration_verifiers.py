@@ -85,6 +85,28 @@ def tasks(page_taskset: types.ModuleType, tmp_path_factory: pytest.TempPathFacto
     return list(page_taskset.GroundingTaskset(config))  # verifiers' iteration: idx set, views applied
 
 
+def test_verifiers_loader_finds_the_page_package_through_its_all(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page's two files as an installed package: verifiers' own loader takes the taskset from ``__all__``."""
+    from verifiers.v1.utils import loaders
+
+    package = tmp_path / "my_grounding"
+    package.mkdir()
+    for block in code_blocks("verifiers.md", "python"):
+        first = block.splitlines()[0]
+        if first.startswith("# my_grounding/"):
+            (tmp_path / first.removeprefix("# ")).write_text(block, encoding="utf-8")
+    assert (package / "__init__.py").exists() and (package / "taskset.py").exists()
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = loaders.import_taskset("my-grounding")
+    assert loaders._plugin_class(module, vf.Taskset, "taskset").__name__ == "GroundingTaskset"
+    (package / "__init__.py").write_text("from my_grounding.taskset import GroundingTaskset\n")
+    bare = types.ModuleType("my_grounding_without_all")
+    exec((package / "__init__.py").read_text(), bare.__dict__)
+    with pytest.raises(AttributeError, match="__all__"):  # what the page warns about
+        loaders._plugin_class(bare, vf.Taskset, "taskset")
+
+
 def test_page_pins_the_tested_version() -> None:
     pins = dict(re.findall(r"^(verifiers)==(\S+)$", (ROOT / "constraints" / "trainers.txt").read_text(), re.MULTILINE))
     line = " ".join(command_lines("verifiers.md", "pip")[0])

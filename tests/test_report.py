@@ -292,3 +292,50 @@ def test_script_json_is_inert_inside_a_script_and_round_trips() -> None:
     assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
     text.encode("utf-8")  # a lone surrogate must not make the data file unwritable
     assert json.loads(text) == value
+
+
+CLIPPED = """
+const out = [];
+document.querySelectorAll('#cards .card').forEach(card => {
+  const box = card.getBoundingClientRect();
+  const right = box.right - parseFloat(getComputedStyle(card).borderRightWidth);
+  card.querySelectorAll('table.verdicts td').forEach(td => {
+    const r = td.getBoundingClientRect();
+    if (r.right > right + 0.5 || td.scrollWidth > td.clientWidth + 1)
+      out.push({card: card.querySelector('.head') ? card.querySelector('.head').textContent : '?', text: td.textContent,
+                right: r.right, card_right: right, scroll: td.scrollWidth, client: td.clientWidth});
+  });
+});
+return {clipped: out, cells: document.querySelectorAll('#cards table.verdicts td').length};
+"""
+
+
+def test_no_verdict_cell_is_clipped_at_common_widths(tmp_path: Path) -> None:
+    """Long reasons and unbroken tokens wrap inside the card at 1400 and 1920 px: no verdict cell runs past its card."""
+    browser, driver_path = _need_chromium()
+    rows = [
+        {"id": "long-label", "query": "the " + "verylongunbrokenword" * 12, "image_size": [640, 480],
+         "completion": '{"bbox_2d": [10, 10, 100, 100], "label": "' + "verylongunbrokenword" * 12 + '"}'},
+        {"id": "path", "query": "the dog", "image": "/no/such/" + "folder/" * 30 + "dog.jpg",
+         "completion": '<think>the dog is left</think><answer>[{"bbox_2d": [10, 10, 100, 100], "label": "dog"}]</answer>'},
+        {"id": "plain", "query": "water left", "image_size": [640, 480],
+         "completion": '[{"bbox_2d": [45, 36, 137, 209], "label": "water left"}]'},
+    ]
+    src = tmp_path / "long.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "report"
+    assert main(["report", str(src), "-o", str(out)]) == 0
+    drv = _browser(browser, driver_path)
+    try:
+        for width in (1400, 1920):
+            drv.set_window_size(width, 1800)
+            drv.get((out / "index.html").as_uri())
+            _settled(drv)
+            found = drv.execute_script(CLIPPED)
+            assert found["cells"] >= 3 * 4, found  # every card's verdict rows were rendered and measured
+            assert found["clipped"] == [], f"at {width} px: {found['clipped'][:3]}"
+            shot = tmp_path / f"report-{width}.png"
+            drv.save_screenshot(str(shot))
+            assert shot.stat().st_size > 10_000
+    finally:
+        drv.quit()

@@ -89,7 +89,7 @@ def test_concurrent_good_and_bad_requests(server: str) -> None:
         bad_results = [f.result() for f in bad_futures]
 
     for answer, iou in good_results:
-        assert set(answer) == {"rewards", "scores", "extra_logs"}
+        assert set(answer) == {"rewards", "scores", "extra_logs", "outcomes", "reasons"}
         assert answer["rewards"] == [pytest.approx(iou, abs=1e-9)]
         assert answer["scores"] == [1.0 if iou >= 0.5 else 0.0]
         assert answer["extra_logs"]["iou"] == [pytest.approx(iou, abs=1e-9)]

@@ -120,3 +120,25 @@ def test_a_client_hanging_up_mid_body_is_no_error(live: _Live) -> None:
     logged = live.log.read_text(errors="replace")[len(before):]
     assert "Traceback" not in logged and "500" not in logged and "request failed" not in logged, logged
     assert _post(live, {"query": ["dog" + ANSWER], "prompts": ["dog"], "labels": [LABEL]}).json()["rewards"] == [1.0]
+
+
+def test_a_label_the_server_cannot_use_is_answered_with_a_reason_and_logged(live: _Live) -> None:
+    """A bare box without the image size cannot be compared with the answer: the reward is ``unscorable``
+    (0.0 for OpenRLHF), and the answer says why per sample, beside a usable label, and the log says it once."""
+    before = live.log.read_text(errors="replace")
+    qwen = '<answer>[{"bbox_2d": [100, 100, 500, 500], "label": "dog"}]</answer>'
+    r = _post(live, {"query": ["dog" + qwen, "dog" + ANSWER], "prompts": ["dog", "dog"],
+                     "labels": ["[100, 100, 500, 500]", LABEL]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["outcomes"][0] == "unscorable" and body["rewards"][0] == 0.0
+    assert "image size unknown" in body["reasons"][0], body["reasons"]
+    assert body["outcomes"][1] == "correct" and body["rewards"][1] == 1.0
+    deadline = time.monotonic() + 10
+    logged = ""
+    while time.monotonic() < deadline:
+        logged = live.log.read_text(errors="replace")[len(before):]
+        if "could not be scored" in logged:
+            break
+        time.sleep(0.1)
+    assert "1 of 2 samples could not be scored" in logged and "image size unknown" in logged, logged

@@ -24,6 +24,7 @@ from groundscore.commands.options import Command, fit_options, input_options, la
 @click.argument("input")
 @click.option("-o", "--output", required=True, help="where to write the calibration file (JSON)")
 @fit_options("calibration model (default auto: lowest held-out log-loss)", "folds for choosing the method (default 5)")
+@click.option("--no-progress", is_flag=True, help="no progress bar")
 @input_options
 @label_options
 def command(**options: Any) -> int:
@@ -31,15 +32,25 @@ def command(**options: Any) -> int:
 
 
 def run(args: Any) -> int:
+    from groundscore.commands.extras import require
+    from groundscore.commands.input_options import check_inputs
+    from groundscore.commands.progress import counted
+    from groundscore.commands.tally import warn_about_inputs
     from groundscore.scoring.evaluation import calibration_rows, fit_on_rows
 
+    check_inputs(args)
+    require("calibrate", "numpy")
     chain = chain_from_args(args, use_config_calibration=False)
-    rows, unlabelled = calibration_rows(items_from_args(args, chain), chain.scorer)
+    items = list(counted(items_from_args(args, chain), "calibrate", disable=args.no_progress))
+    warn_about_inputs(items)
+    rows, unlabelled = calibration_rows(items, chain.scorer)
     label = f"field {args.label_field!r}" if args.label_field else f"iou>={args.iou:g}"
     calibrator = fit_on_rows(rows, args.method, folds=max(2, args.folds), seed=args.seed, info={
         "label": label, "source": Path(args.input).name, "weights": dict(chain.config.weights),
     })
-    calibrator.save(args.output)
+    from groundscore.commands.output import write_text
+
+    write_text(args.output, calibrator.file.model_dump_json(indent=2) + "\n")  # what Calibrator.save writes, all or nothing
     info = calibrator.file.fitted
     print(f"fitted {calibrator.method} on {info.n} samples ({info.positives} right); "
           f"{len(rows) - info.n} more labelled samples failed a gate (confidence 0, not calibrated)", file=sys.stderr)

@@ -80,12 +80,18 @@ def draw(image_path: str | Path, parsed: Parsed, output: str | Path, max_width: 
         x, y, r = point.x * scale, point.y * scale, 3 * line
         if _finite(x) and _finite(y):
             canvas.ellipse((x - r, y - r, x + r, y + r), fill=colour, outline="white", width=max(1, line // 2))
+    from groundscore.commands.output import output_file
+
     out = Path(output)
+    fmt = Image.registered_extensions().get(out.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"cannot write a {out.suffix or 'suffix-less'} image: name the output .png or .jpg")
     out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() in (".jpg", ".jpeg"):
-        image.save(out, quality=quality, optimize=True)
-    else:
-        image.save(out, optimize=True)
+    with output_file(out, binary=True) as stream:  # the picture replaces OUT only once it is whole
+        if fmt == "JPEG":
+            image.save(stream, format=fmt, quality=quality, optimize=True)
+        else:
+            image.save(stream, format=fmt, optimize=True)
     return out
 
 

@@ -52,6 +52,7 @@ from groundscore.commands.options import (
 @fit_options("calibration model when cross-validating (default auto)", "cross-validation folds (default 5)")
 @click.option("--bins", type=int, default=10, help="equal-width bins for ECE and the reliability diagram (default 10)")
 @click.option("--no-plots", is_flag=True, help="write the JSON only (no matplotlib needed)")
+@click.option("--no-progress", is_flag=True, help="no progress bar")
 @click.option("--html", is_flag=True, help="also write <name>_report/index.html: the HTML report (see `groundscore report`)")
 @input_options
 @label_options
@@ -104,12 +105,21 @@ def render(name: str, result: Any, elapsed: float, out: IO[str]) -> None:
 
 
 def run(args: Any) -> int:
-    from groundscore.commands.input_options import chain_from_args, input_paths, should_merge
+    from groundscore.commands.extras import require
+    from groundscore.commands.input_options import check_inputs, input_paths
+    from groundscore.commands.output import output_dir
+
+    check_inputs(args)
+    require("eval", "numpy", *(() if args.no_plots else ("matplotlib",)))
+    with output_dir(args.output_dir) as out_dir:
+        return _run(args, out_dir, input_paths(args))
+
+
+def _run(args: Any, out_dir: Path, paths: list[str]) -> int:
+    """Evaluate each input (or the merged logs) into ``out_dir``."""
+    from groundscore.commands.input_options import chain_from_args, should_merge
 
     chain = chain_from_args(args, calibration=args.calibration, use_config_calibration=not args.cv)
-    out_dir = Path(args.output_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = input_paths(args)
     if should_merge(args, paths):
         start = time.perf_counter()
         items = _items(args, chain, paths)
@@ -131,16 +141,19 @@ def run(args: Any) -> int:
 def _items(args: Any, chain: Any, paths: list[str]) -> list[Any]:
     """The labelled items of ``paths`` (one input, or logs merged into groups), verified here or on Ray."""
     from groundscore.commands.input_options import items_from_args, items_from_samples, merged_samples
+    from groundscore.commands.progress import counted
 
     one = SimpleNamespace(**{**vars(args), "inputs": paths, "input": paths[0]})
+    shown = "eval " + (Path(paths[0]).name if len(paths) == 1 else f"{len(paths)} logs")
+    off = getattr(args, "no_progress", False)
     if getattr(args, "engine", "local") == "ray":
         from groundscore.commands.engine_options import ray_args, reports_on_ray
 
         with reports_on_ray(one) as reports:
-            return list(items_from_args(ray_args(one, reports), chain))
+            return list(counted(items_from_args(ray_args(one, reports), chain), shown, disable=off))
     if len(paths) > 1:
-        return list(items_from_samples(one, chain, merged_samples(one, paths)))
-    return list(items_from_args(one, chain))
+        return list(counted(items_from_samples(one, chain, merged_samples(one, paths)), shown, disable=off))
+    return list(counted(items_from_args(one, chain), shown, disable=off))
 
 
 def _evaluate(args: Any, chain: Any, items: list[Any], stem: str, shown: str, out_dir: Path, start: float,
@@ -152,7 +165,9 @@ def _evaluate(args: Any, chain: Any, items: list[Any], stem: str, shown: str, ou
         items, scorer=chain.scorer, calibrator=chain.scorer.calibrator, method=args.method, folds=max(2, args.folds),
         seed=args.seed, bins=max(1, args.bins), source=source or shown, verifiers=chain.names,
     )
-    (out_dir / f"{stem}.json").write_text(json.dumps(result.model_dump(mode="json"), indent=1) + "\n", encoding="utf-8")
+    from groundscore.commands.output import write_text
+
+    write_text(out_dir / f"{stem}.json", json.dumps(result.model_dump(mode="json"), indent=1) + "\n")
     written = [out_dir / f"{stem}.json"]
     if not args.no_plots and result.raw is not None:
         written += write_plots(result, out_dir, stem)
@@ -163,3 +178,6 @@ def _evaluate(args: Any, chain: Any, items: list[Any], stem: str, shown: str, ou
                                     title=f"groundscore eval: {shown}", result=result))
     render(shown, result, time.perf_counter() - start, sys.stdout)
     print("wrote " + ", ".join(str(p) for p in written), file=sys.stdout)
+    from groundscore.commands.tally import warn_about_inputs
+
+    warn_about_inputs(items)

@@ -40,6 +40,7 @@ from groundscore.commands.options import (
 @click.option("--decisions", default=None,
               help="also write every decision here (JSONL, one per input line); default in drop mode: OUT.decisions.jsonl")
 @quiet_option()
+@click.option("--no-progress", is_flag=True, help="no progress bar")
 @input_options
 @engine_options
 def command(**options: Any) -> int:
@@ -47,6 +48,9 @@ def command(**options: Any) -> int:
 
 
 def run(args: Any) -> int:
+    from groundscore.commands.input_options import check_inputs
+
+    check_inputs(args)
     if getattr(args, "engine", "local") == "ray":
         from groundscore.commands.engine_options import ray_args, reports_on_ray
 
@@ -69,36 +73,41 @@ def _check(args: Any) -> str | None:
 
 
 def _run(args: Any, shown: tuple[str, str | None]) -> int:
+    from contextlib import ExitStack
+
     from groundscore.commands.input_options import chain_from_args, is_unreadable, items_from_args, unreadable_note
-    from groundscore.commands.output import close_output, json_line, open_output
+    from groundscore.commands.output import json_line, output_file
+    from groundscore.commands.progress import counted
+    from groundscore.commands.tally import InputTally
     from groundscore.scoring.filtering import filter_reports, result_record
 
     decisions_path = _check(args)
     chain = chain_from_args(args, calibration=args.calibration)
     counts: Counter[str] = Counter()
     unreadable = 0
-    out = open_output(args.output)
-    decisions = open_output(decisions_path) if decisions_path else None
-    try:
-        for item in items_from_args(args, chain):
+    tally = InputTally()
+    # both files appear only when every line is written: an error leaves existing ones as they were
+    with ExitStack() as stack:
+        out = stack.enter_context(output_file(args.output))
+        decisions = stack.enter_context(output_file(decisions_path)) if decisions_path else None
+        for item in counted(items_from_args(args, chain), "filter", disable=getattr(args, "no_progress", False)):
             result = filter_reports([item.report], [item.sample], threshold=args.threshold, mode=args.mode, start=item.index)[0]
             counts[result.action] += 1
             unreadable += is_unreadable(item.report)
+            tally.add(item.report)
             record = result_record(result, item.sample)
             line = json_line(record)
             if result.action != "drop":
                 out.write(line)
             if decisions is not None:
                 decisions.write(json_line({"id": result.id, **record["filter"]}))
-    finally:
-        close_output(out)
-        if decisions is not None:
-            close_output(decisions)
     total = sum(counts.values())
     if not args.quiet:
         parts = ", ".join(f"{k} {counts.get(k, 0)}" for k in ("keep", "abstain", "drop"))
         where = f"; decisions in {decisions_path}" if decisions_path else ""
         print(f"{total} input lines: {parts}{where}", file=sys.stderr)
     for line in unreadable_note(unreadable, total, [shown[0]], shown[1]):
+        print(line, file=sys.stderr)
+    for line in tally.lines():
         print(line, file=sys.stderr)
     return 0

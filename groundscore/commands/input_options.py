@@ -62,6 +62,23 @@ def check_image_root(args: Any) -> None:
         raise ValueError(f"--image-root {root!r} is not a directory")
 
 
+def check_inputs(args: Any, paths: Sequence[str] | None = None) -> None:
+    """Every input is a readable file and ``--image-root`` a folder, before any output is opened.
+
+    A mistyped input name must fail while nothing has been written: the
+    readers open their files lazily, after the command has opened its output.
+    """
+    from groundscore.inputs.samples import not_a_file
+
+    check_image_root(args)
+    for path in paths if paths is not None else input_paths(args):
+        problem = not_a_file(path)
+        if problem is not None:
+            raise (FileNotFoundError if problem.startswith("no such file") else ValueError)(problem)
+        with open(path, "rb"):  # a file we may not read says so now (PermissionError, one line)
+            pass
+
+
 def input_paths(args: Any) -> list[str]:
     """The inputs a command was given (``inputs``, or the single ``input``)."""
     paths = getattr(args, "inputs", None)

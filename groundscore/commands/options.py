@@ -5,7 +5,8 @@ A command stacks the groups it needs (``@input_options``, ``@label_options``,
 same thing, with the same default and help, on every command that has it.
 :class:`Command` is the command class every built-in uses: it turns the
 errors a user can fix (a missing file, a bad value) into one line on stderr
-and exit code 2, the code click gives usage errors.
+and exit code 2, the code click gives usage errors; a module of an extra
+that is not installed becomes one line naming the extra.
 
 Command callbacks receive the options as keyword arguments and hand them to
 the command's ``run(args)`` as one :class:`types.SimpleNamespace`, so the
@@ -49,6 +50,12 @@ class Command(click.Command):
             return 130
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except ImportError as exc:
+            # an extra that is not installed: one line naming it (see groundscore.commands.extras)
+            from groundscore.commands.extras import missing_extra_line
+
+            click.echo(missing_extra_line(ctx.info_name or "", exc), err=True)
+            return USAGE_ERROR
         except (ValueError, OSError, KeyError, RecursionError) as exc:
             # what a user can fix: name the command and say it in one line, no traceback
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

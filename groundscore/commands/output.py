@@ -7,13 +7,25 @@ streams are opened with ``errors="backslashreplace"``, which writes a lone
 surrogate as the JSON escape ``\\udXXX`` it came from (so the line stays
 valid JSON and reads back as the same string), and :func:`json_line` falls
 back to a record that says what could not be written.
+
+Nothing a failed command does may cost the user a file: :func:`output_file`
+writes to a temporary file beside the target and renames it over the target
+only when the command completed, so an error (a mistyped input, a missing
+extra, Ctrl-C) leaves an existing file byte-identical and creates none.
+:func:`output_dir` creates a command's folder only when it is first written
+to, and removes it again if the command fails before putting anything in it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
-from typing import IO, Any
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 ERRORS = "backslashreplace"
 
@@ -29,18 +41,81 @@ def safe_stream(stream: Any) -> Any:
     return stream
 
 
-def open_output(path: str | None) -> IO[str]:
-    """A text stream for ``path`` (``-`` or None: stdout) that cannot fail on a lone surrogate."""
-    if path in (None, "-"):
-        return safe_stream(sys.stdout)  # type: ignore[no-any-return]
-    return open(path, "w", encoding="utf-8", errors=ERRORS)
+def _mode_for(target: Path) -> int:
+    """The permissions ``target`` ends with: its own when it exists, else what ``open`` would give (umask)."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
-def close_output(stream: IO[str]) -> None:
-    if stream is sys.stdout:
-        stream.flush()
-    else:
-        stream.close()
+@contextlib.contextmanager
+def output_file(path: str | Path | None, *, binary: bool = False) -> Iterator[Any]:
+    """A text stream (bytes with ``binary``) for ``path`` (``-`` or None: stdout) that becomes ``path`` only if
+    the block completes.
+
+    The lines go to ``.NAME.XXXX.part`` beside ``path`` (same folder, so the
+    rename is atomic); on success it replaces ``path``, on any error or
+    interrupt it is removed and ``path`` is left as it was.
+    """
+    if path is None or str(path) == "-":
+        stream = sys.stdout.buffer if binary else safe_stream(sys.stdout)
+        try:
+            yield stream
+        finally:
+            stream.flush()
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise IsADirectoryError(f"{target} is a folder, not a file")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        with (open(fd, "wb") if binary else open(fd, "w", encoding="utf-8", errors=ERRORS)) as stream:
+            yield stream
+        os.chmod(tmp, _mode_for(target))
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through :func:`output_file` (all or nothing)."""
+    with output_file(path) as stream:
+        stream.write(text)
+    return Path(path)
+
+
+@contextlib.contextmanager
+def output_dir(path: str | Path) -> Iterator[Path]:
+    """A command's output folder; one this call created is removed again if the command fails leaving it empty.
+
+    The folder is created here (with its parents); pass it on only once the
+    inputs have been checked, so a mistyped input creates nothing.
+    """
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"{folder} exists and is not a folder")
+    created: list[Path] = []
+    probe = folder
+    while not probe.exists():
+        created.append(probe)
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        yield folder
+    except BaseException:
+        for made in created:  # innermost first; a folder holding anything stays
+            try:
+                made.rmdir()
+            except OSError:
+                break
+        raise
 
 
 def json_line(record: dict[str, Any]) -> str:

@@ -23,6 +23,7 @@ from groundscore.commands.options import Command, input_options, label_options, 
 @output_dir_option("groundscore-report", "index.html and thumbs/")
 @click.option("--images", default=None, help="folder to look images up in (relative paths, then by file name)")
 @click.option("--title", default=None, help="page title (default: the input's name)")
+@click.option("--no-progress", is_flag=True, help="no progress bar")
 @input_options
 @label_options
 def command(**options: Any) -> int:
@@ -32,10 +33,18 @@ def command(**options: Any) -> int:
 def run(args: Any) -> int:
     from pathlib import Path
 
+    from groundscore.commands.extras import require
+    from groundscore.commands.input_options import check_inputs
+    from groundscore.commands.progress import counted
+    from groundscore.commands.tally import warn_about_inputs
     from groundscore.report import build_report
 
+    check_inputs(args)
     chain = chain_from_args(args)
-    items = list(items_from_args(args, chain, args.input))
+    items = list(counted(items_from_args(args, chain, args.input), "report", disable=args.no_progress))
+    warn_about_inputs(items)
+    if any(i.correct is not None for i in items):  # the summary and plots of labelled items need numpy
+        require("report", "numpy")
     page = build_report(items, args.output_dir, images=args.images or args.image_root,
                         title=args.title or f"groundscore report: {Path(args.input).name}",
                         scorer=chain.scorer, verifiers=chain.names)

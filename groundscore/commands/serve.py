@@ -1,6 +1,7 @@
 """``groundscore serve``: a reward server speaking OpenRLHF's remote reward protocol.
 
-Point OpenRLHF at it with ``--remote_rm_url http://127.0.0.1:8000/get_reward``.
+Point OpenRLHF 0.11 at it with ``--reward.remote_url http://127.0.0.1:8000/get_reward``
+(the older ``--remote_rm_url`` is refused by 0.11).
 The models load once at start-up; concurrent requests are scored together in
 micro-batches. Binds 127.0.0.1 unless ``--host`` says otherwise. The bearer
 token is read from ``GROUNDSCORE_SERVE_TOKEN`` (or ``--token``). Image paths
@@ -18,9 +19,9 @@ from typing import Any
 import click
 
 from groundscore.commands.options import Command, namespace
-from groundscore.server.settings import ServeSettings
+from groundscore.server.defaults import DEFAULTS
 
-_d = ServeSettings.default
+_d = DEFAULTS.__getitem__
 
 
 @click.command("serve", cls=Command, help=__doc__, short_help="run the reward server (OpenRLHF remote reward protocol)")
@@ -56,9 +57,11 @@ def command(query_template: tuple[str, ...], **options: Any) -> int:
 def run(args: Any) -> int:
     try:
         import fastapi  # noqa: F401
+        import pydantic_settings  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError:
-        print("groundscore serve needs FastAPI and uvicorn: pip install 'groundscore[server]'", file=sys.stderr)
+        print("groundscore serve needs FastAPI, uvicorn and pydantic-settings: pip install 'groundscore[server]'",
+              file=sys.stderr)
         return 2
     import json
 

@@ -105,9 +105,12 @@ class Summary:
 
 
 def run(args: Any) -> int:
-    from groundscore.commands.input_options import input_paths, samples_from_args, unreadable_note
-    from groundscore.commands.output import close_output, json_line, open_output
+    from groundscore.commands.input_options import check_inputs, input_paths, samples_from_args, unreadable_note
+    from groundscore.commands.output import json_line, output_file
+    from groundscore.commands.progress import progress_bar
+    from groundscore.commands.tally import InputTally
 
+    check_inputs(args)
     if getattr(args, "engine", "local") == "ray":
         from groundscore.commands.engine_options import run_verify_on_ray
 
@@ -115,35 +118,26 @@ def run(args: Any) -> int:
 
     chain = build_chain(args)
     samples = samples_from_args(args)
-    progress = None
-    if not args.no_progress and sys.stderr.isatty():
-        try:
-            from tqdm import tqdm
-
-            progress = tqdm(unit="sample", file=sys.stderr)
-        except ImportError:
-            progress = None
     summary = Summary()
+    tally = InputTally()
     start = time.perf_counter()
-    out = open_output(args.output)
-    try:
+    # the reports become OUT only when every line is written: an error leaves an existing OUT as it was
+    with output_file(args.output) as out, progress_bar("verify", unit="sample", disable=args.no_progress) as progress:
         for batch in batched(samples, max(1, args.batch_size)):
             for sample, report in zip(batch, chain.verify(batch), strict=True):
                 if "input_error" in sample.meta:
                     report.parsed.issues.insert(0, _input_issue(sample.meta["input_error"]))
                 out.write(json_line(report_record(report, sample)))
                 summary.add(report)
-            if progress is not None:
-                progress.update(len(batch))
-    finally:
-        close_output(out)
-        if progress is not None:
-            progress.close()
+                tally.add(report)
+            progress.update(len(batch))
     where = sys.stderr if args.output == "-" else sys.stdout
     if not args.quiet:
         summary.render(time.perf_counter() - start, where)
     for line in unreadable_note(summary.unreadable, summary.count, input_paths(args), args.source):
         print(line, file=sys.stderr if args.quiet else where)
+    for line in tally.lines():
+        print(line, file=sys.stderr)
     return 0
 
 

@@ -196,6 +196,23 @@ SAMPLE_KEYS: frozenset[str] = frozenset(Sample.model_fields)
 """The keys a sample mapping may hold; any other is a mistake worth saying (``sample.unknown_key``)."""
 
 
+KEY_HINTS: dict[str, str] = {
+    "prompt": "query", "question": "query", "text": "query", "expression": "query", "referring_expression": "query",
+    "response": "completion", "output": "completion", "answer": "completion", "generation": "completion",
+    "image_path": "image", "img": "image", "image_file": "image", "file_name": "image",
+    "ground_truth": "solution", "gt": "solution", "bbox": "solution", "gt_bbox": "solution", "label": "solution",
+}
+"""Keys other tools use for a Sample field, which no spelling distance would find ("prompt" -> ``query``)."""
+
+
+def _meant(name: str) -> str | None:
+    """The Sample field ``name`` probably meant: a known alias, else the closest spelling."""
+    if name.lower() in KEY_HINTS:
+        return KEY_HINTS[name.lower()]
+    close = difflib.get_close_matches(name, SAMPLE_KEYS, n=1, cutoff=0.7)
+    return close[0] if close else None
+
+
 def unknown_keys_issue(data: Mapping[Any, Any], *, strict: bool = False) -> Issue | None:
     """The issue for keys of ``data`` that are no Sample field ("qeury"), or None when there are none.
 
@@ -209,8 +226,8 @@ def unknown_keys_issue(data: Mapping[Any, Any], *, strict: bool = False) -> Issu
     names = []
     for key in unknown[:5]:
         name = clean_text(key if isinstance(key, str) else repr(key))[0][:40]
-        close = difflib.get_close_matches(name, SAMPLE_KEYS, n=1, cutoff=0.7)
-        names.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
+        meant = _meant(name)
+        names.append(f"{name!r} (did you mean {meant!r}?)" if meant else repr(name))
     more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
     listed = ", ".join(names) + more
     if strict:

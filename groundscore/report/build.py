@@ -46,10 +46,14 @@ def build_report(items: Any, out_dir: str | Path, *, images: str | Path | None =
     ``result`` is an :class:`~groundscore.scoring.evaluation.EvalResult`; when absent
     and some items are labelled it is computed with :func:`groundscore.scoring.evaluation.evaluate`.
     """
+    items = list(items)
+    if result is None and any(i.correct is not None for i in items):  # before any folder is made: it may fail
+        from groundscore.scoring.evaluation import evaluate
+
+        result = evaluate(items, scorer=scorer, verifiers=verifiers)
     out = Path(out_dir)
     thumbs = out / "thumbs"
     thumbs.mkdir(parents=True, exist_ok=True)
-    items = list(items)
     root = Path(images) if images else None
     cards, missing = [], 0
     for item in items:
@@ -65,10 +69,6 @@ def build_report(items: Any, out_dir: str | Path, *, images: str | Path | None =
         else:
             missing += 1
         cards.append(c)
-    if result is None and any(i.correct is not None for i in items):
-        from groundscore.scoring.evaluation import evaluate
-
-        result = evaluate(items, scorer=scorer, verifiers=verifiers)
     summary = _summary(result) if result is not None else f"<h2>Summary</h2><p>{len(items)} samples, none labelled.</p>"
     plots = ""
     if result is not None and result.raw is not None:

@@ -24,12 +24,14 @@ th:first-child,td:first-child{text-align:left}
 .bar{margin:10px 0;display:flex;gap:10px;flex-wrap:wrap;align-items:center}
 .bar button.on{background:#4363d8;color:#fff}
 #cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:10px}
-.card{border:1px solid #ccc;border-radius:6px;padding:8px;overflow:hidden}
+.card{border:1px solid #ccc;border-radius:6px;padding:8px;overflow:hidden;min-width:0}
 .card.accept{border-left:6px solid #3cb44b}.card.reject{border-left:6px solid #e6194b}.card.abstain{border-left:6px solid #f58231}
 .thumb{position:relative;display:inline-block}.thumb svg{position:absolute;left:0;top:0}
 .head{font-weight:600}.q{color:#333;margin:4px 0}.think{color:#666;font-size:12px;white-space:pre-wrap;max-height:6em;overflow:auto}
 pre.comp{font-size:11px;background:#f4f4f4;white-space:pre-wrap;max-height:8em;overflow:auto;margin:4px 0}
-.verdicts td{font-size:12px}.note{background:#fff7d6;border:1px solid #e6c84f;padding:6px;margin:8px 0}
+.verdicts{width:100%;table-layout:fixed}.verdicts td{font-size:12px;vertical-align:top;overflow-wrap:anywhere}
+.verdicts td:nth-child(1){width:24%}.verdicts td:nth-child(2){width:11%}.verdicts td:nth-child(3){width:17%}
+.verdicts td:nth-child(4){text-align:left}.q,.lab,.think,.err{overflow-wrap:anywhere}.note{background:#fff7d6;border:1px solid #e6c84f;padding:6px;margin:8px 0}
 .legend span{margin-right:10px}
 """
 

@@ -2,8 +2,10 @@
 
 ``POST /get_reward`` (also ``POST /``) with JSON ``{"query": [...],
 "prompts": [...], "labels": [...]}`` answers ``{"rewards": [...], "scores":
-[...], "extra_logs": {name: [...]}}``, one entry per query (see
-:mod:`groundscore.integrations.openrlhf` for what each field means).
+[...], "extra_logs": {name: [...]}, "outcomes": [...], "reasons": [...]}``,
+one entry per query (see :mod:`groundscore.integrations.openrlhf` for what
+each field means; ``outcomes`` and ``reasons`` say why each reward was given,
+and a sample that could not be scored is also logged).
 Optional ``"groups"``: one group id per query (or ``"derive"``: equal prompt
 and label, one group) and ``"group_size"``, so that the ``agreement``
 verifier compares the responses to one question; a request should carry
@@ -47,6 +49,24 @@ from groundscore.server.images import ImagePolicy, is_loopback
 from groundscore.server.settings import ServeSettings
 
 log = logging.getLogger("groundscore.server")
+
+
+def explain(results: list[Any]) -> dict[str, list[str]]:
+    """Each sample's outcome and reason, for the answer; the samples that could not be scored are also logged.
+
+    A sample the server cannot score (a label it cannot use, say a bare box
+    without the image size) gets the ``unscorable`` reward, which OpenRLHF
+    cannot tell from a wrong answer: the reason goes back in ``reasons`` and
+    one warning per request names how many and why, so the mistake is seen.
+    """
+    outcomes = [str(r.outcome) for r in results]
+    reasons = [str(r.reason) for r in results]
+    unscored = [reason for outcome, reason in zip(outcomes, reasons, strict=True) if outcome == "unscorable"]
+    if unscored:
+        first = max(set(unscored), key=unscored.count)
+        log.warning("%d of %d samples could not be scored (reward 'unscorable'); most often: %s",
+                    len(unscored), len(results), first)
+    return {"outcomes": outcomes, "reasons": reasons}
 
 
 class RewardRequest(BaseModel):
@@ -240,6 +260,7 @@ def create_app(settings: ServeSettings | None = None, reward: OpenRLHFReward | N
             if not task.done():
                 task.cancel()
         answer = await asyncio.to_thread(response_body, results, rewarder.verifier_names, reward.unscorable)
+        answer.update(explain(results))
         return JSONResponse(answer)
 
     app.add_api_route("/get_reward", get_reward, methods=["POST"])

@@ -20,6 +20,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from groundscore.server.defaults import DEFAULTS
+
 
 class ServeSettings(BaseSettings):
     """What ``groundscore serve`` runs with.
@@ -37,21 +39,21 @@ class ServeSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="forbid", env_prefix="GROUNDSCORE_SERVE_")
 
-    host: str = Field(default="127.0.0.1", description="Interface to bind; 0.0.0.0 exposes the server to the network.")
-    port: int = Field(default=8000, ge=0, le=65535)
-    token: str | None = Field(default=None, description="When set, requests need 'Authorization: Bearer <token>' (or ?token=).")
-    max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
-    max_queries: int = Field(default=4096, gt=0, description="Most queries in one request.")
-    max_queue: int = Field(default=16384, gt=0, description="Most completions waiting to be scored.")
-    max_batch: int = Field(default=512, gt=0, description="Most completions in one chain call.")
-    max_wait_ms: float = Field(default=5.0, ge=0, description="How long the first waiting request waits for others to join its batch.")
-    request_timeout_s: float = Field(default=300.0, gt=0, description="Longest a request waits for its scores (504 after).")
-    image_root: str | None = Field(default=None, description="Image paths in labels must resolve inside this directory.")
-    max_image_bytes: int = Field(default=64 * 1024 * 1024, gt=0, description="Largest image file a label may name.")
-    max_image_pixels: int = Field(default=50_000_000, gt=0, description="Most pixels (width x height, from the header) of an image.")
-    reward_config: str | None = Field(default=None, description="Reward policy: TOML/JSON path or inline JSON.")
-    chain_config: str | None = Field(default=None, description="Verifier chain: TOML path.")
-    query_templates: list[str] | None = Field(default=None, description="Regexes with (?P<expr>...) reading the expression from the prompt.")
+    host: str = Field(default=DEFAULTS["host"], description="Interface to bind; 0.0.0.0 exposes the server to the network.")
+    port: int = Field(default=DEFAULTS["port"], ge=0, le=65535)
+    token: str | None = Field(default=DEFAULTS["token"], description="When set, requests need 'Authorization: Bearer <token>' (or ?token=).")
+    max_body_bytes: int = Field(default=DEFAULTS["max_body_bytes"], gt=0)
+    max_queries: int = Field(default=DEFAULTS["max_queries"], gt=0, description="Most queries in one request.")
+    max_queue: int = Field(default=DEFAULTS["max_queue"], gt=0, description="Most completions waiting to be scored.")
+    max_batch: int = Field(default=DEFAULTS["max_batch"], gt=0, description="Most completions in one chain call.")
+    max_wait_ms: float = Field(default=DEFAULTS["max_wait_ms"], ge=0, description="How long the first waiting request waits for others to join its batch.")
+    request_timeout_s: float = Field(default=DEFAULTS["request_timeout_s"], gt=0, description="Longest a request waits for its scores (504 after).")
+    image_root: str | None = Field(default=DEFAULTS["image_root"], description="Image paths in labels must resolve inside this directory.")
+    max_image_bytes: int = Field(default=DEFAULTS["max_image_bytes"], gt=0, description="Largest image file a label may name.")
+    max_image_pixels: int = Field(default=DEFAULTS["max_image_pixels"], gt=0, description="Most pixels (width x height, from the header) of an image.")
+    reward_config: str | None = Field(default=DEFAULTS["reward_config"], description="Reward policy: TOML/JSON path or inline JSON.")
+    chain_config: str | None = Field(default=DEFAULTS["chain_config"], description="Verifier chain: TOML path.")
+    query_templates: list[str] | None = Field(default=DEFAULTS["query_templates"], description="Regexes with (?P<expr>...) reading the expression from the prompt.")
 
     @classmethod
     def settings_customise_sources(
@@ -96,4 +98,4 @@ class ServeSettings(BaseSettings):
     @classmethod
     def default(cls, name: str) -> Any:
         """The default of one setting, for help texts (so each default is written once)."""
-        return cls.model_fields[name].default
+        return DEFAULTS[name]
