@@ -78,7 +78,7 @@ class SchemaVerifier(Verifier):
         failures: list[dict[str, Any]] = []
         codes = [issue.code for issue in parsed.issues]
         boxes, points = parsed.boxes, parsed.points
-        answered = bool(boxes or points or parsed.no_object)
+        answered = bool(boxes or points or parsed.no_object or parsed.clarify)  # a clarifying question is an answer
 
         text = ctx.sample.completion
         if not text or text.isspace():
