@@ -10,10 +10,12 @@ what is *known* about the query, from evidence only:
   (``{"ambiguous": [A, B]}``, :class:`~groundscore.rewards.solution.AmbiguousSolution`),
   or, without ground truth, the group's answers split between well-supported
   objects (the ``agreement`` verdict's ``ambiguous`` detail): paid
-  ``clarify_ambiguous``, above ``abstain`` and below ``correct_floor``;
+  ``clarify_ambiguous``, above ``abstain`` and below ``correct_floor``
+  (halfway between them by default);
 - **known unambiguous**: the ground truth gives one target (a box, the boxes
   of a multi-object query, or ``[]``: the target is absent): paid
-  ``clarify_unambiguous``, below ``abstain``;
+  ``clarify_unambiguous``, below ``abstain`` (halfway between ``wrong`` and
+  ``abstain`` by default);
 - **unknown** (no ground truth, no group verdict of ambiguity): exactly ``abstain``.
 
 ``clarify_ambiguous < correct_floor`` (checked by
@@ -57,7 +59,8 @@ def clarification_result(result: RewardResult, report: Report, context: RewardCo
     config = context.config
     clarify = report.parsed.clarify
     known, why = ambiguity(report, context)
-    value = {"ambiguous": config.clarify_ambiguous, "unambiguous": config.clarify_unambiguous}.get(known, config.abstain)
+    value = {"ambiguous": config.clarify_ambiguous_reward, "unambiguous": config.clarify_unambiguous_reward}.get(
+        known, config.abstain)
     candidates = list(clarify.candidates) if clarify is not None else []
     named = f" (candidates: {'; '.join(candidates)})" if candidates else ""
     return dataclasses.replace(
