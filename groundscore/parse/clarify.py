@@ -110,9 +110,8 @@ def question_sentence(text: str) -> str | None:
 def candidates_of(question: str) -> list[str]:
     """The object descriptions a question offers ("the man on the left", "the one holding the umbrella")."""
     body = question.strip().rstrip("?.! ")
-    intro = None
-    for intro in _INTRO.finditer(body):
-        pass  # the last introducer: "which man do you mean: A or B" -> after ':'
+    # the last introducer: "which man do you mean: A or B" -> after ':'
+    intro = next(reversed(list(_INTRO.finditer(body))), None)
     if intro is None:
         return []
     rest = body[intro.end():]
