@@ -253,10 +253,11 @@ def coerce_sample(
                 value = data["solution"]
                 if not (value is None or (isinstance(value, list) and all(isinstance(b, list) for b in value))):
                     data["solution"] = solution_parser(value)
-                    alternatives = getattr(data["solution"], "alternatives", None)
-                    if alternatives:  # an ambiguous query's acceptable targets (rewards.solution.AmbiguousSolution)
-                        data["alternatives"] = alternatives
-                        data["solution"] = list(data["solution"])
+            alternatives = getattr(data.get("solution"), "alternatives", None)
+            if alternatives and "alternatives" not in data:
+                # an ambiguous query's acceptable targets (groundscore.rewards.solution.AmbiguousSolution)
+                data["alternatives"] = alternatives
+                data["solution"] = list(data["solution"])
             try:
                 sample = Sample.model_validate(data)
             except ValidationError as exc:
