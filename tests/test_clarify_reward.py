@@ -135,3 +135,10 @@ def test_solution_shapes() -> None:
     assert parse_solution({"ambiguous": [LEFT, "junk"]}) is None
     assert parse_solution({"ambiguous": []}) is None
     assert not isinstance(parse_solution([LEFT, RIGHT]), AmbiguousSolution)
+
+
+def test_a_malformed_question_stays_malformed() -> None:
+    rewarder = Rewarder(chain_config={"verifiers": ["schema"], "options": {"schema": {"require_tags": True}}})
+    untagged = "Do you mean the man on the left or the one holding the umbrella?"
+    assert one(rewarder, untagged, AMBIGUOUS) == (pytest.approx(rewarder.config.wrong), "malformed")
+    assert one(rewarder, ASK, AMBIGUOUS)[1] == "clarify"  # tagged: the rule pays it

@@ -22,7 +22,9 @@ what is *known* about the query, from evidence only:
 :class:`~groundscore.rewards.options.RewardConfig`) means asking on every
 question is never better than answering right; ``clarify_unambiguous <
 abstain`` means asking where the query is clear is worse than admitting
-"not found". The format term is added as for every answer.
+"not found". The format term is added as for every answer. A clarifying
+question that fails a malformed-answer gate (``schema`` with ``require_tags``
+and no tags) is not paid by this rule: it is malformed, as a box would be.
 """
 
 from __future__ import annotations

@@ -82,7 +82,9 @@ def apply_contract(
     The format score is recorded on every result; ``format_weight * format``
     is added to a non-None reward. A clarifying question is then paid by
     the clarification rule (:mod:`groundscore.rewards.clarify`), whatever
-    the policy, iou and format included. Otherwise, unless ``policy`` reads no verdict
+    the policy, iou and format included, unless a malformed-answer gate
+    failed on it (``schema`` with ``require_tags``: it stays malformed).
+    Otherwise, unless ``policy`` reads no verdict
     (:attr:`RewardPolicy.uses_gates`: VLM-R1's ``iou`` and ``format``):
 
     - **evidence** (:mod:`groundscore.rewards.evidence`): without ground
@@ -103,8 +105,8 @@ def apply_contract(
     out = dataclasses.replace(result, reward=reward, format=fmt)
     if out.reward is None:
         return out
-    if report.parsed.clarify is not None:  # a question back to the user: one rule for every policy
-        return clarification_result(out, report, context, bonus)
+    if report.parsed.clarify is not None and not context.malformed(report.failed_gates):
+        return clarification_result(out, report, context, bonus)  # a question back to the user: one rule for every policy
     ceiling = config.abstain + bonus
     missing = unchecked(report, config)
     if missing and out.outcome == "correct":
