@@ -86,6 +86,10 @@ def test_the_group_verdict_of_ambiguity_without_ground_truth() -> None:
                                   for m in members])
         asked = results[-1]
         assert asked.outcome == "clarify" and asked.reward == pytest.approx(expected)
+        verdict = asked.report.verdict("agreement") if asked.report else None
+        assert verdict is not None and verdict.code == "skipped.clarify" and verdict.score is None
+        assert verdict.details["ambiguous"] is (members is split)
+        assert ("candidates" in verdict.details) is (members is split)
         assert max(r.reward or 0.0 for r in results[:-1]) > asked.reward  # the agreed boxes still earn more
     # ground truth decides over the group: one target, and asking is paid below abstain whatever the group did
     grounded = rewarder.score([{"query": "the man", "completion": m, "coords": "original", "group": "g",
