@@ -65,3 +65,27 @@ def test_html_report_shows_the_question(tmp_path: Path) -> None:
         assert len(shown) == 1 and "the one holding the umbrella" in shown[0]
     finally:
         drv.quit()
+
+
+def test_a_jsonl_line_may_write_the_ambiguous_shape(tmp_path: Path) -> None:
+    from groundscore.inputs.samples import iter_samples
+    from groundscore.rewards import Rewarder
+
+    path = tmp_path / "amb.jsonl"
+    rows = [{"id": "amb", "query": "the man", "completion": ASK, "coords": "original",
+             "solution": {"ambiguous": [[10, 10, 50, 50], [100, 100, 150, 150]]}},
+            {"id": "text", "query": "the man", "completion": ASK, "coords": "original",
+             "solution": json.dumps({"targets": [[10, 10, 50, 50], [100, 100, 150, 150]], "ambiguous": True})},
+            {"id": "one", "query": "the man", "completion": ASK, "coords": "original", "solution": [10, 10, 50, 50]}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    samples = list(iter_samples(path))
+    assert [len(s.alternatives or []) for s in samples] == [2, 2, 0]
+    assert samples[0].solution == [[10, 10, 50, 50], [100, 100, 150, 150]]
+    rewarder = Rewarder(chain_config={"verifiers": ["schema"]})
+    c = rewarder.config
+    assert rewarder.rewards(samples) == pytest.approx([c.clarify_ambiguous_reward] * 2 + [c.clarify_unambiguous_reward])
+    # verify writes the alternatives with the sample, and reading its reports back keeps them
+    out = tmp_path / "reports.jsonl"
+    assert main(["verify", str(path), "-o", str(out), "--no-progress", "-q"]) == 0
+    again = list(iter_samples(out))
+    assert [len(s.alternatives or []) for s in again] == [2, 2, 0]

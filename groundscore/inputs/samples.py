@@ -87,7 +87,7 @@ def iter_jsonl(path: Path, *, strict: bool = False) -> Iterator[Sample]:
                 # a report written by `verify` carries the sample fields under "sample"
                 if "sample" in data and isinstance(data["sample"], dict) and "completion" not in data:
                     data = {**data["sample"], "id": data.get("id")}
-                sample, issue = coerce_sample(_resolve_image(data, path), strict=strict)
+                sample, issue = coerce_sample(_resolve_image(data, path), solution_parser=ambiguous_targets, strict=strict)
                 if issue is not None:  # an unreadable line is verified as empty, never on half its fields
                     sample = Sample(id=f"{path.name}:{lineno}", meta={"input_error": f"line {lineno}: {issue.message}"})
                 yield sample
@@ -216,6 +216,22 @@ def unknown_keys_issue(data: Mapping[Any, Any], *, strict: bool = False) -> Issu
     if strict:
         return _invalid(f"unknown sample key(s) {listed}; a sample's keys are {', '.join(sorted(SAMPLE_KEYS))}")
     return Issue(code="sample.unknown_key", message=f"unknown sample key(s) {listed} ignored", severity="warning")
+
+
+def ambiguous_targets(value: Any) -> Any:
+    """An ambiguous query's ground truth (``{"ambiguous": [A, B]}``, as dict or JSON text) read; any other value as given.
+
+    For the file readers: a line may write the ambiguous shape that the
+    reward path reads (:mod:`groundscore.rewards.solution`), and every other
+    ``solution`` is validated as before.
+    """
+    if (isinstance(value, Mapping) and ("ambiguous" in value or "targets" in value)) or (
+            isinstance(value, str) and '"ambiguous"' in value[:100_000]):
+        from groundscore.rewards.solution import parse_solution
+
+        parsed = parse_solution(value)
+        return parsed if parsed is not None else value
+    return value
 
 
 def coerce_sample(
