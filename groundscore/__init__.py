@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 from groundscore import _compat
 from groundscore.config import ChainConfig, Thresholds
-from groundscore.model import Box, Issue, Parsed, Point, Report, Sample, Verdict
+from groundscore.model import Box, Clarification, Issue, Parsed, Point, Report, Sample, Verdict
 from groundscore.plugins.hookspecs import hookimpl
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ __all__ = [
     "Box",
     "Chain",
     "ChainConfig",
+    "Clarification",
     "Issue",
     "Parsed",
     "Point",

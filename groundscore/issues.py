@@ -80,6 +80,9 @@ _CODES = (
     IssueCode("answer.outside_tags", "warning", "the box was found outside `<answer>`", penalty=0.1),
     IssueCode("answer.in_think", "warning", "no box in the answer; it was read inside `<think>`", penalty=0.3),
     IssueCode("answer.whole_text", "warning", "no box in the answer; it was read from the whole completion", penalty=0.3),
+    # clarifying questions (groundscore.parse.clarify)
+    IssueCode("clarify.asked", "info", "the answer asks which object is meant instead of giving one (`Parsed.clarify`)"),
+    IssueCode("clarify.hedge", "warning", "the answer gives a box and also asks which object is meant: the box is read"),
     # JSON
     IssueCode("json.missing", "error", "no JSON found in the answer", "answer.invalid"),
     IssueCode("json.invalid", "error", "the JSON could not be read or repaired", "answer.invalid"),

@@ -156,6 +156,22 @@ class Candidate(BaseModel):
     source: str = Field(default="", description="Where the candidate was written (``JSON value 2``, ``<answer> 1``, ...).")
 
 
+class Clarification(BaseModel):
+    """A question back to the user about which object is meant, instead of a box.
+
+    Read by :mod:`groundscore.parse.clarify`. ``candidates`` are the object
+    descriptions the question names ("the man on the left", "the one holding
+    the umbrella"), empty when it names none; ``via`` says where the question
+    was read (``text``, ``json``, or the GUI action: ``call_user``, ``answer``, ...).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    question: str
+    candidates: list[str] = Field(default_factory=list)
+    via: str = "text"
+
+
 class Parsed(BaseModel):
     """What a completion says, in one coordinate space.
 
@@ -181,6 +197,11 @@ class Parsed(BaseModel):
         default=True, description="False when the image size was unknown and boxes stay in the model's space."
     )
     no_object: bool = False
+    clarify: Clarification | None = Field(
+        default=None,
+        description="The answer asks which object is meant instead of giving one: a distinct outcome, neither a "
+        "malformed answer nor an abstention (no_object stays False).",
+    )
     has_think_tags: bool = False
     has_answer_tags: bool = False
     answer_found: bool = Field(
@@ -233,6 +254,12 @@ class Sample(BaseModel):
     format: str | None = None
     coords: str | None = None
     solution: list[list[float]] | None = None
+    alternatives: list[list[list[float]]] | None = Field(
+        default=None,
+        description="Ground truth of an ambiguous query: several acceptable targets (each a list of xyxy boxes), any one "
+        "of which is a right answer; ``solution`` then holds all their boxes. Read from a solution written "
+        '{"ambiguous": [A, B]} by the reward path.',
+    )
     id: str | None = None
     meta: dict[str, Any] = Field(default_factory=dict)
     group: str | None = Field(

@@ -204,3 +204,17 @@ def test_plugged_reward_rescores_a_saved_trace(tasks: list[Task], monkeypatch: p
     assert rescored.rewards["groundscore"].score == pytest.approx(saved["rewards"]["groundscore"]["score"])
     wrong = Task(wire_trace.task.data.model_copy(update={"solution": CAT}), config=config)
     assert score(wrong, Trace[WireTaskData, vf.State, vf.AgentConfig].model_validate(saved)).reward < ABSTAIN
+
+
+def test_clarifying_question_is_paid_by_what_the_row_says(tasks: list[Task]) -> None:
+    from groundscore.integrations.verifiers_env import score_trace
+
+    task = tasks[0]
+    trace = rollout(task, "<answer>Do you mean the brown dog on the left or the one on the grass?</answer>", THINK)
+    config = RewardConfig()
+    for solution, expected in (({"ambiguous": [DOG, CAT]}, config.clarify_ambiguous_reward),
+                               (DOG, config.clarify_unambiguous_reward), (None, config.abstain)):
+        data = task.data.model_copy(update={"solution": solution})
+        reward = asyncio.run(score_trace(data, trace, chain={"verifiers": ["schema"]}, default_coords="original"))
+        assert reward == pytest.approx(expected)
+        assert trace.info["groundscore"]["outcome"] == "clarify"

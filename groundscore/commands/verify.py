@@ -77,11 +77,16 @@ class Summary:
         self.applicable: Counter[str] = Counter()
         self.codes: Counter[str] = Counter()
         self.unreadable = 0
+        self.clarify = 0  # answers asking which object is meant
+        self.clarify_named = 0  # ... naming the candidates
 
     def add(self, report: Report) -> None:
         self.count += 1
         self.unreadable += any(i.code == "input.unreadable" for i in report.parsed.issues)
         self.decisions[report.decision] += 1
+        if report.parsed.clarify is not None:
+            self.clarify += 1
+            self.clarify_named += bool(report.parsed.clarify.candidates)
         for v in report.verdicts:
             self.scores.setdefault(v.verifier, [])
             if v.score is not None:
@@ -94,6 +99,9 @@ class Summary:
         n = max(1, self.count)
         print(f"\n{self.count} samples in {elapsed:.2f} s ({self.count / max(elapsed, 1e-9):,.0f}/s)", file=out)
         print("decisions: " + ", ".join(f"{k} {self.decisions.get(k, 0)} ({100 * self.decisions.get(k, 0) / n:.1f}%)" for k in ("accept", "abstain", "reject")), file=out)
+        if self.clarify:
+            print(f"clarifying questions: {self.clarify} ({100 * self.clarify / n:.1f}%), "
+                  f"{self.clarify_named} naming the candidate objects", file=out)
         print(f"{'verifier':<16} {'applied':>8} {'mean score':>10}", file=out)
         for name, values in self.scores.items():
             mean = f"{sum(values) / len(values):.3f}" if values else "-"

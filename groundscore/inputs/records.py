@@ -27,4 +27,6 @@ def report_record(report: Report, sample: Sample) -> dict[str, Any]:
         "meta": sample.meta,
         "group": sample.group,
     }
+    if sample.alternatives:  # an ambiguous query's acceptable targets: read back as they were given
+        record["sample"]["alternatives"] = sample.alternatives
     return record

@@ -87,7 +87,7 @@ def iter_jsonl(path: Path, *, strict: bool = False) -> Iterator[Sample]:
                 # a report written by `verify` carries the sample fields under "sample"
                 if "sample" in data and isinstance(data["sample"], dict) and "completion" not in data:
                     data = {**data["sample"], "id": data.get("id")}
-                sample, issue = coerce_sample(_resolve_image(data, path), strict=strict)
+                sample, issue = coerce_sample(_resolve_image(data, path), solution_parser=ambiguous_targets, strict=strict)
                 if issue is not None:  # an unreadable line is verified as empty, never on half its fields
                     sample = Sample(id=f"{path.name}:{lineno}", meta={"input_error": f"line {lineno}: {issue.message}"})
                 yield sample
@@ -235,6 +235,22 @@ def unknown_keys_issue(data: Mapping[Any, Any], *, strict: bool = False) -> Issu
     return Issue(code="sample.unknown_key", message=f"unknown sample key(s) {listed} ignored", severity="warning")
 
 
+def ambiguous_targets(value: Any) -> Any:
+    """An ambiguous query's ground truth (``{"ambiguous": [A, B]}``, as dict or JSON text) read; any other value as given.
+
+    For the file readers: a line may write the ambiguous shape that the
+    reward path reads (:mod:`groundscore.rewards.solution`), and every other
+    ``solution`` is validated as before.
+    """
+    if (isinstance(value, Mapping) and ("ambiguous" in value or "targets" in value)) or (
+            isinstance(value, str) and '"ambiguous"' in value[:100_000]):
+        from groundscore.rewards.solution import parse_solution
+
+        parsed = parse_solution(value)
+        return parsed if parsed is not None else value
+    return value
+
+
 def coerce_sample(
     item: Any, *, solution_parser: Callable[[Any], Any] | None = None, strict: bool = False
 ) -> tuple[Sample, Issue | None]:
@@ -270,6 +286,11 @@ def coerce_sample(
                 value = data["solution"]
                 if not (value is None or (isinstance(value, list) and all(isinstance(b, list) for b in value))):
                     data["solution"] = solution_parser(value)
+            alternatives = getattr(data.get("solution"), "alternatives", None)
+            if alternatives and "alternatives" not in data:
+                # an ambiguous query's acceptable targets (groundscore.rewards.solution.AmbiguousSolution)
+                data["alternatives"] = alternatives
+                data["solution"] = list(data["solution"])
             try:
                 sample = Sample.model_validate(data)
             except ValidationError as exc:

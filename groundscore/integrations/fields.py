@@ -304,7 +304,7 @@ def label_fields(label: Any) -> dict[str, Any]:
                 value = text
     if isinstance(value, Mapping):
         out: dict[str, Any] = {}
-        if "solution" in value or "boxes" in value or "bbox_2d" in value or "bbox" in value:
+        if any(key in value for key in ("solution", "boxes", "bbox_2d", "bbox", "ambiguous", "targets")):
             solution = parse_solution(value)
             if solution is not None:
                 out["solution"] = solution

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from groundscore.rewards.base import RewardResult
 
-OUTCOMES = ("correct", "abstain", "wrong", "hallucination", "malformed", "unscorable", "unverified")
+OUTCOMES = ("correct", "abstain", "clarify", "wrong", "hallucination", "malformed", "unscorable", "unverified")
 
 
 def batch_metrics(results: Sequence[RewardResult], verifiers: Sequence[str]) -> dict[str, float]:

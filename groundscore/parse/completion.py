@@ -18,6 +18,7 @@ from collections.abc import Mapping
 
 from groundscore.model import Candidate, Issue, Parsed, Sample
 from groundscore.parse.base import Parser, RawParse
+from groundscore.parse.clarify import read_clarification
 from groundscore.parse.coords import CoordSpace
 from groundscore.parse.detection import detect_format, detection_issue
 from groundscore.parse.r1 import split_r1
@@ -112,14 +113,22 @@ def parse_completion(
             if outside_raw.found:
                 issues.append(_issue("answer.outside_tags", "the box was found outside <answer>"))
                 raw = outside_raw
-    if not (raw.boxes or raw.points or raw.no_object):
+    clarify = read_clarification(answer)
+    if not (raw.boxes or raw.points or raw.no_object) and clarify is None:  # a question is the answer: no box hunt
         raw, parser = _last_resorts(sample, parsers, split.think, text, answer, raw, parser, issues)
     if split.other_answers and parser is not None and (raw.boxes or raw.points):
         _other_answers(raw, parser, split.other_answers)
     issues.extend(raw.issues)
 
     no_object = raw.no_object or (not raw.boxes and not raw.points and is_no_object_answer(answer))
-    if parser is None and not no_object:
+    if clarify is not None and (raw.boxes or raw.points):  # a box AND a question: the box is read, the hedge flagged
+        issues.append(_issue("clarify.hedge", f"the answer gives a box and also asks: {clarify.question[:120]!r}"))
+        clarify = None
+    elif clarify is not None:  # asking which object is meant: an answer, neither malformed nor "not found"
+        no_object = False
+        issues[:] = [i for i in issues if i.code not in _NO_ANSWER_ISSUES]
+        issues.append(_issue("clarify.asked", f"the answer asks which object is meant ({clarify.via})", "info"))
+    if parser is None and not no_object and clarify is None:
         issues.append(_issue("format.undetected", "no known grounding format found in the answer", "error"))
 
     coords_name = sample.coords or raw.coords or (parser.default_coords if parser else "original")
@@ -147,6 +156,7 @@ def parse_completion(
         coords=coords_name,
         in_original=converted,
         no_object=no_object,
+        clarify=clarify,
         has_think_tags=split.has_think,
         has_answer_tags=split.has_answer,
         answer_found=raw.found,
@@ -217,3 +227,6 @@ def _last_resorts(
 
 
 _DEFAULT_CONFIG = ParseConfig()
+
+# What a parser says when it found no box; beside a clarifying question that is expected, not a fault.
+_NO_ANSWER_ISSUES = frozenset({"gui.no_coordinate", "gui.action_without_place", "json.no_boxes", "json.missing"})

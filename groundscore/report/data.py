@@ -47,6 +47,8 @@ def card(item: Any) -> dict[str, Any]:
         "points": [[round(p.x, 1), round(p.y, 1)] for p in parsed.points[:50]],
         "truth": [[float(v) for v in s] for s in (sample.solution or [])[:20]],
         "consensus": _consensus(report),
+        "clarify": None if parsed.clarify is None else {
+            "q": _short(parsed.clarify.question, 600), "c": [_short(c, 120) for c in parsed.clarify.candidates[:8]]},
         "size": list(sample.image_size) if sample.image_size else None,
         "codes": codes,
         "verdicts": [

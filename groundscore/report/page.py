@@ -27,7 +27,7 @@ th:first-child,td:first-child{text-align:left}
 .card{border:1px solid #ccc;border-radius:6px;padding:8px;overflow:hidden;min-width:0}
 .card.accept{border-left:6px solid #3cb44b}.card.reject{border-left:6px solid #e6194b}.card.abstain{border-left:6px solid #f58231}
 .thumb{position:relative;display:inline-block}.thumb svg{position:absolute;left:0;top:0}
-.head{font-weight:600}.q{color:#333;margin:4px 0}.think{color:#666;font-size:12px;white-space:pre-wrap;max-height:6em;overflow:auto}
+.head{font-weight:600}.q{color:#333;margin:4px 0}.clarify{color:#0a5d8f;margin:4px 0;font-style:italic}.think{color:#666;font-size:12px;white-space:pre-wrap;max-height:6em;overflow:auto}
 pre.comp{font-size:11px;background:#f4f4f4;white-space:pre-wrap;max-height:8em;overflow:auto;margin:4px 0}
 .verdicts{width:100%;table-layout:fixed}.verdicts td{font-size:12px;vertical-align:top;overflow-wrap:anywhere}
 .verdicts td:nth-child(1){width:24%}.verdicts td:nth-child(2){width:11%}.verdicts td:nth-child(3){width:17%}
@@ -91,6 +91,7 @@ function cardEl(c){
   }
   d.appendChild(el('div', 'q', 'Q: ' + c.query));
   if (c.labels.length) d.appendChild(el('div', 'lab', 'label: ' + c.labels.join(', ')));
+  if (c.clarify) d.appendChild(el('div', 'clarify', 'asks which object is meant: ' + c.clarify.q + (c.clarify.c.length ? '  \u00b7 candidates: ' + c.clarify.c.join(' | ') : '')));
   if (c.think) d.appendChild(el('div', 'think', 'think: ' + c.think));
   d.appendChild(el('pre', 'comp', c.completion));
   if (c.error) d.appendChild(el('div', 'err', 'input error: ' + c.error));

@@ -18,7 +18,7 @@ from groundscore.model import Report
 if TYPE_CHECKING:
     from groundscore.rewards.context import RewardContext
 
-Outcome = Literal["correct", "abstain", "wrong", "hallucination", "malformed", "unscorable", "unverified"]
+Outcome = Literal["correct", "abstain", "clarify", "wrong", "hallucination", "malformed", "unscorable", "unverified"]
 Solution = list[list[float]]
 
 
@@ -41,7 +41,9 @@ class RewardResult:
     ``hallucination`` (a gate failed), ``malformed`` (a malformed-answer gate
     such as schema failed), ``unverified`` (right by IoU or confidence, but a
     verifier listed in ``require_checked`` could not check it, so the reward
-    is capped at ``abstain``) or ``unscorable``. ``iou`` is the matched IoU
+    is capped at ``abstain``), ``clarify`` (the answer asks which object is
+    meant: paid by the host's clarification rule,
+    :mod:`groundscore.rewards.clarify`) or ``unscorable``. ``iou`` is the matched IoU
     (None without ground truth), ``format`` the format score, ``grounded``
     whether ground truth was known.
     """

@@ -173,5 +173,6 @@ def register_reward_policies(register: Callable[..., None]) -> None:
 
 def consensus_policy(report: Report, solution: Solution | None, config: RewardConfig) -> RewardResult:
     """One report scored as the Rewarder scores it with ``policy = "consensus"`` (default options)."""
-    context = RewardContext(config=config, grounded=solution is not None)
+    ambiguous = len(getattr(solution, "alternatives", None) or []) > 1 if solution is not None else None
+    context = RewardContext(config=config, grounded=solution is not None, ambiguous=ambiguous)
     return apply_contract(ConsensusPolicy().score(report, solution, context), report, context)

@@ -44,6 +44,7 @@ class RewardContext:
     confirming: frozenset[str] = field(default_factory=builtin_confirming)
     image_size: tuple[int, int] | None = None  # this sample's (width, height), where known
     grounded: bool = False  # this sample has ground truth (its IoU checks the answer)
+    ambiguous: bool | None = None  # ground truth lists several acceptable targets (True), one target set (False), none (None)
 
     def malformed(self, gates: Iterable[str]) -> bool:
         """True when one of the failed ``gates`` says the answer is malformed."""

@@ -131,6 +131,14 @@ class RewardConfig(BaseModel):
     correct_floor: float = Field(default=0.5, description="Reward of a correct answer exactly at the IoU threshold.")
     abstain: float = Field(default=0.25, description="Reward of an explicit 'not found' / empty answer when the target is present or unknown.")
     wrong: float = Field(default=0.0, description="Reward of a wrong, hallucinated or malformed answer.")
+    clarify_ambiguous: float | None = Field(
+        default=None, description="Reward of a clarifying question ('do you mean A or B?') where the query is known to be "
+        "ambiguous (ground truth lists several acceptable targets, or the group's answers split): above abstain, below "
+        "correct_floor. None: halfway between them (0.375 with the defaults).")
+    clarify_unambiguous: float | None = Field(
+        default=None, description="Reward of a clarifying question where ground truth shows one target: below abstain, "
+        "at least wrong. None: halfway between wrong and abstain (0.125 with the defaults). Where nothing is known "
+        "about the query, a clarifying question earns exactly abstain.")
     format_weight: float = Field(default=0.0, ge=0.0, description="The host adds format_weight * format score (0 or 1) to every reward.")
     format_require_think: bool = Field(default=True, description="The format score needs <think> as well as <answer>.")
     unscorable: float | None = Field(default=None, description="Returned where a sample cannot be scored (None where the host accepts it).")
@@ -174,7 +182,26 @@ class RewardConfig(BaseModel):
                 "rewards must keep wrong < abstain < correct_floor <= correct "
                 f"(hallucination costs more than honesty), got {values}"
             )
+        asks = {"clarify_unambiguous": self.clarify_unambiguous_reward, "clarify_ambiguous": self.clarify_ambiguous_reward}
+        if not all(math.isfinite(v) for v in asks.values()) or not (
+                self.wrong <= asks["clarify_unambiguous"] < self.abstain < asks["clarify_ambiguous"] < self.correct_floor):
+            raise ValueError(
+                "clarifying questions must keep wrong <= clarify_unambiguous < abstain < clarify_ambiguous < correct_floor "
+                f"(asking is never better than answering right), got {({**values, **asks})}"
+            )
         return self
+
+    @property
+    def clarify_ambiguous_reward(self) -> float:
+        """A clarifying question's reward where the query is known ambiguous (``clarify_ambiguous`` or its default)."""
+        value = self.clarify_ambiguous
+        return (self.abstain + self.correct_floor) / 2 if value is None else value
+
+    @property
+    def clarify_unambiguous_reward(self) -> float:
+        """A clarifying question's reward where ground truth shows one target (``clarify_unambiguous`` or its default)."""
+        value = self.clarify_unambiguous
+        return (self.wrong + self.abstain) / 2 if value is None else value
 
     @classmethod
     def from_file(cls, path: str | Path) -> RewardConfig:

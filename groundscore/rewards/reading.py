@@ -23,7 +23,7 @@ def format_score(parsed: Parsed, require_think: bool = True) -> float:
         return 0.0
     if "answer.outside_tags" in codes:
         return 0.0
-    return 1.0 if (parsed.boxes or parsed.points or parsed.no_object) else 0.0
+    return 1.0 if (parsed.boxes or parsed.points or parsed.no_object or parsed.clarify) else 0.0
 
 
 _EMPTY_ANSWER = re.compile(r"```(?:json)?|[\s\[\]{}]")
@@ -35,8 +35,8 @@ def is_abstention(parsed: Parsed) -> bool:
     A bare ``[]`` counts even when no format parser claimed the text (a
     parser only claims text that names its keys).
     """
-    if parsed.boxes or parsed.points:
-        return False
+    if parsed.boxes or parsed.points or parsed.clarify is not None:
+        return False  # a clarifying question is its own outcome (groundscore.rewards.clarify), not "not found"
     if parsed.no_object:
         return True
     answer = (parsed.answer or "")[:200]

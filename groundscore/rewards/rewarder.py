@@ -20,6 +20,7 @@ from groundscore.inputs.samples import coerce_samples
 from groundscore.issues import NOT_ACCEPTED
 from groundscore.model import Issue, Report
 from groundscore.rewards.base import RewardPolicy, RewardResult, Solution
+from groundscore.rewards.clarify import clarification_result
 from groundscore.rewards.confidence import ConfidencePolicy
 from groundscore.rewards.context import RewardContext
 from groundscore.rewards.evidence import NO_CONFIRMING_EVIDENCE, has_confirming_evidence
@@ -80,7 +81,11 @@ def apply_contract(
     """What the host does to every policy's result: the format term, then the caps no policy can lift.
 
     The format score is recorded on every result; ``format_weight * format``
-    is added to a non-None reward. Then, unless ``policy`` reads no verdict
+    is added to a non-None reward. A clarifying question is then paid by
+    the clarification rule (:mod:`groundscore.rewards.clarify`), whatever
+    the policy, iou and format included, unless a malformed-answer gate
+    failed on it (``schema`` with ``require_tags``: it stays malformed).
+    Otherwise, unless ``policy`` reads no verdict
     (:attr:`RewardPolicy.uses_gates`: VLM-R1's ``iou`` and ``format``):
 
     - **evidence** (:mod:`groundscore.rewards.evidence`): without ground
@@ -103,6 +108,8 @@ def apply_contract(
     out = dataclasses.replace(result, reward=reward, format=fmt)
     if out.reward is None:
         return out
+    if report.parsed.clarify is not None and not context.malformed(report.failed_gates):
+        return clarification_result(out, report, context, bonus)  # a question back to the user: one rule for every policy
     ceiling = config.abstain + bonus
     missing = unchecked(report, config)
     if missing and out.outcome == "correct":
@@ -216,16 +223,26 @@ class Rewarder:
                 if reports is None:
                     results[i] = unscorable("the verifier chain failed on this batch", self.config, None, self.config.policy)
                     continue
-                results[i] = self._apply(reports[k], sample.solution, sample.image_size)
+                results[i] = self._apply(reports[k], sample.solution, sample.image_size, sample.alternatives)
         return [r if r is not None else unscorable("internal error", self.config, None, self.config.policy) for r in results]
 
-    def _apply(self, report: Report, solution: Solution | None, image_size: tuple[int, int] | None = None) -> RewardResult:
+    def _apply(
+        self, report: Report, solution: Solution | None, image_size: tuple[int, int] | None = None,
+        alternatives: list[Solution] | None = None,
+    ) -> RewardResult:
         name = self.policy.name
         context = self.context
+        ambiguous = bool(alternatives and len(alternatives) > 1)
         if image_size or solution is not None:
-            context = dataclasses.replace(context, image_size=image_size, grounded=solution is not None)
+            context = dataclasses.replace(context, image_size=image_size, grounded=solution is not None,
+                                          ambiguous=ambiguous if solution is not None else None)
         try:
-            result = apply_contract(self.policy.score(report, solution, context), report, context, self.policy)
+            if ambiguous and alternatives:  # any one acceptable target is a right answer: the best of them
+                scored = [self.policy.score(report, alternative, context) for alternative in alternatives]
+                base = max(scored, key=lambda r: -math.inf if r.reward is None else r.reward)
+            else:
+                base = self.policy.score(report, solution, context)
+            result = apply_contract(base, report, context, self.policy)
             if result.reward is not None and not math.isfinite(result.reward):
                 return unscorable(f"policy returned a non-finite reward ({result.reward})", self.config, report, name)
         except Exception as exc:

@@ -1,4 +1,13 @@
-"""Ground truth in any common shape -> a list of xyxy boxes (``[]``: the target is absent)."""
+"""Ground truth in any common shape -> a list of xyxy boxes (``[]``: the target is absent).
+
+An ambiguous query (two men, "the man") has several acceptable targets, any
+one of which is a right answer; its ground truth is written
+``{"ambiguous": [A, B]}`` or ``{"targets": [A, B], "ambiguous": true}``, each
+of ``A``, ``B`` one box or a list of boxes. It is read into an
+:class:`AmbiguousSolution`: the list of all their boxes (so that readers of a
+plain solution still see ground truth) that also carries the alternatives.
+A plain list of boxes keeps meaning "all of these" (a multi-object query).
+"""
 
 from __future__ import annotations
 
@@ -34,11 +43,49 @@ def _finite_box(values: Sequence[Any]) -> list[float] | None:
     return box if len(box) == 4 and all(math.isfinite(v) for v in box) else None
 
 
+class AmbiguousSolution(list):  # type: ignore[type-arg]
+    """The boxes of every acceptable target of an ambiguous query, with :attr:`alternatives`, one per target.
+
+    The reward host scores an answer against each alternative and keeps the
+    best (a box on either man is right), and pays a clarifying question as
+    asked about an ambiguous query (:mod:`groundscore.rewards.clarify`).
+    """
+
+    alternatives: list[Solution]
+
+    def __init__(self, alternatives: list[Solution]) -> None:
+        super().__init__(box for alternative in alternatives for box in alternative)
+        self.alternatives = alternatives
+
+
+def _ambiguous(value: Mapping[str, Any], depth: int) -> Solution | None:
+    """``{"ambiguous": [A, B]}`` / ``{"targets": [A, B], "ambiguous": true}`` -> the solution (None: unreadable)."""
+    flag = value.get("ambiguous")
+    listed = flag if isinstance(flag, list | tuple) else value.get("targets")
+    listed = _as_list(listed)
+    if not isinstance(listed, list | tuple) or not listed:
+        return None
+    if isinstance(flag, bool) and not flag:  # targets written out, but not ambiguous: all of these
+        return _parse_solution(list(listed), depth + 1)
+    alternatives: list[Solution] = []
+    for item in list(listed)[:_MAX_SOLUTION_BOXES]:
+        one = _parse_solution(item, depth + 1)
+        if not one:  # an unreadable or empty target makes the whole ground truth unusable
+            return None
+        alternatives.append(one)
+    if len(alternatives) == 1:
+        return alternatives[0]
+    if sum(len(a) for a in alternatives) > _MAX_SOLUTION_BOXES:
+        return None
+    return AmbiguousSolution(alternatives)
+
+
 def parse_solution(value: Any) -> Solution | None:
     """Ground truth in any common shape -> a list of xyxy boxes, ``[]``, or None.
 
     Accepts one box ``[x1, y1, x2, y2]``, a list of boxes, numpy/torch arrays,
-    dicts with ``bbox_2d``/``bbox``/``box``/``boxes``/``solution``, JSON text,
+    dicts with ``bbox_2d``/``bbox``/``box``/``boxes``/``solution``, the
+    ambiguous shapes (an :class:`AmbiguousSolution`), JSON text,
     VLM-R1's ``"<answer>[x1, y1, x2, y2]</answer>"`` text, and plain text
     holding a multiple of four numbers. ``[]`` (or ``"[]"``) means the target
     is absent: a negative sample. None means no (usable) ground truth.
@@ -72,6 +119,8 @@ def _parse_solution(value: Any, depth: int) -> Solution | None:
             return [b for b in boxes if b is not None] if all(boxes) else None
         return None
     if isinstance(value, Mapping):
+        if "ambiguous" in value or "targets" in value:
+            return _ambiguous(value, depth)
         for key in ("solution", "boxes", "bbox_2d", "bbox", "box", "ground_truth"):
             if key in value:
                 return _parse_solution(value[key], depth + 1)

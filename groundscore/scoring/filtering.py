@@ -30,7 +30,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from groundscore.issues import NOT_ACCEPTED
-from groundscore.model import Box, Decision, Report, Sample
+from groundscore.model import Box, Clarification, Decision, Report, Sample
 
 FilterMode = Literal["abstain", "drop", "annotate"]
 Action = Literal["keep", "abstain", "drop"]
@@ -52,6 +52,9 @@ class FilterResult(BaseModel):
     reason: str = Field(description="One sentence: why the answer was kept or not.")
     completion: str = Field(description="The answer to pass on: the model's text when kept, '' for an abstention.")
     boxes: list[Box] = Field(default_factory=list, description="The answer's boxes (original pixels) when kept.")
+    clarification: Clarification | None = Field(
+        default=None, description="The question the model asks instead of answering (which object is meant), with the "
+        "candidates it names; the application can put it to the user.")
     report: Report | None = Field(default=None, exclude=True, description="The full report (not serialised).")
 
     @property
@@ -97,8 +100,24 @@ def passes(report: Report, threshold: float | None) -> bool:
     return report.confidence >= threshold
 
 
+def asked(report: Report) -> str | None:
+    """"the model asks which object is meant: ..." for a clarifying answer, else None."""
+    clarify = report.parsed.clarify
+    if clarify is None:
+        return None
+    named = f" (candidates: {'; '.join(clarify.candidates)})" if clarify.candidates else ""
+    return f"the model asks which object is meant{named}: {clarify.question[:200]!r}"
+
+
 def explain(report: Report, threshold: float | None, kept: bool) -> str:
     """One sentence for the result: the rule that decided and the weakest evidence."""
+    question = asked(report)
+    if question is not None:  # not a box to keep or refuse: a question for the user
+        return f"{question}; {_explain(report, threshold, kept)}"
+    return _explain(report, threshold, kept)
+
+
+def _explain(report: Report, threshold: float | None, kept: bool) -> str:
     unreadable = next((i for i in report.parsed.issues if i.code in ("input.unreadable", "sample.invalid")), None)
     if unreadable is not None:
         return f"input could not be read: {unreadable.message}"
@@ -155,6 +174,7 @@ def filter_reports(
             threshold=threshold, reason=explain(report, threshold, ok),
             completion=_answer_text(report, sample) if show else "",
             boxes=list(report.parsed.boxes) if show else [],
+            clarification=report.parsed.clarify,
             report=report,
         ))
     return results
@@ -189,4 +209,6 @@ def result_record(result: FilterResult, sample: Sample | None = None) -> dict[st
         "index": result.index, "action": result.action, "kept": result.kept, "decision": result.decision,
         "confidence": round(result.confidence, 6), "threshold": result.threshold, "reason": result.reason,
     }
+    if result.clarification is not None:
+        record["filter"]["clarify"] = result.clarification.model_dump(mode="json")
     return record

@@ -282,6 +282,7 @@ class _Group:
     __slots__ = (
         "ambiguous",
         "answers",
+        "asks",
         "candidates",
         "clusters",
         "consensus",
@@ -299,6 +300,7 @@ class _Group:
         # answers[k]: ("box", boxes) | ("point", boxes and points) | ("absent", None) | (None, why not)
         self.answers: list[tuple[str | None, Any]] = []
         self.why_not: list[str | None] = []
+        self.asks = [ctx.parsed.clarify is not None for ctx in members]  # members asking which object is meant
         for ctx in members:
             parsed = ctx.parsed
             boxes = [b.xyxy for b in parsed.boxes]
@@ -395,6 +397,13 @@ class _Group:
         if expected is not None and seen < expected:
             base["group_split"] = True
         kind, _ = self.answers[k]
+        if kind is None and self.asks[k]:
+            # a clarifying question does not vote and gets no score, but it is told whether the group split:
+            # the reward host pays asking above abstain only where the answers show the query is ambiguous
+            split = {"ambiguous": self.ambiguous, **({"candidates": self.candidates} if self.ambiguous else {})}
+            return Verdict.skip(name, "skipped.clarify", "the answer asks which object is meant; the group's answers "
+                                + ("split between well-supported objects" if self.ambiguous else "do not split"),
+                                **base, **split)
         if kind is None:
             why = self.answers[k][1] or "the answer has no box, point or 'not found' to compare with the group"
             return Verdict.skip(name, "skipped.no_answer", why, **base)

@@ -78,7 +78,7 @@ class SchemaVerifier(Verifier):
         failures: list[dict[str, Any]] = []
         codes = [issue.code for issue in parsed.issues]
         boxes, points = parsed.boxes, parsed.points
-        answered = bool(boxes or points or parsed.no_object)
+        answered = bool(boxes or points or parsed.no_object or parsed.clarify)  # a clarifying question is an answer
 
         text = ctx.sample.completion
         if not text or text.isspace():
@@ -117,6 +117,9 @@ class SchemaVerifier(Verifier):
             reason = "well-formed after repair: " + ", ".join(deductions)
         else:
             score, reason = 1.0, "well-formed answer"
+        if parsed.clarify is not None:  # said as such: a question back to the user, not a box
+            named = f" (candidates: {'; '.join(parsed.clarify.candidates)})" if parsed.clarify.candidates else ""
+            reason = f"{reason}: a clarifying question, asking which object is meant{named}"
         code = "ok"
         if parsed.no_object and not boxes and not points:
             reason, code = "explicit 'no object' answer", "ok.no_object"
