@@ -71,3 +71,14 @@ def test_click_hedges_pay_no_more_than_the_worst_click() -> None:
     worst = min(score([hit]), score([miss]))
     assert score([hit, miss]) <= worst + 1e-9
     assert score([miss, hit]) <= worst + 1e-9
+
+
+def test_a_box_and_a_clarifying_question_is_a_hedge(rewarder: Rewarder) -> None:
+    """Answering and asking at once states two outcomes for one target: paid no more than the worse alone."""
+    both = f"<think>{THINK}</think><answer>{item(DOG)} Do you mean the dog on the left or the one on the right?</answer>"
+    box_alone = f"<think>{THINK}</think><answer>{item(DOG)}</answer>"
+    question = f"<think>{THINK}</think><answer>Do you mean the dog on the left or the one on the right?</answer>"
+    for solution in ([DOG], None):
+        paid = [r.reward for r in rewarder.score([
+            {"query": QUERY, "completion": c, "image_size": SIZE, "solution": solution} for c in (both, box_alone, question)])]
+        assert paid[0] is not None and paid[0] <= min(paid[1], paid[2]) + 1e-9, (solution, paid)

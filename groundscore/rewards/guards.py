@@ -94,9 +94,9 @@ def hedge(report: Report) -> str | None:
     """The ``hedge.*`` issue when the answer states several candidates for one target, else None.
 
     Duplicate keys, several JSON lists, several ``<answer>`` blocks, calls at
-    different places: the parser keeps every candidate (``Parsed.candidates``)
+    different places, a box and a clarifying question: the parser keeps every candidate (``Parsed.candidates``)
     and flags the shape. One rule for all of them, applied by the host to
     every policy that reads verdicts: a hedge is paid ``wrong``, which is no
     more than its worst candidate would earn alone, so hedging never pays.
     """
-    return next((c for c in report.parsed.issue_codes() if c.startswith("hedge.")), None)
+    return next((c for c in report.parsed.issue_codes() if c.startswith("hedge.") or c == "clarify.hedge"), None)
