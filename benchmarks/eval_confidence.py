@@ -75,12 +75,12 @@ def holdout_key(model: str, how: str) -> str:
 
 
 def run(answers: list[Any], kind: str, folds: int, holdout: str, inner: int = 0) -> dict[str, Any]:
+    import numpy as np
+
     from groundscore.confidence import ConfidenceFile, group_features, single_features
     from groundscore.confidence.features import GROUP_FEATURES, SINGLE_FEATURES
     from groundscore.confidence.fit import fit_submodel, fold_of, matrix
     from groundscore.scoring import Scorer, combine
-
-    import numpy as np
 
     n = len(answers)
     single_verdicts = [[v for v in a.verdicts if v.verifier != "agreement"] for a in answers]
@@ -196,8 +196,16 @@ def main(argv: list[str] | None = None) -> int:
                     help="inner question folds for the Platt step of each fit (0: none, as fit_confidence.py's default)")
     ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     ap.add_argument("--write-docs", action="store_true")
+    ap.add_argument("--stored", action="store_true",
+                    help="print (and with --write-docs, write) the result stored by the last run of this kind and holdout")
     args = ap.parse_args(argv)
     start = time.perf_counter()
+    if args.stored:
+        result = json.loads(RESULT.read_text())[f"{args.kind}/{args.holdout}"]
+        print(table(result) + "\n\n" + summary(result))
+        if args.write_docs:
+            write_docs(result)
+        return 0
     answers = verified_answers(args.cache)
     result = run(answers, args.kind, args.folds, args.holdout, args.platt_folds)
     result["elapsed_s"] = round(time.perf_counter() - start, 1)
@@ -213,15 +221,56 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def write_docs(result: dict[str, Any]) -> None:
-    """Replace the text between the eval-confidence markers of the docs page."""
-    start, end = f"<!-- eval-confidence:{result['holdout']}:start -->", f"<!-- eval-confidence:{result['holdout']}:end -->"
-    text = DOC.read_text(encoding="utf-8")
+def settings_table(result: dict[str, Any]) -> str:
+    """The docs' table of settings: what each can read, how well the confidence ranks and is calibrated, the reward rule."""
+    p, logs = result["pooled"], result["logs"]
+
+    def worst(which: str) -> str:
+        values = [r[which]["auroc"] for r in logs if r[which]["auroc"] is not None]
+        return _f(min(values)) if values else "–"
+
+    def worst_ece(which: str) -> str:
+        return _f(max(r[which]["ece"] for r in logs))
+
+    def cov(m: dict[str, Any]) -> str:
+        return " / ".join(_f(v) for v in m["coverage"].values())
+
+    s, g = p["single"], p["group"]
+    return "\n".join([
+        "| setting | signals the confidence reads | AUROC pooled (worst log) | simple predictor, pooled | "
+        "ECE pooled (worst log) | accuracy at 50 / 70 / 90% coverage (all: accuracy) | reward rule |",
+        "|---|---|---|---|---|---|---|",
+        f"| text only | verifier scores (schema, label_match, consistency, spatial), parse repairs and tags, box size and shape, "
+        f"query length and spatial words, thinking cues | {_f(s['auroc'])} ({worst('single')}) | log box area "
+        f"{_f(p['auroc_log_area'])}, query length {_f(p['auroc_query_length'])} | {_f(s['ece'])} ({worst_ece('single')}) | "
+        f"{cov(s)} (all: {_f(s['accuracy'])}) | nothing confirms: paid at most `abstain`; any refutation below it |",
+        f"| group | the above plus agreement: mean IoU with the other answers, support, consensus share and margin, "
+        f"IoU with the consensus box | {_f(g['auroc'])} ({worst('group')}) | mean IoU {_f(p['auroc_mean_iou'])} | "
+        f"{_f(g['ece'])} ({worst_ece('group')}) | {cov(g)} | agreement among independent samples confirms: above "
+        "`abstain` only as far as the group agrees |",
+        "| image with weights | the above plus clip | not measured: the shared logs hold no images; the shipped model "
+        "has no weight for clip, which can only lower the confidence | – | – | – | pixels confirm (clip, OCR plugin) |",
+        "| ground truth | IoU with the ground truth | 1 by definition (the label is IoU >= 0.5): no prediction needed | – | – "
+        "| – | IoU: paid above `abstain` only when IoU-correct |",
+    ])
+
+
+def _replace(text: str, start: str, end: str, body: str) -> str:
     if start not in text or end not in text:
         raise SystemExit(f"{DOC} lacks the markers {start} ... {end}")
-    body = f"{start}\n\n```\n{summary(result)}\n```\n\n{table(result)}\n\n{end}"
     head, rest = text.split(start, 1)
-    DOC.write_text(head + body + rest.split(end, 1)[1], encoding="utf-8")
+    return head + f"{start}\n\n{body}\n\n{end}" + rest.split(end, 1)[1]
+
+
+def write_docs(result: dict[str, Any]) -> None:
+    """Replace the text between the page's markers: the per-log table, and (held out by model) the settings table."""
+    text = DOC.read_text(encoding="utf-8")
+    how = result["holdout"]
+    text = _replace(text, f"<!-- eval-confidence:{how}:start -->", f"<!-- eval-confidence:{how}:end -->",
+                    f"```text\n{summary(result)}\n```\n\n{table(result)}")
+    if how == "model":
+        text = _replace(text, "<!-- settings-table:start -->", "<!-- settings-table:end -->", settings_table(result))
+    DOC.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
