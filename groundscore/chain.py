@@ -40,7 +40,7 @@ from groundscore.inputs.samples import coerce_samples
 from groundscore.model import Issue, Parsed, Report, Sample, Verdict
 from groundscore.parse import ParseConfig, parse_completion, parser_table
 from groundscore.plugins.manager import Registry, get_registry
-from groundscore.scoring.scorer import Scorer
+from groundscore.scoring.scorer import Scorer, missing_evidence
 from groundscore.verifiers.base import Context, Verifier
 
 log = logging.getLogger("groundscore")
@@ -128,6 +128,7 @@ class Chain:
             weights=self.config.weights,
             default_weights={v.name: getattr(v, "default_weight", 1.0) for v in self.verifiers},
             calibrator=self._load_calibrator(),
+            model=self._load_confidence_model(),
         )
         self._gates = frozenset(v.name for v in self.verifiers if getattr(v, "is_gate", False))
         self._targets = frozenset(v.name for v in self.verifiers if getattr(v, "checks_target", False))
@@ -177,6 +178,15 @@ class Chain:
         from groundscore.scoring.calibration import load_calibrator
 
         return load_calibrator(self.config.calibration)
+
+    def _load_confidence_model(self) -> Any:
+        """The confidence model named by ``config.confidence`` (None for 'combine')."""
+        choice = self.config.confidence
+        if choice == "combine":
+            return None
+        from groundscore.confidence.model import default_model, load_confidence_model
+
+        return default_model() if choice == "default" else load_confidence_model(choice)
 
     @property
     def names(self) -> list[str]:
@@ -249,22 +259,35 @@ class Chain:
         score = self.scorer.score
         for ctx, verdicts in zip(contexts, per_sample_verdicts, strict=True):
             try:
-                confidence, decision = score(verdicts)
+                confidence, decision = score(verdicts, ctx.sample.query, ctx.parsed)
             except Exception as exc:  # noqa: BLE001 - a calibrator bug must not reach a training loop
                 self._log_once("scoring", exc)
                 confidence, decision = 0.0, "abstain"
+            capped = None
             if decision != "reject":
                 capped = self._not_acceptable(ctx, verdicts)
                 if capped is not None:
                     # at most abstain: the confidence drops to the bottom of the abstain band
                     confidence, decision = min(confidence, self.config.thresholds.reject), "abstain"
                     ctx.parsed.issues.append(capped)
+            if decision == "abstain" and capped is None:
+                ctx.parsed.issues.append(self._abstention(ctx, verdicts, confidence))
             # validated, cheaply: pydantic-core passes the parse and verdict instances through
             reports.append(Report(
                 id=ctx.sample.id, parsed=ctx.parsed, verdicts=verdicts,
                 confidence=confidence, decision=decision, reward=None, elapsed_ms=each,
             ))
         return reports
+
+    def _abstention(self, ctx: Context, verdicts: Sequence[Verdict], confidence: float) -> Issue:
+        """Why the answer abstains: where its confidence fell, and which confirming evidence it lacked."""
+        t = self.config.thresholds
+        if not any(v.score is not None for v in verdicts):
+            where = "no verifier gave a score"
+        else:
+            where = f"confidence {confidence:.2f} is between reject {t.reject:g} and accept {t.accept:g}"
+        return Issue(code="decision.abstain", severity="info",
+                     message=f"abstained: {where}; {missing_evidence(ctx.sample, verdicts)}"[:500])
 
     def _not_acceptable(self, ctx: Context, verdicts: Sequence[Verdict]) -> Issue | None:
         """Why this answer may not be accepted whatever its score (a gate errored, nothing checked it), or None."""

@@ -77,6 +77,13 @@ class ChainConfig(BaseModel):
     options: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Per-verifier options, by verifier name.")
     parse: ParseConfig = Field(default_factory=ParseConfig)
     calibration: str | None = Field(default=None, description="Path of a calibration file written by `groundscore calibrate`.")
+    confidence: str = Field(
+        default="default",
+        description="How verdicts become Report.confidence: 'default' (P(correct) from the confidence model shipped "
+        "in the package, fitted by benchmarks/fit_confidence.py), a path to such a model file, or 'combine' (the "
+        "weighted geometric mean of the verifiers' scores, not a probability). A `calibration` file, when given, "
+        "replaces all three.",
+    )
     groups: Literal["given", "derive"] = Field(
         default="given",
         description="given: samples are grouped by Sample.group only; derive: a sample without a group is "

@@ -204,7 +204,7 @@ def test_the_chain_uses_a_configured_calibration(tmp_path) -> None:
     }))
     good = {"query": "dog", "completion": '[{"bbox_2d": [10, 10, 50, 50], "label": "dog"}]', "image_size": [100, 100]}
     broken = {"query": "dog", "completion": "", "image_size": [100, 100]}
-    plain = Chain({"verifiers": ["schema"]}).verify([good, broken])
+    plain = Chain({"verifiers": ["schema"], "confidence": "combine"}).verify([good, broken])
     calibrated = Chain({"verifiers": ["schema"], "calibration": str(path)}).verify([good, broken])
     assert plain[0].confidence == pytest.approx(1.0)
     assert calibrated[0].confidence == pytest.approx(0.3)

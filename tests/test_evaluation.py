@@ -158,7 +158,8 @@ def test_reports_written_by_verify_are_reused_not_recomputed(tmp_path: Path, sch
                 record["verdicts"][0]["score"] = 0.3
                 record["verdicts"][0]["gate"] = True
             fh.write(json.dumps(record) + "\n")
-    items = list(iter_items(path, chain=schema_chain))
+    combining = Chain({"verifiers": ["schema"], "confidence": "combine"})  # the confidence is the schema score itself
+    items = list(iter_items(path, chain=combining))
     assert len(items) == 20
     assert all(i.from_report for i in items)
     assert items[3].report.verdicts[0].score == 0.3

@@ -174,12 +174,13 @@ def test_a_missing_query_is_reported_and_abstains_saying_what_to_supply() -> Non
     assert not filtered.kept and "supply the referring expression" in filtered.reason
     assert not chain.filter([{"completion": GOOD, "coords": "original"}], threshold=0.1)[0].kept  # whatever the threshold
     # a format-only chain asks for no query: nothing to report, nothing capped
-    plain = Chain({"verifiers": ["schema"]}).verify_one({"completion": GOOD, "coords": "original"})
+    plain = Chain({"verifiers": ["schema"], "confidence": "combine"}).verify_one({"completion": GOOD, "coords": "original"})
     assert "sample.no_query" not in plain.parsed.issue_codes() and plain.decision == "accept"
 
 
 def test_accept_unverified_restores_scoring_on_what_was_checked() -> None:
-    report = Chain({"accept_unverified": True}).verify_one({"completion": GOOD, "coords": "original"})
+    # "combine": what was checked (schema) passed, so the decision is accept once nothing caps it
+    report = Chain({"accept_unverified": True, "confidence": "combine"}).verify_one({"completion": GOOD, "coords": "original"})
     assert report.decision == "accept" and "chain.unverified" not in report.parsed.issue_codes()
 
 

@@ -133,7 +133,8 @@ def test_an_errored_gate_is_never_paid_above_abstain(policy: str) -> None:
 
 
 def test_a_verifier_that_raises_on_every_sample_still_gives_one_verdict_each() -> None:
-    chain = Chain({"verifiers": ["schema"]}, verifiers=[SchemaVerifier(), _RaisesOn()])
+    # "combine": schema's 1.0 would accept both, so the abstentions are the errored gate's doing
+    chain = Chain({"verifiers": ["schema"], "confidence": "combine"}, verifiers=[SchemaVerifier(), _RaisesOn()])
     reports = chain.verify([_sample("boom", [1, 1, 9, 9], "x", None), _sample("boom too", [1, 1, 9, 9], "x", None)])
     assert [r.verdict("fragile_gate").code for r in reports] == ["error", "error"]
     assert [r.decision for r in reports] == ["abstain", "abstain"]

@@ -53,11 +53,12 @@ def test_thresholds(conf: float, decision: str) -> None:
 
 
 def test_configured_thresholds_and_weights_reach_the_chain() -> None:
-    chain = Chain({"verifiers": ["schema"], "thresholds": {"accept": 0.95, "reject": 0.5}})
+    # "combine": the schema score itself is the confidence, so the thresholds' effect is exact
+    chain = Chain({"verifiers": ["schema"], "thresholds": {"accept": 0.95, "reject": 0.5}, "confidence": "combine"})
     repaired = '[{"bbox_2d": [1, 2, 30, 40], "label": "dog'  # schema 0.8 after repair
     report = chain.verify_one({"completion": repaired, "coords": "original"})
     assert report.confidence == pytest.approx(0.8) and report.decision == "abstain"
-    report = Chain({"verifiers": ["schema"], "thresholds": {"accept": 0.7, "reject": 0.5}}).verify_one(
+    report = Chain({"verifiers": ["schema"], "thresholds": {"accept": 0.7, "reject": 0.5}, "confidence": "combine"}).verify_one(
         {"completion": repaired, "coords": "original"})
     assert report.decision == "accept"
 

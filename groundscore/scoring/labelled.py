@@ -220,7 +220,7 @@ def _finish(
             report = next(fresh)
         else:
             try:
-                report.confidence, report.decision = chain.scorer.score(report.verdicts)
+                report.confidence, report.decision = chain.scorer.score(report.verdicts, sample.query, report.parsed)
             except Exception as exc:  # noqa: BLE001 - a calibrator bug: keep the line, say why
                 report.confidence, report.decision = 0.0, "abstain"
                 error = f"could not score the report's verdicts: {type(exc).__name__}: {exc}"

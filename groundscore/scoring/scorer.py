@@ -8,6 +8,17 @@ Verdicts that are None (not applicable, skipped, failed to run) do not count.
 
 A calibrator (see ``groundscore calibrate``) can replace the raw combination by
 a fitted probability; it is any object with ``predict(verdicts, raw) -> float``.
+
+The chain's default is neither: a confidence model (:mod:`groundscore.confidence`)
+fitted on labelled answers of many models, which reads the text verifiers'
+scores together with the answer's parse, its box geometry, the query and the
+thinking, and (in a group) what the agreement verdict shows, and returns
+P(correct). Verifiers it was not fitted on (clip, a plugin's) can only lower
+that probability, to their own geometric mean: their scores were never
+measured against ground truth here, so they may refute but not confirm.
+
+When the decision abstains, :func:`missing_evidence` says which confirming
+evidence (ground truth, pixels, a group) the answer lacked.
 Everything here is deterministic.
 """
 
@@ -15,10 +26,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from groundscore.config import Thresholds
-from groundscore.model import Decision, Verdict
+from groundscore.model import Decision, Parsed, Sample, Verdict
+
+if TYPE_CHECKING:
+    from groundscore.confidence.model import ConfidenceFile
 
 
 class Calibrator(Protocol):
@@ -80,6 +94,34 @@ def decide(confidence: float, thresholds: Thresholds, applicable: bool = True) -
     return "abstain"
 
 
+CONFIRMING: dict[str, str] = {"clip": "image", "ocr": "image", "agreement": "group"}
+"""Verifiers whose score can confirm an answer, and the input each needs (ground truth is the third source)."""
+
+
+def missing_evidence(sample: Sample | None, verdicts: Sequence[Verdict]) -> str:
+    """Which confirming evidence this answer lacked, in one phrase (for an abstention's reason).
+
+    Confirming evidence is ground truth, pixels (clip, OCR) and agreement
+    among independently sampled answers; the text verifiers can only refute.
+    """
+    applied = {CONFIRMING[v.verifier] for v in verdicts if v.score is not None and v.verifier in CONFIRMING}
+    missing = []
+    if sample is None or not sample.solution:
+        missing.append("ground truth")
+    if "image" not in applied:
+        missing.append("image")
+    if "group" not in applied:
+        missing.append("group")
+    if len(missing) == 3:
+        return "no confirming evidence: no ground truth, image or group"
+    if not missing:
+        return "the confirming evidence did not settle it"
+    have = sorted(x for x in ("image", "group") if x in applied)
+    lacks = " or ".join(missing)
+    return (f"confirming evidence from {' and '.join(have)} did not settle it; no {lacks}" if have
+            else f"no confirming evidence: no {lacks}")
+
+
 class Scorer:
     """Turns one sample's verdicts into (confidence, decision)."""
 
@@ -89,16 +131,46 @@ class Scorer:
         weights: Mapping[str, float] | None = None,
         default_weights: Mapping[str, float] | None = None,
         calibrator: Calibrator | None = None,
+        model: ConfidenceFile | None = None,
     ) -> None:
         self.thresholds = thresholds or Thresholds()
         self.weights = dict(weights or {})
         self.default_weights = dict(default_weights or {})
         self.calibrator = calibrator
+        self.model = model
 
-    def score(self, verdicts: Sequence[Verdict]) -> tuple[float, Decision]:
+    def score(self, verdicts: Sequence[Verdict], query: str | None = None,
+              parsed: Parsed | None = None) -> tuple[float, Decision]:
+        """(confidence, decision) of one answer.
+
+        With a calibrator, it maps the combined score. Else, with a
+        confidence model and the answer's ``parsed`` (and ``query``), the
+        model's P(correct). Else the combined score itself.
+        """
         raw, applicable = combine(verdicts, self.weights, self.default_weights)
         conf = raw
-        if self.calibrator is not None and applicable and not any(v.gate is False for v in verdicts):
+        gated = any(v.gate is False for v in verdicts)
+        if self.calibrator is not None and applicable and not gated:
             calibrated = float(self.calibrator.predict(verdicts, raw))
             conf = min(1.0, max(0.0, calibrated)) if math.isfinite(calibrated) else 0.0
+        elif self.model is not None and parsed is not None and applicable and not gated:
+            conf = self.model_confidence(verdicts, query or "", parsed)
         return conf, decide(conf, self.thresholds, applicable)
+
+    def model_confidence(self, verdicts: Sequence[Verdict], query: str, parsed: Parsed) -> float:
+        """P(correct) from the confidence model, capped by the verifiers it was not fitted on."""
+        from groundscore.confidence.features import TEXT_VERIFIERS, group_features, single_features
+
+        assert self.model is not None
+        grouped = group_features(query, parsed, verdicts) if self.model.group is not None else None
+        if grouped is not None and self.model.group is not None:
+            p = self.model.group.predict(grouped)
+        else:
+            p = self.model.single.predict(single_features(query, parsed, verdicts))
+        known = {*TEXT_VERIFIERS, "agreement"}
+        others = [v for v in verdicts if v.verifier not in known]
+        if others:
+            cap, any_applied = combine(others, self.weights, self.default_weights)
+            if any_applied:
+                p = min(p, cap)
+        return min(1.0, max(0.0, p)) if math.isfinite(p) else 0.0
