@@ -11,6 +11,7 @@ from groundscore.plugins.hookspecs import hookimpl
 from groundscore.rewards.base import Outcome, PolicyOptions, RewardPolicy, RewardResult, Solution
 from groundscore.rewards.confidence import confidence_fallback
 from groundscore.rewards.context import RewardContext
+from groundscore.rewards.evidence import support
 from groundscore.rewards.guards import hack, qualified_absence
 from groundscore.rewards.matching import match_boxes
 from groundscore.rewards.options import GroundedOptions
@@ -77,7 +78,9 @@ class GroundedPolicy(RewardPolicy):
             # can lower a correct box's reward, never below honesty.
             floor = (config.abstain + config.correct_floor) / 2
             w = opts.confidence_weight
-            reward = floor + (reward - floor) * ((1.0 - w) + w * report.confidence)
+            # the verdicts' own combined score, not Report.confidence: that may read priors (box size) a policy could move
+            checked = support(report.verdicts)
+            reward = floor + (reward - floor) * ((1.0 - w) + w * (1.0 if checked is None else checked))
         affirmed = qualified_absence(report, opts)
         if affirmed:  # the thinking doubts the query's wording of an object it found: correct, not full marks
             reward = min(reward, config.correct_floor)

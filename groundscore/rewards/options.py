@@ -105,7 +105,7 @@ class GroundedOptions(IouOptions, ConfidenceOptions):
 
     iou_mode: Literal["continuous", "binary"] = Field(default="continuous", description="binary: every correct box earns `correct`.")
     use_gates: bool = Field(default=True, description="A failed gate verdict makes the answer wrong whatever its IoU.")
-    confidence_weight: float = Field(default=0.0, ge=0.0, le=1.0, description="With ground truth: scale correct rewards by (1-w) + w*confidence.")
+    confidence_weight: float = Field(default=0.0, ge=0.0, le=1.0, description="With ground truth: scale correct rewards by (1-w) + w * the verdicts' combined score (never Report.confidence, which may read priors).")
 
 
 # Keys that RewardConfig accepted at its top level before policies had their own options.
