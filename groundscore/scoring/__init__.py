@@ -9,6 +9,6 @@
   confidence tells right from wrong on them (``groundscore eval``).
 """
 
-from groundscore.scoring.scorer import Calibrator, Scorer, combine, decide
+from groundscore.scoring.scorer import Calibrator, Scorer, combine, decide, missing_evidence
 
-__all__ = ["Calibrator", "Scorer", "combine", "decide"]
+__all__ = ["Calibrator", "Scorer", "combine", "decide", "missing_evidence"]
