@@ -27,6 +27,7 @@ CONFIDENCE_VERSION = 1
 
 
 def sigmoid(z: float) -> float:
+    """The logistic function, numerically safe at both ends (the calibrators use it too)."""
     if z >= 0:
         return 1.0 / (1.0 + math.exp(-z))
     e = math.exp(z)

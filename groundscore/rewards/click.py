@@ -24,15 +24,14 @@ abstention. Without ground truth it defers to the ``confidence`` policy.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 from pydantic import Field
 
 from groundscore.model import Box, Parsed, Point, Report
 from groundscore.plugins.hookspecs import hookimpl
-from groundscore.rewards.base import PolicyOptions, RewardPolicy, RewardResult, Solution
-from groundscore.rewards.confidence import confidence_fallback
+from groundscore.rewards.base import PolicyOptions, RewardResult, Solution
+from groundscore.rewards.confidence import ConfidenceFallback
 from groundscore.rewards.context import RewardContext
 from groundscore.rewards.reading import is_abstention, negative_sample, result, unscorable
 
@@ -94,7 +93,7 @@ class ClickOptions(PolicyOptions):
     reject_below: float = Field(default=0.25, ge=0.0, lt=1.0, description="Without ground truth: confidence under this is a wrong answer.")
 
 
-class ClickPolicy(RewardPolicy):
+class ClickPolicy(ConfidenceFallback):
     """The ScreenSpot rule as a reward: hit, near miss below "not found", or wrong.
 
     Returns the base reward; the host adds the format term and the
@@ -106,9 +105,6 @@ class ClickPolicy(RewardPolicy):
     Options = ClickOptions
     options: ClickOptions
 
-    def __init__(self, options: PolicyOptions | Mapping[str, Any] | None = None) -> None:
-        super().__init__(options)
-        self.without_ground_truth = confidence_fallback(self.options)
 
     def score(self, report: Report, solution: Solution | None, context: RewardContext) -> RewardResult:
         if solution is None:

@@ -11,7 +11,8 @@ above that, the reward rises with the confirming evidence (``clip``, ``ocr``,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from groundscore.model import Report
 from groundscore.plugins.hookspecs import hookimpl
@@ -94,3 +95,16 @@ def confidence_fallback(options: PolicyOptions) -> ConfidencePolicy:
 @hookimpl
 def register_reward_policies(register: Callable[..., None]) -> None:
     register(ConfidencePolicy)
+
+
+class ConfidenceFallback(RewardPolicy):
+    """Base of the policies that need ground truth: a sample without it is scored as ``confidence`` scores it.
+
+    The fallback gets every :class:`ConfidenceOptions` field the policy's
+    options have (:func:`confidence_fallback`), so the guards and shaping a
+    configuration sets reach it.
+    """
+
+    def __init__(self, options: PolicyOptions | Mapping[str, Any] | None = None) -> None:
+        super().__init__(options)
+        self.without_ground_truth = confidence_fallback(self.options)

@@ -3,13 +3,12 @@ hallucination < "not found" < correct; without ground truth, as ``confidence``."
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 from groundscore.model import Report
 from groundscore.plugins.hookspecs import hookimpl
-from groundscore.rewards.base import Outcome, PolicyOptions, RewardPolicy, RewardResult, Solution
-from groundscore.rewards.confidence import confidence_fallback
+from groundscore.rewards.base import Outcome, RewardResult, Solution
+from groundscore.rewards.confidence import ConfidenceFallback
 from groundscore.rewards.context import RewardContext
 from groundscore.rewards.evidence import support
 from groundscore.rewards.guards import hack, qualified_absence
@@ -26,7 +25,7 @@ from groundscore.rewards.reading import (
 )
 
 
-class GroundedPolicy(RewardPolicy):
+class GroundedPolicy(ConfidenceFallback):
     """Ground truth known: IoU, shaped so that hallucination < "not found" < correct."""
 
     name = "grounded"
@@ -34,10 +33,6 @@ class GroundedPolicy(RewardPolicy):
     Options = GroundedOptions
     options: GroundedOptions
 
-    def __init__(self, options: PolicyOptions | Mapping[str, Any] | None = None) -> None:
-        super().__init__(options)
-        # samples without ground truth are scored as the confidence policy scores them
-        self.without_ground_truth = confidence_fallback(self.options)
 
     def score(self, report: Report, solution: Solution | None, context: RewardContext) -> RewardResult:
         if solution is None:

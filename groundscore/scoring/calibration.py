@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from groundscore.confidence.model import sigmoid
 from groundscore.model import Verdict
 
 if TYPE_CHECKING:
@@ -61,11 +62,6 @@ def _logit(p: float) -> float:
     return math.log(p / (1.0 - p))
 
 
-def _sigmoid(z: float) -> float:
-    if z >= 0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
 
 
 # -- the models (pure Python prediction) ------------------------------------------
@@ -81,7 +77,7 @@ class PlattModel(BaseModel):
     b: float
 
     def predict(self, verdicts: Sequence[Verdict], raw: float) -> float:
-        return _sigmoid(self.a * _logit(raw) + self.b)
+        return sigmoid(self.a * _logit(raw) + self.b)
 
 
 class IsotonicModel(BaseModel):
@@ -146,7 +142,7 @@ class LogisticModel(BaseModel):
         z = self.intercept
         for f, c in zip(features(verdicts, raw, self.verifiers, self.group_features), self.coef, strict=True):
             z += f * c
-        return _sigmoid(z)
+        return sigmoid(z)
 
 
 GROUP_FEATURES: tuple[str, ...] = ("support", "consensus_share", "consensus_margin", "in_consensus", "ambiguous",
