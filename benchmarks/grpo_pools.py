@@ -78,7 +78,7 @@ class Pool:
     key: str
     query: str
     image_size: tuple[int, int]
-    solution: list[list[float]]
+    solution: Any  # the boxes of the one target, or ``{"ambiguous": [[A], [B]]}`` (two right targets)
     candidates: list[Candidate]
     variant: str = "real"
     meta: dict[str, Any] = field(default_factory=dict)
@@ -167,6 +167,7 @@ def load_questions(data: Path, n: int, seed: int) -> list[dict[str, Any]]:
                 "image_boxes": image_boxes,
                 "answers": {r: str(log[i].get("model_output") or "") for r, log in runs.items()},
                 "other_answers": [(expression(base[j]["question"]), str(base[j].get("model_output") or "")) for j in others[:3]],
+                "other_targets": [(expression(base[j]["question"]), [float(v) for v in base[j]["ground_truth"]]) for j in others[:3]],
             })
     return out
 

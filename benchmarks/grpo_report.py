@@ -130,3 +130,33 @@ def report(result: dict[str, Any], write_docs: bool = False, heldout: bool = Fal
         a, b = doc.index(start) + len(start), doc.index(end)
         DOC.write_text(doc[:a] + "\n" + text + "\n" + doc[b:], encoding="utf-8")
     return text
+
+
+CLARIFY_MARKERS = ("<!-- grpo-clarify:start -->", "<!-- grpo-clarify:end -->")
+
+
+def clarify_report(result: dict[str, Any], write_docs: bool = False) -> str:
+    """The clarification pools' table and targets (``benchmarks/grpo_clarify.py``); with ``write_docs`` the page's block too."""
+    from grpo_clarify import acceptance
+
+    st = result["settings"]
+    lines = [f"Settings: {result['questions']} questions (seed {st['seed']}) whose image holds another object's expression, "
+             f"{st['steps']} steps, groups of {st['group']}, learning rate {st['lr']}; {result['elapsed_s']} s in all.", "",
+             "| reward | pools | clarify | correct | abstain | exploits | clarify paid | correct paid |",
+             "|---|---|---|---|---|---|---:|---:|"]
+    for s in result["summaries"]:
+        def arrow(c: str, s: dict[str, Any] = s) -> str:
+            return f"{s['start'].get(c, 0.0):.3f} → {s['end'].get(c, 0.0):.3f}"
+
+        paid = s.get("paid", {})
+        lines.append(f"| {s['run']} | {s['variant']} | {arrow('clarify')} | {arrow('correct')} | {arrow('abstain')} | "
+                     f"{s['exploit_start']:.3f} → {s['exploit_end']:.3f} | {paid.get('clarify', float('nan')):.2f} | "
+                     f"{paid.get('correct', float('nan')):.2f} |")
+    lines += ["", "Targets:", ""] + [f"- {line}" for line in acceptance(result["summaries"])]
+    text = "\n".join(lines)
+    if write_docs:
+        doc = DOC.read_text(encoding="utf-8")
+        start, end = CLARIFY_MARKERS
+        a, b = doc.index(start) + len(start), doc.index(end)
+        DOC.write_text(doc[:a] + "\n" + text + "\n" + doc[b:], encoding="utf-8")
+    return text

@@ -23,6 +23,7 @@ Run from the repository root::
     .venv/bin/python benchmarks/grpo_sim.py --heldout            # held-out: 40 other questions, other exploits, lr, group, parametrisation
     .venv/bin/python benchmarks/grpo_sim.py --policies auto,proposal,proposal-alternatives --variants real,no_correct --quick
     .venv/bin/python benchmarks/grpo_sim.py --write-docs         # refresh docs/what-optimising-does.md and its plots
+    .venv/bin/python benchmarks/grpo_sim.py --clarify            # ambiguous / unambiguous pools with a clarifying question
 
 Reward calls are cached: for a reward that reads each completion alone
 (ground-truth IoU, format, the oracle) by ``(question, completion)``, for
@@ -520,7 +521,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="a saved result (same settings) whose runs these runs replace or join: rerun one reward after a change")
     parser.add_argument("--baselines", action="store_true", help="print the majority-vote baselines of the real pools and stop")
     parser.add_argument("--from-json", type=Path, default=None, help="print (and with --write-docs, write) a saved result, without simulating")
-    args = parser.parse_args(argv)
+    parser.add_argument("--clarify", action="store_true", help="the clarification pools instead (benchmarks/grpo_clarify.py)")
+    args, rest = parser.parse_known_args(argv)
+    if args.clarify:
+        from grpo_clarify import main as clarify_main
+
+        return clarify_main(rest + (["--write-docs"] if args.write_docs else []))
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.from_json:
         saved = json.loads(args.from_json.read_text(encoding="utf-8"))
         print(report(saved, write_docs=args.write_docs, heldout=bool(saved["settings"].get("heldout"))))

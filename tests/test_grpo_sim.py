@@ -119,3 +119,23 @@ def test_extra_family_is_data(sim, tmp_path):
         clar = [c for c in p.candidates if c.category == "clarify"]
         assert len(clar) == 1 and p.query in clar[0].completion
     assert "clarify" in grpo_sim.categories_of(got["real"])
+
+
+def test_clarification_gains_mass_only_where_the_ground_truth_is_ambiguous():
+    """Issue 30 with ground truth: a clarifying question loses mass in unambiguous pools (with or without a right
+    answer in them), gains it in ambiguous pools where neither target is boxed, and is paid above its unambiguous
+    reward and below a correct answer in ambiguous pools (asking everywhere earns less than answering right)."""
+    import grpo_clarify
+    import grpo_sim
+
+    settings = grpo_sim.Settings(questions=12, steps=STEPS, seed=3)
+    result = grpo_clarify.run(settings, DATA, ["auto, GT"], log=lambda *_: None)
+    assert result["questions"] >= 2, "the draw holds questions with a second object's expression"
+    by = {s["variant"]: s for s in result["summaries"]}
+    for kind in ("unambiguous", "unambiguous, none right"):
+        assert by[kind]["end"]["clarify"] < by[kind]["start"]["clarify"], (kind, by[kind]["start"], by[kind]["end"])
+    amb = by["ambiguous, none right"]
+    assert amb["end"]["clarify"] > amb["start"]["clarify"] + 0.05, (amb["start"], amb["end"])
+    assert by["unambiguous"]["paid"]["clarify"] < by["ambiguous"]["paid"]["clarify"] < by["ambiguous"]["paid"]["correct"]
+    for s in result["summaries"]:
+        assert s["exploit_rise"] <= 0.02, (s["variant"], s["exploit_rise"])

@@ -1,0 +1,192 @@
+"""Asking instead of guessing under optimisation pressure (issue 30): GRPO on pools with a clarifying question.
+
+Two kinds of pool, built on the real pools of ``benchmarks/grpo_pools.py``
+(real answers, plausible wrong boxes, "not found", the catalogue's exploits):
+
+- ``ambiguous``: the question's query with two right targets, its own
+  ground-truth box and that of another expression of the same image that
+  describes a different object (ground-truth IoU < 0.3). The solution is
+  ``{"ambiguous": [[A], [B]]}``; a candidate that boxes either target is
+  correct. The other expression's real answers (relabelled with this query)
+  take as much initial mass as this question's own answers: with a query
+  that fits two objects, models split between them.
+- ``unambiguous``: the usual pool and its single-box solution.
+
+Both hold one clarifying question naming the two descriptions ("Do you mean
+A or B?"), read by the parser as ``Parsed.clarify``, tracked as the
+``clarify`` category. The reward rule (``groundscore.rewards.clarify``) pays
+it above "not found" only where evidence says the query is ambiguous: the
+ground truth, or without it the group's agreement verdict (groups are passed
+as groups). What must show: clarification mass rises in ambiguous pools and
+falls in unambiguous ones, exploit mass never rises, and the clarification
+is paid less than a correct answer in the same pools (asking everywhere
+earns less than answering right).
+
+Run from the repository root (about two minutes on 2 cores)::
+
+    .venv/bin/python benchmarks/grpo_clarify.py               # 90 questions drawn (those with a second object), 20 steps, with and without ground truth
+    .venv/bin/python benchmarks/grpo_clarify.py --write-docs  # also refresh its block of docs/what-optimising-does.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import defaultdict
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from grpo_pools import PRIORS, Candidate, Pool, build_pools, data_dir, load_questions
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "grpo_clarify.json"
+KINDS = ("ambiguous", "unambiguous", "ambiguous, none right", "unambiguous, none right")
+CLARIFY_PRIOR = 0.05
+
+
+def clarification(desc_a: str, desc_b: str) -> str:
+    """A clarifying question naming both descriptions, in the R1 format (the parser reads it as ``Parsed.clarify``)."""
+    return (f'<think>Two objects in the image could be "{desc_a}" and the query does not say which.</think>\n'
+            f"<answer>Do you mean {desc_a} or {desc_b}?</answer>")
+
+
+def clarify_pools(questions: list[dict[str, Any]], correct_of: Any, *, seed: int = 0,
+                  exploits_per_family: int = 3) -> dict[str, list[Pool]]:
+    """The ``ambiguous`` and ``unambiguous`` pools of the questions whose image holds another object's expression.
+
+    Both start from :func:`grpo_pools.build_pools`'s real pools (same
+    candidates, same exploits); ``correct_of`` is the reward library's own
+    matching, asked again against the second target for the ambiguous pools.
+    """
+    questions = [q for q in questions if q.get("other_targets")]
+    real = build_pools(questions, correct_of, exploits_per_family=exploits_per_family, seed=seed)["real"]
+    second = [{**q, "solution": [q["other_targets"][0][1]]} for q in questions]
+    pairs = [(q2, c.completion) for q2, p in zip(second, real, strict=True) for c in p.candidates
+             if c.category in ("correct", "wrong")]
+    flags = iter(correct_of(pairs))
+    out: dict[str, list[Pool]] = {k: [] for k in KINDS[:2]}
+    for q, p in zip(questions, real, strict=True):
+        desc_b, box_b = q["other_targets"][0]
+        ask = Candidate(clarification(p.query, desc_b), "clarify", CLARIFY_PRIOR, "clarify")
+        out["unambiguous"].append(replace(p, key=f"{p.key}|unambiguous", candidates=[*p.candidates, ask], variant="unambiguous"))
+        cands = []
+        for c in p.candidates:
+            if c.category in ("correct", "wrong"):
+                right_b = next(flags)
+                cat = "correct" if c.category == "correct" or right_b else "wrong"
+                weight = PRIORS["real"] * c.weight / PRIORS["other"] if c.source == f"other:{desc_b}" else c.weight
+                cands.append(replace(c, category=cat, weight=weight))
+            else:
+                cands.append(c)
+        out["ambiguous"].append(replace(p, key=f"{p.key}|ambiguous", solution={"ambiguous": [p.solution, [box_b]]}, candidates=[*cands, ask],
+                                        variant="ambiguous", meta={**p.meta, "second_target": desc_b}))
+    for kind in KINDS[:2]:  # the same pools with nothing right to find: neither target boxed
+        out[f"{kind}, none right"] = [replace(p, key=f"{p.key}, none right", variant=f"{kind}, none right",
+                                              candidates=[c for c in p.candidates if c.category != "correct"])
+                                      for p in out[kind]]
+    return out
+
+
+def run(settings: Any, data: Path, runs: list[str] | None = None, log: Any = print) -> dict[str, Any]:
+    """Simulate each run on both kinds of pool; summaries, and the mean reward each category was paid."""
+    import grpo_sim
+
+    from groundscore.chain import Chain
+
+    t0 = time.perf_counter()
+    questions = load_questions(data, settings.questions, settings.seed)
+    pools = clarify_pools(questions, grpo_sim.correctness, seed=settings.seed,
+                          exploits_per_family=settings.exploits_per_family)
+    log(f"pools: {len(pools['ambiguous'])} questions with a second object's expression ({time.perf_counter() - t0:.1f}s)")
+    chain = Chain()
+    wanted = runs or ["auto, GT", "auto, no GT"]
+    summaries: list[dict[str, Any]] = []
+    for spec in (r for r in grpo_sim.RUNS["auto"] + grpo_sim.RUNS["oracle"] if r.name in wanted):
+        scorer = grpo_sim.Scorer(spec, chain)
+        for kind in KINDS:
+            paid: dict[str, list[float]] = defaultdict(list)
+
+            def reward(requests: list[Any], paid: dict[str, list[float]] = paid,
+                       scorer: Any = scorer) -> list[list[float | None]]:
+                got = scorer.score(requests)
+                for (p, idx, _), rs in zip(requests, got, strict=True):
+                    for i, r in zip(idx, rs, strict=True):
+                        if r is not None:
+                            paid[p.candidates[i].category].append(r)
+                return got
+
+            vp = pools[kind]
+            cats = grpo_sim.categories_of(vp)
+            t = time.perf_counter()
+            mass = grpo_sim.simulate(vp, reward, settings, categories=cats)
+            s = grpo_sim.summarise(grpo_sim.Trace(spec.name, kind, cats, mass))
+            s["seconds"] = round(time.perf_counter() - t, 1)
+            s["paid"] = {c: float(np.mean(v)) for c, v in paid.items()}
+            s["paid_n"] = {c: len(v) for c, v in paid.items()}
+            summaries.append(s)
+            log(f"{spec.name:<12} {kind:<24} clarify {s['start']['clarify']:.3f}->{s['end']['clarify']:.3f} "
+                f"correct {s['start']['correct']:.2f}->{s['end']['correct']:.2f} exploits {s['exploit_start']:.3f}->"
+                f"{s['exploit_end']:.3f}; paid: clarify {s['paid'].get('clarify', float('nan')):.2f}, "
+                f"correct {s['paid'].get('correct', float('nan')):.2f} [{s['seconds']}s]")
+    return {"settings": settings.__dict__, "questions": len(pools["ambiguous"]), "summaries": summaries,
+            "elapsed_s": round(time.perf_counter() - t0, 1)}
+
+
+def acceptance(summaries: list[dict[str, Any]]) -> list[str]:
+    """The must-show targets of the clarification pools, each line PASS/FAIL with its number."""
+    lines = []
+    by_run: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for s in summaries:
+        by_run[s["run"]][s["variant"]] = s
+    for name, kinds in by_run.items():
+        for kind, s in kinds.items():
+            a, b = s["start"]["clarify"], s["end"]["clarify"]
+            rises = kind.startswith("ambiguous")
+            ok = b > a if rises else b < a
+            lines.append(f"{'PASS' if ok else 'FAIL'} clarification mass {'rises' if rises else 'falls'} in "
+                         f"{kind} pools: {name} {a:.3f} -> {b:.3f}")
+            ok = s["exploit_rise"] <= 0.02 and s["questions_exploit_held"] >= 0.9
+            lines.append(f"{'PASS' if ok else 'FAIL'} exploits held: {name} [{kind}] rise {s['exploit_rise']:+.3f}, "
+                         f"held on {s['questions_exploit_held']:.0%} of questions")
+        asks = [k["paid"]["clarify"] for k in kinds.values() if "clarify" in k["paid"]]
+        rights = [k["paid"]["correct"] for k in kinds.values() if "correct" in k["paid"]]
+        if asks and rights:
+            ask, right = float(np.mean(asks)), float(np.mean(rights))
+            per_kind = all(k["paid"].get("clarify", 0.0) < k["paid"].get("correct", 1.0) for k in kinds.values())
+            lines.append(f"{'PASS' if ask < right and per_kind else 'FAIL'} asking everywhere earns less than answering "
+                         f"right: {name} clarification paid {ask:.2f} on average over the kinds of pool, a correct answer "
+                         f"{right:.2f} (" + "; ".join(f"{k}: {v['paid'].get('clarify', float('nan')):.2f} vs "
+                                                      f"{v['paid']['correct']:.2f}" for k, v in kinds.items()
+                                                      if "correct" in v["paid"]) + ")")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    import grpo_sim
+    from grpo_report import clarify_report
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--questions", type=int, default=90)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--group", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--runs", default="auto, GT;auto, no GT", help="semicolon-separated run names (auto, oracle)")
+    parser.add_argument("--data", type=Path, default=None)
+    parser.add_argument("--write-docs", action="store_true")
+    args = parser.parse_args(argv)
+    settings = grpo_sim.Settings(questions=args.questions, steps=args.steps, group=args.group, seed=args.seed)
+    result = run(settings, args.data or data_dir(), [r.strip() for r in args.runs.split(";") if r.strip()])
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=1) + "\n")
+    print(clarify_report(result, write_docs=args.write_docs))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
