@@ -19,11 +19,12 @@ import math
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 CONFIDENCE_VERSION = 1
+_M = TypeVar("_M", bound=BaseModel)
 
 
 def sigmoid(z: float) -> float:
@@ -144,22 +145,30 @@ class ConfidenceFile(BaseModel):
         Path(path).write_text(self.model_dump_json(indent=1) + "\n", encoding="utf-8")
 
 
-def load_confidence_model(path: str | Path) -> ConfidenceFile:
-    """Read and validate a confidence model file. Raises ValueError (or FileNotFoundError) naming the problem."""
+def read_json_model(path: str | Path, model: type[_M], what: str) -> _M:
+    """Read a JSON file and validate it as ``model``; errors name ``what``, the file and the first bad field.
+
+    Shared by the confidence model and calibration files, so both fail the same way: FileNotFoundError when
+    the file is missing, ValueError when it is not JSON or does not validate.
+    """
     p = Path(path)
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise FileNotFoundError(f"confidence model file not found: {p}") from None
+        raise FileNotFoundError(f"{what} not found: {p}") from None
     except (OSError, ValueError) as exc:
-        raise ValueError(f"confidence model file {p} is not readable JSON: {exc}") from None
+        raise ValueError(f"{what} {p} is not readable JSON: {exc}") from None
     try:
-        return ConfidenceFile.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(x) for x in first.get("loc", ())) or "file"
-        raise ValueError(f"confidence model file {p} is invalid at {where!r}: {first.get('msg')}") from None
+        raise ValueError(f"{what} {p} is invalid at {where!r}: {first.get('msg')}") from None
 
+
+def load_confidence_model(path: str | Path) -> ConfidenceFile:
+    """Read and validate a confidence model file. Raises ValueError (or FileNotFoundError) naming the problem."""
+    return read_json_model(path, ConfidenceFile, "confidence model file")
 
 SHIPPED = "confidence.json"
 

@@ -105,7 +105,6 @@ class ClickPolicy(ConfidenceFallback):
     Options = ClickOptions
     options: ClickOptions
 
-
     def score(self, report: Report, solution: Solution | None, context: RewardContext) -> RewardResult:
         if solution is None:
             return self.without_ground_truth.score(report, None, context)

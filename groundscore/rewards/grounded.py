@@ -33,7 +33,6 @@ class GroundedPolicy(ConfidenceFallback):
     Options = GroundedOptions
     options: GroundedOptions
 
-
     def score(self, report: Report, solution: Solution | None, context: RewardContext) -> RewardResult:
         if solution is None:
             return self.without_ground_truth.score(report, None, context)

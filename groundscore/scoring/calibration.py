@@ -35,16 +35,15 @@ where no gate failed and some verifier applied (see
 from __future__ import annotations
 
 import bisect
-import json
 import math
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from groundscore.confidence.model import sigmoid
+from groundscore.confidence.model import read_json_model, sigmoid
 from groundscore.model import Verdict
 
 if TYPE_CHECKING:
@@ -244,19 +243,7 @@ class Calibrator:
 
 def load_calibrator(path: str | Path) -> Calibrator:
     """Read and validate a calibration file. Raises ValueError naming the problem."""
-    p = Path(path)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FileNotFoundError(f"calibration file not found: {p}") from None
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"calibration file {p} is not readable JSON: {exc}") from None
-    try:
-        return Calibrator(CalibrationFile.model_validate(data))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(x) for x in first.get("loc", ())) or "file"
-        raise ValueError(f"calibration file {p} is invalid at {where!r}: {first.get('msg')}") from None
+    return Calibrator(read_json_model(path, CalibrationFile, "calibration file"))
 
 
 # -- fitting (numpy) ----------------------------------------------------------------
