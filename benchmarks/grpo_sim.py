@@ -69,9 +69,9 @@ class Run:
 RUNS: dict[str, list[Run]] = {
     "auto": [Run("auto, GT", "auto", True, True), Run("auto, no GT", "auto", False, False, True)],
     "confidence": [Run("confidence, no GT", "confidence", False, False, True, same_as="auto, no GT"),
-                   Run("confidence, GT", "confidence", True, False, same_as="confidence, no GT")],
+                   Run("confidence, GT", "confidence", True, True, same_as="auto, GT")],
     "consensus": [Run("consensus, no GT", "consensus", False, False, True),
-                  Run("consensus, GT", "consensus", True, False, same_as="consensus, no GT")],
+                  Run("consensus, GT", "consensus", True, True, same_as="auto, GT")],
     "iou": [Run("iou, GT", "iou", True, True), Run("iou, no GT", "iou", False, True, True)],
     "format": [Run("format, GT", "format", True, True), Run("format, no GT", "format", False, True, True)],
     "vlm_r1": [Run("VLM-R1 IoU, GT", "vlm_r1", True, True)],
@@ -95,7 +95,7 @@ docs/what-optimising-does.md proposes (``benchmarks/grpo_proposal.py``), simulat
 SKIPPED = {"iou, no GT": "iou without ground truth is unscorable (None) for every completion: no advantage, nothing moves",
            "format, no GT": "format reads no ground truth: the same rewards as with it"}
 """Runs left out unless ``--all-runs``, and why."""
-JITTERED = ("consensus, no GT", "consensus, GT", "proposal, no GT")
+JITTERED = ("consensus, no GT", "proposal, no GT")
 """The runs simulated on the jittered pools by default: the rewards with a rule for copies."""
 DEFAULT_POLICIES = ("auto", "confidence", "consensus", "iou", "format", "vlm_r1", "oracle", "proposal")
 VARIANTS = ("real", "no_correct", "jittered")

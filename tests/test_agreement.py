@@ -141,8 +141,20 @@ def test_wrong_majority_is_paid_and_the_right_minority_is_not() -> None:
     batch = [sample(completion(b)) for b in (A, A2, A, truth)]
     reports = chain().verify(batch)
     config = RewardConfig()
-    rewards = [consensus_policy(r, [list(truth)], config).reward for r in reports]  # ground truth is ignored
+    rewards = [consensus_policy(r, None, config).reward for r in reports]  # no labels: the majority decides
     assert rewards[3] < config.abstain < rewards[0]
+
+
+def test_ground_truth_outranks_the_majority() -> None:
+    """With ground truth on the samples the consensus policy pays by it: the wrong majority below abstain, the
+    right minority above correct_floor, as ``grounded`` pays them."""
+    truth = B
+    batch = [sample(completion(b)) for b in (A, A2, A, truth)]
+    reports = chain().verify(batch)
+    config = RewardConfig()
+    results = [consensus_policy(r, [list(truth)], config) for r in reports]
+    assert [r.outcome for r in results] == ["wrong", "wrong", "wrong", "correct"]
+    assert max(r.reward for r in results[:3]) < config.abstain < config.correct_floor <= results[3].reward
 
 
 def test_ungrouped_consensus_falls_back_to_confidence() -> None:

@@ -136,6 +136,40 @@ def test_missing_evidence_names_the_group_when_agreement_applied() -> None:
         "confirming evidence from group did not settle it; no ground truth or image")
 
 
+class _PixelCheck(Verifier):
+    """A third-party pixel check: confirming evidence from the image, declared, not listed anywhere."""
+
+    name = "third_party_pixels"
+    evidence = "confirming"
+
+    def verify_batch(self, contexts: Sequence[Context]) -> list[Verdict]:
+        return [Verdict(verifier=self.name, score=0.5, reason="r") for _ in contexts]
+
+
+class _PixelPlugin:
+    from groundscore.plugins.hookspecs import hookimpl
+
+    @hookimpl
+    def register_verifiers(self, register):
+        register(_PixelCheck)
+
+
+def test_missing_evidence_reads_the_declared_roles() -> None:
+    """A plugin that declares ``evidence = "confirming"`` counts as the image's evidence; an unknown name does not."""
+    from groundscore.plugins import manager
+
+    pixels = Verdict(verifier="third_party_pixels", score=0.6, reason="r")
+    sample = Sample(query="q", completion="c")
+    assert missing_evidence(sample, [pixels]) == "no confirming evidence: no ground truth, image or group"
+    try:
+        info = manager.register_module(_PixelPlugin(), name="pixels_in_process")
+        assert info.error is None
+        assert missing_evidence(sample, [pixels]) == (
+            "confirming evidence from image did not settle it; no ground truth or group")
+    finally:
+        manager.load_plugins(reload=True)
+
+
 def test_same_answer_same_confidence_in_any_batch() -> None:
     chain = Chain({"verifiers": ["schema", "spatial"]})
     alone = chain.verify_one({"query": "dog on the left", "completion": GOOD})

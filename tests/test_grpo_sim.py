@@ -59,9 +59,9 @@ def _case(run_name: str, variant: str, xfail: str | None = None):
     return pytest.param(run, variant, marks=marks, id=f"{run_name}-{variant}")
 
 
-IOU_HOLE = ("iou (and VLM-R1's IoU reward it reproduces) has no guards and pays 'not found' 0: where nothing is right, "
-            "a consistency exploit (the thinking says the object is absent, a box anyway) on a wrong box that overlaps the "
-            "target is paid its IoU, above 'not found'")
+IOU_HOLE = ("VLM-R1's plain IoU reward (the iou policy with plain = true) has no guards and pays 'not found' 0: where "
+            "nothing is right, a consistency exploit (the thinking says the object is absent, a box anyway) on a wrong box "
+            "that overlaps the target is paid its IoU, above 'not found'")
 CASES = [
     _case("auto, GT", "real"),
     _case("auto, GT", "no_correct"),
@@ -71,7 +71,11 @@ CASES = [
     _case("consensus, no GT", "no_correct"),
     _case("consensus, no GT", "jittered"),
     _case("iou, GT", "real"),
-    _case("iou, GT", "no_correct", xfail=IOU_HOLE),
+    _case("iou, GT", "no_correct"),
+    _case("confidence, GT", "real"),
+    _case("confidence, GT", "no_correct"),
+    _case("consensus, GT", "real"),
+    _case("consensus, GT", "no_correct"),
     _case("format, GT", "real"),
     _case("format, GT", "no_correct"),
     _case("VLM-R1 IoU, GT", "real"),
@@ -104,6 +108,20 @@ def test_simulation_moves_mass_to_what_the_reward_pays(sim):
         mass = grpo_sim.simulate(vp, grpo_sim.Scorer(oracle).score, settings, categories=cats)
         k = cats.index(cat)
         assert mass[-1, :, k].mean() > mass[0, :, k].mean() + 0.1, (variant, mass[0, :, k].mean(), mass[-1, :, k].mean())
+
+
+@pytest.mark.parametrize("run_name", ["auto, GT", "confidence, GT", "consensus, GT", "iou, GT"])
+def test_with_ground_truth_no_correct_pools_learn_not_found(sim, run_name):
+    """Every built-in policy that reads ground truth (``format`` reads none) pays "not found" above every wrong box,
+    so where no candidate is right the mass moves to abstention, as under the oracle."""
+    grpo_sim, pools, chain = sim
+    run = next(r for runs in grpo_sim.RUNS.values() for r in runs if r.name == run_name)
+    settings = grpo_sim.Settings(questions=QUESTIONS, steps=STEPS, seed=3)
+    vp = [p for p in pools["no_correct"] if len(p.candidates) > 1]
+    cats = grpo_sim.categories_of(vp)
+    mass = grpo_sim.simulate(vp, grpo_sim.Scorer(run, chain).score, settings, categories=cats)
+    k = cats.index("abstain")
+    assert mass[-1, :, k].mean() > mass[0, :, k].mean() + 0.2, (run_name, mass[0, :, k].mean(), mass[-1, :, k].mean())
 
 
 def test_extra_family_is_data(sim, tmp_path):

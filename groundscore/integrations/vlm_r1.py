@@ -51,8 +51,8 @@ from groundscore.rewards.rewarder import Rewarder
 
 log = logging.getLogger("groundscore.integrations.vlm_r1")
 
-#: The ``iou`` policy set to reproduce VLM-R1: its IoU formula, its one-box reading.
-VLM_R1_IOU = RewardConfig(policy="iou", iou_formula="vlm_r1", matching="first", unscorable=0.0)
+#: The ``iou`` policy set to reproduce VLM-R1 exactly: plain IoU, its IoU formula, its one-box reading.
+VLM_R1_IOU = RewardConfig(policy="iou", options={"plain": True, "iou_formula": "vlm_r1", "matching": "first"}, unscorable=0.0)
 #: The format policy (``<think>`` and ``<answer>`` around a readable answer).
 VLM_R1_FORMAT = RewardConfig(policy="format", unscorable=0.0)
 

@@ -7,6 +7,11 @@ checks scoring under ``reject_below``) is paid below ``abstain``; an answer
 no confirming verifier scored is paid exactly ``abstain`` (``unverified``);
 above that, the reward rises with the confirming evidence (``clip``, ``ocr``,
 ``agreement`` in a group). See :mod:`groundscore.rewards.evidence`.
+
+A sample that carries ground truth is paid by it, as ``grounded`` pays it
+(:mod:`groundscore.rewards.truth`): ground truth is the strongest evidence,
+and a pixel check or a group that disagrees with it must not lift a wrong box
+above "not found".
 """
 
 from __future__ import annotations
@@ -27,11 +32,12 @@ from groundscore.rewards.evidence import (
 )
 from groundscore.rewards.guards import hack
 from groundscore.rewards.options import ConfidenceOptions
-from groundscore.rewards.reading import applicable, input_problem, is_abstention, negative_sample, result, unscorable
+from groundscore.rewards.reading import applicable, input_problem, is_abstention, result, unscorable
+from groundscore.rewards.truth import grounded_options, score_with_truth
 
 
 class ConfidencePolicy(RewardPolicy):
-    """No ground truth: paid by evidence, with refuted < "not found" = unverified < confirmed."""
+    """Paid by evidence: refuted < "not found" = unverified < confirmed; with ground truth, as ``grounded``."""
 
     name = "confidence"
     description = "no ground truth: refuted < 'not found' = nothing confirmed < confirmed by pixels or agreement"
@@ -40,8 +46,8 @@ class ConfidencePolicy(RewardPolicy):
 
     def score(self, report: Report, solution: Solution | None, context: RewardContext) -> RewardResult:
         config, name = context.config, self.name
-        if solution is not None and not solution:  # a negative sample still knows the right answer is "none"
-            return negative_sample(report, context, name)
+        if solution is not None:  # ground truth outranks every other evidence (a negative sample included)
+            return score_with_truth(report, solution, context, grounded_options(self.options), name)
         problem = input_problem(report, None)
         if problem:
             return unscorable(problem, config, report, name)

@@ -32,8 +32,10 @@ and the usual honesty order holds::
 - An answer without an agreement verdict (ungrouped, group of one) falls
   back to the ``confidence`` policy.
 
-Ground truth is ignored even when the sample carries it: this policy is for
-training without labels. Its failure mode is a confidently wrong majority:
+This policy is for training without labels. A sample that carries ground
+truth is paid by it, as ``grounded`` pays it (:mod:`groundscore.rewards.truth`):
+a majority that disagrees with the ground truth must not pay a wrong box
+above "not found". Its failure mode without labels is a confidently wrong majority:
 when most members agree on the wrong object, the right minority is paid as
 wrong; docs/groups.md gives the measured rates on the REC logs.
 """
@@ -56,6 +58,7 @@ from groundscore.rewards.guards import hack
 from groundscore.rewards.options import GuardOptions, RewardConfig
 from groundscore.rewards.reading import result
 from groundscore.rewards.rewarder import apply_contract
+from groundscore.rewards.truth import grounded_options, score_with_truth
 from groundscore.verifiers.agreement import _is_absent, matched_iou, shape_similarity
 
 MIN_SUPPORT = 0.5
@@ -108,6 +111,8 @@ class ConsensusPolicy(RewardPolicy):
 
     def score(self, report: Report, solution: Solution | None, context: RewardContext) -> RewardResult:
         config, opts, name = context.config, self.options, self.name
+        if solution is not None:  # ground truth outranks the group's vote
+            return score_with_truth(report, solution, context, grounded_options(opts), name)
         agreement = report.verdict("agreement")
         if agreement is None or agreement.score is None:
             fallback = self.without_group.score(report, None, context)

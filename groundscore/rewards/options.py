@@ -39,6 +39,18 @@ class IouOptions(PointOptions):
     matching: Literal["hungarian", "greedy", "first"] = Field(default="hungarian", description="How answered boxes are paired with solution boxes.")
 
 
+class IouPolicyOptions(IouOptions):
+    """The ``iou`` policy's settings: VLM-R1's IoU on the honesty scale, or exactly VLM-R1's (``plain``)."""
+
+    plain: bool = Field(
+        default=False,
+        description="Exactly VLM-R1's accuracy reward: the IoU in [0, 1] for any box, 0 for 'not found'. Off (default): a "
+                    "box under iou_threshold is paid below abstain (wrong + (abstain - wrong) * wrong_shaping * IoU / "
+                    "iou_threshold) and 'not found' is paid abstain, so that a policy never learns to prefer a wrong box "
+                    "that half-covers the target to saying it found nothing.")
+    wrong_shaping: float = Field(default=0.5, ge=0.0, lt=1.0, description="Share of the wrong..abstain gap a near miss can earn (not plain).")
+
+
 # Parser issue codes that mean the answer was not read from one well-placed <answer>: two
 # <answer> blocks (or one nested in another), <answer> before or inside <think>, a closing tag
 # without its opening one, or a box found only in the thinking or elsewhere in the text.

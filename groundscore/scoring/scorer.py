@@ -94,8 +94,24 @@ def decide(confidence: float, thresholds: Thresholds, applicable: bool = True) -
     return "abstain"
 
 
-CONFIRMING: dict[str, str] = {"clip": "image", "ocr": "image", "agreement": "group"}
-"""Verifiers whose score can confirm an answer, and the input each needs (ground truth is the third source)."""
+GROUP_EVIDENCE = frozenset({"agreement"})
+"""Confirming verifiers that read the group (independent sampled answers); every other confirming one reads the image."""
+
+
+def confirming_verifiers() -> frozenset[str]:
+    """The registered verifiers that declare ``evidence = "confirming"`` (a plugin's included).
+
+    Read from the plugin registry, so a third-party pixel check counts as
+    the image's evidence without being listed here; a broken host falls back
+    to the built-in ones.
+    """
+    try:
+        from groundscore.plugins.manager import get_registry
+
+        verifiers = get_registry().verifiers
+    except Exception:  # noqa: BLE001 - a broken host: the built-in roles
+        return frozenset({"clip", "ocr", *GROUP_EVIDENCE})
+    return frozenset(name for name, cls in verifiers.items() if getattr(cls, "evidence", None) == "confirming")
 
 
 def missing_evidence(sample: Sample | None, verdicts: Sequence[Verdict]) -> str:
@@ -104,7 +120,9 @@ def missing_evidence(sample: Sample | None, verdicts: Sequence[Verdict]) -> str:
     Confirming evidence is ground truth, pixels (clip, OCR) and agreement
     among independently sampled answers; the text verifiers can only refute.
     """
-    applied = {CONFIRMING[v.verifier] for v in verdicts if v.score is not None and v.verifier in CONFIRMING}
+    confirming = confirming_verifiers()
+    applied = {"group" if v.verifier in GROUP_EVIDENCE else "image"
+               for v in verdicts if v.score is not None and v.verifier in confirming}
     missing = []
     if sample is None or not sample.solution:
         missing.append("ground truth")
