@@ -64,6 +64,7 @@ class Run:
     per_completion: bool  # the reward reads each completion alone: cache per completion
     label_free: bool = False
     same_as: str | None = None  # a run expected to pay the same rewards: checked, and reused where it does
+    options: tuple[tuple[str, Any], ...] = ()  # the policy's options, where a run tries other settings
 
 
 RUNS: dict[str, list[Run]] = {
@@ -77,6 +78,9 @@ RUNS: dict[str, list[Run]] = {
     "vlm_r1": [Run("VLM-R1 IoU, GT", "vlm_r1", True, True)],
     "oracle": [Run("oracle", "oracle", True, True)],
     "proposal": [Run("proposal, no GT", "proposal", False, False, True)],
+    "consensus-alternatives": [
+        Run("consensus (support 0.3), no GT", "consensus", False, False, True, options=(("min_support", 0.3),)),
+        Run("consensus (support 0.25), no GT", "consensus", False, False, True, options=(("min_support", 0.25),))],
     "proposal-alternatives": [Run("proposal (support 0.5), no GT", "proposal", False, False, True),
                               Run("proposal (support 0.25), no GT", "proposal", False, False, True),
                               Run("proposal (copies one vote), no GT", "proposal", False, False, True),
@@ -91,7 +95,8 @@ refutations read each completion alone (True) or in its group, where the chain's
 confidence that ``reject_below`` reads (False)."""
 """Each ``--policies`` name and its runs. ``grounded`` is ``auto`` with ground truth; ``click`` does not apply
 to box questions (it pays points; the REC logs ask for boxes). ``proposal`` is the label-free rule that
-docs/what-optimising-does.md proposes (``benchmarks/grpo_proposal.py``), simulated before it is written."""
+docs/what-optimising-does.md proposes (``benchmarks/grpo_proposal.py``), simulated before it is written.
+``consensus-alternatives`` tries the consensus policy with a lower bar (``min_support``) through its options."""
 SKIPPED = {"iou, no GT": "iou without ground truth is unscorable (None) for every completion: no advantage, nothing moves",
            "format, no GT": "format reads no ground truth: the same rewards as with it"}
 """Runs left out unless ``--all-runs``, and why."""
@@ -137,7 +142,7 @@ class Scorer:
 
             self.rewarder = Rewarder(VLM_R1_IOU, chain=chain)
         else:
-            self.rewarder = Rewarder({"policy": run.policy}, chain=chain)
+            self.rewarder = Rewarder({"policy": run.policy, "options": dict(run.options)}, chain=chain)
 
     def _samples(self, pool: Pool, texts: Sequence[str], gid: str) -> list[dict[str, Any]]:
         return [{"query": pool.query, "completion": t, "image_size": list(pool.image_size), "coords": "original",
