@@ -102,6 +102,9 @@ SKIPPED = {"iou, no GT": "iou without ground truth is unscorable (None) for ever
 """Runs left out unless ``--all-runs``, and why."""
 JITTERED = ("consensus, no GT", "proposal, no GT")
 """The runs simulated on the jittered pools by default: the rewards with a rule for copies."""
+NO_TRUTH_READ = {"format": "reads no ground truth: the documented exception",
+                 "VLM-R1 IoU": "a reference, not a built-in policy: the iou policy with plain = true"}
+"""Runs 'with ground truth' that do not read it the way the abstention check asks, and why (their number is still printed)."""
 DEFAULT_POLICIES = ("auto", "confidence", "consensus", "iou", "format", "vlm_r1", "oracle", "proposal")
 VARIANTS = ("real", "no_correct", "jittered")
 
@@ -397,7 +400,9 @@ def acceptance(summaries: list[dict[str, Any]]) -> list[str]:
     for s in summaries:
         if s["variant"] == "no_correct" and s["run"].endswith(", GT"):
             a = s["end"]["abstain"]
-            lines.append(f"{'PASS' if a >= 0.8 else 'FAIL'} no-correct pools end >= 0.8 on abstention: {s['run']} {a:.2f}")
+            why = NO_TRUTH_READ.get(s["run"].split(",")[0])
+            verdict = "n/a" if why else ("PASS" if a >= 0.8 else "FAIL")
+            lines.append(f"{verdict} no-correct pools end >= 0.8 on abstention: {s['run']} {a:.2f}" + (f" ({why})" if why else ""))
     return lines
 
 
