@@ -251,7 +251,7 @@ def settings_table(result: dict[str, Any]) -> str:
         "| image with weights | the above plus clip | not measured: the shared logs hold no images; the shipped model "
         "has no weight for clip, which can only lower the confidence | – | – | – | pixels confirm (clip, OCR plugin) |",
         "| ground truth | IoU with the ground truth | 1 by definition (the label is IoU >= 0.5): no prediction needed | – | – "
-        "| – | IoU: paid above `abstain` only when IoU-correct |",
+        "| – | IoU: paid above `abstain` only when IoU-correct, under every policy that reads ground truth (`grounded`, `confidence`, `consensus`, `iou`): it outranks pixels and agreement |",
     ])
 
 
