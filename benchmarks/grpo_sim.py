@@ -59,7 +59,7 @@ class Run:
     """One reward under test: a name, how to build it, whether the samples carry ground truth."""
 
     name: str
-    policy: str  # a built-in policy name, "vlm_r1" (VLM-R1's plain IoU reward) or "oracle"
+    policy: str  # a built-in policy name, "vlm_r1" (VLM-R1's plain IoU reward), "oracle" or "majority" (a plain vote)
     grounded: bool
     per_completion: bool  # the reward reads each completion alone: cache per completion
     label_free: bool = False
@@ -77,6 +77,7 @@ RUNS: dict[str, list[Run]] = {
     "format": [Run("format, GT", "format", True, True), Run("format, no GT", "format", False, True, True)],
     "vlm_r1": [Run("VLM-R1 IoU, GT", "vlm_r1", True, True)],
     "oracle": [Run("oracle", "oracle", True, True)],
+    "majority": [Run("majority vote, no GT", "majority", False, False, True)],
     "proposal": [Run("proposal, no GT", "proposal", False, False, True)],
     "consensus-alternatives": [
         Run("consensus (support 0.3), no GT", "consensus", False, False, True, options=(("min_support", 0.3),)),
@@ -102,10 +103,12 @@ SKIPPED = {"iou, no GT": "iou without ground truth is unscorable (None) for ever
 """Runs left out unless ``--all-runs``, and why."""
 JITTERED = ("consensus, no GT", "proposal, no GT")
 """The runs simulated on the jittered pools by default: the rewards with a rule for copies."""
+REFERENCES = ("oracle", "majority vote, no GT")
+"""Rewards simulated beside the built-in ones to read them by, not held to the targets."""
 NO_TRUTH_READ = {"format": "reads no ground truth: the documented exception",
                  "VLM-R1 IoU": "a reference, not a built-in policy: the iou policy with plain = true"}
 """Runs 'with ground truth' that do not read it the way the abstention check asks, and why (their number is still printed)."""
-DEFAULT_POLICIES = ("auto", "confidence", "consensus", "iou", "format", "vlm_r1", "oracle", "proposal")
+DEFAULT_POLICIES = ("auto", "confidence", "consensus", "iou", "format", "vlm_r1", "oracle", "majority", "proposal")
 VARIANTS = ("real", "no_correct", "jittered")
 
 
@@ -134,7 +137,7 @@ class Scorer:
         self.seconds = 0.0
         self.rewarder: Any = None
         self.alone: dict[tuple[str, str, bool], Any] = {}  # the proposal's per-completion refutations
-        if run.policy == "oracle":
+        if run.policy in ("oracle", "majority"):
             return
         from groundscore.rewards import Rewarder
 
@@ -156,6 +159,8 @@ class Scorer:
         """``(pool, candidate indices, texts)`` per group -> the rewards of each member."""
         if self.run.policy == "oracle":
             return [[_oracle(pool, i) for i in idx] for pool, idx, _ in requests]
+        if self.run.policy == "majority":
+            return [_majority(pool, idx, texts) for pool, idx, texts in requests]
         todo: list[tuple[tuple[Any, ...], Pool, list[str]]] = []
         for pool, _, texts in requests:
             for key in self._keys(pool, texts):
@@ -266,6 +271,29 @@ def _oracle(pool: Pool, i: int) -> float:
     """The reference: 1 for a correct answer, the abstain reward (0.25) for "not found", 0 for anything else."""
     cat = pool.candidates[i].category
     return 1.0 if cat == "correct" else 0.25 if cat == "abstain" else 0.0
+
+
+def _majority(pool: Pool, idx: list[int], texts: list[str]) -> list[float | None]:
+    """The plainest label-free reward (test-time RL's majority vote): 1 for the members of the group's largest
+    cluster, 0 for the others; a cluster is the members whose first box overlaps at IoU >= 0.5, or every
+    "not found"; an answer with no box and no "not found" is never in one. No verifier is read."""
+    from grpo_pools import first_box
+
+    from groundscore.model import box_iou
+
+    keys: list[Any] = []
+    for i, t in zip(idx, texts, strict=True):
+        keys.append("absent" if pool.candidates[i].category == "abstain" else first_box(t))
+    support = []
+    for k in keys:
+        if k is None:
+            support.append(0)
+        elif k == "absent":
+            support.append(sum(o == "absent" for o in keys))
+        else:
+            support.append(sum(o is not None and o != "absent" and box_iou(k, o) >= 0.5 for o in keys))
+    top = max(support)
+    return [1.0 if top and s == top else 0.0 for s in support]
 
 
 # -- the simulation ---------------------------------------------------------------------------
@@ -385,7 +413,7 @@ def acceptance(summaries: list[dict[str, Any]]) -> list[str]:
     lines = []
     by = {(s["run"], s["variant"]): s for s in summaries}
     for s in summaries:
-        if s["run"] == "oracle" or s["run"].startswith("VLM-R1"):
+        if s["run"] in REFERENCES or s["run"].startswith("VLM-R1"):
             continue
         ok = s["exploit_rise"] <= 0.02 and s["questions_exploit_held"] >= 0.9
         lines.append(f"{'PASS' if ok else 'FAIL'} exploits held: {s['run']} [{s['variant']}] rise {s['exploit_rise']:+.3f}, "
@@ -396,7 +424,8 @@ def acceptance(summaries: list[dict[str, Any]]) -> list[str]:
         for s in summaries:
             if s["variant"] == "real" and s["run"].endswith("no GT"):
                 rec = (s["end"]["correct"] - s["start"]["correct"]) / gain if gain > 0 else float("nan")
-                lines.append(f"{'PASS' if rec >= 0.5 else 'FAIL'} recovers >= 50% of the GT gain: {s['run']} {rec:.0%}")
+                verdict = "ref" if s["run"] in REFERENCES else ("PASS" if rec >= 0.5 else "FAIL")
+                lines.append(f"{verdict} recovers >= 50% of the GT gain: {s['run']} {rec:.0%}")
     for s in summaries:
         if s["variant"] == "no_correct" and s["run"].endswith(", GT"):
             a = s["end"]["abstain"]
