@@ -139,7 +139,17 @@ def run(settings: Any, data: Path, runs: list[str] | None = None, log: Any = pri
 
 
 def acceptance(summaries: list[dict[str, Any]]) -> list[str]:
-    """The must-show targets of the clarification pools, each line PASS/FAIL with its number."""
+    """The must-show targets of the clarification pools, each line PASS/FAIL with its number.
+
+    "Asking everywhere earns less than answering right": a policy that asks
+    on every question of the mix (ambiguous and unambiguous pools, one each
+    per question) is paid the mean of the clarification's rewards over the
+    pools that hold a right answer; one that answers right everywhere, the
+    mean of the correct answers' rewards over the same pools. In unambiguous
+    pools asking must also earn less than a correct answer. With ground
+    truth, a box on one target of an ambiguous query is a guess and must
+    earn less than asking (``ambiguous_box = "guess"``).
+    """
     lines = []
     by_run: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     for s in summaries:
@@ -154,16 +164,20 @@ def acceptance(summaries: list[dict[str, Any]]) -> list[str]:
             ok = s["exploit_rise"] <= 0.02 and s["questions_exploit_held"] >= 0.9
             lines.append(f"{'PASS' if ok else 'FAIL'} exploits held: {name} [{kind}] rise {s['exploit_rise']:+.3f}, "
                          f"held on {s['questions_exploit_held']:.0%} of questions")
-        asks = [k["paid"]["clarify"] for k in kinds.values() if "clarify" in k["paid"]]
-        rights = [k["paid"]["correct"] for k in kinds.values() if "correct" in k["paid"]]
-        if asks and rights:
-            ask, right = float(np.mean(asks)), float(np.mean(rights))
-            per_kind = all(k["paid"].get("clarify", 0.0) < k["paid"].get("correct", 1.0) for k in kinds.values())
-            lines.append(f"{'PASS' if ask < right and per_kind else 'FAIL'} asking everywhere earns less than answering "
-                         f"right: {name} clarification paid {ask:.2f} on average over the kinds of pool, a correct answer "
-                         f"{right:.2f} (" + "; ".join(f"{k}: {v['paid'].get('clarify', float('nan')):.2f} vs "
-                                                      f"{v['paid']['correct']:.2f}" for k, v in kinds.items()
-                                                      if "correct" in v["paid"]) + ")")
+        answerable = {k: v["paid"] for k, v in kinds.items() if "correct" in v["paid"] and "clarify" in v["paid"]}
+        if answerable:
+            ask = float(np.mean([p["clarify"] for p in answerable.values()]))
+            right = float(np.mean([p["correct"] for p in answerable.values()]))
+            clear = all(p["clarify"] < p["correct"] for k, p in answerable.items() if k.startswith("unambiguous"))
+            lines.append(f"{'PASS' if ask < right and clear else 'FAIL'} asking everywhere earns less than answering "
+                         f"right: {name} clarification paid {ask:.2f} on average over the pools with a right answer, a "
+                         f"correct answer {right:.2f} (" + "; ".join(f"{k}: {p['clarify']:.2f} vs {p['correct']:.2f}"
+                                                              for k, p in answerable.items()) + ")")
+        amb = answerable.get("ambiguous")
+        if amb is not None and name.endswith(", GT"):
+            lines.append(f"{'PASS' if amb['clarify'] > amb['correct'] else 'FAIL'} asking beats guessing on an ambiguous "
+                         f"query: {name} clarification paid {amb['clarify']:.2f}, a box on either target "
+                         f"{amb['correct']:.2f}")
     return lines
 
 
