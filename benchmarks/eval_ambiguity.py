@@ -63,22 +63,25 @@ def rule_before(clusters: Clusters, members: int) -> bool:
     return sum(1 for c in clusters if not c["absent"] and c["size"] >= need) >= 2
 
 
-def share_rule(share: float, minimum: int = 2, of: str = "members") -> Rule:
-    """Two box clusters of at least ``minimum`` members and ``share`` of the group's members (or of its voters)."""
+def share_rule(share: float, minimum: int = 2, balance: float = 0.0, of: str = "members") -> Rule:
+    """Two box clusters of at least ``minimum`` members, ``share`` of the group's members (or of its voters)
+    and ``balance`` of the largest box cluster (the rule of :func:`groundscore.verifiers.agreement.well_supported`)."""
     def rule(clusters: Clusters, members: int) -> bool:
         base = members if of == "members" else sum(c["size"] for c in clusters)
-        need = max(minimum, math.ceil(share * base - 1e-9))
+        largest = max((c["size"] for c in clusters if not c["absent"]), default=0)
+        need = max(minimum, math.ceil(share * base - 1e-9), math.ceil(balance * largest - 1e-9))
         return sum(1 for c in clusters if not c["absent"] and c["size"] >= need) >= 2
     return rule
 
 
 RULES: dict[str, Rule] = {
-    "before: >= max(2, 30% of voters)": rule_before,
-    ">= max(2, 20% of members)": share_rule(0.2),
-    ">= max(2, 25% of members)": share_rule(0.25),
-    ">= max(2, 30% of members)": share_rule(0.3),
-    ">= max(2, 25% of voters)": share_rule(0.25, of="voters"),
-    ">= max(3, 25% of members)": share_rule(0.25, minimum=3),
+    "before: 2 and 30% of the voters": rule_before,
+    "2 and 25% of the members": share_rule(0.25),
+    "2 and 25% of the voters": share_rule(0.25, of="voters"),
+    "2 and 30% of the members": share_rule(0.3),
+    "2, 25% of the members, 60% of the largest": share_rule(0.25, balance=0.6),
+    "2, 25% of the members, 70% of the largest": share_rule(0.25, balance=0.7),
+    "2, 25% of the members, 50% of the largest (the defaults, replayed)": share_rule(0.25, balance=0.5),
 }
 
 
@@ -167,7 +170,7 @@ def rates(summaries: list[dict[str, Any]]) -> dict[str, float]:
     """Share of the groups each rule calls ambiguous; ``in use`` is the verifier's own verdict."""
     n = max(len(summaries), 1)
     out = {name: sum(rule(s["clusters"], s["members"]) for s in summaries) / n for name, rule in RULES.items()}
-    out["in use (the verifier)"] = sum(s["ambiguous"] for s in summaries) / n
+    out["**in use**: the agreement verifier's own verdict"] = sum(s["ambiguous"] for s in summaries) / n
     return out
 
 
@@ -211,9 +214,11 @@ def report(result: dict[str, Any]) -> str:
     st = result["settings"]
     kinds = result["kinds"]
     names = list(next(iter(kinds.values()))["rates"])
-    lines = [f"Groups of {st['group']}: the simulation's {st['questions']}-question draw (seed {st['seed']}, "
-             f"{st['draws']} groups per pool, sampled from the initial policy) and {st['real_questions']} real "
-             f"single-target questions ({st['real_draws']} groups of 8 of the 15 runs each); {result['elapsed_s']} s.", "",
+    pools = kinds["simulation, ambiguous"]["groups"] // st["draws"]
+    lines = [f"Groups of {st['group']}: the {pools} questions of the simulation's {st['questions']}-question draw "
+             f"(seed {st['seed']}) whose image holds a second object, {st['draws']} groups per pool sampled from the "
+             f"initial policy; {st['real_questions']} real single-target questions, {st['real_draws']} groups of "
+             f"{st['group']} of the 15 runs' answers each; {result['elapsed_s']} s.", "",
              "| rule: two box clusters, each | " + " | ".join(f"{k} ({v['groups']} groups)" for k, v in kinds.items()) + " |",
              "|---|" + "---:|" * len(kinds)]
     for name in names:

@@ -109,16 +109,21 @@ def run(settings: Any, data: Path, runs: list[str] | None = None, log: Any = pri
     summaries: list[dict[str, Any]] = []
     for spec in (r for r in grpo_sim.RUNS["auto"] + grpo_sim.RUNS["oracle"] if r.name in wanted):
         scorer = grpo_sim.Scorer(spec, chain)
+        flags = _record_ambiguity(scorer) if not spec.per_completion else None
         for kind in KINDS:
             paid: dict[str, list[float]] = defaultdict(list)
+            split: list[float] = []  # per step: the share of the groups the agreement verdict calls ambiguous
 
-            def reward(requests: list[Any], paid: dict[str, list[float]] = paid,
-                       scorer: Any = scorer) -> list[list[float | None]]:
+            def reward(requests: list[Any], paid: dict[str, list[float]] = paid, split: list[float] = split,
+                       scorer: Any = scorer, flags: dict[tuple[str, tuple[str, ...]], bool] | None = flags,
+                       ) -> list[list[float | None]]:
                 got = scorer.score(requests)
                 for (p, idx, _), rs in zip(requests, got, strict=True):
                     for i, r in zip(idx, rs, strict=True):
                         if r is not None:
                             paid[p.candidates[i].category].append(r)
+                if flags is not None:
+                    split.append(float(np.mean([flags[(p.query, tuple(sorted(texts)))] for p, _, texts in requests])))
                 return got
 
             vp = pools[kind]
@@ -129,6 +134,8 @@ def run(settings: Any, data: Path, runs: list[str] | None = None, log: Any = pri
             s["seconds"] = round(time.perf_counter() - t, 1)
             s["paid"] = {c: float(np.mean(v)) for c, v in paid.items()}
             s["paid_n"] = {c: len(v) for c, v in paid.items()}
+            if split:
+                s["ambiguous_groups"] = {"first": split[0], "last": split[-1], "per_step": [round(v, 3) for v in split]}
             summaries.append(s)
             log(f"{spec.name:<12} {kind:<24} clarify {s['start']['clarify']:.3f}->{s['end']['clarify']:.3f} "
                 f"correct {s['start']['correct']:.2f}->{s['end']['correct']:.2f} exploits {s['exploit_start']:.3f}->"
@@ -136,6 +143,31 @@ def run(settings: Any, data: Path, runs: list[str] | None = None, log: Any = pri
                 f"correct {s['paid'].get('correct', float('nan')):.2f} [{s['seconds']}s]")
     return {"settings": settings.__dict__, "questions": len(pools["ambiguous"]), "summaries": summaries,
             "elapsed_s": round(time.perf_counter() - t0, 1)}
+
+
+def _record_ambiguity(scorer: Any) -> dict[tuple[str, tuple[str, ...]], bool]:
+    """Keep, for every group the scorer's Rewarder scores, whether its agreement verdict called it ambiguous.
+
+    Keyed by (query, the group's sorted completions), as a group-reading
+    reward's cache is, so that a cached group's verdict is known at every
+    step it is drawn again.
+    """
+    flags: dict[tuple[str, tuple[str, ...]], bool] = {}
+    score = scorer.rewarder.score
+
+    def recording(samples: list[dict[str, Any]]) -> list[Any]:
+        results = score(samples)
+        groups: dict[Any, list[tuple[dict[str, Any], Any]]] = defaultdict(list)
+        for sample, result in zip(samples, results, strict=True):
+            groups[sample.get("group")].append((sample, result))
+        for members in groups.values():
+            verdicts = [r.report.verdict("agreement") for _, r in members if r.report is not None]
+            key = (members[0][0]["query"], tuple(sorted(m["completion"] for m, _ in members)))
+            flags[key] = any(v is not None and v.details.get("ambiguous") is True for v in verdicts)
+        return results
+
+    scorer.rewarder.score = recording
+    return flags
 
 
 def acceptance(summaries: list[dict[str, Any]]) -> list[str]:
