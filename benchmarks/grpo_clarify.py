@@ -7,7 +7,8 @@ Two kinds of pool, built on the real pools of ``benchmarks/grpo_pools.py``
   ground-truth box and that of another expression of the same image that
   describes a different object (ground-truth IoU < 0.3). The solution is
   ``{"ambiguous": [[A], [B]]}``; a candidate that boxes either target is
-  correct. The other expression's real answers (relabelled with this query)
+  tracked as ``correct`` (it is acceptable) and paid as a guess, below
+  asking (``ambiguous_box = "guess"``). The other expression's real answers (relabelled with this query)
   take as much initial mass as this question's own answers: with a query
   that fits two objects, models split between them.
 - ``unambiguous``: the usual pool and its single-box solution.
@@ -18,14 +19,15 @@ A or B?"), read by the parser as ``Parsed.clarify``, tracked as the
 it above "not found" only where evidence says the query is ambiguous: the
 ground truth, or without it the group's agreement verdict (groups are passed
 as groups). What must show: clarification mass rises in ambiguous pools and
-falls in unambiguous ones, exploit mass never rises, and the clarification
-is paid less than a correct answer in the same pools (asking everywhere
-earns less than answering right).
+falls in unambiguous ones, exploit mass never rises, and asking everywhere
+earns less than answering right (see :func:`acceptance`). For the runs
+without ground truth the table also gives the share of the sampled groups
+that the agreement verdict calls ambiguous, at the first and the last step.
 
-Run from the repository root (about two minutes on 2 cores)::
+Run from the repository root (about a minute on 2 cores)::
 
-    .venv/bin/python benchmarks/grpo_clarify.py               # 90 questions drawn (those with a second object), 20 steps, with and without ground truth
-    .venv/bin/python benchmarks/grpo_clarify.py --write-docs  # also refresh its block of docs/what-optimising-does.md
+    PYTHONPATH=. .venv/bin/python benchmarks/grpo_clarify.py               # 90 questions drawn (those with a second object), 20 steps, with and without ground truth
+    PYTHONPATH=. .venv/bin/python benchmarks/grpo_clarify.py --write-docs  # also refresh its block of docs/what-optimising-does.md
 """
 
 from __future__ import annotations
