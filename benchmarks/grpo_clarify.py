@@ -7,7 +7,8 @@ Two kinds of pool, built on the real pools of ``benchmarks/grpo_pools.py``
   ground-truth box and that of another expression of the same image that
   describes a different object (ground-truth IoU < 0.3). The solution is
   ``{"ambiguous": [[A], [B]]}``; a candidate that boxes either target is
-  correct. The other expression's real answers (relabelled with this query)
+  tracked as ``correct`` (it is acceptable) and paid as a guess, below
+  asking (``ambiguous_box = "guess"``). The other expression's real answers (relabelled with this query)
   take as much initial mass as this question's own answers: with a query
   that fits two objects, models split between them.
 - ``unambiguous``: the usual pool and its single-box solution.
@@ -18,14 +19,15 @@ A or B?"), read by the parser as ``Parsed.clarify``, tracked as the
 it above "not found" only where evidence says the query is ambiguous: the
 ground truth, or without it the group's agreement verdict (groups are passed
 as groups). What must show: clarification mass rises in ambiguous pools and
-falls in unambiguous ones, exploit mass never rises, and the clarification
-is paid less than a correct answer in the same pools (asking everywhere
-earns less than answering right).
+falls in unambiguous ones, exploit mass never rises, and asking everywhere
+earns less than answering right (see :func:`acceptance`). For the runs
+without ground truth the table also gives the share of the sampled groups
+that the agreement verdict calls ambiguous, at the first and the last step.
 
-Run from the repository root (about two minutes on 2 cores)::
+Run from the repository root (about a minute on 2 cores)::
 
-    .venv/bin/python benchmarks/grpo_clarify.py               # 90 questions drawn (those with a second object), 20 steps, with and without ground truth
-    .venv/bin/python benchmarks/grpo_clarify.py --write-docs  # also refresh its block of docs/what-optimising-does.md
+    PYTHONPATH=. .venv/bin/python benchmarks/grpo_clarify.py               # 90 questions drawn (those with a second object), 20 steps, with and without ground truth
+    PYTHONPATH=. .venv/bin/python benchmarks/grpo_clarify.py --write-docs  # also refresh its block of docs/what-optimising-does.md
 """
 
 from __future__ import annotations
@@ -109,16 +111,21 @@ def run(settings: Any, data: Path, runs: list[str] | None = None, log: Any = pri
     summaries: list[dict[str, Any]] = []
     for spec in (r for r in grpo_sim.RUNS["auto"] + grpo_sim.RUNS["oracle"] if r.name in wanted):
         scorer = grpo_sim.Scorer(spec, chain)
+        flags = _record_ambiguity(scorer) if not spec.per_completion else None
         for kind in KINDS:
             paid: dict[str, list[float]] = defaultdict(list)
+            split: list[float] = []  # per step: the share of the groups the agreement verdict calls ambiguous
 
-            def reward(requests: list[Any], paid: dict[str, list[float]] = paid,
-                       scorer: Any = scorer) -> list[list[float | None]]:
+            def reward(requests: list[Any], paid: dict[str, list[float]] = paid, split: list[float] = split,
+                       scorer: Any = scorer, flags: dict[tuple[str, tuple[str, ...]], bool] | None = flags,
+                       ) -> list[list[float | None]]:
                 got = scorer.score(requests)
                 for (p, idx, _), rs in zip(requests, got, strict=True):
                     for i, r in zip(idx, rs, strict=True):
                         if r is not None:
                             paid[p.candidates[i].category].append(r)
+                if flags is not None:
+                    split.append(float(np.mean([flags[(p.query, tuple(sorted(texts)))] for p, _, texts in requests])))
                 return got
 
             vp = pools[kind]
@@ -129,6 +136,8 @@ def run(settings: Any, data: Path, runs: list[str] | None = None, log: Any = pri
             s["seconds"] = round(time.perf_counter() - t, 1)
             s["paid"] = {c: float(np.mean(v)) for c, v in paid.items()}
             s["paid_n"] = {c: len(v) for c, v in paid.items()}
+            if split:
+                s["ambiguous_groups"] = {"first": split[0], "last": split[-1], "per_step": [round(v, 3) for v in split]}
             summaries.append(s)
             log(f"{spec.name:<12} {kind:<24} clarify {s['start']['clarify']:.3f}->{s['end']['clarify']:.3f} "
                 f"correct {s['start']['correct']:.2f}->{s['end']['correct']:.2f} exploits {s['exploit_start']:.3f}->"
@@ -138,8 +147,43 @@ def run(settings: Any, data: Path, runs: list[str] | None = None, log: Any = pri
             "elapsed_s": round(time.perf_counter() - t0, 1)}
 
 
+def _record_ambiguity(scorer: Any) -> dict[tuple[str, tuple[str, ...]], bool]:
+    """Keep, for every group the scorer's Rewarder scores, whether its agreement verdict called it ambiguous.
+
+    Keyed by (query, the group's sorted completions), as a group-reading
+    reward's cache is, so that a cached group's verdict is known at every
+    step it is drawn again.
+    """
+    flags: dict[tuple[str, tuple[str, ...]], bool] = {}
+    score = scorer.rewarder.score
+
+    def recording(samples: list[dict[str, Any]]) -> list[Any]:
+        results = score(samples)
+        groups: dict[Any, list[tuple[dict[str, Any], Any]]] = defaultdict(list)
+        for sample, result in zip(samples, results, strict=True):
+            groups[sample.get("group")].append((sample, result))
+        for members in groups.values():
+            verdicts = [r.report.verdict("agreement") for _, r in members if r.report is not None]
+            key = (members[0][0]["query"], tuple(sorted(m["completion"] for m, _ in members)))
+            flags[key] = any(v is not None and v.details.get("ambiguous") is True for v in verdicts)
+        return results
+
+    scorer.rewarder.score = recording
+    return flags
+
+
 def acceptance(summaries: list[dict[str, Any]]) -> list[str]:
-    """The must-show targets of the clarification pools, each line PASS/FAIL with its number."""
+    """The must-show targets of the clarification pools, each line PASS/FAIL with its number.
+
+    "Asking everywhere earns less than answering right": a policy that asks
+    on every question of the mix (ambiguous and unambiguous pools, one each
+    per question) is paid the mean of the clarification's rewards over the
+    pools that hold a right answer; one that answers right everywhere, the
+    mean of the correct answers' rewards over the same pools. In unambiguous
+    pools asking must also earn less than a correct answer. With ground
+    truth, a box on one target of an ambiguous query is a guess and must
+    earn less than asking (``ambiguous_box = "guess"``).
+    """
     lines = []
     by_run: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     for s in summaries:
@@ -154,16 +198,20 @@ def acceptance(summaries: list[dict[str, Any]]) -> list[str]:
             ok = s["exploit_rise"] <= 0.02 and s["questions_exploit_held"] >= 0.9
             lines.append(f"{'PASS' if ok else 'FAIL'} exploits held: {name} [{kind}] rise {s['exploit_rise']:+.3f}, "
                          f"held on {s['questions_exploit_held']:.0%} of questions")
-        asks = [k["paid"]["clarify"] for k in kinds.values() if "clarify" in k["paid"]]
-        rights = [k["paid"]["correct"] for k in kinds.values() if "correct" in k["paid"]]
-        if asks and rights:
-            ask, right = float(np.mean(asks)), float(np.mean(rights))
-            per_kind = all(k["paid"].get("clarify", 0.0) < k["paid"].get("correct", 1.0) for k in kinds.values())
-            lines.append(f"{'PASS' if ask < right and per_kind else 'FAIL'} asking everywhere earns less than answering "
-                         f"right: {name} clarification paid {ask:.2f} on average over the kinds of pool, a correct answer "
-                         f"{right:.2f} (" + "; ".join(f"{k}: {v['paid'].get('clarify', float('nan')):.2f} vs "
-                                                      f"{v['paid']['correct']:.2f}" for k, v in kinds.items()
-                                                      if "correct" in v["paid"]) + ")")
+        answerable = {k: v["paid"] for k, v in kinds.items() if "correct" in v["paid"] and "clarify" in v["paid"]}
+        if answerable:
+            ask = float(np.mean([p["clarify"] for p in answerable.values()]))
+            right = float(np.mean([p["correct"] for p in answerable.values()]))
+            clear = all(p["clarify"] < p["correct"] for k, p in answerable.items() if k.startswith("unambiguous"))
+            lines.append(f"{'PASS' if ask < right and clear else 'FAIL'} asking everywhere earns less than answering "
+                         f"right: {name} clarification paid {ask:.2f} on average over the pools with a right answer, a "
+                         f"correct answer {right:.2f} (" + "; ".join(f"{k}: {p['clarify']:.2f} vs {p['correct']:.2f}"
+                                                              for k, p in answerable.items()) + ")")
+        amb = answerable.get("ambiguous")
+        if amb is not None and name.endswith(", GT"):
+            lines.append(f"{'PASS' if amb['clarify'] > amb['correct'] else 'FAIL'} asking beats guessing on an ambiguous "
+                         f"query: {name} clarification paid {amb['clarify']:.2f}, a box on either target "
+                         f"{amb['correct']:.2f}")
     return lines
 
 

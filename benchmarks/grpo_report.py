@@ -142,16 +142,18 @@ def clarify_report(result: dict[str, Any], write_docs: bool = False) -> str:
     st = result["settings"]
     lines = [f"Settings: {result['questions']} questions (seed {st['seed']}) whose image holds another object's expression, "
              f"{st['steps']} steps, groups of {st['group']}, learning rate {st['lr']}; {result['elapsed_s']} s in all.", "",
-             "| reward | pools | clarify | correct | abstain | exploits | clarify paid | correct paid |",
-             "|---|---|---|---|---|---|---:|---:|"]
+             "| reward | pools | clarify | correct | abstain | exploits | clarify paid | correct paid | groups called ambiguous |",
+             "|---|---|---|---|---|---|---:|---:|---|"]
     for s in result["summaries"]:
         def arrow(c: str, s: dict[str, Any] = s) -> str:
             return f"{s['start'].get(c, 0.0):.3f} → {s['end'].get(c, 0.0):.3f}"
 
         paid = s.get("paid", {})
+        split = s.get("ambiguous_groups")
+        split_txt = f"{split['first']:.0%} → {split['last']:.0%}" if split else "— (ground truth decides)"
         lines.append(f"| {s['run']} | {s['variant']} | {arrow('clarify')} | {arrow('correct')} | {arrow('abstain')} | "
                      f"{s['exploit_start']:.3f} → {s['exploit_end']:.3f} | {paid.get('clarify', float('nan')):.2f} | "
-                     f"{paid.get('correct', float('nan')):.2f} |")
+                     f"{paid.get('correct', float('nan')):.2f} | {split_txt} |")
     lines += ["", "Targets:", ""] + [f"- {line}" for line in acceptance(result["summaries"])]
     text = "\n".join(lines)
     if write_docs:

@@ -234,3 +234,66 @@ def test_members_the_guards_reject_do_not_vote_or_move_their_neighbours() -> Non
     for report in together[len(honest) + 1:]:
         v = agreement(report)
         assert v.details.get("voting") is False and v.details.get("not_voting"), v.details
+
+
+# -- ambiguity in groups of 8 (a GRPO group) ------------------------------------------------------
+MAN_L, MAN_R = (214, 89, 503, 467), (530, 91, 640, 420)  # two people of a real RefCOCO image (refcoco:28)
+ASK = "<think>Two people could be meant.</think><answer>Do you mean the kid on the left or the one on the right?</answer>"
+NOT_FOUND = "<think>I cannot find it.</think><answer>[]</answer>"
+REJECTED = completion((214, 89, 503, 467), (215, 90, 503, 468))  # one object boxed twice: the guards reject it
+
+
+def jittered(b: tuple[int, int, int, int], k: int) -> tuple[int, int, int, int]:
+    return (b[0] + k, b[1] - k, b[2] + 2 * k, b[3] - k)
+
+
+def verdict_of(texts: list[str]):
+    reports = chain().verify([Sample(query="kid", completion=t, coords="original", image_size=(640, 480), group="g8",
+                                     meta={"group_size": len(texts)}) for t in texts])
+    for r in reports:
+        v = agreement(r)
+        if v is not None and "ambiguous" in v.details:
+            return v
+    raise AssertionError("no member carries the group's verdict")
+
+
+def test_a_group_of_8_split_between_two_objects_is_ambiguous() -> None:
+    texts = [completion(jittered(MAN_L, k)) for k in range(4)] + [completion(jittered(MAN_R, k)) for k in range(3)]
+    texts.append(completion((20, 300, 90, 400)))  # one stray answer
+    v = verdict_of(texts)
+    assert v.details["ambiguous"] is True and len(v.details["candidates"]) == 2
+    two_each = [completion(MAN_L), completion(jittered(MAN_L, 1)), completion(MAN_R), completion(jittered(MAN_R, 2)),
+                completion((20, 300, 90, 400)), completion((300, 10, 350, 60)), NOT_FOUND, ASK]
+    assert verdict_of(two_each).details["ambiguous"] is True  # 2 and 2 of 8: each a quarter of the group
+
+
+def test_one_cluster_with_scattered_misses_or_a_few_confused_answers_is_not_ambiguous() -> None:
+    scattered = [completion(jittered(MAN_L, k)) for k in range(5)]
+    scattered += [completion(b) for b in ((20, 300, 90, 400), (300, 10, 350, 60), MAN_R)]
+    assert verdict_of(scattered).details["ambiguous"] is False
+    confused = [completion(jittered(MAN_L, k)) for k in range(6)] + [completion(MAN_R), completion(jittered(MAN_R, 1))]
+    v = verdict_of(confused)  # 6 and 2: one object, two answers on a distractor (the REC logs' usual confusion)
+    assert v.details["ambiguous"] is False and [c["size"] for c in v.details["clusters"]] == [6, 2]
+    loose = AgreementOptions(ambiguity_balance=0.0)
+    texts = [Sample(query="kid", completion=t, coords="original", image_size=(640, 480), group="g8") for t in confused]
+    reports = Chain({"verifiers": ["schema", "agreement"], "options": {"agreement": loose.model_dump()}}).verify(texts)
+    assert agreement(reports[0]).details["ambiguous"] is True  # the balance is what keeps it out
+
+
+def test_asking_abstaining_or_rejected_answers_never_make_a_group_ambiguous() -> None:
+    """Replacing members by answers that do not vote for a box can only keep a group unambiguous."""
+    import itertools
+
+    base = [completion(jittered(MAN_L, k)) for k in range(3)] + [completion(MAN_R)]
+    base += [completion(b) for b in ((20, 300, 90, 400), (300, 10, 350, 60), (400, 300, 470, 380), (0, 0, 60, 60))]
+    assert verdict_of(base).details["ambiguous"] is False
+    fillers = (ASK, NOT_FOUND, REJECTED, "garbage")
+    for n in (1, 2, 3, 4):
+        for k, where in enumerate(itertools.combinations(range(8), n)):
+            texts = [fillers[(k + j) % len(fillers)] if j in where else t for j, t in enumerate(base)]
+            assert verdict_of(texts).details["ambiguous"] is False, texts
+    # two pairs in a group of 16 whose other members all ask (or say "not found"): a pair is not a quarter of it
+    pairs = [completion(MAN_L), completion(jittered(MAN_L, 1)), completion(MAN_R), completion(jittered(MAN_R, 1))]
+    for filler in (ASK, NOT_FOUND, REJECTED):
+        assert verdict_of(pairs + [filler] * 12).details["ambiguous"] is False
+    assert verdict_of(pairs + [ASK] * 4).details["ambiguous"] is True  # with 8 members, each pair is a quarter

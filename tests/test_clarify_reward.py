@@ -4,6 +4,8 @@ A clarifying question is paid exactly ``abstain`` when nothing is known about
 the query, ``clarify_ambiguous`` (above abstain, below correct_floor) when
 ground truth lists several acceptable targets or the group's answers split,
 and ``clarify_unambiguous`` (below abstain) when ground truth gives one target.
+A box on one target of a query known to be ambiguous is a guess, paid between
+abstain and the clarifying question (``ambiguous_box = "guess"``).
 """
 
 from __future__ import annotations
@@ -60,20 +62,60 @@ def test_the_rule_in_every_policy(rewarder: Rewarder) -> None:
 
 
 def test_asking_everywhere_never_beats_answering_right(rewarder: Rewarder) -> None:
+    """Asking beats guessing on an ambiguous query, loses to a right box on a clear one, and asking on both loses."""
     if rewarder.policy.name in ("confidence", "consensus", "format"):
         pytest.skip("pays no IoU: a right box is not known to be right here")
-    for solution, right in ((SINGLE, SINGLE), (AMBIGUOUS, LEFT), (AMBIGUOUS, RIGHT), (AMBIGUOUS_TEXT, RIGHT)):
-        answered = one(rewarder, box(right), solution)[0]
-        asked = one(rewarder, ASK, solution)[0]
-        assert answered is not None and asked is not None and asked < answered
+    c = rewarder.config
+    answered_clear, asked_clear = one(rewarder, box(SINGLE), SINGLE)[0], one(rewarder, ASK, SINGLE)[0]
+    assert answered_clear is not None and asked_clear is not None and asked_clear < c.abstain < answered_clear
+    for solution, right in ((AMBIGUOUS, LEFT), (AMBIGUOUS, RIGHT), (AMBIGUOUS_TEXT, RIGHT)):
+        guessed, asked = one(rewarder, box(right), solution)[0], one(rewarder, ASK, solution)[0]
+        assert guessed is not None and asked is not None and c.abstain < guessed < asked
+        # one clear and one ambiguous question: asking on both earns less than answering both right
+        assert asked + asked_clear < guessed + answered_clear
 
 
-def test_a_box_on_any_acceptable_target_is_correct() -> None:
+def test_a_box_on_any_acceptable_target_is_a_guess_below_asking() -> None:
     rewarder = Rewarder(chain_config={"verifiers": ["schema"]})
-    assert one(rewarder, box(LEFT), AMBIGUOUS) == (pytest.approx(1.0), "correct")
-    assert one(rewarder, box(RIGHT), AMBIGUOUS) == (pytest.approx(1.0), "correct")
-    assert one(rewarder, box([300, 300, 400, 400]), AMBIGUOUS)[1] == "wrong"
+    c = rewarder.config
+    low, high = c.guess_range
+    assert (low, high) == (c.abstain, (c.abstain + c.clarify_ambiguous_reward) / 2) == (0.25, 0.3125)
+    for target in (LEFT, RIGHT):
+        result = rewarder.score([{"query": "the man", "completion": box(target), "coords": "original",
+                                  "solution": AMBIGUOUS}])[0]
+        assert result.reward == pytest.approx(high) and result.outcome == "correct"  # acceptable: not refuted
+        assert result.details["guess"]["targets"] == 2 and result.details["guess"]["policy_reward"] == pytest.approx(1.0)
+        assert "a guess among 2 targets" in result.reason
+    three = {"ambiguous": [LEFT, RIGHT, [200, 10, 260, 60]]}
+    assert "a guess among 3 targets" in rewarder.score([{"query": "the man", "completion": box([200, 10, 260, 60]),
+                                                          "coords": "original", "solution": three}])[0].reason
+    # monotone in what the policy paid: a looser box on a target is a worse guess, still above "not found"
+    loose = one(rewarder, box([10, 10, 56, 62]), AMBIGUOUS)[0]
+    assert loose is not None and c.abstain < loose < high
+    # what was not paid above abstain is left alone: a wrong box, "not found", the question itself
+    assert one(rewarder, box([300, 300, 400, 400]), AMBIGUOUS) == (pytest.approx(c.wrong), "wrong")
+    assert one(rewarder, "<answer>[]</answer>", AMBIGUOUS)[0] == pytest.approx(c.abstain)
+    assert one(rewarder, ASK, AMBIGUOUS)[0] == pytest.approx(c.clarify_ambiguous_reward)
+    # one target: a right box is a right answer, paid in full
+    assert one(rewarder, box(LEFT), SINGLE) == (pytest.approx(1.0), "correct")
     assert one(rewarder, box(RIGHT), SINGLE)[1] == "wrong"
+
+
+def test_the_option_ambiguous_box() -> None:
+    old = Rewarder({"ambiguous_box": "correct"}, chain_config={"verifiers": ["schema"]})
+    assert one(old, box(LEFT), AMBIGUOUS) == (pytest.approx(1.0), "correct")
+    assert one(old, box(RIGHT), AMBIGUOUS) == (pytest.approx(1.0), "correct")
+    assert one(old, ASK, AMBIGUOUS)[0] == pytest.approx(old.config.clarify_ambiguous_reward)
+    assert RewardConfig().ambiguous_box == "guess"
+    with pytest.raises(ValueError, match="ambiguous_box"):
+        RewardConfig(ambiguous_box="maybe")  # type: ignore[arg-type]
+    # the range follows the configured values, and the format term is added on top as for every answer
+    scaled = Rewarder({"wrong": -1.0, "abstain": 0.0, "correct_floor": 1.0, "correct": 2.0, "format_weight": 0.5},
+                      chain_config={"verifiers": ["schema"]})
+    assert scaled.config.guess_range == (0.0, 0.25)
+    assert one(scaled, box(LEFT), AMBIGUOUS)[0] == pytest.approx(0.25 + 0.5)  # <think> and <answer>: format 1
+    untagged = json.dumps([{"bbox_2d": LEFT, "label": "man"}])
+    assert one(scaled, untagged, AMBIGUOUS)[0] == pytest.approx(0.25)  # format 0
 
 
 def test_the_group_verdict_of_ambiguity_without_ground_truth() -> None:
@@ -90,11 +132,21 @@ def test_the_group_verdict_of_ambiguity_without_ground_truth() -> None:
         assert verdict is not None and verdict.code == "skipped.clarify" and verdict.score is None
         assert verdict.details["ambiguous"] is (members is split)
         assert ("candidates" in verdict.details) is (members is split)
-        assert max(r.reward or 0.0 for r in results[:-1]) > asked.reward  # the agreed boxes still earn more
+        boxes = [r.reward or 0.0 for r in results[:-1]]
+        if members is split:  # an agreement-confirmed box on one of two well-supported objects is a guess too
+            assert all(c.abstain < r < asked.reward for r in boxes)
+            assert all(r.details["guess"]["targets"] == 2 and "a guess among 2 targets" in r.reason for r in results[:-1])
+        else:  # the agreed boxes still earn more than asking
+            assert min(boxes) > asked.reward and not any("guess" in r.details for r in results[:-1])
     # ground truth decides over the group: one target, and asking is paid below abstain whatever the group did
     grounded = rewarder.score([{"query": "the man", "completion": m, "coords": "original", "group": "g",
                                 "solution": SINGLE} for m in split])
     assert grounded[-1].reward == pytest.approx(c.clarify_unambiguous_reward)
+    assert grounded[0].reward == pytest.approx(c.correct) and "guess" not in grounded[0].details
+    # without the guess rule the split group's boxes are paid as before
+    plain = Rewarder({"ambiguous_box": "correct"}, chain_config={"verifiers": ["schema", "agreement"]})
+    before = plain.score([{"query": "the man", "completion": m, "coords": "original", "group": "g"} for m in split])
+    assert all((r.reward or 0.0) > c.abstain and "guess" not in r.details for r in before[:-1])
 
 
 def test_one_sample_never_changes_another() -> None:

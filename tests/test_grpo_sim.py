@@ -141,19 +141,27 @@ def test_extra_family_is_data(sim, tmp_path):
 
 def test_clarification_gains_mass_only_where_the_ground_truth_is_ambiguous():
     """Issue 30 with ground truth: a clarifying question loses mass in unambiguous pools (with or without a right
-    answer in them), gains it in ambiguous pools where neither target is boxed, and is paid above its unambiguous
-    reward and below a correct answer in ambiguous pools (asking everywhere earns less than answering right)."""
+    answer in them) and gains it in ambiguous ones (with or without a right answer: a box on either target is a
+    guess, paid below asking); it is paid below a correct answer in unambiguous pools, and asking on every question
+    of the mix earns less than answering right."""
     import grpo_clarify
     import grpo_sim
 
-    settings = grpo_sim.Settings(questions=12, steps=STEPS, seed=3)
+    # 20 steps: the wrong boxes go first (a guess beats them), then asking takes mass from the guesses
+    settings = grpo_sim.Settings(questions=12, steps=20, seed=3)
     result = grpo_clarify.run(settings, DATA, ["auto, GT"], log=lambda *_: None)
     assert result["questions"] >= 2, "the draw holds questions with a second object's expression"
     by = {s["variant"]: s for s in result["summaries"]}
     for kind in ("unambiguous", "unambiguous, none right"):
         assert by[kind]["end"]["clarify"] < by[kind]["start"]["clarify"], (kind, by[kind]["start"], by[kind]["end"])
+    assert by["ambiguous"]["end"]["clarify"] > by["ambiguous"]["start"]["clarify"], by["ambiguous"]["end"]
     amb = by["ambiguous, none right"]
     assert amb["end"]["clarify"] > amb["start"]["clarify"] + 0.05, (amb["start"], amb["end"])
-    assert by["unambiguous"]["paid"]["clarify"] < by["ambiguous"]["paid"]["clarify"] < by["ambiguous"]["paid"]["correct"]
+    paid = {k: by[k]["paid"] for k in ("ambiguous", "unambiguous")}
+    assert paid["unambiguous"]["clarify"] < paid["unambiguous"]["correct"]
+    assert paid["ambiguous"]["correct"] < paid["ambiguous"]["clarify"]  # asking beats guessing
+    assert paid["ambiguous"]["clarify"] + paid["unambiguous"]["clarify"] < paid["ambiguous"]["correct"] + paid["unambiguous"]["correct"]
+    assert all(line.startswith("PASS") for line in grpo_clarify.acceptance(result["summaries"])), \
+        grpo_clarify.acceptance(result["summaries"])
     for s in result["summaries"]:
         assert s["exploit_rise"] <= 0.02, (s["variant"], s["exploit_rise"])

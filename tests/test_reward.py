@@ -593,9 +593,16 @@ def test_agreement_pays_the_share_of_the_group_that_gives_the_answer() -> None:
     assert all(r.outcome == "correct" for r in majority[:5])
     assert majority[0].reward == pytest.approx(config.abstain + (config.correct - config.abstain) * 5 / 8)
     assert majority[5].reward < config.abstain and majority[6].reward == majority[7].reward == config.abstain
-    split = group([answer(a)] * 3 + [answer(b)] * 2 + [answer(None)] * 3)
+    split_group = [answer(a)] * 3 + [answer(b)] * 2 + [answer(None)] * 3
+    plain = Rewarder({"ambiguous_box": "correct"}, chain_config={"verifiers": ["schema", "agreement"]})
+    split = plain.score([sample(c, group="q") for c in split_group])
     assert split[0].reward == pytest.approx(config.abstain + (config.correct - config.abstain) * 3 / 8)
     assert split[0].reward > split[3].reward > config.abstain
+    # 3 and 2 of 8 on two objects: the group is ambiguous, and by default each box is a guess, below asking,
+    # the better supported still the better guess
+    guesses = group(split_group)
+    assert guesses[0].details["guess"]["targets"] == 2
+    assert config.clarify_ambiguous_reward > guesses[0].reward > guesses[3].reward > config.abstain
     near = group([answer([10 + k, 10, 60 + k, 60]) for k in range(4)] + [answer(None)] * 4)
     exact = group([answer(a)] * 4 + [answer(None)] * 4)
     # one rule for copies: exact copies and copies a few pixels apart are paid alike

@@ -45,6 +45,7 @@ class RewardContext:
     image_size: tuple[int, int] | None = None  # this sample's (width, height), where known
     grounded: bool = False  # this sample has ground truth (its IoU checks the answer)
     ambiguous: bool | None = None  # ground truth lists several acceptable targets (True), one target set (False), none (None)
+    targets: int | None = None  # how many acceptable targets the ground truth lists, where it lists several
 
     def malformed(self, gates: Iterable[str]) -> bool:
         """True when one of the failed ``gates`` says the answer is malformed."""

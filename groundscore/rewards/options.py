@@ -128,8 +128,10 @@ class RewardConfig(BaseModel):
     """How reports become rewards: the values every policy shares, the policy, its options.
 
     Validated: a typo names the bad key. The values must keep the honesty
-    order ``wrong < abstain < correct_floor <= correct``; the validator
-    refuses a configuration that breaks it. The policy's own settings go in
+    order ``wrong < abstain < correct_floor <= correct``, and for answers to
+    ambiguous queries ``abstain < guess < clarify_ambiguous < correct_floor``
+    (``ambiguous_box = "guess"``); the validator refuses a configuration
+    that breaks it. The policy's own settings go in
     ``options`` (``[reward.options]`` in TOML) and are validated against the
     policy's ``Options`` when a :class:`Rewarder` is built; the old top-level
     spellings (``iou_threshold = 0.7``) are still read into ``options``.
@@ -151,6 +153,11 @@ class RewardConfig(BaseModel):
         default=None, description="Reward of a clarifying question where ground truth shows one target: below abstain, "
         "at least wrong. None: halfway between wrong and abstain (0.125 with the defaults). Where nothing is known "
         "about the query, a clarifying question earns exactly abstain.")
+    ambiguous_box: Literal["guess", "correct"] = Field(
+        default="guess", description="A box (or point) on one target of a query known to be ambiguous (ground truth "
+        "lists several acceptable targets, or the group's answers split): guess: it cannot know which object the user "
+        "meant, so the host pays it between abstain and clarify_ambiguous (monotone in what the policy paid), below "
+        "asking; correct: paid as a correct answer, as before.")
     format_weight: float = Field(default=0.0, ge=0.0, description="The host adds format_weight * format score (0 or 1) to every reward.")
     format_require_think: bool = Field(default=True, description="The format score needs <think> as well as <answer>.")
     unscorable: float | None = Field(default=None, description="Returned where a sample cannot be scored (None where the host accepts it).")
@@ -201,7 +208,19 @@ class RewardConfig(BaseModel):
                 "clarifying questions must keep wrong <= clarify_unambiguous < abstain < clarify_ambiguous < correct_floor "
                 f"(asking is never better than answering right), got {({**values, **asks})}"
             )
+        # abstain < clarify_ambiguous (checked just above) is what makes guess_range non-empty and below asking
         return self
+
+    @property
+    def guess_range(self) -> tuple[float, float]:
+        """The rewards a box on one target of a known-ambiguous query is mapped into (``ambiguous_box = "guess"``).
+
+        From just above ``abstain`` to halfway between ``abstain`` and
+        ``clarify_ambiguous``: the best guess stays as far below asking as
+        the worst stays above "not found", so GRPO sees asking win in every
+        group where the query is known ambiguous, whatever the guess's IoU.
+        """
+        return self.abstain, (self.abstain + self.clarify_ambiguous_reward) / 2
 
     @property
     def clarify_ambiguous_reward(self) -> float:

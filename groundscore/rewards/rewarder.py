@@ -20,7 +20,7 @@ from groundscore.inputs.samples import coerce_samples
 from groundscore.issues import NOT_ACCEPTED
 from groundscore.model import Issue, Report
 from groundscore.rewards.base import RewardPolicy, RewardResult, Solution
-from groundscore.rewards.clarify import clarification_result
+from groundscore.rewards.clarify import clarification_result, guess_result
 from groundscore.rewards.confidence import ConfidencePolicy
 from groundscore.rewards.context import RewardContext
 from groundscore.rewards.evidence import NO_CONFIRMING_EVIDENCE, has_confirming_evidence
@@ -98,6 +98,11 @@ def apply_contract(
     - a ``correct`` answer that a ``require_checked`` verifier could not
       check, or that the chain would not accept (``chain.gate_error``, and
       without ground truth ``chain.unverified``), earns at most ``abstain``.
+
+    Last, for every policy: an answer still paid above ``abstain`` on a
+    query known to be ambiguous (ground truth with several targets, or the
+    group's verdict) is a guess, paid below the clarifying question
+    (:func:`~groundscore.rewards.clarify.guess_result`, ``ambiguous_box``).
     """
     config = context.config
     if result.outcome == "unscorable":
@@ -114,7 +119,17 @@ def apply_contract(
     missing = unchecked(report, config)
     if missing and out.outcome == "correct":
         out = _capped(out, ceiling, f"{', '.join(missing)} could not check this answer", unchecked=missing)
-    if policy is not None and not policy.uses_gates:
+    if policy is None or policy.uses_gates:
+        out = _refuted(out, report, context, policy, bonus)
+    return guess_result(out, report, context, bonus)  # a box on one target of an ambiguous query: below asking
+
+
+def _refuted(out: RewardResult, report: Report, context: RewardContext, policy: RewardPolicy | None,
+             bonus: float) -> RewardResult:
+    """The caps of a policy that reads verdicts: not accepted, no confirming evidence, hedges, failed gates."""
+    config = context.config
+    ceiling = config.abstain + bonus
+    if out.reward is None:
         return out
     refused = not_accepted(report, context)
     if refused is not None and (out.outcome in ("correct", "unverified") or out.reward > ceiling):
@@ -235,7 +250,8 @@ class Rewarder:
         ambiguous = bool(alternatives and len(alternatives) > 1)
         if image_size or solution is not None:
             context = dataclasses.replace(context, image_size=image_size, grounded=solution is not None,
-                                          ambiguous=ambiguous if solution is not None else None)
+                                          ambiguous=ambiguous if solution is not None else None,
+                                          targets=len(alternatives) if ambiguous and alternatives else None)
         try:
             if ambiguous and alternatives:  # any one acceptable target is a right answer: the best of them
                 scored = [self.policy.score(report, alternative, context) for alternative in alternatives]

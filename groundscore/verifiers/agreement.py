@@ -37,9 +37,14 @@ distinct "not found" completion), and ``distinct_share`` is that count over
 the group's distinct answers: copies of one completion agree with each other
 by construction, so the ``consensus`` reward policy reads these counts, not
 the member counts, to tell a consensus from one answer repeated. When two or more
-clusters of boxes are each well supported the group is ``ambiguous``, and
-the candidate boxes are listed, so an application can ask the user which
-object was meant.
+clusters of boxes are each well supported (:func:`well_supported`: at least
+2 members, a quarter of the group, half the largest cluster of boxes) the
+group is ``ambiguous``, and the candidate boxes are listed, so an
+application can ask the user which object was meant; the reward reads it to
+pay a clarifying question above "not found" and a box as a guess
+(:mod:`groundscore.rewards.clarify`). Only box and point answers that vote
+form these clusters: an answer that asks, says "not found" or is rejected
+never makes a group ambiguous.
 
 None, with the reason, for an ungrouped sample, a group of one, an answer
 with nothing to compare, or a group where no other member could vote: so
@@ -67,9 +72,19 @@ _EXACT_MAX = 7  # exact assignment up to this many boxes on the larger side (7! 
 
 class AgreementOptions(VerifierOptions):
     iou_threshold: float = Field(default=0.5, gt=0.0, lt=1.0, description="Matched IoU at and above which two box answers agree.")
+    ambiguity_min: int = Field(
+        default=2, ge=2,
+        description="A cluster of boxes needs at least this many members to count towards ambiguity.",
+    )
     ambiguity_share: float = Field(
-        default=0.3, gt=0.0, le=0.5,
-        description="A second cluster of boxes holding at least this share of the voters (and 2 of them) makes the group ambiguous.",
+        default=0.25, gt=0.0, le=0.5,
+        description="... and at least this share of the group's members (all of them: a member that asks, abstains or "
+                    "does not vote counts here and in no cluster, so it can only make a split less likely).",
+    )
+    ambiguity_balance: float = Field(
+        default=0.5, ge=0.0, le=1.0,
+        description="... and at least this share of the largest cluster of boxes: one object most members agree on "
+                    "with a few answers on another is a confusion, not a split.",
     )
     gates: list[str] | None = Field(
         default=None,
@@ -270,6 +285,26 @@ def _matched(a: Sequence[tuple[float, ...]], b: Sequence[tuple[float, ...]], rad
     return best / m
 
 
+def well_supported(clusters: list[dict[str, Any]], members: int, options: AgreementOptions) -> list[dict[str, Any]]:
+    """The clusters of box (or point) answers well supported enough that two of them make the group ambiguous.
+
+    Each needs ``ambiguity_min`` members, ``ambiguity_share`` of the
+    group's ``members`` and ``ambiguity_balance`` of the largest such
+    cluster. Why each: two is the least that is more than one stray
+    answer; the share is of every member, so answers that ask, abstain or
+    are rejected by the guards (they join no box cluster) can only make a
+    split less likely, never create one; the balance tells two objects the
+    group hesitates between (4 and 3 of 8) from one object with a few
+    answers on a distractor (6 and 2), which the REC logs show is how
+    models confuse objects in single-target queries (benchmarks/eval_ambiguity.py).
+    """
+    boxes = [c for c in clusters if not c["absent"]]
+    largest = max((c["size"] for c in boxes), default=0)
+    need = max(options.ambiguity_min, math.ceil(options.ambiguity_share * members - 1e-9),
+               math.ceil(options.ambiguity_balance * largest - 1e-9))
+    return [c for c in boxes if c["size"] >= need]
+
+
 def _median(values: list[float]) -> float:
     s = sorted(values)
     k = len(s) // 2
@@ -382,8 +417,7 @@ class _Group:
         clusters.sort(key=lambda c: (-c["size"], c["members"][0]))
         self.clusters = clusters
         self.consensus = clusters[0] if clusters else None
-        need = max(2, math.ceil(options.ambiguity_share * len(self.voters) - 1e-9))
-        strong = [c for c in clusters if not c["absent"] and c["size"] >= need]
+        strong = well_supported(clusters, n, options)
         self.ambiguous = len(strong) >= 2
         self.candidates = [c["boxes"] + c.get("points", []) for c in strong] if self.ambiguous else []
         # what every member's details show of the group: built once, shared (verdict details are read-only)
