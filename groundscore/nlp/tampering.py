@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from groundscore.nlp.caseless import caseless
 
@@ -56,6 +57,12 @@ _STOP = frozenset(
     "which who what where i we need find locate identify image picture photo query sentence asks ask asking "
     "looking look for refers refer described describes description object region".split()
 )
+
+
+@lru_cache(maxsize=8)
+def _lower_words(text: str) -> tuple[str, ...]:
+    """The words of a thinking, lower-cased: read once for :func:`repetitive` and :func:`copies_query`."""
+    return tuple(w.lower() for w in _WORD.findall(text))
 
 
 def _script(ch: str) -> str:
@@ -129,7 +136,7 @@ def repetitive(think: str | None, n: int = 6, min_words: int = 60, min_distinct:
     """The share of distinct word ``n``-grams where a long thinking repeats itself (under ``min_distinct``), else None."""
     if not think:
         return None
-    words = [w.lower() for w in _WORD.findall(think[:MAX_CHARS])]
+    words = list(_lower_words(think[:MAX_CHARS]))
     if len(words) < min_words:
         return None
     grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
@@ -144,5 +151,5 @@ def copies_query(think: str | None, query: str) -> bool:
     if _DIGIT.search(think[:MAX_CHARS]):
         return False  # coordinates written in the thinking: the consistency check compares those with the answer
     query_words = {w.lower() for w in _WORD.findall(query)}
-    own = {w.lower() for w in _WORD.findall(think[:MAX_CHARS])} - query_words - _STOP
+    own = set(_lower_words(think[:MAX_CHARS])) - query_words - _STOP
     return not own

@@ -17,7 +17,7 @@ from typing import ClassVar
 
 from groundscore.model import Box, Issue, Point
 
-MAX_BOXES = 200
+MAX_BOXES = 100
 """Every parser stops reading boxes (and points) after this many, with an issue (``box.too_many``).
 
 Twice the ``schema`` gate's default ``max_boxes`` (100): an answer with more

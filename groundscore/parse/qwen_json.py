@@ -310,6 +310,7 @@ def _values(text: str, raw: RawParse) -> list[tuple[Any | None, str, bool]]:
             out.extend((_with_duplicates(piece, v), piece, False) for v, piece in several)
             continue
         before = len(raw.issues)
+        candidate = _past_the_cap(candidate)
         value = load_json(candidate, raw.issues)
         repaired = any(i.code in ("json.repaired", "json.quoted", "json.invalid") for i in raw.issues[before:])
         if value is None:
@@ -321,6 +322,20 @@ def _values(text: str, raw: RawParse) -> list[tuple[Any | None, str, bool]]:
         value = decode_quoted(value, raw.issues)
         out.append((value if repaired else _with_duplicates(candidate, value), candidate, repaired))
     return out
+
+
+def _past_the_cap(candidate: str) -> str:
+    """A JSON text to repair, cut before its box or point key number ``MAX_BOXES + 2``.
+
+    The parser reads ``MAX_BOXES`` places and flags one more as ``box.too_many``; the repair (a Python
+    pass over the text) need not walk 64 KB of boxes nobody reads. Short texts are returned as they are.
+    """
+    if len(candidate) <= 8192:
+        return candidate
+    for k, m in enumerate(_KEY_WRITTEN.finditer(candidate)):
+        if k == MAX_BOXES + 1:
+            return candidate[: m.start()]
+    return candidate
 
 
 def _keep_complete_boxes(candidate: str, raw: RawParse, start: int) -> None:
