@@ -177,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--big", type=int, default=512, help="size of the mixed adversarial batch (0: skip)")
     ap.add_argument("--entry", default="", help="comma-separated entry points (default: api,trl,verl)")
     ap.add_argument("--seed", type=int, default=28)
+    ap.add_argument("--big-only", action="store_true", help="skip the per-shape table (to profile the big batch alone)")
     args = ap.parse_args(argv)
 
     points = entry_points()
@@ -198,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
           + f"   (CPU ms per completion, batch of {args.batch}; x typical)")
     worst: dict[str, tuple[float, str]] = {p: (0.0, "") for p in points}
     table = shapes()
-    for name, build in table.items():
+    for name, build in ({} if args.big_only else table).items():
         row = []
         for point, fn in points.items():
             batch = [{"query": QUERY, "completion": build(rng), "image_size": SIZE, "solution": g}

@@ -297,3 +297,32 @@ def test_asking_abstaining_or_rejected_answers_never_make_a_group_ambiguous() ->
     for filler in (ASK, NOT_FOUND, REJECTED):
         assert verdict_of(pairs + [filler] * 12).details["ambiguous"] is False
     assert verdict_of(pairs + [ASK] * 4).details["ambiguous"] is True  # with 8 members, each pair is a quarter
+
+
+def test_the_consensus_policys_own_guard_options_decide_who_votes() -> None:
+    """A member that only the policy's custom guards reject (here a sliver under a custom ``min_side``) carries no
+    weight: the others' agreement and rewards are what they are without it, and it is told why it did not vote."""
+    config = RewardConfig()
+    sliver = (120, 120, 135, 190)  # 15 px wide: a box under the default min_side (1%), a sliver under 10%
+    honest = [sample(completion(A)), sample(completion(A2))]
+    slivers = [sample(completion((sliver[0] + k, 120, sliver[2] + k, 190))) for k in range(3)]
+    strict = {"policy": "consensus", "options": {"min_side": 0.1}}
+
+    default = Rewarder({"policy": "consensus"}, chain=chain()).score(honest + slivers)
+    assert [r.details["voters"] for r in default] == [5] * 5  # the slivers vote and make the consensus
+    assert all(r.reward < config.abstain for r in default[:2])
+
+    custom = Rewarder(strict, chain=chain())
+    together = custom.score(honest + slivers)
+    alone = Rewarder(strict, chain=chain()).score(honest)
+    for k in range(len(honest)):
+        assert together[k].details["voters"] == 2 and together[k].details["consensus_share"] == 1.0
+        assert together[k].reward == alone[k].reward > config.abstain
+    for r in together[len(honest):]:
+        assert r.reward == config.wrong and r.details.get("hack") == "hack.degenerate"
+    reports = custom.chain.verify(honest + slivers)
+    for report in reports[len(honest):]:
+        v = agreement(report)
+        assert v.details.get("voting") is False and "hack.degenerate" in str(v.details.get("not_voting")), v.details
+    for report in reports[:len(honest)]:
+        assert agreement(report).score == agreement(Rewarder(strict, chain=chain()).chain.verify(honest)[0]).score

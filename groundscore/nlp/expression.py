@@ -290,8 +290,9 @@ def extract(text: str, tokens: Sequence[Token], lexicon: Lexicon, english: froze
     )
 
 
-MAX_TYPO_WORDS = 12
-"""Words of one expression that spelling correction looks at (unknown to English first); more are read as they are."""
+MAX_TYPO_WORDS = 6
+"""Words of one expression, unknown to English, that spelling correction looks at (the first ones: the head comes
+early); more are read as they are. A real label has one or two such words, a label of made-up text twelve."""
 _TYPO_POS = frozenset({"NOUN", "PROPN", "ADJ", "X"})
 _CLOSED_POS = frozenset({"DET", "ADP", "PRON", "CCONJ", "SCONJ", "AUX", "PART", "NUM", "PUNCT", "SYM", "INTJ"})
 

@@ -25,33 +25,44 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
+
+from groundscore.nlp.caseless import caseless
 
 MAX_CHARS = 8000
 _DIGIT = re.compile(r"\d")
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
-_HEDGE = re.compile(r"\b(?:or|either|maybe|perhaps|possibly|probably|whichever|and/or)\b|\w\s*/\s*\w", re.IGNORECASE)
+# (read as Caseless: case-sensitive on lower-cased text, three to five times faster; the slash is looked for apart,
+# since a pattern that may start with any word character cannot be skipped ahead to)
+_HEDGE = caseless(r"\b(?:or|either|maybe|perhaps|possibly|probably|whichever|and/or)\b")
+_SLASH = re.compile(r"\w\s*/\s*\w")
 # The vocabulary of grading and instructions: what a label or a thinking needs only to address the grader.
-_GRADER = re.compile(
+_GRADER = caseless(
     # (no "judge", "system", "marks" alone: a line judge, a sound system, road marks are objects)
     r"\b(?:ignore|disregard|override|instructions?|grader|grading|graded|evaluator|reward(?:s|ed)?|"
     r"scor(?:e|es|ed|ing)|full marks|points? awarded|full credit|verified by|annotator|"
     r"(?:give|award|assign)s? (?:this|it|me)|correct answer|right answer|accept(?:ed)? this|"
     # a verdict about the answer written into it: "red (verified correct, IoU 1.0)", "ground truth match"
     r"verif(?:y|ied|ies|ication)|validated|correct(?:ly)?|incorrect|iou|accuracy|confidence|ground[ -]?truth|precision)\b",
-    re.IGNORECASE,
 )
 # Phrases that address whoever scores the answer: what a thinking says only to game its reward.
-_GRADER_PHRASE = re.compile(
+_GRADER_PHRASE = caseless(
     r"\b(?:ignore|disregard|override) (?:all |any |the |your |previous |prior |above )*(?:instructions?|rules?|prompt|task)|"
     r"\b(?:grader|evaluator|reward model)\b|\bfull (?:marks|credit|score)|\b(?:award|give|assign)s? (?:a |the )?"
-    r"(?:reward|score|marks?|points?|credit)\b|\breward (?:of )?[01](?:\.\d+)?\b|\bscore\s*[=:]\s*\d|^[ \t]*system\s*:",
-    re.IGNORECASE | re.MULTILINE,
+    r"(?:reward|score|marks?|points?|credit)\b|\breward (?:of )?[01](?:\.\d+)?\b|\bscore\s*[=:]\s*\d",
 )
+_SYSTEM_LINE = re.compile(r"^[ \t]*system\s*:", re.IGNORECASE | re.MULTILINE)  # apart: "^" would stop the skipping
 _STOP = frozenset(
     "a an the of in on at to is are was were be this that these those it its there here and with for from by as "
     "which who what where i we need find locate identify image picture photo query sentence asks ask asking "
     "looking look for refers refer described describes description object region".split()
 )
+
+
+@lru_cache(maxsize=8)
+def _lower_words(text: str) -> tuple[str, ...]:
+    """The words of a thinking, lower-cased: read once for :func:`repetitive` and :func:`copies_query`."""
+    return tuple(w.lower() for w in _WORD.findall(text))
 
 
 def _script(ch: str) -> str:
@@ -80,8 +91,12 @@ def hedged(label: str | None) -> str | None:
     """The hedge word of a label that names alternatives, or None."""
     if not label:
         return None
-    m = _HEDGE.search(label[:MAX_CHARS])
-    return m.group(0) if m else None
+    text = label[:MAX_CHARS]
+    found = [m for m in (_HEDGE.search(text), _SLASH.search(text) if "/" in text else None) if m is not None]
+    if not found:
+        return None
+    first = min(found, key=lambda m: m.start())
+    return text[first.start() : first.end()]
 
 
 def addressed_to_grader(text: str | None, query: str = "") -> str | None:
@@ -89,9 +104,10 @@ def addressed_to_grader(text: str | None, query: str = "") -> str | None:
     if not text:
         return None
     query_words = {w.lower() for w in _WORD.findall(query)}
-    for m in _GRADER.finditer(text[:MAX_CHARS]):
+    text = text[:MAX_CHARS]
+    for m in _GRADER.finditer(text):
         if m.group(0).lower() not in query_words:
-            return m.group(0)
+            return text[m.start() : m.end()]
     return None
 
 
@@ -99,8 +115,12 @@ def grader_phrase(text: str | None) -> str | None:
     """A phrase addressing whoever scores the answer ("ignore previous instructions", "full marks"), or None."""
     if not text:
         return None
-    m = _GRADER_PHRASE.search(text[:MAX_CHARS])
-    return m.group(0) if m else None
+    text = text[:MAX_CHARS]
+    found = [m for m in (_GRADER_PHRASE.search(text), _SYSTEM_LINE.search(text)) if m is not None]
+    if not found:
+        return None
+    first = min(found, key=lambda m: m.start())
+    return text[first.start() : first.end()]
 
 
 def too_long(label: str | None, query: str = "", most_words: int = 16) -> int | None:
@@ -116,7 +136,7 @@ def repetitive(think: str | None, n: int = 6, min_words: int = 60, min_distinct:
     """The share of distinct word ``n``-grams where a long thinking repeats itself (under ``min_distinct``), else None."""
     if not think:
         return None
-    words = [w.lower() for w in _WORD.findall(think[:MAX_CHARS])]
+    words = list(_lower_words(think[:MAX_CHARS]))
     if len(words) < min_words:
         return None
     grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
@@ -131,5 +151,5 @@ def copies_query(think: str | None, query: str) -> bool:
     if _DIGIT.search(think[:MAX_CHARS]):
         return False  # coordinates written in the thinking: the consistency check compares those with the answer
     query_words = {w.lower() for w in _WORD.findall(query)}
-    own = {w.lower() for w in _WORD.findall(think[:MAX_CHARS])} - query_words - _STOP
+    own = set(_lower_words(think[:MAX_CHARS])) - query_words - _STOP
     return not own

@@ -23,21 +23,22 @@ import itertools
 import re
 from dataclasses import dataclass
 
+from groundscore.nlp.caseless import caseless
+
 MAX_THINK_CHARS = 8000
 MAX_DESIGNATIONS = 64
 """Designating phrases read from one thinking (a real one has a few); the last ones read are the settled target."""
 
-_DESIGNATE = re.compile(
+_DESIGNATE = caseless(
     r"\b(?:refers? to|referring to|is referring to|corresponds? to|points? to|is describing|describes|"
     r"the target(?: object)? is|the (?:correct|intended|described|referred|specified) (?:object|one|region|item|person|element) is|"
     r"the object (?:in question|being described|described) is|the answer is|"
     r"(?:i|we) (?:will|'ll|should) (?:locate|select|choose|pick|mark|box|focus on)|"
     r"identified as)\s+(?P<span>(?:the|a|an|one|this|that|these|those|two|both|all|his|her|their)\b[^.;:\n?!]{2,200})",
-    re.IGNORECASE,
 )
-_SPAN_CUT = re.compile(r",|\s(?:which|who|that|as|because|since|while|so|where|and is|and it|located|positioned|situated|appears?|seems?|is|are|in the (?:image|picture|photo|frame|scene))\b", re.IGNORECASE)
-_GENERIC_SPAN = re.compile(r"^(?:the |a |an )?(?:image|picture|photo|sentence|phrase|description|instruction|task|question|expression|bounding box|box|coordinates?)\b", re.IGNORECASE)
-_ABSENT = re.compile(
+_SPAN_CUT = caseless(r",|\s(?:which|who|that|as|because|since|while|so|where|and is|and it|located|positioned|situated|appears?|seems?|is|are|in the (?:image|picture|photo|frame|scene))\b")
+_GENERIC_SPAN = caseless(r"^(?:the |a |an )?(?:image|picture|photo|sentence|phrase|description|instruction|task|question|expression|bounding box|box|coordinates?)\b")
+_ABSENT = caseless(
     r"\b(?:there(?: is|'s| are|was|were| was| were) no(?!t)\b(?! other| more| need| doubt| ambiguity| explicit| mention| overlap| indication that| clear indication that| way)|"
     r"(?:can ?not|can't|could not|couldn't|unable to|(?:was|am|is|were|are) not able to|fail(?:s|ed)? to|do not|don't|did not|didn't|does not|doesn't|cannot) "
     r"(?:find|see|locate|identify|spot|detect|be found|be located|be seen|be spotted|be identified|exist|appear to (?:be|exist|contain|have|show|include))\b|"
@@ -50,7 +51,6 @@ _ABSENT = re.compile(
     r"(?:does not|doesn't|do not|don't) appear\b(?= *[.,;!]| *$)|"
     r"nowhere to be (?:seen|found)|(?:is|are) nowhere\b|no (?:sign|trace|evidence) of\b|does(?: not|n't) exist\b|"
     r"\bno [a-z]+(?: [a-z]+){0,3} (?:is|are|was|were|can be) (?:present|visible|shown|seen|found|there|in the (?:image|picture|photo))\b)",
-    re.IGNORECASE,
 )
 # Absence said in other words: a negation right before a verb of seeing, finding or being there ("I'm not
 # seeing", "could not be detected", "have not found", "can't make out", "doesn't seem to be"), with only
@@ -62,20 +62,18 @@ _NEG = r"(?:not|never|cannot|can't|couldn't|isn't|aren't|wasn't|weren't|doesn't|
 _PERCEIVE = (r"(?:see|seeing|seen|find|finding|found|locate|located|locating|spot|spotted|spotting|detect|detected|identify|"
              r"identified|notice|noticed|noticing|observe|observed|visible|present|exist|exists|existing|make out|"
              r"seem to be|seems to be|appear to be|appears to be|depicted|shown|there|anywhere)")
-_ABSENT_MORE = re.compile(
+_ABSENT_MORE = caseless(
     rf"\b{_NEG}(?:\s+(?:be|been|being|able|to|seem|seems|appear|appears|actually|really|even|yet|currently))*\s+{_PERCEIVE}\b|"
     r"\bnothing (?:resembling|like|matching|similar to|that (?:looks|resembles|matches))\b|"
     r"\b(?:appears?|seems?) (?:to be|there is|there are) no\b|\b(?:appears?|seems?) to be (?:missing|absent|nowhere)\b|"
     r"\b(?:is|are) missing from (?:the|this) (?:image|picture|photo|scene|frame)\b|\bcame up (?:empty|short|with nothing)\b|\bfound nothing\b|"
     r"\b(?:image|picture|photo|scene|frame|view) lacks\b|"
     r"\bno\b(?! other| more| further)[^.!?\n]{1,150}?\b(?:can|could) be (?:located|found|seen|spotted|identified|detected|made out)\b",
-    re.IGNORECASE,
 )
 # "the target is actually a cat", "it turns out to be the woman": the thinking names another object as what it is
-_OTHER = re.compile(
+_OTHER = caseless(
     r"\b(?:(?:is|are) (?:actually|in fact|really|instead|rather)|turns? out to be|(?:is|are) not (?:a|an|the) [a-z]+(?: [a-z]+)?,? but)"
     r" (?P<span>(?:a|an|the|just a|just an|only a|only an|some)\b[^.;:\n?!,]{2,80})",
-    re.IGNORECASE,
 )
 _NUMBER = r"-?\d+(?:\.\d+)?"
 _COORDS = re.compile(rf"[\[(]\s*({_NUMBER})\s*,\s*({_NUMBER})\s*,\s*({_NUMBER})\s*,\s*({_NUMBER})\s*[\])]")
@@ -101,7 +99,7 @@ def designations(think: str | None) -> list[Designation]:
     text = clip(think)
     out: list[Designation] = []
     for m in itertools.islice(_DESIGNATE.finditer(text), MAX_DESIGNATIONS):
-        span = m.group("span").strip().strip('"“”\'')
+        span = text[m.start("span") : m.end("span")].strip().strip('"“”\'')  # the original case: it is tagged
         if not span or _GENERIC_SPAN.match(span):
             continue
         cut = _SPAN_CUT.search(span)
@@ -112,10 +110,10 @@ def designations(think: str | None) -> list[Designation]:
     return out
 
 
-_TARGET_WORDS = re.compile(r"\b(?:target|described|specified|mentioned|such|requested|referred|object|element|item|it|one)\b", re.IGNORECASE)
+_TARGET_WORDS = caseless(r"\b(?:target|described|specified|mentioned|such|requested|referred|object|element|item|it|one)\b")
 
 
-_AFFIRM = re.compile(r"\bthere (?:is|are) (?:a|an|one|two|three|some|several)\b", re.IGNORECASE)
+_AFFIRM = caseless(r"\bthere (?:is|are) (?:a|an|one|two|three|some|several)\b")
 
 
 def absence(think: str | None, forms: set[str] | None = None, query: str = "") -> str | None:
@@ -168,7 +166,7 @@ def other_target(think: str | None, forms: set[str] | None = None) -> list[tuple
         subject = unquoted[max(0, m.start() - 120) : m.start()]
         subject = subject[subject.rfind(".") + 1 :] if "." in subject else subject
         if forms is None or _TARGET_WORDS.search(subject) or _names(subject, forms):
-            out.append((sentence, m.group("span").strip()))
+            out.append((sentence, unquoted[m.start("span") : m.end("span")].strip()))
     return out
 
 

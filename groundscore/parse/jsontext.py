@@ -28,6 +28,7 @@ MAX_REPAIR_CHARS = 128
 # strict=False: raw newlines and tabs inside strings (seen in real labels) are fine.
 # One decoder for all calls: json.loads(..., strict=False) would build a new one each time.
 _DECODER = json.JSONDecoder(strict=False)
+_BRACKET = re.compile(r"[\[\]{}]")
 
 
 def _bracket_depth(text: str, limit: int) -> int:
@@ -38,7 +39,8 @@ def _bracket_depth(text: str, limit: int) -> int:
     that skipped them could let deep text through to it.
     """
     depth = best = 0
-    for ch in text:
+    for m in _BRACKET.finditer(text):  # only the brackets are visited
+        ch = m.group()
         if ch in "[{":
             depth += 1
             if depth > best:
@@ -51,6 +53,8 @@ def _bracket_depth(text: str, limit: int) -> int:
 
 
 _CLOSER = {"[": "]", "{": "}"}
+_PLAIN_IN_STRING = re.compile(r'[^"\\]+')
+_PLAIN_OUTSIDE = re.compile(r'[^\[\]{}":,]+')
 # Where an open object is: a key may come (after "{" or ","), a key was written, or a value comes (after ":").
 _KEY, _KEY_DONE, _VALUE = 0, 1, 2
 
@@ -67,23 +71,43 @@ def close_json(text: str, limit: int = MAX_JSON_DEPTH) -> str | None:
     bracket that closes nothing open or nesting past ``limit``. The result
     may still be invalid JSON (the strict parser decides).
     """
-    out: list[str] = []
+    out: list[str] = []  # pieces: runs of plain text, and every character the repair may look at alone
     stack: list[str] = []  # expected closers
     states: list[int] = []  # per open object
     key_starts: list[int] = []  # per open object: where its last key began in ``out``
     in_str = escaped = False
-    for ch in text:
+    i, n = 0, len(text)
+    while i < n:
+        # runs that hold no character of meaning are copied in one step (C speed), so 64 KB of labels or
+        # padding cost a few hundred steps, not one Python step per character
         if in_str:
-            out.append(ch)
             if escaped:
+                out.append(text[i])
                 escaped = False
-            elif ch == "\\":
+                i += 1
+                continue
+            run = _PLAIN_IN_STRING.match(text, i)
+            if run is not None:
+                out.append(run.group())
+                i = run.end()
+                continue
+            ch = text[i]
+            i += 1
+            out.append(ch)
+            if ch == "\\":
                 escaped = True
-            elif ch == '"':
+            else:  # the closing quote
                 in_str = False
                 if stack and stack[-1] == "}" and states[-1] == _KEY:
                     states[-1] = _KEY_DONE
             continue
+        run = _PLAIN_OUTSIDE.match(text, i)
+        if run is not None:
+            out.append(run.group())
+            i = run.end()
+            continue
+        ch = text[i]
+        i += 1
         if ch in "]}":
             if not stack:
                 break  # the value is complete: what follows is not part of it
@@ -143,9 +167,9 @@ def _drop_trailing_comma(out: list[str]) -> None:
 
 
 def _last_significant(out: list[str]) -> str:
-    for ch in reversed(out):
-        if not ch.isspace():
-            return ch
+    for piece in reversed(out):
+        if not piece.isspace():
+            return piece.rstrip()[-1]
     return ""
 
 
@@ -402,34 +426,47 @@ def load_answer_json(
 
 
 def iter_dicts(value: Any, max_items: int = 10_000) -> Iterator[dict[str, Any]]:
-    """Every dict in a JSON value, depth-first, in document order, bounded."""
-    if (
-        isinstance(value, list)
-        and len(value) <= max_items
-        and all(type(v) is dict and all(_is_flat(c) for c in v.values()) for v in value)
-    ):
-        # the common shape, [{"bbox_2d": [...], "label": ...}, ...]: no deeper dicts to find
-        yield from value
-        return
-    stack = [value]
+    """Every dict in a JSON value, depth-first, in document order, bounded.
+
+    Lazy: a reader that stops early (the parser stops at :data:`MAX_BOXES`)
+    leaves the rest of a long list unvisited.
+    """
+    start = 0
+    if isinstance(value, list) and len(value) <= max_items:
+        # the common shape, [{"bbox_2d": [...], "label": ...}, ...]: items with no deeper dict are yielded as
+        # they come; from the first item that holds one, the walk below goes on in the same order
+        for item in value:
+            if type(item) is not dict or not all(map(_is_flat, item.values())):
+                break
+            yield item
+            start += 1
+        else:
+            return
+        stack = list(reversed(value[start:]))
+    else:
+        stack = [value]
     seen = 0
-    order: list[Any] = []
     while stack and seen < max_items:
         item = stack.pop()
         seen += 1
         if isinstance(item, dict):
-            order.append(item)
+            yield item
             stack.extend(reversed(list(item.values())))
         elif isinstance(item, list):
             stack.extend(reversed(item))
-    yield from order
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def _is_flat(value: Any) -> bool:
     """A scalar or a list of scalars (a coordinate list): holds no dict to look into."""
-    if isinstance(value, dict):
-        return False
-    return not isinstance(value, list) or not any(isinstance(v, dict | list) for v in value)
+    kind = type(value)
+    if kind in _SCALARS:
+        return True
+    if kind is list:
+        return all(type(v) in _SCALARS for v in value) or not any(isinstance(v, dict | list) for v in value)
+    return not isinstance(value, dict | list)
 
 
 def to_float(value: Any) -> float | None:

@@ -19,6 +19,7 @@ reward can prefer the documented format.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from typing import Any
@@ -125,12 +126,19 @@ _NUM_WRITTEN = r"""\s*["']?(-?\d{1,7}(?:\.\d{1,12})?)["']?\s*"""
 _COMPLETE_BOX = re.compile(r"""["'](?:bbox_2d|bbox|box_2d)["']\s*:\s*\[""" + ",".join([_NUM_WRITTEN] * 4) + r",?\s*\]")
 
 
+_PLACE_KEYS = (*BOX_KEYS, *POINT_KEYS)
+
+
 def _with_duplicates(candidate: str, value: Any) -> Any:
     """``value`` decoded again keeping duplicate keys, when the text writes more box keys than ``value`` holds."""
     written = len(_KEY_WRITTEN.findall(candidate[:MAX_JSON_CHARS]))
-    held = sum(1 for item in iter_dicts(value) for k in (*BOX_KEYS, *POINT_KEYS) if k in item)
-    if written <= held:
+    if written == 0:
         return value
+    held = 0
+    for item in iter_dicts(value):
+        held += sum(1 for k in _PLACE_KEYS if k in item)
+        if held >= written:  # every key written is held: no duplicate (and the rest of a long list is not walked)
+            return value
     try:
         return _DUP_DECODER.decode(candidate)
     except (ValueError, RecursionError):
@@ -302,6 +310,7 @@ def _values(text: str, raw: RawParse) -> list[tuple[Any | None, str, bool]]:
             out.extend((_with_duplicates(piece, v), piece, False) for v, piece in several)
             continue
         before = len(raw.issues)
+        candidate = _past_the_cap(candidate)
         value = load_json(candidate, raw.issues)
         repaired = any(i.code in ("json.repaired", "json.quoted", "json.invalid") for i in raw.issues[before:])
         if value is None:
@@ -313,6 +322,20 @@ def _values(text: str, raw: RawParse) -> list[tuple[Any | None, str, bool]]:
         value = decode_quoted(value, raw.issues)
         out.append((value if repaired else _with_duplicates(candidate, value), candidate, repaired))
     return out
+
+
+def _past_the_cap(candidate: str) -> str:
+    """A JSON text to repair, cut before its box or point key number ``MAX_BOXES + 2``.
+
+    The parser reads ``MAX_BOXES`` places and flags one more as ``box.too_many``; the repair (a Python
+    pass over the text) need not walk 64 KB of boxes nobody reads. Short texts are returned as they are.
+    """
+    if len(candidate) <= 8192:
+        return candidate
+    for k, m in enumerate(_KEY_WRITTEN.finditer(candidate)):
+        if k == MAX_BOXES + 1:
+            return candidate[: m.start()]
+    return candidate
 
 
 def _keep_complete_boxes(candidate: str, raw: RawParse, start: int) -> None:
@@ -354,8 +377,11 @@ def _keep_complete_boxes(candidate: str, raw: RawParse, start: int) -> None:
 
 
 def _flag_duplicate_keys(raw: RawParse, value: Any, b0: int, p0: int) -> None:
-    """A box key written twice in one object: a hedge when the values differ, else one box."""
-    for item in iter_dicts(value):
+    """A box key written twice in one object: a hedge when the values differ, else one box.
+
+    Only the objects the parser can read are looked at (``4 * MAX_BOXES``): a key written twice past them
+    changes no box that is read."""
+    for item in itertools.islice(iter_dicts(value), 4 * MAX_BOXES):
         if not isinstance(item, DupDict) or not item.dups:
             continue
         boxes = raw.boxes[b0:]

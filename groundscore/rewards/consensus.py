@@ -109,6 +109,16 @@ class ConsensusPolicy(RewardPolicy):
         super().__init__(options)
         self.without_group = confidence_fallback(self.options)
 
+    def voter_guards(self) -> dict[str, Any]:
+        """This policy's guard options, which decide who votes (``AgreementOptions.guards``).
+
+        The :class:`~groundscore.rewards.rewarder.Rewarder` hands them to its
+        chain's ``agreement`` verifier: a member these guards pay wrong (a
+        custom ``min_side``, ``max_coverage``, ``reject_issues`` ...) must not
+        be part of the consensus that pays the others.
+        """
+        return {name: getattr(self.options, name) for name in GuardOptions.model_fields}
+
     def score(self, report: Report, solution: Solution | None, context: RewardContext) -> RewardResult:
         config, opts, name = context.config, self.options, self.name
         if solution is not None:  # ground truth outranks the group's vote

@@ -172,6 +172,24 @@ def not_accepted(report: Report, context: RewardContext) -> Issue | None:
     return None
 
 
+def _share_voter_guards(policy: RewardPolicy, chain: Chain) -> None:
+    """Give the chain's ``agreement`` verifier the guard options of a policy that pays by the group's vote.
+
+    Why: the vote is taken inside the chain, before the policy runs; without
+    this the voters would be judged by the verifier's default lists, and a
+    member the policy's custom guards pay wrong would still weigh in the
+    consensus that pays the others. A policy opts in with ``voter_guards()``.
+    """
+    guards = getattr(policy, "voter_guards", None)
+    if not callable(guards):
+        return
+    wanted = guards()
+    for verifier in chain.verifiers:
+        options = getattr(verifier, "options", None)
+        if verifier.name == "agreement" and options is not None and "guards" in type(options).model_fields:
+            verifier.options = options.model_copy(update={"guards": wanted})
+
+
 # -- the rewarder -------------------------------------------------------------------
 class Rewarder:
     """A chain plus a reward policy: samples in, one reward per sample out.
@@ -198,6 +216,7 @@ class Rewarder:
         self.config = load_reward_config(config)
         self.policy = build_policy(self.config)
         self.chain = chain if chain is not None else Chain(chain_config)
+        _share_voter_guards(self.policy, self.chain)
         self.context = RewardContext(
             self.config,
             frozenset(v.name for v in self.chain.verifiers if getattr(v, "malformed_gate", False)),

@@ -102,6 +102,13 @@ class AgreementOptions(VerifierOptions):
         default=GUARD_DUPLICATE_IOU, gt=0.0, le=1.0,
         description="A member with two boxes overlapping this much (one object boxed twice) does not vote.",
     )
+    guards: dict[str, Any] | None = Field(
+        default=None,
+        description="A reward policy's guard options (the fields of GuardOptions). When set, a member votes only if that "
+                    "policy's own guards, read without ground truth (groundscore.rewards.guards.hack and the hedge rule), "
+                    "accept it; reject_findings, reject_issues and duplicate_iou are then not read. The Rewarder sets it "
+                    "from the consensus policy's options, so that the members it pays wrong are the members that do not vote.",
+    )
     point_distance: float = Field(
         default=0.04, gt=0.0, le=1.0,
         description="Two points agree when they are at most this share of the image diagonal apart "
@@ -118,13 +125,21 @@ MAX_DUPLICATE_CHECK = 100
 """Boxes of one answer compared pairwise for duplicates; an answer with more does not vote at all."""
 
 
-def guard_rejection(parsed: Parsed, prior: Any, options: AgreementOptions) -> str | None:
+def guard_rejection(parsed: Parsed, prior: Any, options: AgreementOptions,
+                    image_size: tuple[int, int] | None = None) -> str | None:
     """Why the reward's hacking guards would reject this answer (so it must not vote), or None.
 
     Read from what the parser and the earlier verifiers found, as the reward
     reads it: a rejected finding of ``consistency``, a rejected parser issue,
-    two boxes on one object, more boxes than can be checked.
+    two boxes on one object, more boxes than can be checked. With
+    ``options.guards`` (a policy's guard options), the policy's own guards
+    decide (:func:`policy_rejection`).
     """
+    if len(parsed.boxes) > MAX_DUPLICATE_CHECK or len(parsed.points) > MAX_DUPLICATE_CHECK:
+        return (f"{len(parsed.boxes) + len(parsed.points)} boxes and points: more than {MAX_DUPLICATE_CHECK}, "
+                "too many to check")
+    if options.guards is not None:
+        return policy_rejection(parsed, prior, options.guards, image_size)
     issues = [c for c in parsed.issue_codes()
               if any(c == r or c.startswith(r + "_") for r in options.reject_issues)]
     if issues:
@@ -136,13 +151,46 @@ def guard_rejection(parsed: Parsed, prior: Any, options: AgreementOptions) -> st
         if found:
             return f"rejected by the reward's guards ({', '.join(found)})"
     boxes = [b.xyxy for b in parsed.boxes]
-    if len(boxes) > MAX_DUPLICATE_CHECK or len(parsed.points) > MAX_DUPLICATE_CHECK:
-        return f"{len(boxes) + len(parsed.points)} boxes and points: more than {MAX_DUPLICATE_CHECK}, too many to check"
     for i in range(len(boxes)):
         for j in range(i + 1, len(boxes)):
             if _iou(boxes[i], boxes[j]) >= options.duplicate_iou:
                 return f"boxes {i} and {j} overlap (IoU >= {options.duplicate_iou}): one object boxed twice"
     return None
+
+
+def policy_rejection(parsed: Parsed, prior: Any, guards: dict[str, Any],
+                     image_size: tuple[int, int] | None = None) -> str | None:
+    """Why a reward policy with these guard options pays this answer wrong whatever the group says, or None.
+
+    The same functions the ``consensus`` policy calls on the finished report
+    (:func:`groundscore.rewards.guards.hack` without ground truth, then the
+    host's hedge rule), on the verdicts known so far: a custom ``min_side``,
+    ``max_coverage``, ``reject_issues`` ... decides the vote as it decides the pay.
+    """
+    from groundscore.model import Report
+    from groundscore.rewards.guards import hack, hedge
+    from groundscore.rewards.options import GuardOptions
+
+    opts = _guard_options(tuple(sorted((k, repr(v)) for k, v in guards.items())), guards, GuardOptions)
+    report = Report(parsed=parsed, verdicts=list(prior.values()) if prior else [])
+    found = hack(report, opts, grounded=False, image_size=image_size)
+    if found is not None:
+        return f"rejected by the reward's guards ({found[0]}: {found[1]})"
+    hedged = hedge(report) if opts.reject_hedges else None
+    return f"rejected by the reward's guards ({hedged}: several candidates for one target)" if hedged else None
+
+
+_GUARDS: dict[tuple[tuple[str, str], ...], Any] = {}
+
+
+def _guard_options(key: tuple[tuple[str, str], ...], guards: dict[str, Any], cls: Any) -> Any:
+    """The validated guard options, once per distinct setting (validated per member would cost as much as the vote)."""
+    opts = _GUARDS.get(key)
+    if opts is None:
+        if len(_GUARDS) > 64:
+            _GUARDS.clear()
+        opts = _GUARDS[key] = cls.model_validate(guards)
+    return opts
 
 
 def _is_absent(parsed: Parsed) -> bool:
@@ -361,7 +409,7 @@ class _Group:
             ] if prior else []
             self.why_not.append(
                 f"failed gate(s): {', '.join(failed)}" if failed
-                else (answer[1] if answer[0] is None else guard_rejection(parsed, prior, options))
+                else (answer[1] if answer[0] is None else guard_rejection(parsed, prior, options, ctx.image_size))
             )
         self.voters = [k for k, why in enumerate(self.why_not) if why is None]
         keys = {k: _answer_key(*self.answers[k], members[k].parsed) for k in self.voters}
