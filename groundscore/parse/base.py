@@ -20,11 +20,11 @@ from groundscore.model import Box, Issue, Point
 MAX_BOXES = 100
 """Every parser stops reading boxes (and points) after this many, with an issue (``box.too_many``).
 
-Twice the ``schema`` gate's default ``max_boxes`` (100): an answer with more
-fails that gate whatever its other boxes say, and reading one costs about as
-much per box as the rest of the chain costs per answer, so reading 1,000 let
-one completion cost 20 typical ones. A configuration that allows more than
-200 boxes still fails on ``box.too_many`` (the parser says what it left out)."""
+The ``schema`` gate's default ``max_boxes`` (100): an answer with more fails
+that gate whatever its other boxes say, and reading one costs about as much
+per box as the rest of the chain costs per answer, so reading 1,000 let one
+completion cost 20 typical ones. A configuration that allows more than 100
+boxes still fails on ``box.too_many`` (the parser says what it left out)."""
 
 
 @dataclass(slots=True)

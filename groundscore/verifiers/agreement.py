@@ -125,6 +125,12 @@ MAX_DUPLICATE_CHECK = 100
 """Boxes of one answer compared pairwise for duplicates; an answer with more does not vote at all."""
 
 
+def _truncated(parsed: Parsed) -> bool:
+    """The parser left boxes or points unread: its cap is :data:`MAX_DUPLICATE_CHECK` too, so a truncated answer
+    would otherwise look like one of exactly that many and be compared."""
+    return any(i.code in ("box.too_many", "point.too_many") for i in parsed.issues)
+
+
 def guard_rejection(parsed: Parsed, prior: Any, options: AgreementOptions,
                     image_size: tuple[int, int] | None = None) -> str | None:
     """Why the reward's hacking guards would reject this answer (so it must not vote), or None.
@@ -135,7 +141,7 @@ def guard_rejection(parsed: Parsed, prior: Any, options: AgreementOptions,
     ``options.guards`` (a policy's guard options), the policy's own guards
     decide (:func:`policy_rejection`).
     """
-    if len(parsed.boxes) > MAX_DUPLICATE_CHECK or len(parsed.points) > MAX_DUPLICATE_CHECK:
+    if len(parsed.boxes) > MAX_DUPLICATE_CHECK or len(parsed.points) > MAX_DUPLICATE_CHECK or _truncated(parsed):
         return (f"{len(parsed.boxes) + len(parsed.points)} boxes and points: more than {MAX_DUPLICATE_CHECK}, "
                 "too many to check")
     if options.guards is not None:
@@ -389,7 +395,7 @@ class _Group:
             boxes = [b.xyxy for b in parsed.boxes]
             points = [(p.x, p.y) for p in parsed.points]
             sane = all(_sane(b) for b in boxes) and all(_sane_point(p) for p in points)
-            if len(boxes) + len(points) > MAX_DUPLICATE_CHECK:
+            if len(boxes) + len(points) > MAX_DUPLICATE_CHECK or _truncated(parsed):
                 # comparing it would cost (boxes x boxes) per member pair, and the guards reject it anyway
                 answer = (None, f"more than {MAX_DUPLICATE_CHECK} boxes and points: too many to compare")
             elif points and sane:
