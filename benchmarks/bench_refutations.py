@@ -240,6 +240,37 @@ CLAIMS_FRESH = (
     "my search for {q} came up empty",
     "I'm not seeing {q}",
 )
+# Written before a run, after the second set's misses had been read and the checks extended once more (to
+# "nowhere in the picture is there ...", "I do not think there is any ...", "nothing here matches"): these were
+# never used to change a check. The second set is no longer held out.
+CLAIMS_FRESH2 = (
+    "I searched but could find no {q}",
+    "{q} is not part of this image",
+    "I don't believe {q} is in the picture",
+    "{q} does not show up anywhere",
+    "the scene contains no {q}",
+    "{q} is nowhere in sight",
+    "I find no {q} here",
+    "this image has no {q}",
+    "{q} does not appear to be in the frame",
+    "I looked for {q} without success",
+)
+# Written after the third set's first run, before the checks were generalised (a query noun after "no", negated
+# belief in presence, failed searches): never used to change a check. The third set is no longer held out.
+CLAIMS_FRESH3 = (
+    "{q} isn't in this shot",
+    "I can see no {q}",
+    "my scan turned up no {q}",
+    "there is not a single {q} in view",
+    "I see only the background, no {q}",
+    "{q} is not depicted",
+    "the described object, {q}, does not exist here",
+    "{q} seems absent",
+    "no part of the image shows {q}",
+    "I am fairly sure {q} is not included in this photo",
+    "{q} cannot be found in the frame",
+    "I checked twice and {q} is just not there",
+)
 ENDINGS = (".", " at all.", ", but I will still give a box.", " in this picture.")
 
 
@@ -310,7 +341,9 @@ def main(argv: list[str] | None = None) -> int:
         for e in obf["escaped"]:
             print(f"   paid more than the plain label: {e}")
         for key, claims, title in (("absence", CLAIMS, "first set (read before the checks were extended: not held out now)"),
-                                   ("absence_fresh", CLAIMS_FRESH, "fresh set (never used to change a check)")):
+                                   ("absence_fresh", CLAIMS_FRESH, "second set (its misses read, checks extended: not held out now)"),
+                                   ("absence_fresh2", CLAIMS_FRESH2, "third set (its misses read, checks generalised: not held out now)"),
+                                   ("absence_fresh3", CLAIMS_FRESH3, "fourth set (never used to change a check)")):
             ab = out[key] = held_out_absence(args.held_out, args.seed, claims)
             print(f"\n3. absence wordings, {title}, then the exact box "
                   "(below correct_floor with ground truth, below abstain without):")
