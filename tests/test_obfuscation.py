@@ -149,3 +149,19 @@ def test_query_with_its_own_negation_is_no_absence() -> None:
     think = f"The query asks for {query}. I see a zebra on the right, cut by the frame."
     assert absence(think, {"zebra", "head"}, query) is None
     assert absence(f"There is no {query}.", {"zebra"}, "zebra") is not None
+
+
+def test_no_before_a_query_noun_is_absence_unless_the_query_negates() -> None:
+    """"no" within four words before a query noun says the target is absent; "no other dog" does not, nor a
+    restated query that carries its own "no"; a negated belief in presence and a failed search do."""
+    from groundscore.nlp.thinking import absence
+
+    dog = {"dog", "dogs"}
+    for said in ("I find no dog here.", "The scene contains no small brown dog.", "There is a cat, but no dog.",
+                 "I looked for the dog without success.", "I don't believe the dog is in the picture.",
+                 "I do not think there is any dog here.", "The dog does not show up anywhere."):
+        assert absence(said, dog, "the dog") == said, said
+    for said in ("There is no other dog.", "The dog has no collar.", "I don't think the dog is in the shade.",
+                 "No doubt the dog is on the left."):
+        assert absence(said, dog, "the dog") is None, said
+    assert absence("The man with no hat stands on the left.", {"man", "hat"}, "man with no hat") is None

@@ -61,13 +61,21 @@ _ABSENT = caseless(
 _NEG = r"(?:not|never|cannot|can't|couldn't|isn't|aren't|wasn't|weren't|doesn't|don't|didn't|haven't|hasn't|unable|fail(?:s|ed)?)"
 _PERCEIVE = (r"(?:see|seeing|seen|find|finding|found|locate|located|locating|spot|spotted|spotting|detect|detected|identify|"
              r"identified|notice|noticed|noticing|observe|observed|visible|present|exist|exists|existing|make out|"
-             r"seem to be|seems to be|appear to be|appears to be|depicted|shown|there|anywhere)")
+             r"seem to be|seems to be|appear to be|appears to be|depicted|shown|there|anywhere|show up|shows up|turn up|"
+             r"turns up|(?:in|part of) (?:the|this) (?:image|picture|photo|scene|frame))")
 _ABSENT_MORE = caseless(
     rf"\b{_NEG}(?:\s+(?:be|been|being|able|to|seem|seems|appear|appears|actually|really|even|yet|currently))*\s+{_PERCEIVE}\b|"
     r"\bnothing (?:resembling|like|matching|similar to|that (?:looks|resembles|matches))\b|"
     r"\b(?:appears?|seems?) (?:to be|there is|there are) no\b|\b(?:appears?|seems?) to be (?:missing|absent|nowhere)\b|"
     r"\b(?:is|are) missing from (?:the|this) (?:image|picture|photo|scene|frame)\b|\bcame up (?:empty|short|with nothing)\b|\bfound nothing\b|"
     r"\b(?:image|picture|photo|scene|frame|view) lacks\b|"
+    r"\b(?:do not|don't|did not|didn't) (?:think|believe) (?:that )?there (?:is|are|was|were|'s)\b|\bdoubt (?:that )?there (?:is|are|was|were|'s)\b|"
+    r"\b(?:do not|don't|did not|didn't) (?:think|believe)\b[^.!?;\n]{1,120}?\b(?:is|are|was|were) (?:present|there|here|visible|shown|"
+    r"anywhere|in (?:the|this) (?:image|picture|photo|scene|frame))\b|"
+    r"\b(?:looked|searched|scanned|checked|hunted) (?:for|through|the|every)\b[^.!?;\n]{0,150}?"
+    r"\b(?:without success|to no avail|in vain|unsuccessfully|(?:came|turned) up (?:empty|nothing|short))\b|"
+    r"\bnowhere (?:in|on) (?:the|this) (?:image|picture|photo|scene|frame|screen) (?:is there|are there|can|could|do|does|did)\b|"
+    r"\bnothing (?:in (?:the|this) (?:image|picture|photo|scene|frame)|here|there) (?:matches|fits|corresponds to)\b|"
     r"\bno\b(?! other| more| further)[^.!?\n]{1,150}?\b(?:can|could) be (?:located|found|seen|spotted|identified|detected|made out)\b",
 )
 # "the target is actually a cat", "it turns out to be the woman": the thinking names another object as what it is
@@ -114,6 +122,23 @@ _TARGET_WORDS = caseless(r"\b(?:target|described|specified|mentioned|such|reques
 
 
 _AFFIRM = caseless(r"\bthere (?:is|are) (?:a|an|one|two|three|some|several)\b")
+# an absence whose own words are the existential ("there is no ...", "I doubt there is a ..."): the "there is a"
+# it contains is what it denies, not a present object whose part is hidden
+_DENIES_THERE = caseless(r"^there\b|\bthere (?:is|are|was|were|'s)\b")
+
+
+_NEGATING_QUERY = re.compile(r"\b(?:no|not|without|none|nothing|never)\b|n't\b")
+
+
+def _no_noun(forms: set[str] | None, query: str) -> re.Pattern[str] | None:
+    """"no" (or "not a single", "not any") within four words before one of the query's nouns: "I find no
+    dog", "the scene contains no red bus", "I searched but could find no dog". Not where the query itself
+    negates ("the man with no hat" restated says nothing is absent), nor "no other" / "no more"."""
+    words = sorted({f.lower() for f in forms or () if len(f) >= 3 and f.isascii() and f.replace("-", "").isalpha()})
+    if not words or _NEGATING_QUERY.search(query.lower()):
+        return None
+    return re.compile(r"\b(?:no|not a single|not one|not any)\s+(?!other\b|more\b|further\b|doubt\b)"
+                      r"(?:[a-z'-]+\s+){0,4}?(?:" + "|".join(map(re.escape, words[:12])) + r")\b", re.IGNORECASE)
 
 
 def absence(think: str | None, forms: set[str] | None = None, query: str = "") -> str | None:
@@ -133,14 +158,17 @@ def absence(think: str | None, forms: set[str] | None = None, query: str = "") -
     low_query = " ".join(query.lower().split())
     matches = [*itertools.islice(_ABSENT.finditer(unquoted), _MAX_MATCHES),
                *itertools.islice(_ABSENT_MORE.finditer(unquoted), _MAX_MATCHES)]
-    for m in sorted(matches, key=lambda m: m.start()):
+    no_noun = _no_noun(forms, query)
+    named = [*itertools.islice(no_noun.finditer(unquoted), _MAX_MATCHES)] if no_noun is not None else []
+    found = sorted([(m.start(), False, m) for m in matches] + [(m.start(), True, m) for m in named], key=lambda t: t[0])
+    for _, names_a_noun, m in found:
         sentence = _sentence_in(text, bounds, m.start())
         if low_query and len(low_query) > 3 and (_ABSENT.search(low_query) or _ABSENT_MORE.search(low_query)):
             low = " ".join(sentence.lower().split())
             rest = low.replace(low_query, " the target ")
             if low_query in low and not (_ABSENT.search(rest) or _ABSENT_MORE.search(rest)):
                 continue  # the query restated: its own negation is no absence
-        if _AFFIRM.search(sentence) and not m.group(0).lower().startswith("there"):
+        if not names_a_noun and _AFFIRM.search(sentence) and not _DENIES_THERE.search(m.group(0)):
             continue  # a part of a present object is hidden ("there is a zebra ..., but the mouth is not visible")
         if forms is None or _TARGET_WORDS.search(sentence) or _names(sentence, forms):
             return sentence

@@ -278,6 +278,8 @@ ABSENCE_PARAPHRASES: tuple[str, ...] = (
     "There's no {q} here.",
     "I was not able to find {q} in the photo.",
     "I fail to spot {q}; there is no sign of it.",
+    "I do not think there is any {q} here; nothing in the picture matches.",
+    "Nowhere in the picture is there {q}.",
 )
 ABSENCE_QUERIES: tuple[str, ...] = ("dog", "the brown dog on the left", "brown dog lying on the grass next to the fence")
 
