@@ -165,3 +165,28 @@ def test_no_before_a_query_noun_is_absence_unless_the_query_negates() -> None:
                  "No doubt the dog is on the left."):
         assert absence(said, dog, "the dog") is None, said
     assert absence("The man with no hat stands on the left.", {"man", "hat"}, "man with no hat") is None
+
+
+def test_a_damaged_head_does_not_hide_the_known_noun_before_it() -> None:
+    """A misspelt head the corrector cannot place ("standign") leaves the known noun before it to be read: a
+    zebra is another animal than the query's woman, paid as the plain label is, with ground truth and without.
+    A damaged head with no other noun before it, or an English head, is read as before."""
+    import json
+
+    from groundscore.chain import Chain
+
+    def answer(label: str) -> str:
+        return f"<think>The target is on the left.</think><answer>{json.dumps([{'bbox_2d': [10, 10, 100, 100], 'label': label}])}</answer>"
+
+    woman, man = "a young woman hugging her friend", "the man"
+    cases = [("a zebra standign in front of another", woman), ("a zebra standing in front of another", woman),
+             ("woman standign", woman), ("baseball catcher", man)]
+    samples = [{"query": q, "completion": answer(label), "image_size": [640, 480], "solution": sol}
+               for label, q in cases for sol in ([[10, 10, 100, 100]], None)]
+    got = [r.reward for r in Rewarder().score(samples)]
+    assert got[0] == got[1] == got[2] == got[3] == 0.0  # misspelt, paid as the plain wrong label: refuted
+    assert got[4] > 0.9 and got[6] > 0.9  # the query's own noun, or an English head: the right box is paid
+    reports = Chain({"verifiers": ["schema", "label_match"]}).verify(
+        [{"query": q, "completion": answer(label), "image_size": [640, 480]} for label, q in cases])
+    codes = [next(v for v in r.verdicts if v.verifier == "label_match").code for r in reports]
+    assert codes[0] == codes[1] == "mismatch.category" and codes[2] == "ok" and not codes[3].startswith("mismatch")

@@ -101,7 +101,7 @@ class LabelMatchVerifier(LanguageVerifier):
         codes: list[str] = []
         unreadable: list[dict[str, Any]] = []
         for k, label in enumerate(labels):
-            m = compare(query, label, lexicon)
+            m = damaged_head_stand_in(query, label, compare(query, label, lexicon), lexicon, english)
             kinds = {c.kind for c in m.conflicts}
             clear = bool(kinds & gate_kinds) or (self.options.sibling_gates and m.relation == "sibling")
             failed = failed or clear
@@ -156,6 +156,35 @@ class LabelMatchVerifier(LanguageVerifier):
             reason += f"; {len(unreadable)} label(s) could not be read and do not count"
         code = "ok" if worst_score >= 0.8 else "ok.unknown"
         return Verdict(verifier=self.name, score=worst_score, gate=True if self.options.gate else None, code=code, reason=reason, details=details)
+
+
+def damaged_head_stand_in(query: Any, label: Any, match: Any, lexicon: Any, english: frozenset[str]) -> Any:
+    """A head noun no lexicon and no dictionary knows (a misspelling the corrector could not place) hides
+    nothing: the last known noun before it stands in for it.
+
+    Why: "a zebra standign in front of another" is tagged with the head
+    ``standign``, so the label compared as an unknown thing and passed,
+    while "a zebra standing ..." names another animal than the query's
+    woman and is refuted. Only a known noun *before* the damaged head
+    stands in (it is then the head the tagger missed or its modifier), and
+    only when it names another kind of thing: the conflict is added, nothing
+    is ever made to agree.
+    """
+    import dataclasses
+
+    from groundscore.nlp.compare import Conflict
+    from groundscore.nlp.lexicon import RELATION_SCORES
+
+    head = label.head
+    if match.relation != "unknown" or match.conflicts or match.copy or not head or not query.head:
+        return match
+    if head in english or lexicon.knows(head) or head not in label.nouns:
+        return match
+    before = [n for n in label.nouns[: label.nouns.index(head)] if lexicon.knows(n)]
+    if not before or lexicon.relation(query.head, before[-1]) != "different":
+        return match
+    return dataclasses.replace(match, relation="different", score=RELATION_SCORES["different"],
+                               conflicts=(Conflict("category", query.head, before[-1]),))
 
 
 DAMAGED_SHARE = 0.5
