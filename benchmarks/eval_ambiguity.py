@@ -47,6 +47,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from grpo_pools import _image_size, data_dir, first_box, load_questions
 
+from groundscore.model import box_iou
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "eval_ambiguity.json"
 DOC = ROOT / "docs" / "groups.md"
@@ -94,14 +96,6 @@ def group_summary(reports: list[Any]) -> dict[str, Any]:
                     "clusters": [{"size": c["size"], "absent": c["absent"], "boxes": c.get("boxes", [])}
                                  for c in v.details["clusters"]]}
     return {"members": len(reports), "ambiguous": False, "clusters": []}
-
-
-def _iou(a: list[float], b: list[float]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def simulation_groups(settings: Any, data: Path, draws: int, group: int, seed: int) -> dict[str, list[list[dict[str, Any]]]]:
@@ -180,7 +174,7 @@ def describe_false(summaries: list[dict[str, Any]], truths: list[list[float]]) -
     right_and_other = 0
     for s, t in flagged:
         boxes = [c for c in s["clusters"] if not c["absent"] and c["size"] >= 2 and c["boxes"]]
-        on = [any(_iou(b, t) >= 0.5 for b in c["boxes"]) for c in boxes]
+        on = [any(box_iou(b, t) >= 0.5 for b in c["boxes"]) for c in boxes]
         right_and_other += any(on) and not all(on)
     return {"flagged": len(flagged), "one_cluster_right_other_elsewhere": right_and_other}
 
