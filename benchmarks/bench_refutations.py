@@ -271,6 +271,22 @@ CLAIMS_FRESH3 = (
     "{q} cannot be found in the frame",
     "I checked twice and {q} is just not there",
 )
+# Written after the fourth set's first run, before its misses were used to extend the checks: never used to
+# change a check. The fourth set is no longer held out.
+CLAIMS_FRESH4 = (
+    "{q} is not something I can see here",
+    "I could not pick out {q}",
+    "the photo has nothing that looks like {q}",
+    "{q} does not seem to be pictured",
+    "there's nothing resembling {q} in this image",
+    "{q} is out of frame",
+    "I am not able to see {q} in this photo",
+    "none of the objects here is {q}",
+    "{q} is not visible to me",
+    "the image does not feature {q}",
+    "I found no evidence of {q}",
+    "{q} appears to be missing",
+)
 ENDINGS = (".", " at all.", ", but I will still give a box.", " in this picture.")
 
 
@@ -343,7 +359,8 @@ def main(argv: list[str] | None = None) -> int:
         for key, claims, title in (("absence", CLAIMS, "first set (read before the checks were extended: not held out now)"),
                                    ("absence_fresh", CLAIMS_FRESH, "second set (its misses read, checks extended: not held out now)"),
                                    ("absence_fresh2", CLAIMS_FRESH2, "third set (its misses read, checks generalised: not held out now)"),
-                                   ("absence_fresh3", CLAIMS_FRESH3, "fourth set (never used to change a check)")):
+                                   ("absence_fresh3", CLAIMS_FRESH3, "fourth set (its misses read, checks extended: not held out now)"),
+                                   ("absence_fresh4", CLAIMS_FRESH4, "fifth set (never used to change a check)")):
             ab = out[key] = held_out_absence(args.held_out, args.seed, claims)
             print(f"\n3. absence wordings, {title}, then the exact box "
                   "(below correct_floor with ground truth, below abstain without):")
