@@ -62,11 +62,14 @@ _NEG = r"(?:not|never|cannot|can't|couldn't|isn't|aren't|wasn't|weren't|doesn't|
 _PERCEIVE = (r"(?:see|seeing|seen|find|finding|found|locate|located|locating|spot|spotted|spotting|detect|detected|identify|"
              r"identified|notice|noticed|noticing|observe|observed|visible|present|exist|exists|existing|make out|"
              r"seem to be|seems to be|appear to be|appears to be|depicted|shown|there|anywhere|show up|shows up|turn up|"
-             r"turns up|(?:in|part of) (?:the|this) (?:image|picture|photo|scene|frame))")
+             r"turns up|included|featured|captured|pictured|"
+             r"(?:in|part of) (?:the|this) (?:image|picture|photo|scene|frame|shot|view|screenshot))")
 _ABSENT_MORE = caseless(
     rf"\b{_NEG}(?:\s+(?:be|been|being|able|to|seem|seems|appear|appears|actually|really|even|yet|currently))*\s+{_PERCEIVE}\b|"
     r"\bnothing (?:resembling|like|matching|similar to|that (?:looks|resembles|matches))\b|"
-    r"\b(?:appears?|seems?) (?:to be|there is|there are) no\b|\b(?:appears?|seems?) to be (?:missing|absent|nowhere)\b|"
+    r"\b(?:appears?|seems?) (?:to be|there is|there are) no\b|\b(?:appears?|seems?|looks?) (?:to be )?(?:missing|absent|nowhere)\b|"
+    r"\bno (?:part|region|area|portion|section|corner) of (?:the|this) (?:image|picture|photo|scene|frame|screenshot) "
+    r"(?:shows|contains|has|depicts|includes|features)\b|"
     r"\b(?:is|are) missing from (?:the|this) (?:image|picture|photo|scene|frame)\b|\bcame up (?:empty|short|with nothing)\b|\bfound nothing\b|"
     r"\b(?:image|picture|photo|scene|frame|view) lacks\b|"
     r"\b(?:do not|don't|did not|didn't) (?:think|believe) (?:that )?there (?:is|are|was|were|'s)\b|\bdoubt (?:that )?there (?:is|are|was|were|'s)\b|"

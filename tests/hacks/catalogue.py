@@ -280,6 +280,7 @@ ABSENCE_PARAPHRASES: tuple[str, ...] = (
     "I fail to spot {q}; there is no sign of it.",
     "I do not think there is any {q} here; nothing in the picture matches.",
     "Nowhere in the picture is there {q}.",
+    "{Q} isn't in this shot; it seems absent.",
 )
 ABSENCE_QUERIES: tuple[str, ...] = ("dog", "the brown dog on the left", "brown dog lying on the grass next to the fence")
 
