@@ -19,6 +19,7 @@ adversarial thinking cannot make this slow.
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import re
 from dataclasses import dataclass
@@ -140,8 +141,14 @@ def _no_noun(forms: set[str] | None, query: str) -> re.Pattern[str] | None:
     words = sorted({f.lower() for f in forms or () if len(f) >= 3 and f.isascii() and f.replace("-", "").isalpha()})
     if not words or _NEGATING_QUERY.search(query.lower()):
         return None
+    return _no_noun_pattern(tuple(words[:12]))
+
+
+@functools.lru_cache(maxsize=1024)
+def _no_noun_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    """The pattern of :func:`_no_noun`, compiled once per query's nouns (a GRPO group shares its query)."""
     return re.compile(r"\b(?:no|not a single|not one|not any)\s+(?!other\b|more\b|further\b|doubt\b)"
-                      r"(?:[a-z'-]+\s+){0,4}?(?:" + "|".join(map(re.escape, words[:12])) + r")\b", re.IGNORECASE)
+                      r"(?:[a-z'-]+\s+){0,4}?(?:" + "|".join(map(re.escape, words)) + r")\b", re.IGNORECASE)
 
 
 def absence(think: str | None, forms: set[str] | None = None, query: str = "") -> str | None:

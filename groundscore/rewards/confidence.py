@@ -44,10 +44,14 @@ class ConfidencePolicy(RewardPolicy):
     Options = ConfidenceOptions
     options: ConfidenceOptions
 
+    def __init__(self, options: PolicyOptions | Mapping[str, Any] | None = None) -> None:
+        super().__init__(options)
+        self.with_ground_truth = grounded_options(self.options)
+
     def score(self, report: Report, solution: Solution | None, context: RewardContext) -> RewardResult:
         config, name = context.config, self.name
         if solution is not None:  # ground truth outranks every other evidence (a negative sample included)
-            return score_with_truth(report, solution, context, grounded_options(self.options), name)
+            return score_with_truth(report, solution, context, self.with_ground_truth, name)
         problem = input_problem(report, None)
         if problem:
             return unscorable(problem, config, report, name)

@@ -108,6 +108,7 @@ class ConsensusPolicy(RewardPolicy):
     def __init__(self, options: PolicyOptions | Mapping[str, Any] | None = None) -> None:
         super().__init__(options)
         self.without_group = confidence_fallback(self.options)
+        self.with_ground_truth = grounded_options(self.options)
 
     def voter_guards(self) -> dict[str, Any]:
         """This policy's guard options, which decide who votes (``AgreementOptions.guards``).
@@ -122,7 +123,7 @@ class ConsensusPolicy(RewardPolicy):
     def score(self, report: Report, solution: Solution | None, context: RewardContext) -> RewardResult:
         config, opts, name = context.config, self.options, self.name
         if solution is not None:  # ground truth outranks the group's vote
-            return score_with_truth(report, solution, context, grounded_options(opts), name)
+            return score_with_truth(report, solution, context, self.with_ground_truth, name)
         agreement = report.verdict("agreement")
         if agreement is None or agreement.score is None:
             fallback = self.without_group.score(report, None, context)

@@ -23,6 +23,7 @@ from groundscore.rewards.context import RewardContext
 from groundscore.rewards.matching import match_boxes
 from groundscore.rewards.options import IouPolicyOptions, RewardConfig
 from groundscore.rewards.reading import answer_boxes, input_problem, is_abstention, point_hits, result, unscorable
+from groundscore.rewards.truth import near_miss
 
 
 class IouPolicy(RewardPolicy):
@@ -67,7 +68,7 @@ class IouPolicy(RewardPolicy):
             return iou
         if iou >= t:
             return max(iou, config.correct_floor)  # a threshold set under correct_floor must not pay a match below it
-        return config.wrong + (config.abstain - config.wrong) * self.options.wrong_shaping * (iou / t)
+        return near_miss(iou, t, self.options.wrong_shaping, config)
 
 
 @hookimpl

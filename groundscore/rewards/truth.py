@@ -16,7 +16,7 @@ from groundscore.rewards.context import RewardContext
 from groundscore.rewards.evidence import support
 from groundscore.rewards.guards import hack, qualified_absence
 from groundscore.rewards.matching import match_boxes
-from groundscore.rewards.options import GroundedOptions
+from groundscore.rewards.options import GroundedOptions, RewardConfig
 from groundscore.rewards.reading import (
     answer_boxes,
     input_problem,
@@ -34,6 +34,11 @@ def grounded_options(options: PolicyOptions) -> GroundedOptions:
         return options
     shared = {k: getattr(options, k) for k in GroundedOptions.model_fields if k in type(options).model_fields}
     return GroundedOptions(**shared)
+
+
+def near_miss(iou: float, threshold: float, shaping: float, config: RewardConfig) -> float:
+    """A box under the IoU threshold: below ``abstain``, rising with the overlap (``shaping`` of the wrong..abstain gap)."""
+    return config.wrong + (config.abstain - config.wrong) * shaping * (iou / threshold)
 
 
 def score_with_truth(report: Report, solution: Solution, context: RewardContext, opts: GroundedOptions,
@@ -64,8 +69,7 @@ def score_with_truth(report: Report, solution: Solution, context: RewardContext,
         return result(config.wrong, outcome, exploit[1], report, name, iou=iou, hack=exploit[0])
     t = opts.iou_threshold
     if iou < t:
-        reward = config.wrong + (config.abstain - config.wrong) * opts.wrong_shaping * (iou / t)
-        return result(reward, "wrong", f"IoU {iou:.3f} is below {t}", report, name, iou=iou, pairs=pairs)
+        return result(near_miss(iou, t, opts.wrong_shaping, config), "wrong", f"IoU {iou:.3f} is below {t}", report, name, iou=iou, pairs=pairs)
     if opts.iou_mode == "binary":
         reward = config.correct
     else:
