@@ -43,6 +43,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from confidence_data import DEFAULT_CACHE, verified_answers  # noqa: E402
+from noise import auroc_gap, ece_interval, verdict_at_least, verdict_at_most  # noqa: E402
 
 DOC = ROOT / "docs" / "concepts" / "what-groundscore-can-know.md"
 RESULT = ROOT / "benchmarks" / "results" / "eval_confidence.json"
@@ -74,7 +75,8 @@ def holdout_key(model: str, how: str) -> str:
     return model.split("-")[0] if how == "size" else model
 
 
-def run(answers: list[Any], kind: str, folds: int, holdout: str, inner: int = 0) -> dict[str, Any]:
+def run(answers: list[Any], kind: str, folds: int, holdout: str, inner: int = 0,
+        group_kind: str | None = None) -> dict[str, Any]:
     import numpy as np
 
     from groundscore.confidence import ConfidenceFile, group_features, single_features
@@ -109,7 +111,8 @@ def run(answers: list[Any], kind: str, folds: int, holdout: str, inner: int = 0)
             train = (held != key) & (qfold != f) & ok
             single = fit_submodel(Xs[train], yy[train].tolist(), SINGLE_FEATURES, keys[train].tolist(), kind, inner)
             gtrain = train & has_group
-            group = fit_submodel(Xg[gtrain], yy[gtrain].tolist(), GROUP_FEATURES, keys[gtrain].tolist(), kind, inner)
+            group = fit_submodel(Xg[gtrain], yy[gtrain].tolist(), GROUP_FEATURES, keys[gtrain].tolist(),
+                                 group_kind or kind, inner)
             scorer = Scorer(model=ConfidenceFile(single=single, group=group))
             for i in test.tolist():
                 a = answers[i]
@@ -137,6 +140,7 @@ def run(answers: list[Any], kind: str, folds: int, holdout: str, inner: int = 0)
             "single_meets_auroc": None if s["auroc"] is None or best_simple is None else s["auroc"] >= best_simple,
             "group_meets_auroc": None if g["auroc"] is None or base_iou is None else g["auroc"] >= base_iou + 0.02,
             "single_meets_ece": s["ece"] <= 0.05, "group_meets_ece": g["ece"] <= 0.05,
+            **noise_verdicts([single_conf[i] for i in idx], [group_conf[i] for i in idx], yy, area, qlen, miou),
         })
     pooled_idx = list(range(n))
     pooled = {
@@ -146,17 +150,39 @@ def run(answers: list[Any], kind: str, folds: int, holdout: str, inner: int = 0)
         "auroc_query_length": best_direction_auroc([r["query.words"] for r in srows], y),
         "auroc_mean_iou": best_direction_auroc([(g or {}).get("group.mean_iou", 0.0) for g in grows], y),
     }
-    return {"kind": kind, "folds": folds, "holdout": holdout, "logs": per_log, "pooled": pooled}
+    return {"kind": kind, "group_kind": group_kind or kind, "folds": folds, "holdout": holdout, "logs": per_log,
+            "pooled": pooled}
+
+
+def noise_verdicts(single: list[float], group: list[float], y: list[bool], area: list[float], qlen: list[float],
+                   miou: list[float]) -> dict[str, Any]:
+    """Each per-log target read with a paired bootstrap (``benchmarks/noise.py``): met, within noise or missed,
+    with the 95% interval of the gap to the target."""
+    if all(y) or not any(y):
+        return {}
+    sg = auroc_gap(single, [area, qlen], y)
+    gg = auroc_gap(group, [miou], y, margin=0.02)
+    se, ge = ece_interval(single, y), ece_interval(group, y)
+    return {"noise": {
+        "single_auroc": {"gap": sg, "verdict": verdict_at_least(sg[0], sg[2])},
+        "group_auroc": {"gap": gg, "verdict": verdict_at_least(gg[0], gg[2])},
+        "single_ece": {"interval": se, "verdict": verdict_at_most(se[0], se[1], 0.05)},
+        "group_ece": {"interval": ge, "verdict": verdict_at_most(ge[0], ge[1], 0.05)},
+    }}
+
+
+MARK = {"met": "✓", "within noise": "≈", "missed": "✗"}
 
 
 def table(result: dict[str, Any]) -> str:
     head = ("| held-out log | n | acc | AUROC single | log area | query len | ECE single | acc@50/70/90 single | "
-            "AUROC group | mean IoU | ECE group | acc@50/70/90 group | targets (single AUROC, ECE; group AUROC, ECE) |")
+            "AUROC group | mean IoU | ECE group | acc@50/70/90 group | targets (single AUROC, ECE; group AUROC, ECE): ✓ met, ≈ within noise, ✗ missed |")
     out = [head, "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---|"]
     for r in result["logs"]:
         s, g = r["single"], r["group"]
-        marks = " ".join("✓" if ok else ("✗" if ok is False else "–") for ok in (
-            r["single_meets_auroc"], r["single_meets_ece"], r["group_meets_auroc"], r["group_meets_ece"]))
+        noise = r.get("noise")
+        marks = " ".join(MARK[noise[k]["verdict"]] for k in ("single_auroc", "single_ece", "group_auroc", "group_ece")) \
+            if noise else "–"
         out.append(
             f"| {r['model']} {r['dataset']} | {s['n']} | {_f(s['accuracy'])} | {_f(s['auroc'])} | {_f(r['auroc_log_area'])} | "
             f"{_f(r['auroc_query_length'])} | {_f(s['ece'])} | {' / '.join(_f(v) for v in s['coverage'].values())} | "
@@ -174,9 +200,11 @@ def summary(result: dict[str, Any]) -> str:
 
     p = result["pooled"]
     lines = [
-        f"model kind {result['kind']}, held out by {result['holdout']}, {result['folds']} question folds, {len(logs)} logs",
+        f"model kind {result['kind']} (group: {result.get('group_kind', result['kind'])}), held out by "
+        f"{result['holdout']}, {result['folds']} question folds, {len(logs)} logs",
         f"single AUROC >= best simple predictor: {count('single_meets_auroc')} logs; ECE <= 0.05: {count('single_meets_ece')}",
         f"group AUROC >= mean IoU + 0.02: {count('group_meets_auroc')} logs; ECE <= 0.05: {count('group_meets_ece')}",
+        *noise_lines(logs),
         f"pooled single: AUROC {_f(p['single']['auroc'])} (log area {_f(p['auroc_log_area'])}, query length "
         f"{_f(p['auroc_query_length'])}), ECE {_f(p['single']['ece'])}, acc@50/70/90 "
         + " / ".join(_f(v) for v in p["single"]["coverage"].values()) + f", acc@100 {_f(p['single']['accuracy'])}",
@@ -186,9 +214,25 @@ def summary(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def noise_lines(logs: list[dict[str, Any]]) -> list[str]:
+    """Per target, how many logs meet it, fall short within noise (95% paired bootstrap) or miss it."""
+    read = [r["noise"] for r in logs if r.get("noise")]
+    if not read:
+        return []
+    names = {"single_auroc": "single AUROC", "single_ece": "single ECE", "group_auroc": "group AUROC",
+             "group_ece": "group ECE"}
+    parts = []
+    for key, name in names.items():
+        counts = {v: sum(1 for n in read if n[key]["verdict"] == v) for v in MARK}
+        parts.append(f"{name} {counts['met']}/{counts['within noise']}/{counts['missed']}")
+    return [f"met / within noise / missed (95% paired bootstrap, {len(read)} logs): " + "; ".join(parts)]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--kind", choices=("logistic", "boosted"), default="logistic")
+    ap.add_argument("--kind", choices=("logistic", "boosted"), default="logistic", help="the single-answer model")
+    ap.add_argument("--group-kind", choices=("logistic", "boosted"), default=None,
+                    help="the group model (default: as --kind)")
     ap.add_argument("--folds", type=int, default=4, help="question folds")
     ap.add_argument("--holdout", choices=("model", "size"), default="model",
                     help="leave out one checkpoint (model) or a whole model size (7B / 3B) at a time")
@@ -199,22 +243,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stored", action="store_true",
                     help="print (and with --write-docs, write) the result stored by the last run of this kind and holdout")
     args = ap.parse_args(argv)
+    args.group_kind = args.group_kind or args.kind
     start = time.perf_counter()
     if args.stored:
-        result = json.loads(RESULT.read_text())[f"{args.kind}/{args.holdout}"]
+        result = json.loads(RESULT.read_text())[f"{args.kind}/{args.group_kind}/{args.holdout}"]
         print(table(result) + "\n\n" + summary(result))
         if args.write_docs:
             write_docs(result)
         return 0
     answers = verified_answers(args.cache)
-    result = run(answers, args.kind, args.folds, args.holdout, args.platt_folds)
+    result = run(answers, args.kind, args.folds, args.holdout, args.platt_folds, args.group_kind)
     result["elapsed_s"] = round(time.perf_counter() - start, 1)
     print(table(result))
     print()
     print(summary(result))
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     stored = json.loads(RESULT.read_text()) if RESULT.exists() else {}
-    stored[f"{args.kind}/{args.holdout}"] = result
+    stored[f"{args.kind}/{args.group_kind}/{args.holdout}"] = result
     RESULT.write_text(json.dumps(stored, indent=1) + "\n")
     if args.write_docs:
         write_docs(result)

@@ -3,7 +3,7 @@
 Run::
 
     .venv/bin/python benchmarks/fit_confidence.py            # refit and write the package's model file
-    .venv/bin/python benchmarks/fit_confidence.py --out m.json --kind boosted
+    .venv/bin/python benchmarks/fit_confidence.py --out m.json --kind boosted --group-kind logistic
 
 Every answer of every log in ``../shared/data`` (the 7B and 3B VLM-R1 logs:
 RefCOCO, RefCOCO+, RefCOCOg, RefGTA, ScreenSpot; ``benchmarks/confidence_data.py``
@@ -35,12 +35,15 @@ OUT = ROOT / "groundscore" / "data" / "confidence.json"
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--kind", choices=("logistic", "boosted"), default="logistic")
+    ap.add_argument("--kind", choices=("logistic", "boosted"), default="logistic", help="the single-answer model")
+    ap.add_argument("--group-kind", choices=("logistic", "boosted"), default=None,
+                    help="the group model (default: as --kind)")
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--platt-folds", type=int, default=0,
                     help="question folds for a Platt step on held-out scores (0: keep the fitted probability)")
     ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     args = ap.parse_args(argv)
+    group_kind = args.group_kind or args.kind
 
     from groundscore.confidence import ConfidenceFile, group_features, single_features
     from groundscore.confidence.features import GROUP_FEATURES, SINGLE_FEATURES
@@ -66,15 +69,16 @@ def main(argv: list[str] | None = None) -> int:
             group_y.append(a.correct)
             group_keys.append(a.fold_key)
     single = fit_submodel(single_rows, single_y, SINGLE_FEATURES, single_keys, args.kind, args.platt_folds)
-    group = fit_submodel(group_rows, group_y, GROUP_FEATURES, group_keys, args.kind, args.platt_folds)
+    group = fit_submodel(group_rows, group_y, GROUP_FEATURES, group_keys, group_kind, args.platt_folds)
     logs = sorted({a.log for a in answers})
     model = ConfidenceFile(single=single, group=group, fitted=FitSummary(
         logs=logs, n_single=len(single_y), n_group=len(group_y),
-        command=f"python benchmarks/fit_confidence.py --kind {args.kind}",
+        command=f"python benchmarks/fit_confidence.py --kind {args.kind} --group-kind {group_kind}",
     ))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     model.save(args.out)
-    print(f"fitted a {args.kind} model on {len(single_y)} answers ({sum(single_y)} right) from {len(logs)} logs, "
+    print(f"fitted a {args.kind} model (group: {group_kind}) on {len(single_y)} answers ({sum(single_y)} right) "
+          f"from {len(logs)} logs, "
           f"group model on {len(group_y)}; wrote {args.out} in {time.perf_counter() - start:.0f} s")
     if args.kind == "logistic":
         ranked = sorted(zip(single.features, single.coef, strict=True), key=lambda t: -abs(t[1]))
