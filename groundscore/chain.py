@@ -13,7 +13,9 @@ Hostile input is contained per sample, and fails closed:
   so only the sample that caused the error gets an ``error`` verdict, and
   adding a sample to a batch never changes another sample's report;
 - a *gate* that errored on a sample cannot pass it: the answer is at most
-  abstained (``chain.gate_error``), never accepted;
+  abstained (``chain.gate_error``), never accepted, and not rejected either
+  unless another gate refuted it (a low confidence alone is a prior, not a
+  check);
 - an answer that no target-checking verifier could check (their extra is
   missing, there is no query or image) abstains (``chain.unverified``),
   with the reason saying what to install or supply.
@@ -263,13 +265,18 @@ class Chain:
             except Exception as exc:  # noqa: BLE001 - a calibrator bug must not reach a training loop
                 self._log_once("scoring", exc)
                 confidence, decision = 0.0, "abstain"
-            capped = None
             if decision != "reject":
                 capped = self._not_acceptable(ctx, verdicts)
-                if capped is not None:
-                    # at most abstain: the confidence drops to the bottom of the abstain band
-                    confidence, decision = min(confidence, self.config.thresholds.reject), "abstain"
-                    ctx.parsed.issues.append(capped)
+            elif not any(v.gate is False for v in verdicts):
+                # a low confidence is a prior, not a check: an answer a gate could not read abstains, unless
+                # another gate refuted it
+                capped = self._gate_error(verdicts)
+            else:
+                capped = None
+            if capped is not None:
+                # at most abstain: the confidence drops to the bottom of the abstain band
+                confidence, decision = min(confidence, self.config.thresholds.reject), "abstain"
+                ctx.parsed.issues.append(capped)
             if decision == "abstain" and capped is None:
                 ctx.parsed.issues.append(self._abstention(ctx, verdicts, confidence))
             # validated, cheaply: pydantic-core passes the parse and verdict instances through
@@ -289,14 +296,20 @@ class Chain:
         return Issue(code="decision.abstain", severity="info",
                      message=f"abstained: {where}; {missing_evidence(ctx.sample, verdicts)}"[:500])
 
+    def _gate_error(self, verdicts: Sequence[Verdict]) -> Issue | None:
+        """The issue naming the gates that raised on this answer (so nothing may accept or reject it), or None."""
+        errored = [v for v in verdicts if v.code == "error" and v.verifier in self._gates] if self._gates else []
+        if not errored:
+            return None
+        what = "; ".join(f"{v.verifier}: {v.reason}" for v in errored)
+        return Issue(code="chain.gate_error", severity="warning",
+                     message=f"not accepted: a gate could not check this answer ({what})"[:500])
+
     def _not_acceptable(self, ctx: Context, verdicts: Sequence[Verdict]) -> Issue | None:
         """Why this answer may not be accepted whatever its score (a gate errored, nothing checked it), or None."""
-        if self._gates:
-            errored = [v for v in verdicts if v.code == "error" and v.verifier in self._gates]
-            if errored:
-                what = "; ".join(f"{v.verifier}: {v.reason}" for v in errored)
-                return Issue(code="chain.gate_error", severity="warning",
-                             message=f"not accepted: a gate could not check this answer ({what})"[:500])
+        errored = self._gate_error(verdicts)
+        if errored is not None:
+            return errored
         if not self._targets or self.config.accept_unverified:
             return None
         parsed = ctx.parsed

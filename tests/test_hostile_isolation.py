@@ -132,6 +132,44 @@ def test_an_errored_gate_is_never_paid_above_abstain(policy: str) -> None:
     assert all("chain.gate_error" not in (r.report.parsed.issue_codes() if r.report else []) for r in results[2:])
 
 
+class _Doubtful(Verifier):
+    """A verifier that is not a gate and scores every answer low: the confidence falls below ``reject``."""
+
+    name: ClassVar[str] = "doubtful"
+
+    def verify_batch(self, contexts: Sequence[Context]) -> list[Verdict]:
+        return [Verdict(verifier=self.name, score=0.001, reason="looks unlikely") for _ in contexts]
+
+
+class _Refutes(Verifier):
+    """A gate that refutes every answer whose query says so."""
+
+    name: ClassVar[str] = "refuting_gate"
+    is_gate: ClassVar[bool] = True
+
+    def verify_batch(self, contexts: Sequence[Context]) -> list[Verdict]:
+        return [Verdict(verifier=self.name, score=0.0 if "refute" in ctx.query else 1.0,
+                        gate="refute" not in ctx.query) for ctx in contexts]
+
+
+def test_a_low_confidence_does_not_reject_what_a_gate_could_not_check() -> None:
+    chain = Chain({"verifiers": ["schema"], "confidence": "combine"},
+                  verifiers=[SchemaVerifier(), _Doubtful(), _RaisesOn(), _Refutes()])
+    errored, plain, refuted = chain.verify([
+        _sample("boom dog", [10, 10, 50, 50], "dog", None),
+        _sample("dog", [10, 10, 50, 50], "dog", None),
+        _sample("boom refute dog", [10, 10, 50, 50], "dog", None),
+    ])
+    # the same low score rejects the answer every gate read ...
+    assert plain.decision == "reject" and plain.confidence < chain.config.thresholds.reject
+    # ... and abstains, saying why, where a gate raised: nothing checked it, so nothing may reject it
+    assert errored.verdict("fragile_gate").code == "error"
+    assert errored.decision == "abstain" and errored.confidence <= chain.config.thresholds.reject
+    assert "chain.gate_error" in errored.parsed.issue_codes()
+    # another gate's refutation is evidence: that answer is rejected although a gate raised too
+    assert refuted.verdict("fragile_gate").code == "error" and refuted.decision == "reject"
+
+
 def test_a_verifier_that_raises_on_every_sample_still_gives_one_verdict_each() -> None:
     # "combine": schema's 1.0 would accept both, so the abstentions are the errored gate's doing
     chain = Chain({"verifiers": ["schema"], "confidence": "combine"}, verifiers=[SchemaVerifier(), _RaisesOn()])
