@@ -84,6 +84,7 @@ def run(answers: list[Any], kind: str, folds: int, holdout: str, inner: int = 0,
     from groundscore.confidence.fit import fit_submodel, fold_of, matrix
     from groundscore.scoring import Scorer, combine
 
+    group_kind = group_kind or kind
     n = len(answers)
     single_verdicts = [[v for v in a.verdicts if v.verifier != "agreement"] for a in answers]
     usable = []  # the model applies: some verifier applied, no gate failed (else the chain's rules give 0)
@@ -112,7 +113,7 @@ def run(answers: list[Any], kind: str, folds: int, holdout: str, inner: int = 0,
             single = fit_submodel(Xs[train], yy[train].tolist(), SINGLE_FEATURES, keys[train].tolist(), kind, inner)
             gtrain = train & has_group
             group = fit_submodel(Xg[gtrain], yy[gtrain].tolist(), GROUP_FEATURES, keys[gtrain].tolist(),
-                                 group_kind or kind, inner)
+                                 group_kind, inner)
             scorer = Scorer(model=ConfidenceFile(single=single, group=group))
             for i in test.tolist():
                 a = answers[i]
@@ -150,7 +151,7 @@ def run(answers: list[Any], kind: str, folds: int, holdout: str, inner: int = 0,
         "auroc_query_length": best_direction_auroc([r["query.words"] for r in srows], y),
         "auroc_mean_iou": best_direction_auroc([(g or {}).get("group.mean_iou", 0.0) for g in grows], y),
     }
-    return {"kind": kind, "group_kind": group_kind or kind, "folds": folds, "holdout": holdout, "logs": per_log,
+    return {"kind": kind, "group_kind": group_kind, "folds": folds, "holdout": holdout, "logs": per_log,
             "pooled": pooled}
 
 

@@ -77,9 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     ))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     model.save(args.out)
-    print(f"fitted a {args.kind} model (group: {group_kind}) on {len(single_y)} answers ({sum(single_y)} right) "
-          f"from {len(logs)} logs, "
-          f"group model on {len(group_y)}; wrote {args.out} in {time.perf_counter() - start:.0f} s")
+    print(f"fitted a {args.kind} model on {len(single_y)} answers ({sum(single_y)} right) from {len(logs)} logs, "
+          f"{group_kind} group model on {len(group_y)}; wrote {args.out} in {time.perf_counter() - start:.0f} s")
     if args.kind == "logistic":
         ranked = sorted(zip(single.features, single.coef, strict=True), key=lambda t: -abs(t[1]))
         print("single-answer weights (standardised), largest first:")

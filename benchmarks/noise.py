@@ -62,13 +62,13 @@ def auroc_gap(
     high as the evaluation's."""
     y = np.asarray(labels, dtype=bool)
     s = np.asarray(scores, dtype=float)
-    base = []
+    base, best = [], -np.inf
     for b in baselines:
         arr = np.asarray(b, dtype=float)
         a = _auroc_rows(arr[None, :], y[None, :])[0]
         base.append(arr if a >= 0.5 else -arr)
-    observed = float(_auroc_rows(s[None, :], y[None, :])[0]
-                     - max(_auroc_rows(b[None, :], y[None, :])[0] for b in base) - margin)
+        best = max(best, a, 1.0 - a)  # the flipped score's AUROC is 1 - a
+    observed = float(_auroc_rows(s[None, :], y[None, :])[0] - best - margin)
     idx = _resamples(len(y), rounds, seed)
     yy = y[idx]
     keep = yy.any(axis=1) & ~yy.all(axis=1)
