@@ -16,7 +16,10 @@ from groundscore.scoring.filtering import filter_reports
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GRPO = FIXTURES / "vlmr1_grpo_refcocog_excerpt.json"
-GOOD = '[{"bbox_2d": [10, 10, 50, 50], "label": "dog"}]'
+# An answer the shipped model keeps with a margin (about 0.63 against accept 0.5): these tests are about the
+# filter's bookkeeping, not the model, so a small box without thinking (a weak prior, near 0.5) would make them
+# depend on the model's last refit.
+GOOD = '[{"bbox_2d": [10, 10, 80, 80], "label": "dog"}]'
 
 
 @pytest.fixture(scope="module")
