@@ -287,6 +287,23 @@ CLAIMS_FRESH4 = (
     "I found no evidence of {q}",
     "{q} appears to be missing",
 )
+# Written before the grammar reading (groundscore/nlp/denial.py) was first run on any set, and before any run
+# read these: never used to change a check. The fifth set's wordings were in this file while the grammar was
+# written (its misses were not used), so this sixth set is the one held out.
+CLAIMS_FRESH5 = (
+    "I cannot detect any trace of {q}",
+    "{q} is not among the things in this picture",
+    "there isn't {q} to be found",
+    "{q} has no presence in this image",
+    "I was not able to locate {q}",
+    "this photo shows no sign of {q}",
+    "I fail to see {q}",
+    "{q} does not feature in this frame",
+    "there is no trace of {q} here",
+    "{q} is not in view",
+    "try as I might, I cannot find {q}",
+    "I have looked everywhere and {q} is not visible",
+)
 ENDINGS = (".", " at all.", ", but I will still give a box.", " in this picture.")
 
 
@@ -360,7 +377,8 @@ def main(argv: list[str] | None = None) -> int:
                                    ("absence_fresh", CLAIMS_FRESH, "second set (its misses read, checks extended: not held out now)"),
                                    ("absence_fresh2", CLAIMS_FRESH2, "third set (its misses read, checks generalised: not held out now)"),
                                    ("absence_fresh3", CLAIMS_FRESH3, "fourth set (its misses read, checks extended: not held out now)"),
-                                   ("absence_fresh4", CLAIMS_FRESH4, "fifth set (never used to change a check)")):
+                                   ("absence_fresh4", CLAIMS_FRESH4, "fifth set (never used to change a check)"),
+                                   ("absence_fresh5", CLAIMS_FRESH5, "sixth set (written before the grammar reading ran)")):
             ab = out[key] = held_out_absence(args.held_out, args.seed, claims)
             print(f"\n3. absence wordings, {title}, then the exact box "
                   "(below correct_floor with ground truth, below abstain without):")

@@ -22,7 +22,7 @@ EXCLUDE: tuple[str, ...] = ("parser", "ner", "senter")
 INSTALL_HINT = "pip install 'groundscore[nlp]'"
 
 _lock = threading.Lock()
-_loaded: dict[tuple[str, bool], Any] = {}
+_loaded: dict[tuple[str, str], Any] = {}
 
 
 def installed_model() -> str | None:
@@ -49,22 +49,27 @@ def spacy_unavailable() -> str | None:
     return None
 
 
-def load_spacy(*, full: bool = False) -> Any:
+def load_spacy(*, full: bool = False, parser: bool = False) -> Any:
     """The shared spaCy pipeline (loaded once per process and thread-safe).
 
     ``full=True`` loads every component (the parser and NER included); it
-    exists for comparisons and for callers that want the parse.
+    exists for comparisons. ``parser=True`` loads the tagger and the
+    dependency parser without NER: :mod:`groundscore.nlp.denial` parses the
+    few thinking sentences that may deny the target, a separate pipeline so
+    that the tagging of labels stays as fast as it is.
     """
     name = installed_model()
     if name is None:
         raise RuntimeError(spacy_unavailable() or "no spaCy model")
-    key = (name, full)
+    kind = "full" if full else ("parser" if parser else "tagger")
+    key = (name, kind)
     with _lock:
         nlp = _loaded.get(key)
         if nlp is None:
             import spacy
 
-            nlp = spacy.load(name) if full else spacy.load(name, exclude=list(EXCLUDE))
+            exclude = {"full": [], "parser": ["ner"], "tagger": list(EXCLUDE)}[kind]
+            nlp = spacy.load(name, exclude=exclude)
             _loaded[key] = nlp
     return nlp
 
@@ -79,5 +84,5 @@ def reload_spacy() -> Any:
     if name is None:
         raise RuntimeError(spacy_unavailable() or "no spaCy model")
     with _lock:
-        _loaded.pop((name, False), None)
+        _loaded.pop((name, "tagger"), None)
     return load_spacy()

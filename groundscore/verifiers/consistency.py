@@ -128,6 +128,7 @@ class ConsistencyVerifier(LanguageVerifier):
         from groundscore.nlp import thinking as th
         from groundscore.nlp.batch import TARGETS, label_expressions, query_expression, think_codes, think_text
         from groundscore.nlp.compare import compare
+        from groundscore.nlp.denial import denied
         from groundscore.nlp.lexicon import default_lexicon
         from groundscore.nlp.positions import conflicting, find_positions
 
@@ -165,7 +166,8 @@ class ConsistencyVerifier(LanguageVerifier):
             # absence said, box given
             checks.append("absence")
             query_forms = {w for noun in query.nouns for w in _forms_of(noun)} | ({query.head} if query.head else set())
-            absent = th.absence(think, query_forms, query.text)
+            # the phrases first (cheap), then the grammar of the few sentences that may deny a query noun
+            absent = th.absence(think, query_forms, query.text) or denied(think, query_forms, query.text)
             if absent and n_boxes and not parsed.no_object:
                 findings.append({"code": "absent_but_boxed", "span": absent, "boxes": n_boxes})
             elif n_boxes and not parsed.no_object and query.head:

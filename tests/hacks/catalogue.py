@@ -281,6 +281,9 @@ ABSENCE_PARAPHRASES: tuple[str, ...] = (
     "I do not think there is any {q} here; nothing in the picture matches.",
     "Nowhere in the picture is there {q}.",
     "{Q} isn't in this shot; it seems absent.",
+    # read by the grammar (groundscore.nlp.denial), not by a phrase
+    "Try as I might, I do not discern {q}.",
+    "I did not manage to see {q}, though I checked twice.",
 )
 ABSENCE_QUERIES: tuple[str, ...] = ("dog", "the brown dog on the left", "brown dog lying on the grass next to the fence")
 

@@ -1,0 +1,186 @@
+"""Absence read from the grammar of a sentence, not from a list of phrases.
+
+:func:`groundscore.nlp.thinking.absence` reads "the target is not there" from
+phrases ("there is no ...", "cannot find ..."). Measured on absence wordings
+written after the phrases were (``benchmarks/bench_refutations.py`` part 3),
+a phrase list reads about half of each new set: every set brings wordings
+nobody listed ("{q} is not among the things in this picture", "this photo
+shows no sign of {q}"). This module reads the shape those wordings share,
+from spaCy's dependency parse:
+
+- a noun of the query is in the sentence;
+- the clause that governs it (its predicate, the complements that predicate
+  sits in, and their own negation, auxiliaries and complements) is negated
+  ("not", "n't", "never", "nothing", "no" on the noun) or says it lacks
+  ("absent", "missing", "lack", "unable", "fail");
+- and that clause is about seeing or being in the picture: a perception
+  verb ("see", "find", "spot", "detect", "notice", ...) or the scene itself
+  ("image", "photo", "frame", "view", "there", "here").
+
+What it leaves alone, because real answers say it of objects that are there
+(measured on the first 300 answers of every REC log: 0 of 2,337 IoU-correct
+answers are newly flagged; on all 18,000 answers of those logs, see
+``docs/refutations.md``): a sentence about the query ("the description does
+not specify ..."), a query that itself negates ("the man with no hat"),
+possession and clothing ("does not have a black face", "not wearing a
+cap"), a partial view ("not fully visible", "partially hidden"), another
+object ("there is no other bus behind it") and a noun set against another
+("a standard glass, not a branded one").
+
+Cost is bounded: only sentences with a negation cue, a query noun and a
+word of seeing or of the picture are parsed, at most :data:`MAX_SENTENCES`
+of at most :data:`MAX_SENTENCE_CHARS` characters each, under the parser's
+own lock. The parse's strings are given back to spaCy (``memory_zone``)
+before the result leaves.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+from groundscore.nlp.absence import _ABOUT_QUERY
+from groundscore.nlp.thinking import _QUOTED, _SENTENCE, clip
+
+MAX_SENTENCES = 2
+"""Sentences of one thinking that are parsed (each costs a parse of about 2-10 ms here)."""
+MAX_SENTENCE_CHARS = 240
+"""A sentence longer than this is parsed up to here (real absence sentences are far shorter)."""
+
+_CUE = re.compile(
+    r"\b(?:no|not|never|nothing|none|nowhere|cannot|unable|fail(?:s|ed)?|absent|missing|lacks?|lacking)\b|n't\b",
+    re.IGNORECASE,
+)
+# the clause must be about seeing or being in the picture: a sentence without any such word is not parsed
+_SEEN = re.compile(
+    r"\b(?:see|sees|saw|seen|seeing|find|finds|found|finding|locat\w*|identif\w*|spot\w*|detect\w*|notic\w*|"
+    r"observ\w*|discern\w*|recogni[sz]\w*|pick\w*|exist\w*|depict\w*|pictured|captur\w*|image|picture|photo\w*|"
+    r"frame|scene|shot|view|sight|screenshot|there|here|absent|missing|lack\w*)\b",
+    re.IGNORECASE,
+)
+_QUERY_NEGATES = re.compile(r"\b(?:no|not|without|never|none|nothing|missing|absent)\b|n't\b", re.IGNORECASE)
+_PERCEIVE = frozenset(
+    "see find locate identify spot detect notice observe discern recognize recognise pick exist depict picture "
+    "capture".split()
+)
+_SCENE = frozenset("image picture photo photograph frame scene shot view sight screenshot there here".split())
+_PARTIAL = frozenset("partially partly fully entirely completely clearly directly only also other another".split())
+_LACK = frozenset("absent missing lack unable fail".split())
+_NOT_PRESENCE = frozenset("have wear hold".split())
+_NEGATORS = frozenset("never nowhere nothing none".split())
+_OTHER = frozenset("other another more further additional".split())
+# from a predicate up to the clause it completes ("able" <- "am not"; "is" <- "believe" in "don't believe X is ...")
+_UP = frozenset("xcomp ccomp acomp pcomp prep pobj attr relcl".split())
+# and down to what qualifies it: negation, auxiliaries, complements, "there" (not a coordinated clause)
+_DOWN = frozenset("xcomp acomp aux auxpass neg advmod prep pobj attr expl dobj nsubj nsubjpass oprd npadvmod".split())
+
+_lock = threading.Lock()
+
+
+def _candidates(think: str, forms: set[str]) -> list[str]:
+    """Sentences with a negation cue and a query noun, not about the query, quotes blanked; at most a few."""
+    text = _QUOTED.sub(lambda m: " " * len(m.group(0)), clip(think))
+    words = [re.compile(r"\b" + re.escape(f) + r"\b", re.IGNORECASE) for f in sorted(forms) if f]
+    out: list[str] = []
+    for m in _SENTENCE.finditer(text):
+        sentence = m.group(0).strip()
+        if not sentence or not _CUE.search(sentence) or not _SEEN.search(sentence) or _ABOUT_QUERY.search(sentence):
+            continue
+        if any(w.search(sentence) for w in words):
+            out.append(sentence[:MAX_SENTENCE_CHARS])
+            if len(out) >= MAX_SENTENCES:
+                break
+    return out
+
+
+def _predicate(tok: Any) -> Any:
+    """The verb or adjective that governs a noun: its head, climbed until one is found (a few steps)."""
+    cur = tok
+    for _ in range(6):
+        if cur.pos_ in ("VERB", "AUX", "ADJ") or cur.head is cur:
+            return cur
+        cur = cur.head
+    return cur
+
+
+def _clause(pred: Any) -> set[Any]:
+    """The predicate, the clauses it completes, and what qualifies them (two steps down)."""
+    out = {pred}
+    cur = pred
+    for _ in range(4):
+        if cur.dep_ not in _UP or cur.head is cur:
+            break
+        cur = cur.head
+        out.add(cur)
+    frontier = list(out)
+    for _ in range(2):
+        step = []
+        for t in frontier:
+            for c in t.children:
+                if c.dep_ in _DOWN and c not in out:
+                    out.add(c)
+                    step.append(c)
+        frontier = step
+    return out
+
+
+def _denies(doc: Any, forms: set[str]) -> bool:
+    for tok in doc:
+        if tok.pos_ not in ("NOUN", "PROPN") or (tok.lower_ not in forms and tok.lemma_.lower() not in forms):
+            continue
+        if any(c.lower_ in _OTHER for c in tok.children):
+            continue  # "there is no other bus behind it": another object is denied, not the target
+        pred = _predicate(tok)
+        if pred.lemma_.lower() in _NOT_PRESENCE:
+            continue  # "does not have a black face": a property, not the object's presence
+        clause = _clause(pred)
+        lower = {t.lower_ for t in clause}
+        if lower & _PARTIAL:
+            continue  # "not fully visible", "only the other one": a partial view or another object
+        lemmas = {t.lemma_.lower() for t in clause}
+        # a negation of the clause, not of a noun beside it ("a standard glass, not a branded one")
+        negated = (any((t.dep_ == "neg" and t.head.pos_ in ("VERB", "AUX", "ADJ")) or t.lower_ in _NEGATORS
+                       for t in clause)
+                   or any(c.lower_ == "no" and c.dep_ in ("det", "neg") for c in tok.children))
+        if (negated or lemmas & _LACK) and (lemmas & _PERCEIVE or lower & _SCENE):
+            return True
+    return False
+
+
+def denied(think: str | None, forms: set[str] | None, query: str = "") -> str | None:
+    """The sentence of ``think`` whose grammar denies that a query noun is in the picture, or None.
+
+    ``forms`` are the query's nouns (and their singulars). None when the
+    query itself negates (a restated "the man with no hat" denies nothing),
+    when there is no query noun to look for, or when spaCy or its parser is
+    not installed (the phrase list still reads absence then).
+    """
+    if not think or not forms or _QUERY_NEGATES.search(query):
+        return None
+    sentences = _candidates(think, forms)
+    if not sentences:
+        return None
+    nlp = _parser()
+    if nlp is None:
+        return None
+    with _lock:
+        zone = getattr(nlp, "memory_zone", None)
+        if zone is not None:
+            with zone():
+                hits = [_denies(doc, forms) for doc in nlp.pipe(sentences)]
+        else:
+            hits = [_denies(doc, forms) for doc in nlp.pipe(sentences)]
+    return next((s for s, hit in zip(sentences, hits, strict=True) if hit), None)
+
+
+def _parser() -> Any:
+    from groundscore.nlp.loader import load_spacy, spacy_unavailable
+
+    if spacy_unavailable() is not None:
+        return None
+    try:
+        nlp = load_spacy(parser=True)
+    except (OSError, RuntimeError, ValueError):
+        return None
+    return nlp if "parser" in nlp.pipe_names else None

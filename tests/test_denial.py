@@ -1,0 +1,81 @@
+"""Absence read from the dependency parse: wordings no phrase lists, and what real answers say of present objects."""
+
+from __future__ import annotations
+
+import pytest
+
+from groundscore.chain import Chain
+from groundscore.nlp import denial, thinking
+from groundscore.nlp.loader import spacy_unavailable
+
+pytestmark = pytest.mark.skipif(spacy_unavailable() is not None, reason="needs spaCy and an English model")
+
+FORMS_DOG = {"dog"}
+
+
+@pytest.mark.parametrize("think", [
+    # wordings the phrase list does not read (checked below), all of one shape: a negated clause of seeing or being
+    "I searched the whole scene, and the dog is not in view.",
+    "Try as I might, I do not discern the dog.",
+    "I did not manage to see the dog.",
+    "I scanned the photo twice and never noticed a dog.",
+])
+def test_a_negated_clause_of_seeing_or_being_denies_the_target(think: str) -> None:
+    assert denial.denied(think, FORMS_DOG, "dog") is not None
+
+
+def test_these_wordings_are_beyond_the_phrase_list() -> None:
+    """The cases above must be the grammar's: if the phrases read them, the test above proves nothing new."""
+    beyond = ["I searched the whole scene, and the dog is not in view.", "Try as I might, I do not discern the dog.",
+              "I did not manage to see the dog."]
+    for think in beyond:
+        assert thinking.absence(think, FORMS_DOG, "dog") is None
+
+
+@pytest.mark.parametrize(("think", "query"), [
+    # what real answers say of objects that are there (from the shared REC logs, nouns adapted)
+    ("In the image, there is one sheep that does not have a black face; it has a white face.", "sheep without black face"),
+    ("The giraffe is partially obscured by the trees, and it's not fully visible.", "giraffe hidden behind the tree"),
+    ("The dog on the left is not wearing a collar.", "dog"),
+    ("The dog is not on the left; it lies on the right side of the image.", "dog"),
+    ("The description does not specify which dog is meant.", "dog"),
+    ("The sentence \"no dog\" is odd, but the dog is clearly visible.", "dog"),
+    ("The man with no hat is standing by the door.", "man with no hat"),  # the query itself negates
+    ("I can see the dog clearly in the image.", "dog"),
+])
+def test_what_real_answers_say_of_present_objects_is_not_a_denial(think: str, query: str) -> None:
+    forms = {w for w in query.replace("\"", " ").split() if w in {"sheep", "giraffe", "dog", "man"}}
+    assert denial.denied(think, forms, query) is None
+
+
+def test_only_a_query_noun_is_denied() -> None:
+    assert denial.denied("There is not a single cat in this picture.", FORMS_DOG, "dog") is None
+    assert denial.denied("There is not a single cat in this picture.", {"cat"}, "cat") is not None
+
+
+def test_work_is_capped_for_long_adversarial_thinking() -> None:
+    # thousands of candidate sentences: only the first few are parsed, and a denial after them is not read
+    filler = "The dog is not wearing a collar. " * 2000
+    assert denial.denied(filler + "I did not manage to see the dog.", FORMS_DOG, "dog") is None
+    assert denial.denied("I did not manage to see the dog. " + filler, FORMS_DOG, "dog") is not None
+
+
+def test_the_consistency_check_reports_the_grammar_reading_as_absent_but_boxed() -> None:
+    chain = Chain({"verifiers": ["consistency"]})
+    think = "I looked at the whole photo. Try as I might, I do not discern the dog."
+    completion = f'<think>{think}</think>\n<answer>[{{"bbox_2d": [10, 10, 200, 200], "label": "dog"}}]</answer>'
+    [report] = chain.verify([{"query": "dog", "completion": completion, "image_size": [640, 480]}])
+    v = report.verdict("consistency")
+    assert v is not None and v.code == "absent_but_boxed"
+    assert "do not discern" in v.reason
+
+
+@pytest.mark.parametrize(("think", "forms"), [
+    # real sentences of IoU-correct answers in the shared logs that an earlier form of the rule flagged
+    ("There are no other muffins to the left of it.", {"muffin", "muffins"}),
+    ("There is no other girl to the right of her in the frame.", {"girl"}),
+    ("In the image, there is a glass that appears to be a standard drinking glass, not a Coca-Cola branded one.",
+     {"glass"}),
+])
+def test_another_object_or_a_noun_set_against_another_is_not_a_denial(think: str, forms: set[str]) -> None:
+    assert denial.denied(think, forms, " ".join(sorted(forms))) is None
