@@ -231,8 +231,8 @@ def noise_lines(logs: list[dict[str, Any]]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--kind", choices=("logistic", "boosted"), default="logistic", help="the single-answer model")
-    ap.add_argument("--group-kind", choices=("logistic", "boosted"), default=None,
+    ap.add_argument("--kind", choices=("logistic", "boosted", "stacked"), default="logistic", help="the single-answer model")
+    ap.add_argument("--group-kind", choices=("logistic", "boosted", "stacked"), default=None,
                     help="the group model (default: as --kind)")
     ap.add_argument("--folds", type=int, default=4, help="question folds")
     ap.add_argument("--holdout", choices=("model", "size"), default="model",

@@ -35,8 +35,8 @@ OUT = ROOT / "groundscore" / "data" / "confidence.json"
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--kind", choices=("logistic", "boosted"), default="logistic", help="the single-answer model")
-    ap.add_argument("--group-kind", choices=("logistic", "boosted"), default=None,
+    ap.add_argument("--kind", choices=("logistic", "boosted", "stacked"), default="logistic", help="the single-answer model")
+    ap.add_argument("--group-kind", choices=("logistic", "boosted", "stacked"), default=None,
                     help="the group model (default: as --kind)")
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--platt-folds", type=int, default=0,

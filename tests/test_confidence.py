@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,15 +63,20 @@ def test_invalid_model_file_is_named(tmp_path: Path) -> None:
         ConfidenceFile.model_validate({**json.loads(default_model().model_dump_json()), "version": 99})
 
 
-def test_exported_models_predict_as_scikit_learn_does() -> None:
+def _toy(n: int, seed: int, square: float, cut: float) -> tuple[Any, Any, Any, list[str]]:
+    """numpy, and a labelled toy set with a term no linear score can follow (``square`` x b**2)."""
     np = pytest.importorskip("numpy")
     pytest.importorskip("sklearn")
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    y = (X[:, 0] + square * X[:, 1] ** 2 + rng.normal(scale=0.7, size=n) > cut).astype(int)
+    return np, X, y, ["a", "b", "c"]
+
+
+def test_exported_models_predict_as_scikit_learn_does() -> None:
+    np, X, y, names = _toy(600, 0, 0.5, 0.3)
     from groundscore.confidence.fit import _fit_score
 
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(600, 3))
-    y = (X[:, 0] + 0.5 * X[:, 1] ** 2 + rng.normal(scale=0.7, size=600) > 0.3).astype(int)
-    names = ["a", "b", "c"]
     for kind in ("logistic", "boosted"):
         model = _fit_score(X, y, kind, names)
         ours = [model.predict(dict(zip(names, row, strict=True))) for row in X[:50]]
@@ -198,3 +204,22 @@ def test_scorer_without_parse_falls_back_to_the_combination() -> None:
 def test_model_is_a_probability_on_any_input() -> None:
     sub = SubModel(kind="logistic", features=["x"], mean=[0.0], scale=[1.0], coef=[1e6], intercept=0.0)
     assert sub.predict({"x": 1e6}) == 1.0 and sub.predict({"x": -1e6}) == 0.0
+
+
+def test_stacked_trees_only_correct_the_linear_score_and_by_a_bounded_amount() -> None:
+    np, X, y, names = _toy(4000, 1, 0.8, 0.5)
+    from groundscore.confidence.fit import STACKED_RATE, STACKED_TREES, _fit_score
+
+    linear = _fit_score(X, y, "logistic", names)
+    stacked = _fit_score(X, y, "stacked", names)
+    assert stacked.kind == "stacked" and stacked.trees and stacked.coef == linear.coef  # the same linear part
+
+    def loss(model: object) -> float:
+        p = np.clip([model.predict(dict(zip(names, row, strict=True))) for row in X], 1e-9, 1 - 1e-9)  # type: ignore[attr-defined]
+        return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+    assert loss(stacked) < loss(linear) - 0.02  # the trees find the square the linear score cannot
+    bound = STACKED_TREES * STACKED_RATE * 1.0
+    for row in [*X[:200], [1e6, -1e6, 3.0], [-50.0, 50.0, -50.0]]:  # and far outside the data too
+        x = [float(v) for v in row]
+        assert abs(stacked.score(x) - linear.score(x)) <= bound + 1e-9

@@ -4,7 +4,11 @@ Two kinds, both exported to plain numbers (:class:`~groundscore.confidence.model
 
 - ``logistic``: L2-regularised logistic regression on standardised features;
 - ``boosted``: scikit-learn's histogram gradient boosting (small trees),
-  each tree's nodes copied into the file.
+  each tree's nodes copied into the file;
+- ``stacked``: the logistic model, then small regression trees that correct
+  its score by a bounded amount where the logs are dense (measured in
+  ``benchmarks/eval_confidence.py``, not shipped: see
+  ``docs/concepts/what-groundscore-can-know.md``).
 
 Either is followed by a Platt map fitted on out-of-fold scores, the folds
 split by ``groups`` (questions, or images), so that the probability is
@@ -59,7 +63,51 @@ def _fit_score(X: Any, y: Any, kind: str, names: Sequence[str], seed: int = 0) -
             ))
         init = float(np.ravel(model._baseline_prediction)[0])
         return SubModel(kind="boosted", features=list(names), intercept=init, learning_rate=1.0, trees=trees)
-    raise ValueError(f"unknown model kind {kind!r}: logistic or boosted")
+    if kind == "stacked":
+        return _fit_stacked(X, y, names, seed)
+    raise ValueError(f"unknown model kind {kind!r}: logistic, boosted or stacked")
+
+
+STACKED_TREES = 60
+STACKED_RATE = 0.1
+STACKED_LEAF = 400
+"""The stacked model's corrections: few small trees, a leaf needs this many answers, so that a correction is
+made only where the logs hold many answers alike; elsewhere the linear score stands as it is."""
+
+
+def _fit_stacked(X: Any, y: Any, names: Sequence[str], seed: int) -> SubModel:
+    """Logistic regression, then Newton-boosted regression trees on what it gets wrong (log loss).
+
+    Trees do not extrapolate: a tree model alone says whatever its nearest
+    leaf says for an input unlike the logs (a box-only answer without
+    thinking read 0.03). Here each tree only corrects the linear score, by
+    a bounded amount, in leaves of at least :data:`STACKED_LEAF` answers.
+    """
+    import numpy as np
+    from sklearn.tree import DecisionTreeRegressor
+
+    base = _fit_score(X, y, "logistic", names)
+    z = np.array(base.scores(X))
+    trees = []
+    for _ in range(STACKED_TREES):
+        p = 1.0 / (1.0 + np.exp(-z))
+        grad, hess = y - p, np.maximum(p * (1 - p), 1e-6)
+        reg = DecisionTreeRegressor(max_leaf_nodes=8, min_samples_leaf=STACKED_LEAF, random_state=seed)
+        reg.fit(X, grad / hess, sample_weight=hess)
+        t = reg.tree_
+        leaf_of = reg.apply(X)
+        value = np.zeros(t.node_count)
+        for leaf in np.unique(leaf_of):
+            m = leaf_of == leaf
+            # a Newton step (L2 1.0), at most 1 in logit a tree: a correction, never a new model
+            value[leaf] = float(np.clip(grad[m].sum() / (hess[m].sum() + 1.0), -1.0, 1.0))
+        tree = Tree(feature=[int(f) if t.children_left[i] >= 0 else -1 for i, f in enumerate(t.feature)],
+                    threshold=[float(v) if t.children_left[i] >= 0 else 0.0 for i, v in enumerate(t.threshold)],
+                    left=[int(v) for v in t.children_left], right=[int(v) for v in t.children_right],
+                    value=[float(v) for v in value])
+        trees.append(tree)
+        z = z + STACKED_RATE * value[leaf_of]
+    return base.model_copy(update={"kind": "stacked", "trees": trees, "learning_rate": STACKED_RATE})
 
 
 def _platt(z: Any, y: Any) -> tuple[float, float]:

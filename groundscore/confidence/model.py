@@ -69,7 +69,7 @@ class SubModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["logistic", "boosted"]
+    kind: Literal["logistic", "boosted", "stacked"]
     features: list[str] = Field(min_length=1)
     mean: list[float] = Field(default_factory=list, description="logistic: feature means (standardisation).")
     scale: list[float] = Field(default_factory=list, description="logistic: feature standard deviations.")
@@ -82,9 +82,9 @@ class SubModel(BaseModel):
     @model_validator(mode="after")
     def _shape(self) -> SubModel:
         n = len(self.features)
-        if self.kind == "logistic" and not (len(self.mean) == len(self.scale) == len(self.coef) == n):
-            raise ValueError(f"logistic mean, scale and coef must each have {n} entries")
-        if self.kind == "boosted":
+        if self.kind in ("logistic", "stacked") and not (len(self.mean) == len(self.scale) == len(self.coef) == n):
+            raise ValueError(f"{self.kind} mean, scale and coef must each have {n} entries")
+        if self.kind in ("boosted", "stacked"):
             if not self.trees:
                 raise ValueError("a boosted model needs trees")
             if any(f >= n for t in self.trees for f in t.feature):
@@ -94,12 +94,14 @@ class SubModel(BaseModel):
         return self
 
     def score(self, x: list[float]) -> float:
-        if self.kind == "logistic":
-            z = self.intercept
-            for v, m, s, c in zip(x, self.mean, self.scale, self.coef, strict=True):
-                z += c * (v - m) / s
-            return z
-        return self.intercept + self.learning_rate * sum(t(x) for t in self.trees)
+        if self.kind == "boosted":
+            return self.intercept + self.learning_rate * sum(t(x) for t in self.trees)
+        z = self.intercept
+        for v, m, s, c in zip(x, self.mean, self.scale, self.coef, strict=True):
+            z += c * (v - m) / s
+        if self.kind == "stacked":  # the linear score, corrected by small trees where the logs are dense
+            z += self.learning_rate * sum(t(x) for t in self.trees)
+        return z
 
     def scores(self, X: Any) -> list[float]:
         """``score`` of each row of a matrix whose columns are ``features`` (fitting and evaluation)."""
