@@ -79,3 +79,7 @@ def test_the_consistency_check_reports_the_grammar_reading_as_absent_but_boxed()
 ])
 def test_another_object_or_a_noun_set_against_another_is_not_a_denial(think: str, forms: set[str]) -> None:
     assert denial.denied(think, forms, " ".join(sorted(forms))) is None
+
+
+def test_text_spacy_cannot_encode_is_read_not_raised() -> None:
+    assert denial.denied("I did not manage to see the dog \ud800 here.", FORMS_DOG, "dog") is not None

@@ -80,7 +80,9 @@ _lock = threading.Lock()
 
 def _candidates(think: str, forms: set[str]) -> list[str]:
     """Sentences with a negation cue and a query noun, not about the query, quotes blanked; at most a few."""
-    text = _QUOTED.sub(lambda m: " " * len(m.group(0)), clip(think))
+    # a lone surrogate (valid in JSON, not in UTF-8) would make spaCy raise: it becomes "?"
+    text = clip(think).encode("utf-8", "replace").decode("utf-8")
+    text = _QUOTED.sub(lambda m: " " * len(m.group(0)), text)
     words = [re.compile(r"\b" + re.escape(f) + r"\b", re.IGNORECASE) for f in sorted(forms) if f]
     out: list[str] = []
     for m in _SENTENCE.finditer(text):
