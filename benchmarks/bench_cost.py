@@ -115,9 +115,10 @@ def shapes() -> dict[str, Callable[[random.Random], str]]:
         "thinking: 64 KB of made-up words": thinking(lambda rng: made_up(rng, 200) + "."),
         "thinking: 64 KB of absence sentences": thinking(
             lambda rng: f"There is no {made_up(rng, 12)} dog {made_up(rng, 8)} in the image, I cannot find it."),
-        # each sentence has a negation and the query's noun, so the grammar reading parses as many as it may
+        # each sentence has a negation, the query's noun and a word of the picture, so the grammar reading
+        # (groundscore.nlp.denial) parses as many sentences as it may, each as long as it may
         "thinking: 64 KB of negated sentences on the dog": thinking(
-            lambda rng: f"The dog on the left is not {made_up(rng, 220)}."),
+            lambda rng: f"The dog on the left is not {made_up(rng, 220)} in the image."),
         "thinking: 64 KB of 'is actually a' claims": thinking(
             lambda rng: f"The dog is actually a {made_up(rng, 10)} cat, it turns out to be the {made_up(rng, 6)}."),
         "thinking: 64 KB of written boxes": thinking(
