@@ -304,6 +304,21 @@ CLAIMS_FRESH5 = (
     "try as I might, I cannot find {q}",
     "I have looked everywhere and {q} is not visible",
 )
+# Written after the grammar reading landed, before any run read it; never used to change a check.
+CLAIMS_FRESH6 = (
+    "{q} does not appear anywhere I look",
+    "I see no trace of {q}",
+    "there's no {q} that I can make out",
+    "{q} is not present in the scene",
+    "I'm unable to find {q}",
+    "the picture holds no {q}",
+    "{q} has not been captured here",
+    "I could not see {q} in the photo",
+    "this frame does not contain {q}",
+    "{q} never appears in this image",
+    "no sign of {q} is visible",
+    "I failed to spot {q}",
+)
 ENDINGS = (".", " at all.", ", but I will still give a box.", " in this picture.")
 
 
@@ -378,7 +393,8 @@ def main(argv: list[str] | None = None) -> int:
                                    ("absence_fresh2", CLAIMS_FRESH2, "third set (its misses read, checks generalised: not held out now)"),
                                    ("absence_fresh3", CLAIMS_FRESH3, "fourth set (its misses read, checks extended: not held out now)"),
                                    ("absence_fresh4", CLAIMS_FRESH4, "fifth set (never used to change a check)"),
-                                   ("absence_fresh5", CLAIMS_FRESH5, "sixth set (written before the grammar reading ran)")):
+                                   ("absence_fresh5", CLAIMS_FRESH5, "sixth set (written before the grammar reading ran)"),
+                                   ("absence_fresh6", CLAIMS_FRESH6, "seventh set (written after the grammar landed)")):
             ab = out[key] = held_out_absence(args.held_out, args.seed, claims)
             print(f"\n3. absence wordings, {title}, then the exact box "
                   "(below correct_floor with ground truth, below abstain without):")
