@@ -8,7 +8,9 @@ model is reported by :func:`spacy_unavailable` with the command that fixes it.
 Only ``tok2vec``, ``tagger``, ``attribute_ruler`` and ``lemmatizer`` run: the
 label verifiers need parts of speech and lemmas, not the dependency parse or
 named entities, and dropping ``parser`` and ``ner`` makes tagging about three
-times faster (see ``benchmarks/bench_language.py``).
+times faster (see ``benchmarks/bench_language.py``). The grammar reading of
+absence (:mod:`groundscore.nlp.denial`) loads a second pipeline with the
+parser, lazily, for the few sentences it parses.
 """
 
 from __future__ import annotations
