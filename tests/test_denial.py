@@ -83,3 +83,15 @@ def test_another_object_or_a_noun_set_against_another_is_not_a_denial(think: str
 
 def test_text_spacy_cannot_encode_is_read_not_raised() -> None:
     assert denial.denied("I did not manage to see the dog \ud800 here.", FORMS_DOG, "dog") is not None
+
+
+def test_made_up_words_do_not_grow_the_parser_vocabulary() -> None:
+    """A long training run parses endless new words: the strings they add must be given back."""
+    from groundscore.nlp.loader import load_spacy
+
+    denial.denied("I did not see the dog in the image.", FORMS_DOG, "dog")
+    strings = load_spacy(parser=True).vocab.strings
+    before = len(strings)
+    for k in range(200):
+        denial.denied(f"I did not see the dog qx{k}zv wq{k}yy in the image.", FORMS_DOG, "dog")
+    assert len(strings) == before
