@@ -55,8 +55,8 @@ _CUE = re.compile(
 # the clause must be about seeing or being in the picture: a sentence without any such word is not parsed
 _SEEN = re.compile(
     r"\b(?:see|sees|saw|seen|seeing|find|finds|found|finding|locat\w*|identif\w*|spot\w*|detect\w*|notic\w*|"
-    r"observ\w*|discern\w*|recogni[sz]\w*|pick\w*|exist\w*|depict\w*|pictured|captur\w*|image|picture|photo\w*|"
-    r"frame|scene|shot|view|sight|screenshot|there|here|absent|missing|lack\w*)\b",
+    r"observ\w*|discern\w*|recogni[sz]\w*|pick\w*|exist\w*|depict\w*|pictured|captur\w*|photo\w*|"
+    r"(?:image|picture|frame|scene|shot|view|sight|screenshot)s?|there|here)\b",
     re.IGNORECASE,
 )
 _QUERY_NEGATES = re.compile(r"\b(?:no|not|without|never|none|nothing|missing|absent)\b|n't\b", re.IGNORECASE)
