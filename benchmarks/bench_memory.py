@@ -71,6 +71,8 @@ def sample(rng: random.Random, group: int) -> dict[str, Any]:
     x, y = rng.randint(0, 500), rng.randint(0, 300)
     box = [x, y, x + rng.randint(5, 140), y + rng.randint(5, 140)]
     think = f"<think>The {phrase(rng)} is next to the {label}. It refers to the {label}.</think>" if rng.random() < 0.7 else ""
+    if think and rng.random() < 0.3:  # a denial of the query: the grammar reading parses it (a second spaCy pipeline)
+        think = think.replace("</think>", f" I did not see the {query} in the image.</think>")
     out: dict[str, Any] = {
         "query": query,
         "completion": f'{think}<answer>[{{"bbox_2d": {box}, "label": {json.dumps(label)}}}]</answer>',

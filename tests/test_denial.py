@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from groundscore.chain import Chain
@@ -95,3 +97,24 @@ def test_made_up_words_do_not_grow_the_parser_vocabulary() -> None:
     for k in range(200):
         denial.denied(f"I did not see the dog qx{k}zv wq{k}yy in the image.", FORMS_DOG, "dog")
     assert len(strings) == before
+
+
+def test_the_parser_pipelines_lemmatizer_cache_is_bounded_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """spaCy's rule lemmatizer caches every (word, tag) for ever; the parser pipeline has its own and is bounded."""
+    import random
+    import string
+
+    from groundscore.nlp import analyzer as analyzer_module
+    from groundscore.nlp.loader import load_spacy
+
+    monkeypatch.setattr(analyzer_module, "MAX_LEMMA_CACHE", 50)
+    denial.denied("I did not see the dog in the image.", FORMS_DOG, "dog")
+    cache = load_spacy(parser=True).get_pipe("lemmatizer").cache
+    rng = random.Random(5)
+    sizes = []
+    for _ in range(150):
+        q = "".join(rng.choices(string.ascii_lowercase, k=7))
+        denial.denied(f"I did not see the {q}s {q}ing in the image.", {q, q + "s"}, q)
+        sizes.append(len(cache))
+    assert max(sizes) <= 50 + 8, sizes  # between two sentences it may pass the bound by one parse's new words
+    assert any(b < a for a, b in itertools.pairwise(sizes)), sizes  # it was emptied, and filled again

@@ -41,6 +41,7 @@ import threading
 from typing import Any
 
 from groundscore.nlp.absence import _ABOUT_QUERY
+from groundscore.nlp.analyzer import _bound_lemma_cache
 from groundscore.nlp.thinking import _QUOTED, _SENTENCE, clip
 
 MAX_SENTENCES = 2
@@ -173,6 +174,7 @@ def denied(think: str | None, forms: set[str] | None, query: str = "") -> str | 
                 hits = [_denies(doc, forms) for doc in nlp.pipe(sentences)]
         else:
             hits = [_denies(doc, forms) for doc in nlp.pipe(sentences)]
+        _bound_lemma_cache(nlp)  # the lemmatizer caches every new (word, tag): bounded as the tagger's is
     return next((s for s, hit in zip(sentences, hits, strict=True) if hit), None)
 
 
