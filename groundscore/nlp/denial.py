@@ -36,13 +36,15 @@ before the result leaves.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
+from contextlib import nullcontext
 from typing import Any
 
 from groundscore.nlp.absence import _ABOUT_QUERY
 from groundscore.nlp.analyzer import _bound_lemma_cache
-from groundscore.nlp.thinking import _QUOTED, _SENTENCE, clip
+from groundscore.nlp.thinking import _QUOTED, _SENTENCE, _names, clip
 
 MAX_SENTENCES = 2
 """Sentences of one thinking that are parsed (each costs a parse of about 2-10 ms here)."""
@@ -84,13 +86,12 @@ def _candidates(think: str, forms: set[str]) -> list[str]:
     # a lone surrogate (valid in JSON, not in UTF-8) would make spaCy raise: it becomes "?"
     text = clip(think).encode("utf-8", "replace").decode("utf-8")
     text = _QUOTED.sub(lambda m: " " * len(m.group(0)), text)
-    words = [re.compile(r"\b" + re.escape(f) + r"\b", re.IGNORECASE) for f in sorted(forms) if f]
     out: list[str] = []
     for m in _SENTENCE.finditer(text):
         sentence = m.group(0).strip()
         if not sentence or not _CUE.search(sentence) or not _SEEN.search(sentence) or _ABOUT_QUERY.search(sentence):
             continue
-        if any(w.search(sentence) for w in words):
+        if _names(sentence, forms):
             out.append(sentence[:MAX_SENTENCE_CHARS])
             if len(out) >= MAX_SENTENCES:
                 break
@@ -167,18 +168,17 @@ def denied(think: str | None, forms: set[str] | None, query: str = "") -> str | 
     nlp = _parser()
     if nlp is None:
         return None
+    zone = getattr(nlp, "memory_zone", None)  # spaCy >= 3.8: the parse's new strings are given back on the way out
     with _lock:
-        zone = getattr(nlp, "memory_zone", None)
-        if zone is not None:
-            with zone():
-                hits = [_denies(doc, forms) for doc in nlp.pipe(sentences)]
-        else:
+        with zone() if zone is not None else nullcontext():
             hits = [_denies(doc, forms) for doc in nlp.pipe(sentences)]
         _bound_lemma_cache(nlp)  # the lemmatizer caches every new (word, tag): bounded as the tagger's is
     return next((s for s, hit in zip(sentences, hits, strict=True) if hit), None)
 
 
+@functools.cache
 def _parser() -> Any:
+    """The parser pipeline, or None; looked up once per process (this sits on the verifier's path)."""
     from groundscore.nlp.loader import load_spacy, spacy_unavailable
 
     if spacy_unavailable() is not None:
