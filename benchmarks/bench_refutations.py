@@ -21,10 +21,10 @@ Run from the repository root (needs the ``[nlp]`` extra and the shared logs)::
    characters, random space classes, random one- and two-edit misspellings,
    case changes, precomposed accented letters, small capitals). Printed:
    the share paid no more than the plain wrong label, with and without
-   ground truth, per transformation; beside it, the baseline of a disguise
-   that only makes the label unreadable to a string comparison: the same box
-   with a made-up label ("the zqxv"), which is what every disguise was paid
-   before the canonical form (an unknown label).
+   ground truth, per transformation; beside it, the baseline of the same box
+   with no label, which is what a label the checks cannot read was paid
+   before such labels were refuted (and a made-up label, "the zqxv", before
+   the canonical form).
 3. **Held-out absence wordings**: sentences composed here (subject, verb
    phrase, place: none of them a template of ``tests/hacks/catalogue.py``)
    with real queries of 1 to 15 words, then the exact box: the share paid
@@ -49,6 +49,7 @@ from shared_data import REC_LOGS  # noqa: E402
 SIZE = [640, 480]
 BOX = [40, 200, 240, 440]
 THINK = "I look at the image and find the object the query describes, then give its box."
+NO_LABEL = f"<think>{THINK}</think>\n<answer>{json.dumps([{'bbox_2d': BOX}])}</answer>"
 CHECKS = ("absent_but_boxed", "target_is_other", "label_obfuscated", "label_to_grader")
 
 
@@ -191,9 +192,9 @@ def held_out_obfuscations(n: int, seed: int) -> dict[str, Any]:
             rows.append((name, q, wrong, fn(rng, wrong)))
     samples = []
     for _, q, wrong, disguised in rows:
-        for label in (wrong, disguised, "the zqxv"):
+        for completion in (r1(THINK, wrong), r1(THINK, disguised), NO_LABEL):
             for gt in (True, False):
-                samples.append({"query": q, "completion": r1(THINK, label), "image_size": SIZE, "solution": [BOX] if gt else None})
+                samples.append({"query": q, "completion": completion, "image_size": SIZE, "solution": [BOX] if gt else None})
     rewards = rewarder.rewards(samples)
     per: dict[str, Counter[str]] = defaultdict(Counter)
     escaped: list[dict[str, Any]] = []
@@ -319,6 +320,38 @@ CLAIMS_FRESH6 = (
     "no sign of {q} is visible",
     "I failed to spot {q}",
 )
+# Written on 2026-12-07 before any run read it, after the seventh set had been read and before the checks were
+# next changed: never used to change a check.
+CLAIMS_FRESH7 = (
+    "{q} is nowhere to be seen",
+    "I scanned the picture and saw no {q}",
+    "there is no sign whatsoever of {q}",
+    "I do not spot {q} in the image",
+    "{q} is not pictured here",
+    "the image contains nothing like {q}",
+    "I can't locate {q} in this scene",
+    "{q} isn't visible anywhere",
+    "I see no evidence that {q} is in this picture",
+    "{q} is missing from the scene",
+    "I don't think {q} is shown",
+    "unfortunately {q} cannot be identified in this photo",
+)
+# Written on 2026-12-07 after the eighth set's misses had been read (noun-less queries) and before the phrases
+# for the fifth and sixth sets' misses were added: never used to change a check, so this is the held-out set.
+CLAIMS_FRESH8 = (
+    "{q} is not to be found in this picture",
+    "I'm afraid I can't see {q}",
+    "{q} is not captured in this photo",
+    "the image has no {q} in it",
+    "my eyes cannot find {q}",
+    "I could not make {q} out in the scene",
+    "{q} isn't anywhere in this shot",
+    "the scene holds nothing that matches {q}",
+    "{q} is not shown in this image",
+    "there seems to be no {q} in the photo",
+    "{q} is absent here",
+    "I have failed to find {q}",
+)
 ENDINGS = (".", " at all.", ", but I will still give a box.", " in this picture.")
 
 
@@ -394,7 +427,9 @@ def main(argv: list[str] | None = None) -> int:
                                    ("absence_fresh3", CLAIMS_FRESH3, "fourth set (its misses read, checks extended: not held out now)"),
                                    ("absence_fresh4", CLAIMS_FRESH4, "fifth set (never used to change a check)"),
                                    ("absence_fresh5", CLAIMS_FRESH5, "sixth set (written before the grammar reading ran)"),
-                                   ("absence_fresh6", CLAIMS_FRESH6, "seventh set (written after the grammar landed)")):
+                                   ("absence_fresh6", CLAIMS_FRESH6, "seventh set (written after the grammar landed)"),
+                                   ("absence_fresh7", CLAIMS_FRESH7, "eighth set (its misses read: noun-less queries)"),
+                                   ("absence_fresh8", CLAIMS_FRESH8, "ninth set (written before any run read it)")):
             ab = out[key] = held_out_absence(args.held_out, args.seed, claims)
             print(f"\n3. absence wordings, {title}, then the exact box "
                   "(below correct_floor with ground truth, below abstain without):")

@@ -69,6 +69,37 @@ def test_absent_target_with_a_box_fails_the_gate_when_configured() -> None:
     assert v.code == "absent_but_boxed" and v.gate is False
 
 
+@pytest.mark.parametrize(("query", "think"), [
+    # a query with no noun is named by the query restated whole
+    ("top right corner", "I checked every part of the photo. There is no sign of top right corner in this picture."),
+    ("largest", "Honestly, the image contains nothing like largest."),
+    # a misspelt query noun, restated as the query spells it
+    ("zepra in the front", "Having checked the whole scene, no zepra in the front can be located at all."),
+    # denials whose noun the negated clause does not govern
+    ("the yellow train on the track", "The yellow train on the track has no presence in this image."),
+    ("a boy licking his fingers", "A boy licking his fingers is not among the things in this picture."),
+    ("the remote with purple buttons", "The remote with purple buttons is out of frame."),
+    ("small boat", "Small boat is not something I can see here."),
+    ("the smaller giraffe", "None of the objects here is the smaller giraffe."),
+    ("the blue luggage", "The blue luggage does not feature in this frame."),
+])
+def test_absence_read_in_more_shapes(chain: Chain, query: str, think: str) -> None:
+    v = verdict(chain, query, completion(think, query))
+    assert v.code == "absent_but_boxed", (query, v.reason)
+
+
+@pytest.mark.parametrize(("query", "think"), [
+    # naming the noun-less query in a sentence that denies nothing, or denies something else
+    ("right", "The query asks for the object on the right. The dog on the right is clearly visible."),
+    ("top right corner", "The top right corner shows a lamp. There is no cat in the picture."),
+    # a part of a present object out of frame is no absence of the object
+    ("the dog", "The dog lies on the grass; only its tail is out of frame."),
+])
+def test_the_new_shapes_leave_presence_alone(chain: Chain, query: str, think: str) -> None:
+    v = verdict(chain, query, completion(think, query))
+    assert v.code != "absent_but_boxed", (query, v.reason)
+
+
 def test_absence_of_something_else_is_not_flagged(chain: Chain) -> None:
     think = "The broccoli is on the left. The image does not contain any visible black spots."
     v = verdict(chain, "broccoli on left", completion(think, "broccoli on left"))

@@ -17,7 +17,7 @@ FORMS_DOG = {"dog"}
 
 @pytest.mark.parametrize("think", [
     # wordings the phrase list does not read (checked below), all of one shape: a negated clause of seeing or being
-    "I searched the whole scene, and the dog is not in view.",
+    "I searched the whole scene, and the dog is not within my view.",
     "Try as I might, I do not discern the dog.",
     "I did not manage to see the dog.",
     "I scanned the photo twice and never noticed a dog.",
@@ -28,7 +28,7 @@ def test_a_negated_clause_of_seeing_or_being_denies_the_target(think: str) -> No
 
 def test_these_wordings_are_beyond_the_phrase_list() -> None:
     """The cases above must be the grammar's: if the phrases read them, the test above proves nothing new."""
-    beyond = ["I searched the whole scene, and the dog is not in view.", "Try as I might, I do not discern the dog.",
+    beyond = ["I searched the whole scene, and the dog is not within my view.", "Try as I might, I do not discern the dog.",
               "I did not manage to see the dog."]
     for think in beyond:
         assert thinking.absence(think, FORMS_DOG, "dog") is None

@@ -145,14 +145,38 @@ def _lm(report):
     return report.verdict("label_match")
 
 
-def test_an_unreadable_label_supports_nothing(chain: Chain) -> None:
-    """A label the checks cannot read (made-up words, no letters, too damaged) scores None, as no label does."""
-    for label in ("the zqxvbt wrplk", "12345 ###", "p\ufffd\ufffd\ufffd\ufffd\ufffdo"):
+def test_a_label_with_no_word_the_checks_read_supports_nothing(chain: Chain) -> None:
+    """Digits or another script: no disguise of an English label, scored None as no label is."""
+    for label in ("12345 ###", "\u6591\u9a6c"):
         v = _lm(chain.verify([Sample(query="the metal pole", completion=completion(label))])[0])
         assert v.score is None and v.code == "skipped.unreadable", (label, v)
     # a real but unknown word stays readable: no contradiction, unknown head
     v = _lm(chain.verify([Sample(query="the metal pole", completion=completion("the gizmo"))])[0])
-    assert v.score is not None
+    assert v.score is not None and v.gate is True
+
+
+def test_a_label_made_unreadable_is_never_a_pass(chain: Chain) -> None:
+    """Made-up words, a made-up head noun, heavy damage: refuted, so a disguise never beats the plain wrong label."""
+    for label in ("the zqxvbt wrplk", "p\ufffd\ufffd\ufffd\ufffd\ufffdo", "a geeraffee was eting in grass", "blue shrin",
+                  "girnfatfe with mouth open"):
+        v = _lm(chain.verify([Sample(query="the metal pole", completion=completion(label))])[0])
+        assert v.gate is False and v.code == "mismatch.unreadable", (label, v)
+        assert "cannot be read" in v.reason and v.details["labels"][0]["unreadable"], v.reason
+    # a misspelled verb the tagger takes for the head, after a known noun: the noun is what the label names
+    v = _lm(chain.verify([Sample(query="the woman", completion=completion("a woman standign in front of a car"))])[0])
+    assert v.gate is True, v.reason
+    # a made-up word the query itself uses is the query's own name for the thing
+    v = _lm(chain.verify([Sample(query="the zorblax on the left", completion=completion("zorblax"))])[0])
+    assert v.gate is True, v.reason
+    # an identifier names what its words name
+    v = _lm(chain.verify([Sample(query="a person wearing jeans", completion=completion("sitting_person"))])[0])
+    assert v.gate is True and v.code == "ok", v.reason
+
+
+def test_the_unreadable_gate_can_be_turned_off() -> None:
+    chain = Chain({"verifiers": ["schema", "label_match"], "options": {"label_match": {"gate_on": ["category"]}}})
+    v = _lm(chain.verify([Sample(query="the metal pole", completion=completion("blue shrin"))])[0])
+    assert v.code == "mismatch.unreadable" and v.gate is True and v.score == 0.0
 
 
 def test_a_disguised_wrong_label_is_refuted_like_the_plain_one(chain: Chain) -> None:

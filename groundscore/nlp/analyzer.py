@@ -65,14 +65,14 @@ def english_words(nlp: Any) -> frozenset[str]:
 
 def normalize(text: str) -> str:
     """The form texts are cached and compared in: canonical (:mod:`groundscore.nlp.canonical`), lower case,
-    one space, "man ' s" -> "man's", no end dot.
+    one space, "man ' s" -> "man's", underscores as spaces, no end dot.
 
     Canonical first, then cut: fullwidth letters, look-alike letters of other scripts, combining marks,
     invisible characters and padding of any whitespace class cannot make a label compare as another text.
     """
     t = canonical_short(text or "").text[:MAX_CHARS].replace("’", "'").replace("`", "'").lower()
     t = _POSSESSIVE.sub("'s", t)
-    t = t.replace('"', " ")
+    t = t.replace('"', " ").replace("_", " ")  # "sitting_person": identifiers name what words name
     t = _SPACE.sub(" ", t).strip(" .,;:!?-'")
     return t
 

@@ -82,6 +82,21 @@ _ABSENT_MORE = caseless(
     r"\bnothing (?:in (?:the|this) (?:image|picture|photo|scene|frame)|here|there) (?:matches|fits|corresponds to)\b|"
     r"\bno\b(?! other| more| further)[^.!?\n]{1,150}?\b(?:can|could) be (?:located|found|seen|spotted|identified|detected|made out)\b",
 )
+# "{q} is out of frame", "{q} has no presence here": a predicate that denies its subject, whose noun the negated
+# clause does not govern (read after the fifth and sixth sets' first runs). The subject is what is denied, so it
+# must name the target itself, not a part of it ("only its tail is out of frame", "the dog's head is not in view").
+_ABSENT_SUBJECT = caseless(
+    r"\b(?:is|are) (?:entirely |completely |wholly )?out of (?:the )?(?:frame|view|shot|picture)\b|"
+    r"\b(?:is|are) not in (?:view|sight|frame|the (?:frame|shot|view))\b|"
+    r"\b(?:has|have) no presence\b|\b(?:is|are) not (?:something|anything|one of the things) (?:i|we) (?:can|could) see\b|"
+    r"\b(?:is|are) not among the (?:things|objects|items|elements)\b|"
+    r"\b(?:does not|doesn't|do not|don't) feature (?:in|anywhere)\b",
+)
+_NONE_OF = caseless(r"\bnone of the (?:objects|things|items|elements|people)(?: [a-z]+){0,3} (?:is|are)\b")
+_PART_SUBJECT = caseless(
+    r"\b(?:its|his|her|their|part|parts|portion|half|rest|edge|edges|side|tail|head|leg|legs|top|bottom|end|corner|"
+    r"front|back|face|arm|arms|wheel|wheels)\b|'s\b")
+_CLAUSE_START = re.compile(r"[.;:,!?\n][^.;:,!?\n]*$")
 # "the target is actually a cat", "it turns out to be the woman": the thinking names another object as what it is
 _OTHER = caseless(
     r"\b(?:(?:is|are) (?:actually|in fact|really|instead|rather)|turns? out to be|(?:is|are) not (?:a|an|the) [a-z]+(?: [a-z]+)?,? but)"
@@ -170,6 +185,11 @@ def absence(think: str | None, forms: set[str] | None = None, query: str = "") -
                *itertools.islice(_ABSENT_MORE.finditer(unquoted), _MAX_MATCHES)]
     no_noun = _no_noun(forms, query)
     named = [*itertools.islice(no_noun.finditer(unquoted), _MAX_MATCHES)] if no_noun is not None else []
+    if forms:
+        named += [m for m in itertools.islice(_ABSENT_SUBJECT.finditer(unquoted), _MAX_MATCHES)
+                  if _subject_names(unquoted[max(0, m.start() - 150) : m.start()], forms, low_query)]
+        named += [m for m in itertools.islice(_NONE_OF.finditer(unquoted), _MAX_MATCHES)
+                  if _subject_names(unquoted[m.end() : m.end() + 150].split(".")[0], forms, low_query, after=True)]
     found = sorted([(m.start(), False, m) for m in matches] + [(m.start(), True, m) for m in named], key=lambda t: t[0])
     for _, names_a_noun, m in found:
         sentence = _sentence_in(text, bounds, m.start())
@@ -206,6 +226,21 @@ def other_target(think: str | None, forms: set[str] | None = None) -> list[tuple
         if forms is None or _TARGET_WORDS.search(subject) or _names(subject, forms):
             out.append((sentence, unquoted[m.start("span") : m.end("span")].strip()))
     return out
+
+
+def _subject_names(span: str, forms: set[str], query: str = "", after: bool = False) -> bool:
+    """Whether the clause next to a denying predicate names the target itself (not a part of it, not another
+    clause's noun): the words since the last clause boundary before it, or, ``after``, up to the next one. The
+    query restated is the target, whatever its own words ("a boy licking his fingers")."""
+    if after:
+        clause = re.split(r"[;:,!?\n]", span, maxsplit=1)[0]
+    else:
+        cut = _CLAUSE_START.search(span)
+        clause = span[cut.start() + 1 :] if cut else span
+    low = " ".join(clause.lower().split())
+    if query and query in low:
+        low = low.replace(query, " the target ")
+    return _names(clause, forms) and not _PART_SUBJECT.search(low)
 
 
 def _names(sentence: str, forms: set[str]) -> bool:

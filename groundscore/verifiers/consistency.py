@@ -165,7 +165,7 @@ class ConsistencyVerifier(LanguageVerifier):
         if think.strip():
             # absence said, box given
             checks.append("absence")
-            query_forms = {w for noun in query.nouns for w in _forms_of(noun)} | ({query.head} if query.head else set())
+            query_forms = _query_forms(query)
             # the phrases first (cheap), then the grammar of the few sentences that may deny a query noun
             absent = th.absence(think, query_forms, query.text) or denied(think, query_forms, query.text)
             if absent and n_boxes and not parsed.no_object:
@@ -357,6 +357,25 @@ def _concrete(expr: Any, lexicon: Any) -> bool:
 
 def _side(term: str) -> bool:
     return term.split()[-1] in {"left", "right", "leftmost", "rightmost"}
+
+
+def _query_forms(query: Any) -> set[str]:
+    """The words by which a sentence of the thinking names the query's target.
+
+    Its nouns and head, and the head as the query spells it when that was a
+    misspelling ("zepra" beside "zebra": a thinking restates the query as
+    written). A query with no noun ("right", "top right corner", "largest")
+    is named by the query itself, restated whole: without it, "there is no
+    sign of top right corner" could deny nothing.
+    """
+    forms = {w for noun in query.nouns for w in _forms_of(noun)} | ({query.head} if query.head else set())
+    if query.corrected and query.head_text:
+        forms |= _forms_of(query.head_text)
+    if not forms:
+        whole = " ".join(query.words)
+        if len(whole) >= 4 and any(w.isalpha() for w in query.words):
+            forms = {whole}
+    return forms
 
 
 def _forms_of(word: str) -> set[str]:

@@ -14,6 +14,7 @@ finds each one's head noun, attributes, position words and negations
 ``size``       "big" / "small" on the same thing
 ``negation``   "with hat" / "without hat", "not the red car" / "red car"
 ``count``      several for one ("three buses" for "bus in the middle")
+``unreadable`` a label made unreadable: made-up words or head noun, damaged, cut
 =============  ===========================================================
 
 A label that copies, truncates or re-tokenises the query scores 1.0; a
@@ -21,11 +22,20 @@ synonym or hypernym ("guy" for "man", "animal" for "dog") scores high; a
 label whose head the lexicon does not know scores 0.7 (unknown, not wrong).
 A contradiction scores at most 0.1 and, by default, fails the gate. No
 label at all is not applicable (None): the schema verifier owns that.
+
+A label written so that the checks cannot read it (its head noun is no word
+and no misspelling of one, it is cut, or half its letters were removed) is
+never a pass: it fails the gate as a contradiction does (``unreadable``),
+because a disguise of a wrong label ("a geeraffee was eting in grass" for
+"the zebra") must not be paid more than the plain wrong label. A label with
+no word in a script the checks read ("12345", another script) supports
+nothing and refutes nothing (``skipped.unreadable``), as no label does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
@@ -38,14 +48,14 @@ from groundscore.verifiers.language import LanguageVerifier
 if TYPE_CHECKING:
     from groundscore.nlp.canonical import Canonical
 
-ConflictKind = Literal["category", "gender", "color", "position", "size", "negation", "count"]
+ConflictKind = Literal["category", "gender", "color", "position", "size", "negation", "count", "unreadable"]
 
 
 class LabelMatchOptions(VerifierOptions):
     gate: bool = Field(default=True, description="A clear mismatch fails the gate (confidence 0).")
     gate_on: list[ConflictKind] = Field(
-        default_factory=lambda: ["category", "gender", "color", "position", "size", "negation", "count"],
-        description="Which contradictions count as a clear mismatch.",
+        default_factory=lambda: ["category", "gender", "color", "position", "size", "negation", "count", "unreadable"],
+        description="Which contradictions count as a clear mismatch (``unreadable``: a label made unreadable).",
     )
     sibling_gates: bool = Field(default=False, description="Also gate on a sibling category of one group ('cat' for 'dog').")
 
@@ -90,7 +100,7 @@ class LabelMatchVerifier(LanguageVerifier):
     def _one(self, query: Any, labels: list[Any], raw: list[str] | None = None) -> Verdict:
         from groundscore.nlp.canonical import canonical_short
         from groundscore.nlp.compare import compare
-        from groundscore.nlp.lexicon import default_lexicon
+        from groundscore.nlp.lexicon import RELATION_SCORES, default_lexicon
 
         lexicon = default_lexicon()
         english = _english()
@@ -120,10 +130,19 @@ class LabelMatchVerifier(LanguageVerifier):
                 codes.append("mismatch.sibling")
                 entry["kind"] = lexicon.kind(query.head, label.head)
             else:
-                why = unreadable_because(label, m, canon, english)
-                if why:
-                    # a label the checks cannot read refutes nothing and supports nothing: it does not score
-                    entry["unreadable"] = why
+                why = unreadable_because(label, m, canon, english, query, lexicon)
+                if why is not None and why.refutes:
+                    # made unreadable (made up, damaged, cut): never a pass, or a disguise beats the plain wrong label
+                    entry["unreadable"] = why.why
+                    entry["score"] = RELATION_SCORES["different"]
+                    codes.append("mismatch.unreadable")
+                    failed = failed or "unreadable" in gate_kinds
+                    worst_score = min(worst_score, RELATION_SCORES["different"])
+                    per_label.append(entry)
+                    continue
+                if why is not None:
+                    # no word a check reads (digits, another script): refutes nothing and supports nothing
+                    entry["unreadable"] = why.why
                     unreadable.append(entry)
                     per_label.append(entry)
                     continue
@@ -132,8 +151,12 @@ class LabelMatchVerifier(LanguageVerifier):
         details = {"query": query.evidence(), "labels": per_label}
         gate = (not failed) if self.options.gate else None
         if codes:
-            first = next(e for e in per_label if e.get("conflicts") or e["relation"] == "sibling")
-            if first.get("conflicts"):
+            first = next(e for e in per_label if e.get("conflicts") or e["relation"] == "sibling"
+                         or (e.get("unreadable") and e not in unreadable))
+            if first.get("unreadable"):
+                reason = (f"label {first['label']!r} cannot be read ({first['unreadable']}): a label made unreadable "
+                          "is never a pass")
+            elif first.get("conflicts"):
                 what = first["conflicts"][0]
                 reason = f"label {first['label']!r} contradicts the query ({what['kind']}: {what['query']!r} vs {what['label']!r})"
             else:
@@ -198,14 +221,34 @@ def _english() -> frozenset[str]:
     return default_analyzer().english
 
 
-def unreadable_because(label: Any, match: Any, canon: Canonical | None, english: frozenset[str]) -> str | None:
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """Why a label cannot count as support, and whether that refutes the answer.
+
+    ``refutes`` is True for text *made* unreadable (made-up words or head
+    noun, damage, a cut): paying it as no label would pay a disguised wrong
+    label more than the plain one. It is False for text with no word the
+    checks read at all (digits, punctuation, another script), which is no
+    disguise of an English label and is read as no label.
+    """
+
+    why: str
+    refutes: bool
+
+
+def unreadable_because(label: Any, match: Any, canon: Canonical | None, english: frozenset[str],
+                       query: Any = None, lexicon: Any = None) -> Unreadable | None:
     """Why a label that contradicts nothing cannot count as support, or None when it can.
 
-    - no word a check can read (only digits, punctuation, another script);
+    - no word a check can read (only digits, punctuation, another script): not refuting;
     - cut: longer than a check reads (:data:`groundscore.nlp.batch.LABEL_CHARS`);
     - damaged: removed characters reach :data:`DAMAGED_SHARE` of its letters;
-    - made up: its head noun is no term of the lexicon, no English word and
-      no misspelling of a term, and it shares no word with the query.
+    - made up: no word of it is an English word, a lexicon term or a
+      misspelling of one;
+    - made-up head: its head noun is none of those, no known noun stands
+      before it, and the query does not use it ("blue shrin", "a geeraffee
+      was eting in grass"). Brand names the dictionary lacks ("ipad") read
+      so too, unless the query names them.
 
     A copy of the query is always readable (a truncated or re-tokenised
     query is what RL models write).
@@ -217,18 +260,37 @@ def unreadable_because(label: Any, match: Any, canon: Canonical | None, english:
         return None
     text = label.text or ""
     if not readable(text):
-        return "no readable word"
+        return Unreadable("no readable word", refutes=False)
     if canon is not None and ("text.cut" in canon.codes or len(canon.text) > LABEL_CHARS):
-        return "cut: longer than the checks read"
+        return Unreadable("cut: longer than the checks read", refutes=True)
     letters = sum(ch.isalpha() for ch in text)
     removed = canon.removed if canon is not None else 0
     if removed and removed >= DAMAGED_SHARE * max(letters, 1):
-        return f"damaged: {removed} characters removed or replaced for {letters} letters"
-    if match.relation == "unknown" and not match.matched and english:
-        words = [w for w in label.words if w.isalpha() and len(w) >= 3]
-        if words and not any(w in english or (w.endswith("s") and w[:-1] in english) for w in words) and not label.corrected:
-            return f"made-up words: {' '.join(words[:4])!r} are no English words or known terms"
+        return Unreadable(f"damaged: {removed} characters removed or replaced for {letters} letters", refutes=True)
+    if match.relation != "unknown" or match.matched or not english or label.corrected:
+        return None
+    words = [w for w in label.words if w.isalpha() and len(w) >= 3]
+    if words and not any(_is_word(w, english) for w in words):
+        return Unreadable(f"made-up words: {' '.join(words[:4])!r} are no English words or known terms", refutes=True)
+    head = label.head
+    if (head and head.isalpha() and len(head) >= 3 and not _is_word(head, english)
+            and not (lexicon is not None and lexicon.knows(head))
+            and not (query is not None and head in query.words)
+            and not _known_noun_before(label, head, english, lexicon)):
+        return Unreadable(f"made-up head noun: {head!r} is no English word or known term", refutes=True)
     return None
+
+
+def _is_word(word: str, english: frozenset[str]) -> bool:
+    return word in english or (word.endswith("s") and word[:-1] in english)
+
+
+def _known_noun_before(label: Any, head: str, english: frozenset[str], lexicon: Any) -> bool:
+    """A known noun before a made-up head is what the label names (the tagger took a misspelled verb or
+    modifier for the head: "a woman standign in front of a car")."""
+    nouns = list(label.nouns)
+    before = nouns[: nouns.index(head)] if head in nouns else []
+    return any(_is_word(n, english) or (lexicon is not None and lexicon.knows(n)) for n in before)
 
 
 @hookimpl

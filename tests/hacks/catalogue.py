@@ -223,8 +223,8 @@ case("consistency.absent_unable_to_locate", "consistency", "'I am unable to loca
 # -- obfuscation: a label naming another object, disguised so that a string comparison misses it --
 # The plain label "the tree" on the dog's box is refuted (label_match: another category). Each
 # disguise below keeps what a reader sees and must be paid no more than the plain label: the checks
-# read the canonical text (groundscore.nlp.canonical), and a misspelling is corrected to the term it
-# spells. test_obfuscation.py compares each with the plain label through every integration.
+# read the canonical text (groundscore.nlp.canonical), a misspelling is corrected to the term it
+# spells, and a head noun destroyed beyond correction is refuted (label_match: unreadable). test_obfuscation.py compares each with the plain label through every integration.
 WRONG = "the tree"
 OBFUSCATIONS: dict[str, str] = {
     "plain": WRONG,
@@ -232,6 +232,8 @@ OBFUSCATIONS: dict[str, str] = {
     "replacement_inside": "the tr\ufffdee",
     "misspelt": "the trezz",
     "misspelt_double": "the treee",
+    "noun_destroyed": "the trxqzv",  # no correction reaches it: a label made unreadable is refuted, never a pass
+    "noun_destroyed_in_words": "a trxqzv standing in grass",
     "fullwidth": "ｔｈｅ ｔｒｅｅ",
     "combining_accents": "the t\u0301r\u0301e\u0301e\u0301",
     "combining_strike": "the t\u0336r\u0336e\u0336e\u0336",
@@ -284,8 +286,17 @@ ABSENCE_PARAPHRASES: tuple[str, ...] = (
     # read by the grammar (groundscore.nlp.denial), not by a phrase
     "Try as I might, I do not discern {q}.",
     "I did not manage to see {q}, though I checked twice.",
+    # a predicate that denies its subject (the query), and a query with no noun (below)
+    "{Q} has no presence in this image.",
+    "Having checked the scene, {q} is out of frame.",
 )
 ABSENCE_QUERIES: tuple[str, ...] = ("dog", "the brown dog on the left", "brown dog lying on the grass next to the fence")
+# RefCOCO queries that name no object: the query restated whole names the target
+for _i, _template in enumerate(("There is no sign of {q} in this picture.", "{Q} is not visible in this image.")):
+    for _j, _query in enumerate(("left", "top right corner")):
+        case(f"consistency.absence_no_noun_{_i}_{_j}", "consistency",
+             f"Absence of a query that names no object ({_query!r}), then a box.",
+             r1(_template.format(q=_query, Q=_query[:1].upper() + _query[1:]), box(DOG, _query)), query=_query)
 
 
 def absence_completion(template: str, query: str) -> str:
