@@ -173,6 +173,18 @@ def test_a_label_made_unreadable_is_never_a_pass(chain: Chain) -> None:
     assert v.gate is True and v.code == "ok", v.reason
 
 
+def test_words_the_dictionary_lacks_but_english_writes_are_readable(chain: Chain) -> None:
+    """GUI and brand words WordNet lacks ("screenshot", "bluetooth", "spotify", "ipad") are no invention."""
+    from groundscore.nlp.words import in_use, wordfreq_available
+
+    assert wordfreq_available(), "wordfreq is part of the [nlp] extra"
+    assert in_use("screenshot") and in_use("spotify") and not in_use("geeraffee") and not in_use("shrin")
+    for query, label in (("capture the screen", "screenshot button"), ("the tablet on the desk", "an ipad"),
+                         ("wireless settings", "bluetooth toggle"), ("the music app", "spotify")):
+        v = _lm(chain.verify([Sample(query=query, completion=completion(label))])[0])
+        assert v.code != "mismatch.unreadable" and v.gate is True, (label, v.reason)
+
+
 def test_the_unreadable_gate_can_be_turned_off() -> None:
     chain = Chain({"verifiers": ["schema", "label_match"], "options": {"label_match": {"gate_on": ["category"]}}})
     v = _lm(chain.verify([Sample(query="the metal pole", completion=completion("blue shrin"))])[0])

@@ -96,7 +96,7 @@ _NONE_OF = caseless(r"\bnone of the (?:objects|things|items|elements|people)(?: 
 _PART_SUBJECT = caseless(
     r"\b(?:its|his|her|their|part|parts|portion|half|rest|edge|edges|side|tail|head|leg|legs|top|bottom|end|corner|"
     r"front|back|face|arm|arms|wheel|wheels)\b|'s\b")
-_CLAUSE_START = re.compile(r"[.;:,!?\n][^.;:,!?\n]*$")
+_CLAUSE_MARKS = ".;:,!?\n"
 # "the target is actually a cat", "it turns out to be the woman": the thinking names another object as what it is
 _OTHER = caseless(
     r"\b(?:(?:is|are) (?:actually|in fact|really|instead|rather)|turns? out to be|(?:is|are) not (?:a|an|the) [a-z]+(?: [a-z]+)?,? but)"
@@ -235,8 +235,7 @@ def _subject_names(span: str, forms: set[str], query: str = "", after: bool = Fa
     if after:
         clause = re.split(r"[;:,!?\n]", span, maxsplit=1)[0]
     else:
-        cut = _CLAUSE_START.search(span)
-        clause = span[cut.start() + 1 :] if cut else span
+        clause = span[max(span.rfind(c) for c in _CLAUSE_MARKS) + 1 :]  # rfind is -1 where a mark is absent
     low = " ".join(clause.lower().split())
     if query and query in low:
         low = low.replace(query, " the target ")

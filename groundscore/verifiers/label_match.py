@@ -247,8 +247,8 @@ def unreadable_because(label: Any, match: Any, canon: Canonical | None, english:
       misspelling of one;
     - made-up head: its head noun is none of those, no known noun stands
       before it, and the query does not use it ("blue shrin", "a geeraffee
-      was eting in grass"). Brand names the dictionary lacks ("ipad") read
-      so too, unless the query names them.
+      was eting in grass"). A word is a WordNet lemma or a word written in
+      English (wordfreq: "screenshot", "ipad"), so brand and GUI words read.
 
     A copy of the query is always readable (a truncated or re-tokenised
     query is what RL models write).
@@ -282,7 +282,11 @@ def unreadable_because(label: Any, match: Any, canon: Canonical | None, english:
 
 
 def _is_word(word: str, english: frozenset[str]) -> bool:
-    return word in english or (word.endswith("s") and word[:-1] in english)
+    """A dictionary word (or its plural), or a word written often enough to be no invention
+    (:func:`groundscore.nlp.words.in_use`: "screenshot", "spotify", "ipad")."""
+    from groundscore.nlp.words import in_use
+
+    return word in english or (word.endswith("s") and word[:-1] in english) or in_use(word)
 
 
 def _known_noun_before(label: Any, head: str, english: frozenset[str], lexicon: Any) -> bool:
