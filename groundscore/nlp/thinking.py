@@ -189,7 +189,7 @@ def absence(think: str | None, forms: set[str] | None = None, query: str = "") -
         named += [m for m in itertools.islice(_ABSENT_SUBJECT.finditer(unquoted), _MAX_MATCHES)
                   if _subject_names(unquoted[max(0, m.start() - 150) : m.start()], forms, low_query)]
         named += [m for m in itertools.islice(_NONE_OF.finditer(unquoted), _MAX_MATCHES)
-                  if _subject_names(unquoted[m.end() : m.end() + 150].split(".")[0], forms, low_query, after=True)]
+                  if _subject_names(unquoted[m.end() : m.end() + 150], forms, low_query, after=True)]
     found = sorted([(m.start(), False, m) for m in matches] + [(m.start(), True, m) for m in named], key=lambda t: t[0])
     for _, names_a_noun, m in found:
         sentence = _sentence_in(text, bounds, m.start())
@@ -233,7 +233,7 @@ def _subject_names(span: str, forms: set[str], query: str = "", after: bool = Fa
     clause's noun): the words since the last clause boundary before it, or, ``after``, up to the next one. The
     query restated is the target, whatever its own words ("a boy licking his fingers")."""
     if after:
-        clause = re.split(r"[;:,!?\n]", span, maxsplit=1)[0]
+        clause = span[: min((i for c in _CLAUSE_MARKS if (i := span.find(c)) >= 0), default=len(span))]
     else:
         clause = span[max(span.rfind(c) for c in _CLAUSE_MARKS) + 1 :]  # rfind is -1 where a mark is absent
     low = " ".join(clause.lower().split())

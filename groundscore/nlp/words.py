@@ -20,6 +20,7 @@ from collections.abc import Mapping
 WORD_ZIPF = 3.0
 """wordfreq's Zipf scale (log10 of uses per billion words): 3.0 is once per million words, the floor of its
 small list. "timeout" is 3.2, "screenshot" 3.8, "ipad" 4.1; "geeraffee", "shrin", "coveirgn" are 0."""
+_FLOOR = 10.0 ** (WORD_ZIPF - 9.0)  # the Zipf scale is log10 of uses per billion words
 WORDLIST = "small"
 """The small list (about 4 MB in memory) rather than the large one (about 50 MB)."""
 
@@ -52,5 +53,3 @@ def in_use(word: str) -> bool:
         return False
     return freqs.get(word, 0.0) >= _FLOOR
 
-
-_FLOOR = 10.0 ** (WORD_ZIPF - 9.0)  # the Zipf scale is log10 of uses per billion words

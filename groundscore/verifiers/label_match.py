@@ -203,7 +203,7 @@ def damaged_head_stand_in(query: Any, label: Any, match: Any, lexicon: Any, engl
         return match
     if head in english or lexicon.knows(head) or head not in label.nouns:
         return match
-    before = [n for n in label.nouns[: label.nouns.index(head)] if lexicon.knows(n)]
+    before = [n for n in _nouns_before(label, head) if lexicon.knows(n)]
     if not before or lexicon.relation(query.head, before[-1]) != "different":
         return match
     return dataclasses.replace(match, relation="different", score=RELATION_SCORES["different"],
@@ -237,7 +237,7 @@ class Unreadable:
 
 
 def unreadable_because(label: Any, match: Any, canon: Canonical | None, english: frozenset[str],
-                       query: Any = None, lexicon: Any = None) -> Unreadable | None:
+                       query: Any, lexicon: Any) -> Unreadable | None:
     """Why a label that contradicts nothing cannot count as support, or None when it can.
 
     - no word a check can read (only digits, punctuation, another script): not refuting;
@@ -273,10 +273,8 @@ def unreadable_because(label: Any, match: Any, canon: Canonical | None, english:
     if words and not any(_is_word(w, english) for w in words):
         return Unreadable(f"made-up words: {' '.join(words[:4])!r} are no English words or known terms", refutes=True)
     head = label.head
-    if (head and head.isalpha() and len(head) >= 3 and not _is_word(head, english)
-            and not (lexicon is not None and lexicon.knows(head))
-            and not (query is not None and head in query.words)
-            and not _known_noun_before(label, head, english, lexicon)):
+    if (head and head.isalpha() and len(head) >= 3 and not _is_word(head, english) and not lexicon.knows(head)
+            and head not in query.words and not _known_noun_before(label, head, english, lexicon)):
         return Unreadable(f"made-up head noun: {head!r} is no English word or known term", refutes=True)
     return None
 
@@ -284,17 +282,20 @@ def unreadable_because(label: Any, match: Any, canon: Canonical | None, english:
 def _is_word(word: str, english: frozenset[str]) -> bool:
     """A dictionary word (or its plural), or a word written often enough to be no invention
     (:func:`groundscore.nlp.words.in_use`: "screenshot", "spotify", "ipad")."""
-    from groundscore.nlp.words import in_use
+    from groundscore.nlp.words import in_use  # lazily, as every language import here: start-up stays light
 
     return word in english or (word.endswith("s") and word[:-1] in english) or in_use(word)
+
+
+def _nouns_before(label: Any, head: str) -> tuple[str, ...]:
+    """The label's nouns before its head (none when the head is not one of its nouns)."""
+    return label.nouns[: label.nouns.index(head)] if head in label.nouns else ()
 
 
 def _known_noun_before(label: Any, head: str, english: frozenset[str], lexicon: Any) -> bool:
     """A known noun before a made-up head is what the label names (the tagger took a misspelled verb or
     modifier for the head: "a woman standign in front of a car")."""
-    nouns = list(label.nouns)
-    before = nouns[: nouns.index(head)] if head in nouns else []
-    return any(_is_word(n, english) or (lexicon is not None and lexicon.knows(n)) for n in before)
+    return any(_is_word(n, english) or lexicon.knows(n) for n in _nouns_before(label, head))
 
 
 @hookimpl
