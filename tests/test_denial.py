@@ -62,6 +62,18 @@ def test_work_is_capped_for_long_adversarial_thinking() -> None:
     assert denial.denied("I did not manage to see the dog. " + filler, FORMS_DOG, "dog") is not None
 
 
+def test_words_parsed_are_capped_per_sentence_and_per_thinking() -> None:
+    # a parse costs per word: long sentences are read up to MAX_SENTENCE_WORDS, all together up to MAX_PARSE_WORDS
+    long = "The dog on the left is not " + " ".join(["very"] * 80) + " visible in the image."
+    found = denial._candidates(long + "  " + long, FORMS_DOG)
+    words = [len(s.split()) for s in found]
+    assert words == [denial.MAX_SENTENCE_WORDS, denial.MAX_PARSE_WORDS - denial.MAX_SENTENCE_WORDS]
+    # within the caps the sentence is passed as written (spacing kept), so a real sentence parses as before
+    short = "I  did not   manage to see the dog."
+    assert denial._candidates(short, FORMS_DOG) == [short]
+    assert denial.denied(short, FORMS_DOG, "dog") is not None
+
+
 def test_the_consistency_check_reports_the_grammar_reading_as_absent_but_boxed() -> None:
     chain = Chain({"verifiers": ["consistency"]})
     think = "I looked at the whole photo. Try as I might, I do not discern the dog."

@@ -65,7 +65,10 @@ def _lower_words(text: str) -> tuple[str, ...]:
     return tuple(w.lower() for w in _WORD.findall(text))
 
 
+@lru_cache(maxsize=4096)
 def _script(ch: str) -> str:
+    """The script of a letter, from its Unicode name: a lookup that costs more than the rest of the check, so
+    it is kept per character (a label of fullwidth or accented letters asks for the same few hundred)."""
     name = unicodedata.name(ch, "")
     return name.split(" ", 1)[0] if name else ""
 

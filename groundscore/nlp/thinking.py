@@ -178,8 +178,7 @@ def absence(think: str | None, forms: set[str] | None = None, query: str = "") -
     still says the man is absent.
     """
     text = clip(think)
-    unquoted = _QUOTED.sub(lambda m: " " * len(m.group(0)), text)
-    bounds = _sentences(text)
+    unquoted, bounds = _read(text)
     low_query = " ".join(query.lower().split())
     matches = [*itertools.islice(_ABSENT.finditer(unquoted), _MAX_MATCHES),
                *itertools.islice(_ABSENT_MORE.finditer(unquoted), _MAX_MATCHES)]
@@ -214,8 +213,7 @@ def other_target(think: str | None, forms: set[str] | None = None) -> list[tuple
     names another kind of thing than the query (a lexicon question).
     """
     text = clip(think)
-    unquoted = _QUOTED.sub(lambda m: " " * len(m.group(0)), text)
-    bounds = _sentences(text)
+    unquoted, bounds = _read(text)
     out: list[tuple[str, str]] = []
     for k, m in enumerate(_OTHER.finditer(unquoted)):
         if k >= _MAX_MATCHES or len(out) >= 4:
@@ -263,11 +261,28 @@ def coordinates(think: str | None) -> list[tuple[float, float, float, float]]:
 _MAX_MATCHES = 32
 
 
-def _sentences(text: str) -> list[tuple[int, int]]:
-    return [(m.start(), m.end()) for m in _SENTENCE.finditer(text)]
+def _sentences(text: str) -> tuple[tuple[int, int], ...]:
+    return tuple((m.start(), m.end()) for m in _SENTENCE.finditer(text))
 
 
-def _sentence_in(text: str, bounds: list[tuple[int, int]], index: int) -> str:
+def unquoted(text: str) -> str:
+    """``text`` with its quotes (of the query, mostly) blanked, same length, so indices still point into ``text``."""
+    return _read(text)[0]
+
+
+@functools.lru_cache(maxsize=8)
+def _read(text: str) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """The thinking with its quotes blanked, and its sentence bounds.
+
+    Read once per thinking: the absence, other-target, mention and grammar
+    readings each need both, and on 8,000 characters each reading costs
+    about a millisecond (``benchmarks/bench_cost.py``). A few thinkings are
+    kept (the verifiers of one answer ask in turn), so memory stays bounded.
+    """
+    return _QUOTED.sub(lambda m: " " * len(m.group(0)), text), _sentences(text)
+
+
+def _sentence_in(text: str, bounds: tuple[tuple[int, int], ...], index: int) -> str:
     i = bisect.bisect_right(bounds, (index, len(text) + 1)) - 1
     if 0 <= i < len(bounds) and bounds[i][0] <= index < bounds[i][1]:
         return text[bounds[i][0] : bounds[i][1]].strip()
@@ -276,7 +291,7 @@ def _sentence_in(text: str, bounds: list[tuple[int, int]], index: int) -> str:
 
 def sentence_at(text: str, index: int) -> str:
     """The sentence of ``text`` around character ``index``."""
-    return _sentence_in(text, _sentences(text), index)
+    return _sentence_in(text, _read(text)[1], index)
 
 
 def mentions(think: str | None, forms: set[str]) -> list[str]:
@@ -285,8 +300,7 @@ def mentions(think: str | None, forms: set[str]) -> list[str]:
     if not forms or not text:
         return []
     pattern = re.compile(r"\b(?:" + "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)) + r")\b", re.IGNORECASE)
-    unquoted = _QUOTED.sub(lambda m: " " * len(m.group(0)), text)
-    bounds = _sentences(text)
+    unquoted, bounds = _read(text)
     out: list[str] = []
     for k, m in enumerate(pattern.finditer(unquoted)):
         if k >= _MAX_MATCHES:

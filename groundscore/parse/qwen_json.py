@@ -126,7 +126,7 @@ _NUM_WRITTEN = r"""\s*["']?(-?\d{1,7}(?:\.\d{1,12})?)["']?\s*"""
 _COMPLETE_BOX = re.compile(r"""["'](?:bbox_2d|bbox|box_2d)["']\s*:\s*\[""" + ",".join([_NUM_WRITTEN] * 4) + r",?\s*\]")
 
 
-_PLACE_KEYS = (*BOX_KEYS, *POINT_KEYS)
+_PLACE_KEY_SET = frozenset((*BOX_KEYS, *POINT_KEYS))
 
 
 def _with_duplicates(candidate: str, value: Any) -> Any:
@@ -136,7 +136,7 @@ def _with_duplicates(candidate: str, value: Any) -> Any:
         return value
     held = 0
     for item in iter_dicts(value):
-        held += sum(1 for k in _PLACE_KEYS if k in item)
+        held += len(_PLACE_KEY_SET.intersection(item))
         if held >= written:  # every key written is held: no duplicate (and the rest of a long list is not walked)
             return value
     try:
