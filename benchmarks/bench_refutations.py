@@ -352,6 +352,54 @@ CLAIMS_FRESH8 = (
     "{q} is absent here",
     "I have failed to find {q}",
 )
+# Written on 2026-12-08 before any run read it, after the ninth set's misses had been read (and left): the
+# held-out set of the next change.
+CLAIMS_FRESH9 = (
+    "{q} is simply not in the picture",
+    "I can find nothing that corresponds to {q}",
+    "no {q} appears in the frame",
+    "I don't see {q} anywhere in the image",
+    "{q} remains unseen even after a close look",
+    "the photograph lacks any {q}",
+    "nothing in this image is {q}",
+    "{q} is not something this picture contains",
+    "I couldn't locate anything like {q}",
+    "{q} has been left out of this picture",
+    "the image shows no {q} whatsoever",
+    "I am unable to make out {q}",
+)
+# Written on 2026-12-08 right after the tenth set's first run, before any check was changed for its misses and
+# before any run read this set: the held-out set of that change.
+CLAIMS_FRESH10 = (
+    "there is nothing here that could be {q}",
+    "{q} does not figure in this image",
+    "I have no view of {q} in this picture",
+    "{q} is not depicted anywhere in the photo",
+    "the scene is empty of {q}",
+    "{q} was not captured by the camera",
+    "I looked all over and found no {q}",
+    "no trace of {q} exists in this image",
+    "{q} is impossible to find here",
+    "this picture is without {q}",
+    "I could not identify anything resembling {q}",
+    "{q} has gone unnoticed because it is not there",
+)
+# Written on 2026-12-08 right after the eleventh set's first run, before any check was changed for its misses
+# and before any run read this set: the held-out set of that change.
+CLAIMS_FRESH11 = (
+    "{q} is not what this image shows",
+    "I would not be able to point to {q}",
+    "there's no sign that {q} is in the frame",
+    "{q} can't be spotted in the photo",
+    "{q} is beyond what the image shows",
+    "this picture contains zero instances of {q}",
+    "I don't detect {q} in the scene",
+    "{q} is not present, so any box is a guess",
+    "I've looked and {q} simply isn't here",
+    "there does not appear to be any {q} here",
+    "no {q} is in the image as far as I can tell",
+    "the photo gives no view of {q}",
+)
 ENDINGS = (".", " at all.", ", but I will still give a box.", " in this picture.")
 
 
@@ -429,7 +477,10 @@ def main(argv: list[str] | None = None) -> int:
                                    ("absence_fresh5", CLAIMS_FRESH5, "sixth set (written before the grammar reading ran)"),
                                    ("absence_fresh6", CLAIMS_FRESH6, "seventh set (written after the grammar landed)"),
                                    ("absence_fresh7", CLAIMS_FRESH7, "eighth set (its misses read: noun-less queries)"),
-                                   ("absence_fresh8", CLAIMS_FRESH8, "ninth set (written before any run read it)")):
+                                   ("absence_fresh8", CLAIMS_FRESH8, "ninth set (its 'make {q} out' miss read)"),
+                                   ("absence_fresh9", CLAIMS_FRESH9, "tenth set (its first run read, checks generalised)"),
+                                   ("absence_fresh10", CLAIMS_FRESH10, "eleventh set (its first run read, checks generalised)"),
+                                   ("absence_fresh11", CLAIMS_FRESH11, "twelfth set (written before any run read it)")):
             ab = out[key] = held_out_absence(args.held_out, args.seed, claims)
             print(f"\n3. absence wordings, {title}, then the exact box "
                   "(below correct_floor with ground truth, below abstain without):")

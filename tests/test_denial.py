@@ -62,6 +62,50 @@ def test_work_is_capped_for_long_adversarial_thinking() -> None:
     assert denial.denied("I did not manage to see the dog. " + filler, FORMS_DOG, "dog") is not None
 
 
+@pytest.mark.parametrize(("think", "query"), [
+    # a pronoun standing for the target, with its own place or perception
+    ("Nothing in this image is a woman in a raincoat.", "woman"),
+    ("I can find nothing that corresponds to the dog.", "dog"),
+    ("The zebra is not something this picture contains.", "zebra"),
+    # a word that says unseen by itself, a verb that leaves the target out, a picture said to lack it
+    ("The dog remains unseen even after a close look.", "dog"),
+    ("The dog is invisible in this image.", "dog"),
+    ("The white truck has been left out of this picture.", "truck"),
+    ("The dog was cropped out of the frame.", "dog"),
+    ("This picture is without a white truck.", "truck"),
+    ("The scene is empty of dogs.", "dogs"),
+    ("I could not make the dog out in the scene.", "dog"),
+    # a restated query of several words is read as the target, whatever its own verbs and tags
+    ("3 teddy bears sitting on a bed is not something this picture contains.", "3 teddy bears sitting on a bed"),
+    ("I could not make closest brown donut out in the scene.", "closest brown donut"),
+])
+def test_absence_in_shapes_beyond_a_negated_clause(think: str, query: str) -> None:
+    from groundscore.nlp.analyzer import default_analyzer
+    from groundscore.verifiers.consistency import _query_forms
+
+    assert denial.denied(think, _query_forms(default_analyzer().analyze_one(query)), query) is not None
+
+
+@pytest.mark.parametrize("think", [
+    # the picture named beside a negated predicate that is not about being there
+    "The man is not smiling in this photo.",
+    "There is nothing in the image that hides the man.",
+    # a part of the target, another object, or the target set apart from others
+    "The man's tail is unseen in this picture.",
+    "The man's legs are cropped out of the frame.",
+    "Nothing else in this image is a man.",
+    "The man is not the only person in the image.",
+    # the target is not what is left out, or not left out at all
+    "The man left his bag out of the picture.",
+    "The man is not excluded from the picture.",
+    "The man on the left is partially left out of the picture.",
+    "The man is sitting without shoes in the image.",
+    "The man is not in the center of the image.",
+])
+def test_present_targets_are_not_denied_by_those_shapes(think: str) -> None:
+    assert denial.denied(think, {"man"}, "man") is None
+
+
 def test_words_parsed_are_capped_per_sentence_and_per_thinking() -> None:
     # a parse costs per word: long sentences are read up to MAX_SENTENCE_WORDS, all together up to MAX_PARSE_WORDS
     long = "The dog on the left is not " + " ".join(["very"] * 80) + " visible in the image."

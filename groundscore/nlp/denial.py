@@ -59,13 +59,16 @@ MAX_PARSE_WORDS = 60
 shared logs 10 thinkings have two such sentences, of 48 words at most together."""
 
 _CUE = re.compile(
-    r"\b(?:no|not|never|nothing|none|nowhere|cannot|unable|fail(?:s|ed)?|absent|missing|lacks?|lacking)\b|n't\b",
+    r"\b(?:no|not|never|nothing|none|nowhere|cannot|unable|fail(?:s|ed)?|absent|missing|lacks?|lacking|"
+    r"unseen|invisible|undetect\w*|unnoticed|unobserved|omit\w*|exclud\w*|(?:left|leaves|leave|cropped|cut) out|"
+    r"without|impossible|(?:empty|devoid|bare) of)\b|n't\b",
     re.IGNORECASE,
 )
 # the clause must be about seeing or being in the picture: a sentence without any such word is not parsed
 _SEEN = re.compile(
     r"\b(?:see|sees|saw|seen|seeing|find|finds|found|finding|locat\w*|identif\w*|spot\w*|detect\w*|notic\w*|"
     r"observ\w*|discern\w*|recogni[sz]\w*|pick\w*|exist\w*|depict\w*|pictured|captur\w*|photo\w*|"
+    r"unseen|invisible|undetect\w*|unnoticed|unobserved|"
     r"(?:image|picture|frame|scene|shot|view|sight|screenshot)s?|there|here)\b",
     re.IGNORECASE,
 )
@@ -75,8 +78,23 @@ _PERCEIVE = frozenset(
     "capture".split()
 )
 _SCENE = frozenset("image picture photo photograph frame scene shot view sight screenshot there here".split())
-_PARTIAL = frozenset("partially partly fully entirely completely clearly directly only also other another".split())
-_LACK = frozenset("absent missing lack unable fail".split())
+_PARTIAL = frozenset("partially partly fully entirely completely clearly directly only also other another else".split())
+_LACK = frozenset("absent missing lack unable fail impossible".split())
+# "the scene is empty of {q}", "this picture is without {q}": the picture said to lack the noun
+_EMPTY_OF = frozenset("empty devoid bare".split())
+# words that say unseen by themselves: a lack and a perception in one ("the dog remains unseen")
+_UNSEEN = frozenset("unseen invisible undetected undetectable unnoticed unobserved".split())
+# the predicates of being there: a negated clause that names the picture only denies presence through one of
+# these ("the dog is not in the image"); "the boy is not smiling in this photo" denies a smile, not the boy
+_PRESENCE = frozenset("be exist appear remain show include contain feature figure depict capture picture visible "
+                      "present available".split())
+# verbs that leave the target out of the picture ("has been left out of this picture", "was cropped out")
+_OMIT = frozenset("omit exclude".split())
+_OMIT_WITH_OUT = frozenset("leave crop cut".split())
+# a pronoun standing for the target: "nothing in this image is a dog", "I find nothing that looks like a dog",
+# "the dog is not something this picture contains"
+_INDEFINITE = frozenset("nothing something anything none".split())
+_CONTAINS = frozenset("see find spot notice detect observe contain show include depict feature capture".split())
 _NOT_PRESENCE = frozenset("have wear hold".split())
 _NEGATORS = frozenset("never nowhere nothing none".split())
 _OTHER = frozenset("other another more further additional".split())
@@ -125,7 +143,12 @@ def _predicate(tok: Any) -> Any:
 
 
 def _clause(pred: Any) -> set[Any]:
-    """The predicate, the clauses it completes, and what qualifies them (two steps down)."""
+    """The predicate, the clauses it completes, and what qualifies them (two steps down).
+
+    A pronoun that stands for the target is read with its own phrase: a relative clause under it climbs through
+    it ("I can find nothing that corresponds to a dog": "find"), and its place or perception comes with it
+    ("nothing in this image", "something this picture contains").
+    """
     out = {pred}
     cur = pred
     for _ in range(4):
@@ -133,6 +156,9 @@ def _clause(pred: Any) -> set[Any]:
             break
         cur = cur.head
         out.add(cur)
+        if cur.lower_ in _INDEFINITE and cur.head is not cur:
+            cur = cur.head  # "nothing that corresponds to a dog" <- "find"
+            out.add(cur)
     frontier = list(out)
     for _ in range(2):
         step = []
@@ -142,15 +168,55 @@ def _clause(pred: Any) -> set[Any]:
                     out.add(c)
                     step.append(c)
         frontier = step
+    for t in [t for t in out if t.lower_ in _INDEFINITE]:
+        for c in t.children:
+            if c.dep_ == "prep":  # "nothing in this image"
+                out.add(c)
+                out.update(g for g in c.children if g.dep_ == "pobj")
+            elif c.dep_ == "relcl" and c.lemma_.lower() in _CONTAINS:  # "something this picture contains"
+                out.add(c)
+                out.update(g for g in c.children if g.dep_ in ("nsubj", "neg", "aux"))
     return out
+
+
+def _omitted(tok: Any) -> bool:
+    """The noun is what a verb leaves out of the picture: "has been left out of this picture", "is omitted from
+    the photo", "was cropped out of the frame" (not negated, and naming the picture)."""
+    verb = tok.head
+    if tok.dep_ not in ("nsubjpass", "dobj") or verb.pos_ != "VERB":
+        return False
+    lemma = verb.lemma_.lower()
+    if not (lemma in _OMIT or (lemma in _OMIT_WITH_OUT and any(c.lower_ == "out" for c in verb.children))):
+        return False
+    if any(c.dep_ == "neg" or c.lower_ in _PARTIAL or c.lower_ in ("half", "mostly") for c in verb.children):
+        return False  # "is not excluded from the picture", "is partially left out of the frame"
+    return any(t.lower_ in _SCENE for t in verb.subtree if t.i > tok.i and t.i - verb.i <= 8)
+
+
+def _lacked(tok: Any) -> bool:
+    """The noun is what the picture is said to lack: "this picture is without {q}", "the scene is empty of {q}"."""
+    prep = tok.head
+    if tok.dep_ != "pobj" or prep.lower_ not in ("without", "of"):
+        return False
+    holder = prep.head
+    if prep.lower_ == "of":
+        if holder.lemma_.lower() not in _EMPTY_OF:
+            return False
+        holder = holder.head
+    scene = [holder, *(c for c in holder.children if c.dep_ in ("nsubj", "nsubjpass"))]
+    return (holder.lemma_.lower() == "be" and any(t.lower_ in _SCENE for t in scene)) or holder.lower_ in _SCENE
 
 
 def _denies(doc: Any, forms: set[str]) -> bool:
     for tok in doc:
         if tok.pos_ not in ("NOUN", "PROPN") or (tok.lower_ not in forms and tok.lemma_.lower() not in forms):
             continue
+        if tok.dep_ == "poss":
+            continue  # "the dog's tail is not visible": a part of the target, not the target
         if any(c.lower_ in _OTHER for c in tok.children):
             continue  # "there is no other bus behind it": another object is denied, not the target
+        if _omitted(tok) or _lacked(tok):
+            return True
         pred = _predicate(tok)
         if pred.lemma_.lower() in _NOT_PRESENCE:
             continue  # "does not have a black face": a property, not the object's presence
@@ -160,10 +226,19 @@ def _denies(doc: Any, forms: set[str]) -> bool:
             continue  # "not fully visible", "only the other one": a partial view or another object
         lemmas = {t.lemma_.lower() for t in clause}
         # a negation of the clause, not of a noun beside it ("a standard glass, not a branded one")
-        negated = (any((t.dep_ == "neg" and t.head.pos_ in ("VERB", "AUX", "ADJ")) or t.lower_ in _NEGATORS
-                       for t in clause)
-                   or any(c.lower_ == "no" and c.dep_ in ("det", "neg") for c in tok.children))
-        if (negated or lemmas & _LACK) and (lemmas & _PERCEIVE or lower & _SCENE):
+        negations = [t for t in clause if (t.dep_ == "neg" and t.head.pos_ in ("VERB", "AUX", "ADJ")) or t.lower_ in _NEGATORS]
+        negated = bool(negations) or any(c.lower_ == "no" and c.dep_ in ("det", "neg") for c in tok.children)
+        unseen = bool(lemmas & _UNSEEN)
+        # a verb of perception ("pictured", "captured", "make out"), not the noun "picture": that is the scene below
+        perceived = unseen or any(t.pos_ not in ("NOUN", "PROPN") and (
+            t.lemma_.lower() in _PERCEIVE or (t.lemma_.lower() == "make" and any(c.lower_ == "out" for c in t.subtree)))
+            for t in clause)
+        # the picture alone makes a presence claim only through a predicate of being there, said of the target or
+        # negated ("the image does not feature ..."): "the boy is not smiling in this photo" denies a smile
+        placed = bool(lower & _SCENE) and (
+            pred.lemma_.lower() in _PRESENCE or bool(lemmas & _LACK)
+            or any(t.head.lemma_.lower() in _PRESENCE for t in negations if t.dep_ == "neg"))
+        if (negated or unseen or lemmas & _LACK) and (perceived or placed):
             return True
     return False
 
@@ -184,12 +259,34 @@ def denied(think: str | None, forms: set[str] | None, query: str = "") -> str | 
     nlp = _parser()
     if nlp is None:
         return None
+    restated = _restated(query)
+    read = [restated.sub(" the target ", s) if restated is not None else s for s in sentences]
+    look_for = forms | {"target"} if restated is not None else forms
     zone = getattr(nlp, "memory_zone", None)  # spaCy >= 3.8: the parse's new strings are given back on the way out
     with _lock:
         with zone() if zone is not None else nullcontext():
-            hits = [_denies(doc, forms) for doc in nlp.pipe(sentences)]
+            hits = [_denies(doc, look_for) for doc in nlp.pipe(read)]
         _bound_lemma_cache(nlp)  # the lemmatizer caches every new (word, tag): bounded as the tagger's is
     return next((s for s, hit in zip(sentences, hits, strict=True) if hit), None)
+
+
+@functools.lru_cache(maxsize=256)
+def _restated(query: str) -> re.Pattern[str] | None:
+    """The query of two words or more as a sentence restates it (any case and spacing, with or without a leading
+    article), or None.
+
+    The sentence is parsed with "the target" in its place: a restated query is the target, however it is
+    written, and its own words ("3 teddy bears sitting on a bed", "closest brown donut") otherwise parse as a
+    clause of their own or as the wrong part of speech, so that "{query} is not something this picture contains"
+    would deny the bed's sitting rather than the bears' presence.
+    """
+    words = re.findall(r"[\w'-]+", query.lower())
+    if len(words) < 2:
+        return None
+    if words[0] in ("the", "a", "an"):
+        words = words[1:]
+    return re.compile(r"(?<![\w'-])(?:(?:the|a|an)\s+)?" + r"\W+".join(map(re.escape, words)) + r"(?![\w'-])",
+                      re.IGNORECASE)
 
 
 @functools.cache

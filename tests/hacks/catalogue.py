@@ -289,6 +289,11 @@ ABSENCE_PARAPHRASES: tuple[str, ...] = (
     # a predicate that denies its subject (the query), and a query with no noun (below)
     "{Q} has no presence in this image.",
     "Having checked the scene, {q} is out of frame.",
+    # a pronoun standing for the target, a word that says unseen, a verb that leaves it out, a picture without it
+    "Nothing in this image is {q}.",
+    "{Q} remains unseen even after a close look.",
+    "{Q} has been left out of this picture.",
+    "This picture is without {q}.",
 )
 ABSENCE_QUERIES: tuple[str, ...] = ("dog", "the brown dog on the left", "brown dog lying on the grass next to the fence")
 # RefCOCO queries that name no object: the query restated whole names the target
