@@ -14,8 +14,17 @@ from spaCy's dependency parse:
   ("not", "n't", "never", "nothing", "no" on the noun) or says it lacks
   ("absent", "missing", "lack", "unable", "fail");
 - and that clause is about seeing or being in the picture: a perception
-  verb ("see", "find", "spot", "detect", "notice", ...) or the scene itself
-  ("image", "photo", "frame", "view", "there", "here").
+  verb ("see", "find", "spot", "detect", "notice", "make out", ...), or the
+  scene itself ("image", "photo", "frame", "view", "there", "here") through
+  a predicate of being there ("is not in the image", "does not feature").
+
+Beside that shape: a pronoun standing for the target with its own place or
+perception ("nothing in this image is {q}", "{q} is not something this
+picture contains"), a word that says unseen ("remains unseen"), a verb that
+leaves the target out ("has been left out of this picture") and a picture
+said to lack it ("this picture is without {q}", "empty of {q}"). A query of
+two words or more restated in the sentence is parsed as "the target", so
+that its own verbs and tags do not make a clause of their own.
 
 What it leaves alone, because real answers say it of objects that are there
 (measured on the first 300 answers of every REC log: 0 of 2,337 IoU-correct
@@ -23,15 +32,18 @@ answers are newly flagged; on all 18,000 answers of those logs, see
 ``docs/refutations.md``): a sentence about the query ("the description does
 not specify ..."), a query that itself negates ("the man with no hat"),
 possession and clothing ("does not have a black face", "not wearing a
-cap"), a partial view ("not fully visible", "partially hidden"), another
+cap"), a part of the target ("the dog's tail remains unseen"), a negated
+predicate that is not about being there ("the boy is not smiling in this
+photo"), a partial view ("not fully visible", "partially hidden"), another
 object ("there is no other bus behind it") and a noun set against another
 ("a standard glass, not a branded one").
 
 Cost is bounded: only sentences with a negation cue, a query noun and a
 word of seeing or of the picture are parsed, at most :data:`MAX_SENTENCES`
-of at most :data:`MAX_SENTENCE_CHARS` characters and :data:`MAX_SENTENCE_WORDS`
-words each (:data:`MAX_PARSE_WORDS` in all), under the parser's own lock. The parse's strings are given back to spaCy (``memory_zone``)
-before the result leaves.
+of at most :data:`MAX_SENTENCE_CHARS` characters and
+:data:`MAX_SENTENCE_WORDS` words each (:data:`MAX_PARSE_WORDS` in all),
+under the parser's own lock. The parse's strings are given back to spaCy
+(``memory_zone``) before the result leaves.
 """
 
 from __future__ import annotations
@@ -54,6 +66,8 @@ MAX_SENTENCE_CHARS = 240
 MAX_SENTENCE_WORDS = 40
 """And up to this many words: a parse costs about 0.25 ms a word, and 240 characters of short words are 56.
 The sentences this reading parses in the 22,185 thinkings of the shared logs have at most 38 words (99%: 35)."""
+MAX_RESTATED_WORDS = 32
+"""A query longer than this is not looked for restated (a sentence is parsed up to 40 words anyway)."""
 MAX_PARSE_WORDS = 60
 """Words parsed for one thinking, all its sentences together (the second gets what the first left). In the
 shared logs 10 thinkings have two such sentences, of 48 words at most together."""
@@ -281,7 +295,7 @@ def _restated(query: str) -> re.Pattern[str] | None:
     would deny the bed's sitting rather than the bears' presence.
     """
     words = re.findall(r"[\w'-]+", query.lower())
-    if len(words) < 2:
+    if not 2 <= len(words) <= MAX_RESTATED_WORDS:
         return None
     if words[0] in ("the", "a", "an"):
         words = words[1:]
