@@ -5,6 +5,7 @@ Run from the repository root (needs the ``[nlp]`` extra and the shared logs)::
     .venv/bin/python benchmarks/bench_cost.py                 # every shape, API + TRL + verl
     .venv/bin/python benchmarks/bench_cost.py --batch 4       # quicker
     .venv/bin/python benchmarks/bench_cost.py --entry api
+    .venv/bin/python benchmarks/bench_cost.py --max-kb 16     # shapes scaled to a 4,096-token cap
 
 The baseline is measured here, in the same process: ``--real`` completions of
 the shared VLM-R1 GRPO logs (a <think> and a JSON answer, the query from the
@@ -25,6 +26,7 @@ verl's ``compute_score_batch``. Time is process CPU time
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import random
 import sys
@@ -60,16 +62,27 @@ def r1(think: str, answer: Any) -> str:
     return f"<think>{think}</think>\n<answer>```json\n{json.dumps(answer, ensure_ascii=False)}\n```</answer>"
 
 
-def _fit(completion: str) -> str:
+def _fit_to(completion: str, limit: int = MAX_BYTES) -> str:
     """Cut to 64 KB of UTF-8. The shapes are built to fit (so that their JSON stays whole), except the
     "cut JSON" shape, which is built larger on purpose: the parser then repairs a JSON text that never closes."""
     data = completion.encode("utf-8")
-    return completion if len(data) <= MAX_BYTES else data[:MAX_BYTES].decode("utf-8", "ignore")
+    return completion if len(data) <= limit else data[:limit].decode("utf-8", "ignore")
 
 
-def shapes() -> dict[str, Callable[[random.Random], str]]:
-    """Shape name -> builder of one completion of that shape (at most 64 KB)."""
+def shapes(limit: int = MAX_BYTES) -> dict[str, Callable[[random.Random], str]]:
+    """Shape name -> builder of one completion of that shape (at most ``limit`` bytes, 64 KB by default).
+
+    Below 64 KB every count and length is scaled by ``limit / 64 KB`` (a trainer's cap on completion length:
+    4,096 tokens are about 16 KB), so that each shape keeps its kind and still fills the budget.
+    """
     think = "The query asks for the brown dog on the left. I can see a brown dog lying on the grass on the left."
+    scale = limit / MAX_BYTES
+
+    def scaled(n: int) -> int:
+        return max(1, int(n * scale))
+
+    def _fit(completion: str) -> str:
+        return _fit_to(completion, limit)
 
     def labels(n: int, chars: int) -> Callable[[random.Random], str]:
         def build(rng: random.Random) -> str:
@@ -81,37 +94,37 @@ def shapes() -> dict[str, Callable[[random.Random], str]]:
     def thinking(unit: Callable[[random.Random], str]) -> Callable[[random.Random], str]:
         def build(rng: random.Random) -> str:
             parts, n = [], 0
-            while n < MAX_BYTES - 400:
+            while n < limit - 400:
                 u = unit(rng)
                 parts.append(u)
                 n += len(u.encode("utf-8")) + 1
-            return _fit(r1(" ".join(parts)[: MAX_BYTES - 400], [{"bbox_2d": [40, 200, 240, 440], "label": QUERY}]))
+            return _fit(r1(" ".join(parts)[: limit - 400], [{"bbox_2d": [40, 200, 240, 440], "label": QUERY}]))
         return build
 
     def obfuscated_label(rng: random.Random) -> str:
-        text = "".join(ch + rng.choice(["\u0301", "\u200b", "\u0336", "\ufffd", ""]) for ch in made_up(rng, 12_000))
+        text = "".join(ch + rng.choice(["\u0301", "\u200b", "\u0336", "\ufffd", ""]) for ch in made_up(rng, scaled(12_000)))
         return _fit(r1(think, [{"bbox_2d": [40, 200, 240, 440], "label": text}]))
 
     def fullwidth_labels(rng: random.Random) -> str:
-        boxes = [{"bbox_2d": [10 + k, 10, 60 + k, 60], "label": "".join(chr(ord(c) + 0xFEE0) if c.isalpha() else c
-                                                                       for c in made_up(rng, 600))} for k in range(32)]
+        boxes = [{"bbox_2d": [10 + i, 10, 60 + i, 60], "label": "".join(chr(ord(c) + 0xFEE0) if c.isalpha() else c
+                                                                       for c in made_up(rng, scaled(600)))} for i in range(32)]
         return _fit(r1(think, boxes))
 
     def points(rng: random.Random) -> str:
-        pts = [{"point_2d": [rng.randint(0, 639), rng.randint(0, 479)], "label": made_up(rng, 8)} for _ in range(1200)]
+        pts = [{"point_2d": [rng.randint(0, 639), rng.randint(0, 479)], "label": made_up(rng, 8)} for _ in range(scaled(1200))]
         return _fit(r1(think, pts))
 
     return {
         "32 labels x 200 chars of made-up words": labels(32, 200),
-        "250 boxes x 200-char made-up labels": labels(250, 200),
-        "700 boxes x 40-char made-up labels": labels(700, 40),
-        "60 boxes x 1000-char made-up labels": labels(60, 1000),
-        "1 label, 60 KB of made-up words": labels(1, 60_000),
+        "250 boxes x 200-char made-up labels": labels(scaled(250), 200),
+        "700 boxes x 40-char made-up labels": labels(scaled(700), 40),
+        "60 boxes x 1000-char made-up labels": labels(scaled(60), 1000),
+        "1 label, 60 KB of made-up words": labels(1, scaled(60_000)),
         "1 label, combining marks / zero-width / U+FFFD": obfuscated_label,
         "32 fullwidth labels x 600 chars": fullwidth_labels,
         "1200 points with made-up labels": points,
         "cut JSON: 64 KB of boxes, never closed": lambda rng: _fit(r1(think, [
-            {"bbox_2d": [10 + k % 500, 10, 60 + k % 500, 60], "label": made_up(rng, 200)} for k in range(400)])),
+            {"bbox_2d": [10 + i % 500, 10, 60 + i % 500, 60], "label": made_up(rng, 200)} for i in range(scaled(400))])),
         "thinking: 64 KB of made-up words": thinking(lambda rng: made_up(rng, 200) + "."),
         "thinking: 64 KB of absence sentences": thinking(
             lambda rng: f"There is no {made_up(rng, 12)} dog {made_up(rng, 8)} in the image, I cannot find it."),
@@ -168,7 +181,13 @@ def entry_points() -> dict[str, Callable[[list[dict[str, Any]]], Any]]:
 
 
 def cpu(fn: Callable[[list[dict[str, Any]]], Any], samples: list[dict[str, Any]]) -> float:
-    """CPU seconds of one call on the batch."""
+    """CPU seconds of one call on the batch.
+
+    The garbage of earlier calls is collected first: a full collection of this process (spaCy's vocabulary,
+    the lexicon) takes a few hundred milliseconds and otherwise lands on whichever row is measured when it
+    falls due (a batch of 8 then reads 20x for one shape and one entry point, and never the same again).
+    What the call itself leaves to collect is still billed to it."""
+    gc.collect()
     start = time.process_time()
     fn(samples)
     return time.process_time() - start
@@ -182,7 +201,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--entry", default="", help="comma-separated entry points (default: api,trl,verl)")
     ap.add_argument("--seed", type=int, default=28)
     ap.add_argument("--big-only", action="store_true", help="skip the per-shape table (to profile the big batch alone)")
+    ap.add_argument("--max-kb", type=int, default=MAX_BYTES // 1024,
+                    help="completion budget in KB (64: the target's; 16: about a 4,096-token cap); shapes scale to it")
     args = ap.parse_args(argv)
+    limit = min(MAX_BYTES, args.max_kb * 1024)
 
     points = entry_points()
     if args.entry:
@@ -192,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     # warm-up: what loads once per process (the spaCy pipelines, the lexicon, the parser of the grammar reading,
     # wordfreq's list) loads here, so that no shape's row pays it; each shape's own text is made up afresh below
     warm += [{"query": QUERY, "completion": build(random.Random(-1)), "image_size": SIZE, "solution": None}
-             for build in shapes().values()]
+             for build in shapes(limit).values()]
     for fn in points.values():
         fn(warm)
     # each entry point and each repeat reads its own real answers, so that no cache of another run answers them
@@ -203,16 +225,17 @@ def main(argv: list[str] | None = None) -> int:
         typical[name] = min(cpu(fn, batch) / len(batch) for batch in runs)
     print(f"typical real completion (GRPO logs, best of 2 batches of {args.real} distinct answers): "
           + ", ".join(f"{k} {v * 1000:.2f} ms" for k, v in typical.items()), flush=True)
-    print(f"\n{'shape (each <= 64 KB)':52s} " + " ".join(f"{p:>16s}" for p in points)
+    scale = "" if limit == MAX_BYTES else f", counts and lengths x {limit / MAX_BYTES:.2f}"
+    print(f"\n{f'shape (each <= {limit // 1024} KB{scale})':52s} " + " ".join(f"{p:>16s}" for p in points)
           + f"   (CPU ms per completion, batch of {args.batch}; x typical)")
     worst: dict[str, tuple[float, str]] = {p: (0.0, "") for p in points}
-    table = shapes()
+    table = shapes(limit)
     for name, build in ({} if args.big_only else table).items():
         row = []
         for point, fn in points.items():
             batch = [{"query": QUERY, "completion": build(rng), "image_size": SIZE, "solution": g}
                      for g in ([SOLUTION, None] * args.batch)[: args.batch]]
-            assert all(len(s["completion"].encode("utf-8")) <= MAX_BYTES for s in batch)
+            assert all(len(s["completion"].encode("utf-8")) <= limit for s in batch)
             per = cpu(fn, batch) / len(batch)
             ratio = per / typical[point]
             if ratio > worst[point][0]:

@@ -82,6 +82,8 @@ def test_absent_target_with_a_box_fails_the_gate_when_configured() -> None:
     ("small boat", "Small boat is not something I can see here."),
     ("the smaller giraffe", "None of the objects here is the smaller giraffe."),
     ("the blue luggage", "The blue luggage does not feature in this frame."),
+    # "no" before a query that names no object, restated whole
+    ("right one", "To be precise: the image has no right one in it."),
 ])
 def test_absence_read_in_more_shapes(chain: Chain, query: str, think: str) -> None:
     v = verdict(chain, query, completion(think, query))
@@ -94,6 +96,10 @@ def test_absence_read_in_more_shapes(chain: Chain, query: str, think: str) -> No
     ("top right corner", "The top right corner shows a lamp. There is no cat in the picture."),
     # a part of a present object out of frame is no absence of the object
     ("the dog", "The dog lies on the grass; only its tail is out of frame."),
+    # what the text says or leaves unsaid is no absence from the picture (from the shared logs, 40 such
+    # sentences were read as absence on IoU-correct answers before)
+    ("a man wearing a red hat", "There is no mention of a man wearing a red hat in the description."),
+    ("hot dogs far left", "There is no mention of any hot dogs in the provided information."),
 ])
 def test_the_new_shapes_leave_presence_alone(chain: Chain, query: str, think: str) -> None:
     v = verdict(chain, query, completion(think, query))

@@ -153,7 +153,9 @@ def _no_noun(forms: set[str] | None, query: str) -> re.Pattern[str] | None:
     """"no" (or "not a single", "not any") within four words before one of the query's nouns: "I find no
     dog", "the scene contains no red bus", "I searched but could find no dog". Not where the query itself
     negates ("the man with no hat" restated says nothing is absent), nor "no other" / "no more"."""
-    words = sorted({f.lower() for f in forms or () if len(f) >= 3 and f.isascii() and f.replace("-", "").isalpha()})
+    # (a query that names no object is named by itself, restated whole: "right one", so spaces are allowed)
+    words = sorted({f.lower() for f in forms or ()
+                    if len(f) >= 3 and f.isascii() and f.replace("-", "").replace(" ", "").isalpha()})
     if not words or _NEGATING_QUERY.search(query.lower()):
         return None
     return _no_noun_pattern(tuple(words[:12]))
@@ -162,7 +164,7 @@ def _no_noun(forms: set[str] | None, query: str) -> re.Pattern[str] | None:
 @functools.lru_cache(maxsize=1024)
 def _no_noun_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
     """The pattern of :func:`_no_noun`, compiled once per query's nouns (a GRPO group shares its query)."""
-    return re.compile(r"\b(?:no|not a single|not one|not any)\s+(?!other\b|more\b|further\b|doubt\b)"
+    return re.compile(r"\b(?:no|not a single|not one|not any)\s+(?!other\b|more\b|further\b|doubt\b|mention\b|indication\b|information\b|reference\b|description\b)"
                       r"(?:[a-z'-]+\s+){0,4}?(?:" + "|".join(map(re.escape, words)) + r")\b", re.IGNORECASE)
 
 
