@@ -149,10 +149,16 @@ _DENIES_THERE = caseless(r"^there\b|\bthere (?:is|are|was|were|'s)\b")
 _NEGATING_QUERY = re.compile(r"\b(?:no|not|without|none|nothing|never)\b|n't\b")
 
 
+# what "no" denies when it is not the target: another one, more of it, a doubt, or what the text says of it
+_NOT_AFTER_NO = "(?:other|more|further|doubt|mention|indication|information|reference|description)"
+
+
 def _no_noun(forms: set[str] | None, query: str) -> re.Pattern[str] | None:
     """"no" (or "not a single", "not any") within four words before one of the query's nouns: "I find no
     dog", "the scene contains no red bus", "I searched but could find no dog". Not where the query itself
-    negates ("the man with no hat" restated says nothing is absent), nor "no other" / "no more"."""
+    negates ("the man with no hat" restated says nothing is absent), nor "no other" / "no more", nor where
+    the text is said to leave it unsaid ("there is no mention of any hot dogs in the provided information":
+    94 of the 22,593 thinkings of the shared logs say so, 40 of them on IoU-correct answers)."""
     # (a query that names no object is named by itself, restated whole: "right one", so spaces are allowed)
     words = sorted({f.lower() for f in forms or ()
                     if len(f) >= 3 and f.isascii() and f.replace("-", "").replace(" ", "").isalpha()})
@@ -164,8 +170,9 @@ def _no_noun(forms: set[str] | None, query: str) -> re.Pattern[str] | None:
 @functools.lru_cache(maxsize=1024)
 def _no_noun_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
     """The pattern of :func:`_no_noun`, compiled once per query's nouns (a GRPO group shares its query)."""
-    return re.compile(r"\b(?:no|not a single|not one|not any)\s+(?!other\b|more\b|further\b|doubt\b|mention\b|indication\b|information\b|reference\b|description\b)"
+    return re.compile(rf"\b(?:no|not a single|not one|not any)\s+(?!{_NOT_AFTER_NO}\b)"
                       r"(?:[a-z'-]+\s+){0,4}?(?:" + "|".join(map(re.escape, words)) + r")\b", re.IGNORECASE)
+
 
 
 def absence(think: str | None, forms: set[str] | None = None, query: str = "") -> str | None:
