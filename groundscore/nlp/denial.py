@@ -217,8 +217,10 @@ def _lacked(tok: Any) -> bool:
         if holder.lemma_.lower() not in _EMPTY_OF:
             return False
         holder = holder.head
-    scene = [holder, *(c for c in holder.children if c.dep_ in ("nsubj", "nsubjpass"))]
-    return (holder.lemma_.lower() == "be" and any(t.lower_ in _SCENE for t in scene)) or holder.lower_ in _SCENE
+    if holder.lower_ in _SCENE:
+        return True
+    return holder.lemma_.lower() == "be" and any(
+        c.dep_ in ("nsubj", "nsubjpass") and c.lower_ in _SCENE for c in holder.children)
 
 
 def _denies(doc: Any, forms: set[str]) -> bool:
@@ -243,6 +245,7 @@ def _denies(doc: Any, forms: set[str]) -> bool:
         negations = [t for t in clause if (t.dep_ == "neg" and t.head.pos_ in ("VERB", "AUX", "ADJ")) or t.lower_ in _NEGATORS]
         negated = bool(negations) or any(c.lower_ == "no" and c.dep_ in ("det", "neg") for c in tok.children)
         unseen = bool(lemmas & _UNSEEN)
+        lacks = bool(lemmas & _LACK)
         # a verb of perception ("pictured", "captured", "make out"), not the noun "picture": that is the scene below
         perceived = unseen or any(t.pos_ not in ("NOUN", "PROPN") and (
             t.lemma_.lower() in _PERCEIVE or (t.lemma_.lower() == "make" and any(c.lower_ == "out" for c in t.subtree)))
@@ -250,9 +253,9 @@ def _denies(doc: Any, forms: set[str]) -> bool:
         # the picture alone makes a presence claim only through a predicate of being there, said of the target or
         # negated ("the image does not feature ..."): "the boy is not smiling in this photo" denies a smile
         placed = bool(lower & _SCENE) and (
-            pred.lemma_.lower() in _PRESENCE or bool(lemmas & _LACK)
+            pred.lemma_.lower() in _PRESENCE or lacks
             or any(t.head.lemma_.lower() in _PRESENCE for t in negations if t.dep_ == "neg"))
-        if (negated or unseen or lemmas & _LACK) and (perceived or placed):
+        if (negated or unseen or lacks) and (perceived or placed):
             return True
     return False
 

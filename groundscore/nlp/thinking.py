@@ -298,11 +298,6 @@ def _sentence_in(text: str, bounds: tuple[tuple[int, int], ...], index: int) -> 
     return text[max(0, index - 80) : index + 80].strip()
 
 
-def sentence_at(text: str, index: int) -> str:
-    """The sentence of ``text`` around character ``index``."""
-    return _sentence_in(text, _read(text)[1], index)
-
-
 def mentions(think: str | None, forms: set[str]) -> list[str]:
     """Sentences of the thinking (outside quotes of the query) that contain one of ``forms`` as a word."""
     text = clip(think)
