@@ -15,7 +15,9 @@ the batch's CPU time over its size. Each adversarial shape below is built
 repeat), scored in one batch, and its per-completion cost is printed as a
 multiple of the typical one. The target (issue 28): every shape at most 20x.
 Then one batch of 512 adversarial completions (the shapes in turn), whose
-total time must stay within a few seconds.
+total time must stay within a few seconds: its mean cost per completion at
+most :data:`BATCH_TARGET` typical ones (printed beside 512 real completions
+scored in one batch, same run).
 
 Entry points: the public API (:class:`groundscore.rewards.Rewarder`), TRL's
 reward function (:func:`groundscore.integrations.trl.grounding_reward`) and
@@ -41,6 +43,11 @@ from shared_data import REC_LOGS  # noqa: E402
 
 MAX_BYTES = 65_536
 TARGET = 20.0
+BATCH_TARGET = 6.0
+"""The 512-completion batch's bar, in the unit of the per-shape one: its mean cost per completion at most this
+many typical real completions. Issue 28 asks for "a few seconds" where a typical completion cost about 1 ms
+here: 512 completions in about 3 s is about six typical ones each. A ratio, read in the same run, because this
+shared machine's speed swings by half between runs (the batch measured 5.8-8.7 s on one commit)."""
 REC = "Please provide the bounding box coordinate of the region this sentence describes: "
 QUERY = "the brown dog on the left"
 SIZE = (640, 480)
@@ -255,12 +262,21 @@ def main(argv: list[str] | None = None) -> int:
         big = [{"query": QUERY, "completion": builders[k % len(builders)](rng), "image_size": SIZE,
                 "solution": SOLUTION if k % 2 else None} for k in range(args.big)]
         mb = sum(len(s["completion"].encode("utf-8")) for s in big) / 1e6
-        print(f"\n{args.big} adversarial completions in one batch ({mb:.1f} MB, every shape in turn):")
-        for point, fn in points.items():
+        # the same number of real answers, each entry point its own (no cache of another run answers them)
+        real = real_samples(args.big * len(points), skip=100 + len(pool))
+        print(f"\n{args.big} adversarial completions in one batch ({mb:.1f} MB, every shape in turn); mean cost per "
+              f"completion at most {BATCH_TARGET:.0f}x a typical real one; beside it, {args.big} real completions in one "
+              "batch, same run:")
+        for k, (point, fn) in enumerate(points.items()):
             wall = time.perf_counter()
             seconds = cpu(fn, big)
-            print(f"  {point:5s} {seconds:6.2f} s CPU ({time.perf_counter() - wall:6.2f} s wall), "
-                  f"{seconds / args.big * 1000:.2f} ms per completion", flush=True)
+            wall = time.perf_counter() - wall
+            base = cpu(fn, real[k * args.big : (k + 1) * args.big])
+            ratio = seconds / args.big / typical[point]
+            ok = ok and ratio <= BATCH_TARGET
+            print(f"  {point:5s} {seconds:6.2f} s CPU ({wall:6.2f} s wall), {seconds / args.big * 1000:.2f} ms per "
+                  f"completion, {ratio:4.1f}x typical  {'ok' if ratio <= BATCH_TARGET else 'OVER'}; "
+                  f"real batch {base:5.2f} s ({seconds / base:.1f}x)", flush=True)
     return 0 if ok else 1
 
 

@@ -285,3 +285,29 @@ def test_unavailable_names_the_pip_command_when_spacy_is_missing() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert INSTALL_HINT in out.stdout and "pip install 'groundscore[nlp]'" in out.stdout
+
+
+def test_no_before_a_query_noun_reads_as_the_pattern_it_replaces() -> None:
+    """"no ... <query noun>" is read without compiling a pattern per query; it finds what that pattern found."""
+    import random
+    import re
+
+    from groundscore.nlp.thinking import _NOT_AFTER_NO, _no_noun_starts
+
+    def pattern(words: tuple[str, ...]) -> re.Pattern[str]:  # the per-query pattern it replaced
+        return re.compile(rf"\b(?:no|not a single|not one|not any)\s+(?!{_NOT_AFTER_NO}\b)"
+                          r"(?:[a-z'-]+\s+){0,4}?(?:" + "|".join(map(re.escape, words)) + r")\b", re.IGNORECASE)
+
+    vocab = ("no No NOT not any one a single dog dogs Dog dog, dog. dogged hot-dog big brown the cat in image there "
+             "is I see find other mention right  \t K kit").split(" ")
+    rng = random.Random(7)
+    found = 0
+    for _ in range(3000):
+        text = " ".join(rng.choice(vocab) for _ in range(rng.randint(2, 24)))
+        words = tuple(sorted(rng.sample(["dog", "dogs", "cat", "hot-dog", "right one", "kit", "brown"], rng.randint(1, 3))))
+        expected = [m.start() for m in pattern(words).finditer(text)][:32]
+        assert _no_noun_starts(text, words, 32) == expected, (text, words)
+        found += bool(expected)
+    assert found > 300  # the texts do say "no <noun>" often enough to test it
+    assert _no_noun_starts("I find no big brown dog here, and not a single cat.", ("cat", "dog"), 32) == [7, 34]
+    assert _no_noun_starts("There is no other dog.", ("dog",), 32) == []
