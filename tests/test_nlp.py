@@ -288,7 +288,7 @@ def test_unavailable_names_the_pip_command_when_spacy_is_missing() -> None:
 
 
 def test_no_before_a_query_noun_reads_as_the_pattern_it_replaces() -> None:
-    """"no ... <query noun>" is read without compiling a pattern per query; it finds what that pattern found."""
+    """"no ... <query noun>" is read without compiling a pattern per query; it finds what that pattern finds."""
     import random
     import re
 
@@ -296,7 +296,8 @@ def test_no_before_a_query_noun_reads_as_the_pattern_it_replaces() -> None:
 
     def pattern(words: tuple[str, ...]) -> re.Pattern[str]:  # the per-query pattern it replaced
         return re.compile(rf"\b(?:no|not a single|not one|not any)\s+(?!{_NOT_AFTER_NO}\b)"
-                          r"(?:[a-z'-]+\s+){0,4}?(?:" + "|".join(map(re.escape, words)) + r")\b", re.IGNORECASE)
+                          rf"(?:(?!{_NOT_AFTER_NO}\b)[a-z'-]+\s+){{0,4}}?(?:" + "|".join(map(re.escape, words)) + r")\b",
+                          re.IGNORECASE)
 
     vocab = ("no No NOT not any one a single dog dogs Dog dog, dog. dogged hot-dog big brown the cat in image there "
              "is I see find other mention right  \t K kit").split(" ")
@@ -311,3 +312,16 @@ def test_no_before_a_query_noun_reads_as_the_pattern_it_replaces() -> None:
     assert found > 300  # the texts do say "no <noun>" often enough to test it
     assert _no_noun_starts("I find no big brown dog here, and not a single cat.", ("cat", "dog"), 32) == [7, 34]
     assert _no_noun_starts("There is no other dog.", ("dog",), 32) == []
+
+
+def test_no_that_denies_an_indication_or_another_one_is_no_absence() -> None:
+    """"no clear indication that/of ..." says the text or the view does not settle something, not that the
+    target is absent: four of the 22,593 logged thinkings said so with a word between "no" and "indication"."""
+    from groundscore.nlp.thinking import _no_noun_starts
+
+    assert absence("However, there is no clear indication that the man is wearing all black.", {"man"},
+                   "a man wearing all black") is None
+    assert absence('Since there is no explicit indication of which table is the "bottom", I pick the nearest.',
+                   {"table"}, "bottom table") is None
+    assert _no_noun_starts("There is no visible other bus behind it.", ("bus",), 32) == []
+    assert absence("There is no visible table in the image.", {"table"}, "bottom table") is not None

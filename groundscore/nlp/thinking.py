@@ -172,6 +172,7 @@ def _no_noun(forms: set[str] | None, query: str) -> tuple[str, ...] | None:
 _NO_BEFORE = re.compile(rf"\b(?:no|not a single|not one|not any)\s+(?!{_NOT_AFTER_NO}\b)", re.IGNORECASE)
 _FREE_WORD = re.compile(r"[a-z'-]+\s+", re.IGNORECASE)
 _WORD_CHAR = re.compile(r"\w")
+_NOT_AFTER = re.compile(rf"{_NOT_AFTER_NO}\b", re.IGNORECASE)
 
 
 def _no_noun_starts(text: str, words: tuple[str, ...], limit: int) -> list[int]:
@@ -196,7 +197,10 @@ def _no_noun_starts(text: str, words: tuple[str, ...], limit: int) -> list[int]:
 
 
 def _noun_within(text: str, at: int, words: tuple[str, ...]) -> int | None:
-    """The end of the first of ``words`` at ``at`` or after up to four free words, or None."""
+    """The end of the first of ``words`` at ``at`` or after up to four free words, or None.
+
+    A free word that says "no" denies something else ("no clear indication of which table", "no visible
+    other bus") ends the search: the words after it are what that something is about."""
     for _ in range(5):
         for w in words:
             end = at + len(w)
@@ -204,7 +208,7 @@ def _noun_within(text: str, at: int, words: tuple[str, ...]) -> int | None:
             if (seg.lower() == w or seg.casefold() == w) and (end == len(text) or not _WORD_CHAR.match(text, end)):
                 return end
         free = _FREE_WORD.match(text, at)
-        if free is None:
+        if free is None or _NOT_AFTER.match(text, at):
             return None
         at = free.end()
     return None
