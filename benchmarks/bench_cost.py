@@ -43,6 +43,9 @@ from shared_data import REC_LOGS  # noqa: E402
 
 MAX_BYTES = 65_536
 TARGET = 20.0
+TYPICAL_RUNS = 3
+"""Batches of real answers a typical completion is read from (the best of them): every ratio below divides by it,
+and two batches let one busy moment of this shared machine move every ratio of a run."""
 BATCH_TARGET = 6.0
 """The 512-completion batch's bar, in the unit of the per-shape one: its mean cost per completion at most this
 many typical real completions. Issue 28 asks for "a few seconds" where a typical completion cost about 1 ms
@@ -225,12 +228,13 @@ def main(argv: list[str] | None = None) -> int:
     for fn in points.values():
         fn(warm)
     # each entry point and each repeat reads its own real answers, so that no cache of another run answers them
-    pool = real_samples(args.real * 2 * len(points), skip=100)
+    pool = real_samples(args.real * TYPICAL_RUNS * len(points), skip=100)
     typical: dict[str, float] = {}
     for k, (name, fn) in enumerate(points.items()):
-        runs = [pool[(2 * k + r) * args.real : (2 * k + r + 1) * args.real] for r in range(2)]
+        runs = [pool[(TYPICAL_RUNS * k + r) * args.real : (TYPICAL_RUNS * k + r + 1) * args.real]
+                for r in range(TYPICAL_RUNS)]
         typical[name] = min(cpu(fn, batch) / len(batch) for batch in runs)
-    print(f"typical real completion (GRPO logs, best of 2 batches of {args.real} distinct answers): "
+    print(f"typical real completion (GRPO logs, best of {TYPICAL_RUNS} batches of {args.real} distinct answers): "
           + ", ".join(f"{k} {v * 1000:.2f} ms" for k, v in typical.items()), flush=True)
     scale = "" if limit == MAX_BYTES else f", counts and lengths x {limit / MAX_BYTES:.2f}"
     print(f"\n{f'shape (each <= {limit // 1024} KB{scale})':52s} " + " ".join(f"{p:>16s}" for p in points)

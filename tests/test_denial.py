@@ -174,3 +174,26 @@ def test_the_parser_pipelines_lemmatizer_cache_is_bounded_too(monkeypatch: pytes
         sizes.append(len(cache))
     assert max(sizes) <= 50 + 8, sizes  # between two sentences it may pass the bound by one parse's new words
     assert any(b < a for a, b in itertools.pairwise(sizes)), sizes  # it was emptied, and filled again
+
+
+def test_a_batch_is_read_as_each_answer_alone() -> None:
+    """denied_many parses the sentences of a whole batch in one pass; each answer reads as it does alone, and
+    an answer's reading does not change with what else is in the batch (one or two sentences, none, a query
+    that negates, another query's nouns)."""
+    items = [
+        ("Try as I might, I do not discern the dog. The cat sits on the sofa in the picture.", {"dog"}, "dog"),
+        ("The cat is on the mat.", {"dog"}, "dog"),  # no sentence to parse
+        (None, {"dog"}, "dog"),
+        ("The man is not wearing a hat in the photo.", {"man"}, "the man with no hat"),  # the query negates
+        ("I do not see any zebra in this image. I cannot spot a giraffe here either.", {"giraffe"}, "giraffe"),
+        ("There is a dog here. The dog is not hidden in the image.", {"dog"}, "the brown dog on the left"),
+        ("I scanned the photo twice and never noticed a dog.", {"dog"}, "dog"),
+    ]
+    alone = [denial.denied(*item) for item in items]
+    assert alone[0] == "Try as I might, I do not discern the dog." and alone[4] is not None and alone[6] is not None
+    assert alone[1] is None and alone[2] is None and alone[3] is None
+    assert denial.denied_many(items) == alone
+    assert denial.denied_many(items[::-1]) == alone[::-1]
+    for k in range(len(items)):
+        assert denial.denied_many(items[:k] + items[k + 1:]) == alone[:k] + alone[k + 1:]
+    assert denial.denied_many([]) == []

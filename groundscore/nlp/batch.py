@@ -46,8 +46,10 @@ def _readable_part(label: str) -> str:
     text = canonical_short(label).text[:LABEL_CHARS]
     words = text.split(" ")
     return " ".join(words[:LABEL_WORDS]) if len(words) > LABEL_WORDS else text
-MAX_TARGETS = 4
-"""Designations of the thinking that are tagged: the last ones (the settled target is the last)."""
+MAX_TARGETS = 1
+"""Designations of the thinking that are tagged: the last, the target the thinking settled on. No check reads
+an earlier one, and tagging one costs as much as a label (four cost a fifth of a thinking made of
+designations, ``benchmarks/bench_cost.py``); 75 of the 22,593 logged thinkings hold more than one."""
 THINK_CHARS = 16_000
 """The thinking is made canonical up to here (the checks of :mod:`groundscore.nlp.thinking` read 8,000)."""
 

@@ -122,13 +122,16 @@ class ConsistencyVerifier(LanguageVerifier):
         todo = [c for c in contexts if c.referring_expression.strip()]
         if todo:
             prepare(todo, default_analyzer(), thinking=True)
-        return [self._one(c) if c.referring_expression.strip() else self.skip_no_query() for c in contexts]
+        absent = dict(zip(map(id, todo), _absences(todo), strict=True))
+        return [self._one(c, absent[id(c)]) if c.referring_expression.strip() else self.skip_no_query()
+                for c in contexts]
 
-    def _one(self, ctx: Context) -> Verdict:
+    def _one(self, ctx: Context, absent: str | None) -> Verdict:
+        """The verdict of one answer; ``absent`` is the sentence of its thinking that denies the target (see
+        :func:`_absences`, which reads it for the whole batch at once)."""
         from groundscore.nlp import thinking as th
         from groundscore.nlp.batch import TARGETS, label_expressions, query_expression, think_codes, think_text
         from groundscore.nlp.compare import compare
-        from groundscore.nlp.denial import denied
         from groundscore.nlp.lexicon import default_lexicon
         from groundscore.nlp.positions import conflicting, find_positions
 
@@ -166,8 +169,6 @@ class ConsistencyVerifier(LanguageVerifier):
             # absence said, box given
             checks.append("absence")
             query_forms = _query_forms(query)
-            # the phrases first (cheap), then the grammar of the few sentences that may deny a query noun
-            absent = th.absence(think, query_forms, query.text) or denied(think, query_forms, query.text)
             if absent and n_boxes and not parsed.no_object:
                 findings.append({"code": "absent_but_boxed", "span": absent, "boxes": n_boxes})
             elif n_boxes and not parsed.no_object and query.head:
@@ -244,6 +245,32 @@ class ConsistencyVerifier(LanguageVerifier):
         gate_fail = any(f["code"] in self.options.gate_on for f in findings)
         gate = (not gate_fail) if self.options.gate else None
         return Verdict(verifier=self.name, score=score, gate=gate, code=worst["code"], reason=_reason(worst), details=details)
+
+
+def _absences(contexts: Sequence[Context]) -> list[str | None]:
+    """Per context, the sentence of its thinking that says the target is absent, or None.
+
+    The phrases first (cheap), then the grammar of the few sentences that may deny a query noun, parsed for
+    the whole batch in one pass (:func:`groundscore.nlp.denial.denied_many`): the parser's cost per call is
+    most of what a sentence or two cost alone."""
+    from groundscore.nlp import thinking as th
+    from groundscore.nlp.batch import query_expression, think_text
+    from groundscore.nlp.denial import denied_many
+
+    out: list[str | None] = [None] * len(contexts)
+    ask: list[tuple[int, tuple[str, set[str], str]]] = []
+    for k, ctx in enumerate(contexts):
+        think = think_text(ctx)
+        if not think.strip():
+            continue
+        query = query_expression(ctx)
+        forms = _query_forms(query)
+        out[k] = th.absence(think, forms, query.text)
+        if out[k] is None:
+            ask.append((k, (think, forms, query.text)))
+    for (k, _), sentence in zip(ask, denied_many([item for _, item in ask]), strict=True):
+        out[k] = sentence
+    return out
 
 
 LABEL_SCRIPT_CHARS = 400
