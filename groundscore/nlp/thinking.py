@@ -178,9 +178,10 @@ _NOT_AFTER = re.compile(rf"{_NOT_AFTER_NO}\b", re.IGNORECASE)
 def _no_noun_starts(text: str, words: tuple[str, ...], limit: int) -> list[int]:
     r"""Where "no" is followed, at most four words on, by one of ``words`` (each then ending a word).
 
-    The starts that ``no\s+(?:[a-z'-]+\s+){0,4}?(?:word|...)\b`` finds (case ignored), read with one
-    pattern compiled once: a pattern per query cost about 0.7 ms to compile, a quarter of a typical
-    answer's whole cost where each answer has its own query (a filter at inference)."""
+    The starts that ``no\s+(?:[a-z'-]+\s+){0,4}?(?:word|...)\b`` finds (case ignored; no free word one of
+    :data:`_NOT_AFTER_NO`), read with one pattern compiled once: a pattern per query cost about 0.7 ms to
+    compile, a quarter of a typical answer's whole cost where each answer has its own query (a filter at
+    inference)."""
     starts: list[int] = []
     pos = 0
     while len(starts) < limit:
