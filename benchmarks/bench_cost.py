@@ -277,7 +277,11 @@ def main(argv: list[str] | None = None) -> int:
         # fresh real answers for every reading (no cache of another reading answers them): per entry point and
         # repeat, a typical batch; per entry point, one batch as large as the adversarial one
         need = len(points) * (repeats * args.real + args.big)
-        real = iter(real_samples(need, skip=100 + len(pool)))
+        fresh = real_samples(need, skip=100 + len(pool))
+        if len(fresh) < need:  # a typical batch cut short would still be divided by --real: refuse instead
+            raise SystemExit(f"the shared GRPO logs hold {len(fresh)} more real answers, {need} are needed: "
+                             "lower --real, --big or --big-repeats")
+        real = iter(fresh)
 
         def take(n: int) -> list[dict[str, Any]]:
             return [next(real) for _ in range(n)]
